@@ -1,0 +1,41 @@
+#include "core/byte_tokenizer.h"
+
+#include <algorithm>
+
+#include "core/errors.h"
+
+namespace bytelite {
+
+ByteTokenizer::ByteTokenizer(int max_length) : max_length_(max_length) {
+  if (max_length < 1) {
+    throw ConfigError("tokenizer max_length: expected an integer >= 1, found " +
+                      std::to_string(max_length));
+  }
+}
+
+std::vector<int32_t> ByteTokenizer::encode(std::string_view text, bool* truncated) const {
+  const size_t n = std::min(text.size(), static_cast<size_t>(max_length_));
+  std::vector<int32_t> ids(n);
+  for (size_t i = 0; i < n; ++i) {
+    ids[i] = static_cast<int32_t>(static_cast<unsigned char>(text[i])) + kByteOffset;
+  }
+  if (truncated != nullptr) *truncated = text.size() > n;
+  return ids;
+}
+
+std::string ByteTokenizer::decode(const std::vector<int32_t>& ids) {
+  std::string out;
+  out.reserve(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const int32_t id = ids[i];
+    if (id < 0 || id >= kVocabSize) {
+      throw InputError("token id at position " + std::to_string(i) + ": expected an id in [0, " +
+                       std::to_string(kVocabSize - 1) + "], found " + std::to_string(id));
+    }
+    if (id < kByteOffset) continue;  // PAD, EOS, UNK carry no byte
+    out.push_back(static_cast<char>(static_cast<unsigned char>(id - kByteOffset)));
+  }
+  return out;
+}
+
+}  // namespace bytelite

@@ -1,0 +1,84 @@
+#include "train/batcher.h"
+
+#include <algorithm>
+#include <numeric>
+
+namespace bytelite {
+
+std::vector<int32_t> encode_text(const ByteTokenizer& tok, const std::string& text,
+                                 bool* truncated) {
+  auto ids = tok.encode(text, truncated);
+  if (ids.empty()) ids.push_back(kPadId);
+  return ids;
+}
+
+EncodedDataset encode_dataset(const Dataset& data, const ByteTokenizer& tok) {
+  EncodedDataset e;
+  e.multilabel = data.multilabel;
+  e.num_labels = static_cast<int64_t>(data.label_names.size());
+  e.ids.reserve(data.examples.size());
+  for (const auto& ex : data.examples) {
+    bool trunc = false;
+    e.ids.push_back(encode_text(tok, ex.text, &trunc));
+    e.truncated += trunc ? 1 : 0;
+    if (data.multilabel) {
+      e.targets.insert(e.targets.end(), ex.targets.begin(), ex.targets.end());
+    } else {
+      e.labels.push_back(ex.label);
+    }
+  }
+  return e;
+}
+
+Batch make_batch(const std::vector<std::vector<int32_t>>& seqs,
+                 const std::vector<int64_t>& indices) {
+  const int64_t B = static_cast<int64_t>(indices.size());
+  size_t L = 1;
+  for (auto i : indices) L = std::max(L, seqs[i].size());
+  Batch b;
+  b.ids = torch::zeros({B, static_cast<int64_t>(L)}, torch::kLong);
+  b.mask = torch::zeros({B, static_cast<int64_t>(L)}, torch::kFloat);
+  auto ids = b.ids.accessor<int64_t, 2>();
+  auto mask = b.mask.accessor<float, 2>();
+  for (int64_t r = 0; r < B; ++r) {
+    const auto& s = seqs[indices[r]];
+    for (size_t t = 0; t < s.size(); ++t) {
+      ids[r][t] = s[t];
+      mask[r][t] = 1.0f;
+    }
+  }
+  return b;
+}
+
+Batch make_batch(const EncodedDataset& data, const std::vector<int64_t>& indices) {
+  Batch b = make_batch(data.ids, indices);
+  const int64_t B = static_cast<int64_t>(indices.size());
+  if (data.multilabel) {
+    b.targets = torch::empty({B, data.num_labels}, torch::kFloat);
+    auto t = b.targets.accessor<float, 2>();
+    for (int64_t r = 0; r < B; ++r)
+      for (int64_t c = 0; c < data.num_labels; ++c)
+        t[r][c] = data.targets[indices[r] * data.num_labels + c];
+  } else {
+    b.labels = torch::empty({B}, torch::kLong);
+    auto l = b.labels.accessor<int64_t, 1>();
+    for (int64_t r = 0; r < B; ++r) l[r] = data.labels[indices[r]];
+  }
+  return b;
+}
+
+std::vector<std::vector<int64_t>> length_sorted_batches(
+    const std::vector<std::vector<int32_t>>& seqs, int batch_size) {
+  std::vector<int64_t> order(seqs.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int64_t a, int64_t b) { return seqs[a].size() < seqs[b].size(); });
+  std::vector<std::vector<int64_t>> out;
+  for (size_t i = 0; i < order.size(); i += batch_size) {
+    out.emplace_back(order.begin() + i,
+                     order.begin() + std::min(order.size(), i + static_cast<size_t>(batch_size)));
+  }
+  return out;
+}
+
+}  // namespace bytelite

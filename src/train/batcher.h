@@ -1,0 +1,48 @@
+// Turns a Dataset into token-id batches for the libtorch models.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/byte_tokenizer.h"
+#include "core/dataset.h"
+
+namespace bytelite {
+
+struct EncodedDataset {
+  std::vector<std::vector<int32_t>> ids;  // per example, 1..max_length ids
+  std::vector<int32_t> labels;            // single-label class indices (empty if multi-label)
+  std::vector<float> targets;             // multi-label targets [N * num_labels]
+  int64_t num_labels = 0;
+  bool multilabel = false;
+  int64_t truncated = 0;  // examples longer than max_length
+  size_t size() const { return ids.size(); }
+};
+
+/// Encodes texts with the byte tokenizer. An empty text becomes one PAD id (a sequence of
+/// length 1), so every example has at least one position.
+std::vector<int32_t> encode_text(const ByteTokenizer& tok, const std::string& text,
+                                 bool* truncated = nullptr);
+EncodedDataset encode_dataset(const Dataset& data, const ByteTokenizer& tok);
+
+struct Batch {
+  torch::Tensor ids;      // [B, L] int64, L = longest example in the batch, PAD-filled
+  torch::Tensor mask;     // [B, L] float
+  torch::Tensor labels;   // [B] int64 (single-label)
+  torch::Tensor targets;  // [B, C] float (multi-label)
+};
+
+Batch make_batch(const EncodedDataset& data, const std::vector<int64_t>& indices);
+/// Batch of raw id sequences (no labels).
+Batch make_batch(const std::vector<std::vector<int32_t>>& seqs,
+                 const std::vector<int64_t>& indices);
+
+/// Indices 0..n-1 grouped into batches of `batch_size`, ordered by sequence length (for fast
+/// evaluation: little padding). The order of predictions is restored by the caller.
+std::vector<std::vector<int64_t>> length_sorted_batches(
+    const std::vector<std::vector<int32_t>>& seqs, int batch_size);
+
+}  // namespace bytelite

@@ -1,0 +1,68 @@
+// Experiment configuration (JSON). One file describes the data columns, the tokenizer, the model,
+// quantization-aware training and the optimizer; configs/byteqrnn_olid.json is the reference.
+// Unknown keys are errors (they are almost always typos); every value is range-checked and a
+// bad one gives ConfigError("<file>: <key>: expected ..., found ...").
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "core/dataset.h"
+
+namespace bytelite {
+
+struct ModelConfig {
+  std::string encoder = "qrnn";   // only "qrnn" so far
+  int embedding_size = 64;        // F: byte embedding width
+  int bottleneck_size = 64;       // Bn: width after the bottleneck dense layer (= GBST width)
+  int gbst_max_block_width = 4;   // GBST block widths 1..this (Charformer: 4)
+  int gbst_conv_kernel_size = 5;  // causal conv before block scoring
+  int gbst_downsample_rate = 2;   // mean-pool rate after GBST (1 = none)
+  int qrnn_state_size = 64;       // S per direction; the encoder output is 2S wide
+  int qrnn_kernel_width = 3;      // gate convolution width k
+  int qrnn_layers = 2;            // bidirectional QRNN layers
+  double qrnn_zoneout = 0.1;      // zoneout probability p of layer 0; layer i uses p^(i+1)
+  double dropout = 0.1;           // dropout on GBST output, between QRNN layers and before the head
+};
+
+struct QuantConfig {
+  bool enabled = true;      // quantization-aware training on/off
+  double ema_decay = 0.99;  // activation range EMA: r <- decay * r + (1 - decay) * batch
+  int warmup_steps = 300;   // steps that only observe ranges before fake quantization starts
+};
+
+struct TrainConfig {
+  int batch_size = 32;
+  int epochs = 10;
+  long max_steps = 0;           // > 0 overrides epochs
+  double learning_rate = 2e-3;  // peak learning rate (AdamW)
+  double weight_decay = 0.01;   // decoupled weight decay (AdamW)
+  double adam_beta1 = 0.9, adam_beta2 = 0.999, adam_eps = 1e-8;
+  int lr_warmup_steps = 200;                // linear warm-up from 0
+  std::string lr_schedule = "cosine";       // "cosine" | "linear" | "constant" decay after warm-up
+  double min_lr_ratio = 0.05;               // final lr = min_lr_ratio * learning_rate
+  double grad_clip = 1.0;                   // max global L2 norm of gradients (0 = off)
+  std::string class_weights = "none";       // "none" | "balanced" (single-label only)
+  std::vector<double> class_weight_values;  // explicit weights, one per class (overrides)
+  int eval_every_steps = 0;                 // 0 = once per epoch
+  int early_stopping_patience = 4;  // evaluations without improvement before stopping (0 = off)
+  std::string metric = "macro_f1";  // validation metric for best checkpoint: macro_f1 | roc_auc
+  unsigned long seed = 1;
+  int threads = 2;
+};
+
+struct ExperimentConfig {
+  DataSpec data;
+  int max_length = 256;  // bytes per example; longer texts are truncated (counted, reported)
+  ModelConfig model;
+  QuantConfig quant;
+  TrainConfig train;
+};
+
+/// Parses and validates. `source` names the file in error messages.
+ExperimentConfig config_from_json(const nlohmann::json& j, const std::string& source);
+ExperimentConfig load_config(const std::string& path);
+nlohmann::json config_to_json(const ExperimentConfig& c);
+
+}  // namespace bytelite

@@ -1,0 +1,46 @@
+// The training loop: AdamW (Loshchilov & Hutter 2019) with linear warm-up then cosine or linear
+// decay, global gradient-norm clipping, optional class weights, evaluation on a validation set
+// with early stopping and best-checkpoint selection, atomic checkpoints and --resume.
+//
+// Reproducibility (robustness case C8): the same config, data, seed and thread count give
+// identical checkpoints. A different thread count changes the order of floating-point
+// reductions inside libtorch and so gives slightly different (equally good) weights.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "core/metrics.h"
+#include "train/config.h"
+
+namespace bytelite {
+
+struct TrainOptions {
+  std::string train_path;
+  std::string valid_path;  // required: used for early stopping, thresholds, best checkpoint
+  std::string out_dir;     // created if missing
+  bool resume = false;     // continue from out_dir/last.ckpt
+  bool verbose = true;     // progress lines on stderr
+};
+
+struct TrainResult {
+  int64_t steps = 0;  // optimizer steps taken in total
+  int64_t best_step = 0;
+  double best_metric = 0;  // validation value of config.train.metric at best_step
+  EvalReport best_valid;   // validation report of the best checkpoint
+  double seconds = 0;      // wall time of this run
+  int64_t parameter_count = 0;
+  bool stopped_early = false;
+  std::string best_checkpoint;  // out_dir/best.ckpt
+};
+
+/// Trains and writes out_dir/{best.ckpt,last.ckpt,config.json,train_log.jsonl}.
+/// Throws InputError (data), ConfigError, ModelFileError (resume) or TrainingError when the loss
+/// or gradient becomes non-finite (the message names the step, the loss and the learning rate;
+/// last.ckpt keeps the last good state).
+TrainResult train_classifier(const ExperimentConfig& cfg, const TrainOptions& opts);
+
+/// Learning rate at a 0-based step for the schedule in cfg (total = planned steps).
+double learning_rate_at(const TrainConfig& cfg, int64_t step, int64_t total);
+
+}  // namespace bytelite

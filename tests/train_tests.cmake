@@ -1,0 +1,1 @@
+# Tests of src/train and the CLI (libtorch).
