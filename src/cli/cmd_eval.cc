@@ -1,6 +1,7 @@
 #include <torch/torch.h>
 
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "cli/commands.h"
@@ -52,7 +53,7 @@ CLI::App* add_eval_command(CLI::App& app) {
     in.targets = enc.targets;
     EvalReport r = evaluate(in, lc.meta.thresholds, lc.meta.label_names);
     if (a->json) {
-      std::printf("%s\n", report_to_json(r).c_str());
+      std::printf("%s\n", nlohmann::ordered_json::parse(report_to_json(r)).dump().c_str());
     } else {
       if (enc.truncated > 0)
         std::printf("note: %lld examples truncated to %d bytes\n",

@@ -65,14 +65,16 @@ CLI::App* add_train_command(CLI::App& app) {
     o.resume = args->resume;
     o.verbose = !args->quiet;
     TrainResult r = train_classifier(cfg, o);
-    // int8 size: one byte per weight, float32 per-channel scales and int32 biases are counted
-    // by the model file (bytelite export); here the parameter count is the estimate.
-    nlohmann::json summary = {
-        {"parameters", r.parameter_count},  {"steps", r.steps},
-        {"best_step", r.best_step},         {"best_valid_metric", r.best_metric},
-        {"metric", cfg.train.metric},       {"train_seconds", r.seconds},
-        {"stopped_early", r.stopped_early}, {"qat", cfg.quant.enabled},
-        {"threads", cfg.train.threads}};
+    nlohmann::json summary = {{"parameters", r.parameter_count},
+                              {"int8_bytes", r.int8_bytes},
+                              {"steps", r.steps},
+                              {"best_step", r.best_step},
+                              {"best_valid_metric", r.best_metric},
+                              {"metric", cfg.train.metric},
+                              {"train_seconds", r.seconds},
+                              {"stopped_early", r.stopped_early},
+                              {"qat", cfg.quant.enabled},
+                              {"threads", cfg.train.threads}};
     write_file_atomic(args->out + "/summary.json", summary.dump(2) + "\n");
     std::printf("trained %lld steps in %.1fs; best step %lld: valid %s %.4f, roc_auc %.4f\n",
                 static_cast<long long>(r.steps), r.seconds, static_cast<long long>(r.best_step),

@@ -13,7 +13,10 @@ Progress::Progress(std::string label, int64_t total, std::string unit, double in
       interval_s_(interval_s),
       tty_(isatty(fileno(stderr)) != 0),
       start_(std::chrono::steady_clock::now()),
-      last_(start_) {}
+      last_(start_) {
+  // Logs (not a terminal) get fewer, whole lines.
+  if (!tty_ && interval_s_ < 10.0) interval_s_ = 10.0;
+}
 
 double Progress::elapsed_s() const {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();

@@ -30,6 +30,7 @@ struct TrainResult {
   EvalReport best_valid;   // validation report of the best checkpoint
   double seconds = 0;      // wall time of this run
   int64_t parameter_count = 0;
+  int64_t int8_bytes = 0;  // weights as int8 (+ per-channel scales), vectors as 32-bit
   bool stopped_early = false;
   std::string best_checkpoint;  // out_dir/best.ckpt
 };

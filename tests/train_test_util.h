@@ -1,0 +1,48 @@
+// Helpers shared by the training and CLI tests.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+namespace bytelite::testutil {
+
+/// A fresh empty directory under the test temp dir, unique per test.
+inline std::string fresh_dir(const std::string& tag) {
+  const testing::TestInfo* info = testing::UnitTest::GetInstance()->current_test_info();
+  std::string dir = testing::TempDir() + "bytelite_" + info->test_suite_name() + "_" +
+                    info->name() + "_" + tag + "_" + std::to_string(::getpid());
+  std::string cmd = "rm -rf '" + dir + "' && mkdir -p '" + dir + "'";
+  EXPECT_EQ(std::system(cmd.c_str()), 0);
+  return dir;
+}
+
+/// Copies the header and the first n data rows of a TSV file.
+inline std::string head_tsv(const std::string& src, const std::string& dst, int n) {
+  std::ifstream in(src, std::ios::binary);
+  EXPECT_TRUE(in.good()) << src;
+  std::ofstream out(dst, std::ios::binary);
+  std::string line;
+  for (int i = 0; i <= n && std::getline(in, line); ++i) out << line << '\n';
+  return dst;
+}
+
+inline std::string read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+inline std::string write_file(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out << bytes;
+  return path;
+}
+
+inline std::string source_path(const std::string& rel) {
+  return std::string(BYTELITE_SOURCE_DIR) + "/" + rel;
+}
+
+}  // namespace bytelite::testutil
