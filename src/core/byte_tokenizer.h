@@ -1,39 +1,5 @@
-// Byte-level tokenizer (SeqFlowLite spec §2.1): every UTF-8 byte b in [0, 255] becomes the id
-// b + 3; ids 0, 1, 2 are PAD, EOS and UNK. No decoding step exists, so no input can make it
-// throw: invalid UTF-8, NUL bytes and newlines are ordinary bytes (robustness case C3).
+// The byte tokenizer is part of the runtime library (include/bytelite/byte_tokenizer.h), so the
+// training code and the int8 runtime share one implementation.
 #pragma once
 
-#include <cstdint>
-#include <string>
-#include <string_view>
-#include <vector>
-
-namespace bytelite {
-
-constexpr int32_t kPadId = 0;
-constexpr int32_t kEosId = 1;
-constexpr int32_t kUnkId = 2;
-constexpr int32_t kByteOffset = 3;
-constexpr int32_t kVocabSize = 259;  // 256 byte values + 3 special ids
-
-class ByteTokenizer {
- public:
-  /// max_length: the maximum number of ids returned by encode (>= 1), in bytes.
-  /// Throws ConfigError if max_length < 1.
-  explicit ByteTokenizer(int max_length);
-
-  int max_length() const { return max_length_; }
-
-  /// Returns min(text.size(), max_length) ids, id = byte + 3 (values in [3, 258]).
-  /// Sets *truncated (if given) to whether bytes were dropped from the end.
-  std::vector<int32_t> encode(std::string_view text, bool* truncated = nullptr) const;
-
-  /// Inverse of encode for ids in [3, 258]; special ids (PAD, EOS, UNK) are skipped.
-  /// Ids outside [0, 258] throw InputError.
-  static std::string decode(const std::vector<int32_t>& ids);
-
- private:
-  int max_length_;
-};
-
-}  // namespace bytelite
+#include "bytelite/byte_tokenizer.h"

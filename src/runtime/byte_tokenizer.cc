@@ -1,8 +1,8 @@
-#include "core/byte_tokenizer.h"
+#include "bytelite/byte_tokenizer.h"
 
 #include <algorithm>
 
-#include "core/errors.h"
+#include "bytelite/errors.h"
 
 namespace bytelite {
 

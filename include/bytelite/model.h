@@ -1,0 +1,82 @@
+// Loading and inspecting bytelite int8 model files (libbytelite; no libtorch).
+//
+// A model file (docs/model_file.md) is a 32-byte header (magic "BYTELITE", format version,
+// payload size, CRC-32 checksums) followed by a FlatBuffers payload (schema/bytelite_model.fbs)
+// with the configuration, the labels, the decision thresholds, the tokenizer settings and the
+// quantized tensors. Model::load memory-maps the file and checks, in this order, before any
+// tensor is read: the size, the magic, the format version, the header checksum, the payload
+// size, the payload checksum, the FlatBuffers verifier, then every tensor's shape and every
+// quantization parameter's range. Any failure is a ModelFileError whose one-line message names
+// the file and what was expected and found, e.g.
+//   "m.blt: format version: expected 1 (the newest this runtime reads), found 2 (written by a
+//    newer bytelite; upgrade the runtime)".
+// Loading never allocates more than a small multiple of the file size.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bytelite {
+
+/// Version of the library (and of the bytelite command-line tool).
+inline constexpr const char* kVersionString = "0.1.0";
+/// Model-file format version this runtime writes; it reads versions 1..kModelFormatVersion.
+inline constexpr uint32_t kModelFormatVersion = 1;
+
+/// Everything a model file says about itself (all of it is also printed by `bytelite info`).
+struct ModelInfo {
+  std::string path;              // as given to Model::load ("<memory>" for from_bytes)
+  uint32_t format_version = 0;   // header format version
+  uint32_t checksum = 0;         // CRC-32 of the payload
+  int64_t file_bytes = 0;        // size of the whole file
+  std::string producer;          // e.g. "bytelite 0.1.0"
+  std::string architecture;      // "byteqrnn"
+  std::vector<std::string> labels;
+  bool multilabel = false;       // sigmoid per label (true) or softmax over labels (false)
+  std::vector<float> thresholds; // decision thresholds chosen on validation data (see Prediction)
+  int32_t max_length = 0;        // tokenizer: texts are truncated to this many bytes
+  std::string text_column;       // data column names the model was trained on (for `eval`)
+  std::vector<std::string> label_columns;
+  // ByteQRNN hyperparameters (src/train/config.h ModelConfig)
+  int32_t embedding_size = 0, bottleneck_size = 0, gbst_max_block_width = 0,
+          gbst_conv_kernel_size = 0, gbst_downsample_rate = 0, qrnn_state_size = 0,
+          qrnn_kernel_width = 0, qrnn_layers = 0;
+  int64_t parameter_count = 0;     // int8 weights + embedding values + int32 biases
+  int64_t float_bytes = 0;         // the same network as float32 (4 bytes per parameter)
+  int64_t trained_parameters = 0;  // float parameters of the training model (before folding)
+  std::string source_checkpoint;   // checkpoint the file was exported from ("" if unknown)
+  int64_t training_step = 0;       // optimizer step of that checkpoint
+};
+
+namespace rt {
+struct LoadedModel;
+}
+
+/// An immutable, validated model. Thread-safe: one Model can serve any number of Classifiers
+/// and threads.
+class Model {
+ public:
+  /// Memory-maps `path` and validates it (see above). Throws ModelFileError.
+  static std::shared_ptr<const Model> load(const std::string& path);
+  /// Validates a model file held in memory (copied into an aligned buffer). `name` is used in
+  /// error messages. Throws ModelFileError.
+  static std::shared_ptr<const Model> from_bytes(std::string_view bytes,
+                                                 const std::string& name = "<memory>");
+
+  const ModelInfo& info() const;
+  /// Internal representation (src/runtime/models/byteqrnn.h), for the CLI's profiler and tests.
+  const rt::LoadedModel& impl() const { return *impl_; }
+
+  ~Model();
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
+ private:
+  explicit Model(std::unique_ptr<rt::LoadedModel> impl);
+  std::unique_ptr<rt::LoadedModel> impl_;
+};
+
+}  // namespace bytelite

@@ -1,0 +1,68 @@
+#include "runtime/models/byteqrnn.h"
+
+#include <cstring>
+
+namespace bytelite::rt {
+
+namespace {
+template <typename T>
+T* grow(std::vector<T>& v, int64_t n) {
+  if (static_cast<int64_t>(v.size()) < n) v.resize(n);
+  return v.data();
+}
+}  // namespace
+
+void byteqrnn_forward(const ByteQrnnModel& m, const int32_t* ids, int64_t T, Isa isa,
+                      Workspace& ws, int8_t* logits, Trace* trace, Profile* prof) {
+  const int64_t F = m.embedding_size;
+  // Embedding: rows of the table, already quantized with the embedding output params.
+  int8_t* x = grow(ws.a, T * F);
+  {
+    OpTimer tm(prof, Op::kEmbedding);
+    for (int64_t t = 0; t < T; ++t) {
+      std::memcpy(x + t * F, m.embedding + static_cast<int64_t>(ids[t]) * F,
+                  static_cast<size_t>(F));
+    }
+  }
+  if (trace) trace->add("embedding", x, T, F, m.embedding_q);
+
+  // Bottleneck: dense F -> Bn with ReLU (batch norm folded).
+  const int64_t Bn = m.bottleneck.w.n;
+  int8_t* xb = grow(ws.b, T * Bn);
+  {
+    OpTimer tm(prof, Op::kDense);
+    dense(isa, m.bottleneck, x, T, F, xb, ws.ops);
+  }
+  if (trace) trace->add("bottleneck", xb, T, Bn, m.bottleneck.out);
+
+  // GBST: [T, Bn] -> [T', Bn].
+  const int64_t tg = (T + m.gbst.downsample_rate - 1) / m.gbst.downsample_rate;
+  int8_t* h = grow(ws.a, tg * Bn);
+  int64_t L = gbst(isa, m.gbst, xb, T, h, ws.ops, trace, prof);
+  int64_t C = Bn;
+
+  // QRNN stack: [L, C] -> [L, 2S], alternating between the two buffers.
+  std::vector<int8_t>* cur = &ws.a;
+  std::vector<int8_t>* nxt = &ws.b;
+  for (size_t i = 0; i < m.qrnn.size(); ++i) {
+    const auto& layer = m.qrnn[i];
+    const int64_t out = 2 * static_cast<int64_t>(layer.state_size);
+    int8_t* y = grow(*nxt, L * out);
+    qrnn_layer(isa, layer, cur->data(), L, C, y, ws.ops, trace, prof,
+               "qrnn" + std::to_string(i));
+    std::swap(cur, nxt);
+    C = out;
+  }
+
+  // Attention pooling and head.
+  int8_t* pooled = grow(*nxt, C);
+  attention_pool(isa, m.pool, cur->data(), L, C, pooled, ws.ops, trace, prof);
+  if (trace) trace->add("pool", pooled, 1, C, m.pool.out);
+  {
+    OpTimer tm(prof, Op::kDense);
+    dense(isa, m.head, pooled, 1, C, logits, ws.ops);
+  }
+  if (trace) trace->add("logits", logits, 1, m.head.w.n, m.head.out);
+}
+
+}  // namespace bytelite::rt

@@ -1,0 +1,49 @@
+// The ByteQRNN classifier of the runtime: its layers prepared from a model file and the int8
+// forward pass wiring the ops (src/runtime/ops/ops.h). Mirrors src/train/byteqrnn.cc:
+// embedding -> bottleneck (dense, ReLU) -> GBST -> bidirectional QRNN layers -> attention
+// pooling -> head (int8 logits) -> probabilities.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bytelite/model.h"
+#include "runtime/ops/ops.h"
+
+namespace bytelite::rt {
+
+struct ByteQrnnModel {
+  int32_t vocab_size = 0, embedding_size = 0;
+  const int8_t* embedding = nullptr;  // [vocab_size, embedding_size], points into the file
+  QParams embedding_q;
+  DenseLayer bottleneck;
+  GbstLayer gbst;
+  std::vector<QrnnLayer> qrnn;
+  AttentionPoolLayer pool;
+  DenseLayer head;
+  bool multilabel = false;
+  std::array<float, 256> output_exp{}, output_sigmoid{};
+};
+
+/// A loaded, validated model: the file bytes (mapped or owned) and the prepared layers.
+struct LoadedModel {
+  ModelInfo info;
+  std::shared_ptr<const void> storage;  // keeps the mapping / buffer alive
+  ByteQrnnModel net;
+};
+
+/// Scratch memory of one forward pass (one per thread; buffers only grow).
+struct Workspace {
+  OpScratch ops;
+  std::vector<int8_t> a, b;
+};
+
+/// ids [T] (T >= 1, each in [0, vocab_size)) -> int8 logits [num_labels] (head.out params).
+void byteqrnn_forward(const ByteQrnnModel& m, const int32_t* ids, int64_t T, Isa isa,
+                      Workspace& ws, int8_t* logits, Trace* trace = nullptr,
+                      Profile* prof = nullptr);
+
+}  // namespace bytelite::rt

@@ -1,0 +1,169 @@
+// The int8 ops of the runtime: one enum value per op (the name is the same in the training code,
+// the model file and docs/runtime.md), the prepared layer structs built from a model file, and
+// the op functions. Sequences are row-major int8 [T, C] (position t, channel c) with one
+// QParams per tensor; the runtime processes one sequence at a time, so there is no padding and
+// no mask. The arithmetic of every op is documented in docs/runtime.md; it mirrors the eval-mode
+// QAT forward of src/train (each fake-quantization point there is a requantization point here).
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "runtime/kernels/kernels.h"
+#include "runtime/quant.h"
+
+namespace bytelite::rt {
+
+enum class Op : int {
+  kEmbedding = 0,     // byte id -> int8 row of the pre-quantized table
+  kDense,             // x · Wᵀ + b, per-channel requantization, optional ReLU
+  kConv,              // zero-point padded window (causal or reverse) + dense
+  kBlockMean,         // GBST block candidates: mean over blocks of 1..W positions
+  kBlockScore,        // GBST: dense dim -> 1 per block
+  kWidthSoftmax,      // GBST: softmax over block widths (exp table)
+  kGbstMix,           // GBST: score-weighted sum of the upsampled candidates
+  kDownsample,        // GBST: mean over blocks of `rate` positions
+  kQrnnGates,         // tanh / sigmoid tables, c = (1 - f) z
+  kFoPool,            // fo-pooling h_t = f h_{t-1} + c and output gate y = h o
+  kAttentionSoftmax,  // attention pooling: masked softmax over positions (exp table)
+  kAttentionSum,      // attention pooling: weighted sum over positions
+  kProbabilities,     // softmax (single-label) or sigmoid (multi-label) of the int8 logits
+  kCount
+};
+inline constexpr int kOpCount = static_cast<int>(Op::kCount);
+const char* op_name(Op op);
+
+/// Wall time per op (enabled when a Profile is passed to the forward).
+struct Profile {
+  std::array<double, kOpCount> seconds{};
+  std::array<int64_t, kOpCount> calls{};
+};
+
+class OpTimer {
+ public:
+  OpTimer(Profile* p, Op op) : p_(p), op_(op) {
+    if (p_ != nullptr) t0_ = std::chrono::steady_clock::now();
+  }
+  ~OpTimer() {
+    if (p_ == nullptr) return;
+    const int i = static_cast<int>(op_);
+    p_->seconds[i] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
+    p_->calls[i] += 1;
+  }
+  OpTimer(const OpTimer&) = delete;
+  OpTimer& operator=(const OpTimer&) = delete;
+
+ private:
+  Profile* p_;
+  Op op_;
+  std::chrono::steady_clock::time_point t0_;
+};
+
+/// Intermediate tensors of one forward pass (for differential tests and debugging).
+struct Trace {
+  struct Entry {
+    std::string name;
+    int64_t rows = 0, cols = 0;
+    QParams q;
+    std::vector<int8_t> data;
+  };
+  std::vector<Entry> entries;
+  void add(const std::string& name, const int8_t* data, int64_t rows, int64_t cols, QParams q);
+  const Entry* find(const std::string& name) const;
+};
+
+/// Scratch buffers of the ops (one per thread; they only grow).
+struct OpScratch {
+  KernelScratch kernel;
+  std::vector<int32_t> acc;
+  std::vector<int8_t> pad, buf1, buf2, buf3, buf4, buf5;
+  std::vector<uint8_t> m, o;
+  std::vector<int64_t> state;
+  std::vector<uint32_t> e;
+};
+
+/// A dense layer y = act(x · Wᵀ + b) prepared for the kernels. Requantization of output
+/// channel j: q_y = clamp(z_y + round(M_j · (acc_j + bias_j)), lo, 127) with
+/// acc_j = Σ_i x_i w_ji (raw int8 x), bias_j = b_j - z_x Σ_i w_ji (zero point folded), and
+/// M_j = s_x s_w,j / s_y; ReLU is lo = z_y (real 0), otherwise lo = -128.
+struct DenseLayer {
+  PackedMatrix w;
+  std::vector<int32_t> bias;
+  std::vector<Multiplier> mult;
+  QParams in, out;
+  int32_t lo = -128, hi = 127;
+};
+
+/// y[r] = dense(x[r]) for r < rows; row r of x starts at x + r * ldx (ldx < k for windows).
+void dense(Isa isa, const DenseLayer& layer, const int8_t* x, int64_t rows, int64_t ldx,
+           int8_t* y, OpScratch& s);
+
+/// Copies x [T, C] into out [(before + T + after), C] with `before` and `after` rows of the
+/// zero point (real 0: the zero padding of a convolution window).
+void pad_rows(const int8_t* x, int64_t T, int64_t C, int64_t before, int64_t after, int32_t zp,
+              std::vector<int8_t>& out);
+
+/// y[b] = z + round_half_even(Σ_{t in block b} (x[t] - z) / n_b) over blocks of `width`
+/// positions (the last block may be shorter; n_b = its length). Input and output share q.
+/// x [T, C] -> y [ceil(T / width), C].
+void block_mean(const int8_t* x, int64_t T, int64_t C, int64_t width, int32_t zp, int8_t* y);
+
+/// Softmax of int8 logits q[0..n) (scale s) to the fixed [0, 1] range (scale 1/255, zero point
+/// -128) with exp_table[d] = round(2^30 exp(-s d)), d = max q - q:
+/// p_i = rne(255 e_i / Σ e) - 128. Integer arithmetic only.
+void softmax_u8(const int8_t* q, int64_t n, int64_t stride, const uint32_t* exp_table,
+                int8_t* p, int64_t p_stride);
+
+/// GBST (Charformer §2.1; layers.h GbstImpl).
+struct GbstLayer {
+  int32_t max_block_width = 4, conv_kernel = 5, downsample_rate = 2;
+  DenseLayer conv, score;
+  std::array<uint32_t, 256> score_exp{};
+  QParams mix;
+  Multiplier mix_mult;  // s_candidates / (255 s_mix)
+};
+/// x [T, D] -> y [ceil(T / downsample_rate), D] (params gbst.mix). Returns the output length.
+int64_t gbst(Isa isa, const GbstLayer& g, const int8_t* x, int64_t T, int8_t* y, OpScratch& s,
+             Trace* trace, Profile* prof);
+
+/// One direction of a QRNN layer (layers.h QrnnLayerImpl).
+struct QrnnDirection {
+  DenseLayer gates;
+  std::array<int8_t, 256> tanh_table{}, sigmoid_table{};
+};
+struct QrnnLayer {
+  int32_t kernel_width = 3, state_size = 0;
+  QrnnDirection fwd, bwd;
+};
+/// x [T, C] -> y [T, 2S] (scale 1/127, zero point 0): [forward outputs, backward outputs].
+void qrnn_layer(Isa isa, const QrnnLayer& l, const int8_t* x, int64_t T, int64_t C, int8_t* y,
+                OpScratch& s, Trace* trace, Profile* prof, const std::string& name);
+
+/// fo-pooling and output gate of one direction over T positions (Bradbury et al. 2016):
+/// state H (real h = H / (127 · 2^20)), H_t = round(fmul[F_t] · H_{t-1} / 2^30) + c_t · 2^20
+/// with fmul[F] = round(2^30 F / 255); q_h = clamp(rne(H_t / 2^20)); y = round(q_h O_t / 255).
+/// F, O in [0, 255] (sigmoid outputs + 128), c int8 (scale 1/127); all [T, S] row-major; y is
+/// written at y + t * ldy.
+void fo_pool(const uint8_t* F, const int8_t* c, const uint8_t* O, int64_t T, int64_t S,
+             bool reverse, int8_t* y, int64_t ldy, std::vector<int64_t>& state);
+
+/// Attention pooling (layers.h AttentionPoolImpl).
+struct AttentionPoolLayer {
+  DenseLayer score;
+  std::array<uint32_t, 256> score_exp{};
+  QParams out;
+  Multiplier mult;  // s_x / (255 s_out)
+};
+/// x [T, D] -> y [D] (params pool.out).
+void attention_pool(Isa isa, const AttentionPoolLayer& p, const int8_t* x, int64_t T, int64_t D,
+                    int8_t* y, OpScratch& s, Trace* trace, Profile* prof);
+
+/// Probabilities from int8 logits: softmax with exp_table[d] = exp(-s d) (d = max q - q), or
+/// sigmoid_table[q + 128]; float division and summation in a fixed order (bit-reproducible).
+void probabilities(const int8_t* logits, int64_t C, bool multilabel, const float* exp_table,
+                   const float* sigmoid_table, float* p);
+
+}  // namespace bytelite::rt
