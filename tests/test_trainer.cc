@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/errors.h"
+#include "train/batcher.h"
 #include "train/checkpoint.h"
 #include "train/config.h"
 #include "train/trainer.h"
@@ -40,6 +41,34 @@ struct SmallOlid {
 SmallOlid small_olid(const std::string& dir, int n_train, int n_valid) {
   return {head_tsv(source_path("data/olid/train.tsv"), dir + "/train.tsv", n_train),
           head_tsv(source_path("data/olid/valid.tsv"), dir + "/valid.tsv", n_valid)};
+}
+
+TEST(EpochBatches, CoverEveryExampleOnceAndBucketByLength) {
+  std::vector<std::vector<int32_t>> seqs;
+  for (int i = 0; i < 1003; ++i) seqs.push_back(std::vector<int32_t>(1 + (i * 37) % 200, 5));
+  for (bool bucket : {false, true}) {
+    auto b = epoch_batches(seqs, 8, 1, 0, bucket);
+    ASSERT_EQ(b.size(), 126u);  // ceil(1003 / 8)
+    std::vector<int> seen(seqs.size(), 0);
+    double spread = 0;
+    for (const auto& batch : b) {
+      size_t lo = 1000, hi = 0;
+      for (auto i : batch) {
+        ++seen[i];
+        lo = std::min(lo, seqs[i].size());
+        hi = std::max(hi, seqs[i].size());
+      }
+      spread += static_cast<double>(hi - lo) / b.size();
+    }
+    for (int s : seen) ASSERT_EQ(s, 1);
+    if (bucket) {
+      EXPECT_LT(spread, 15.0);  // similar lengths within a batch
+    } else {
+      EXPECT_GT(spread, 100.0);  // random batches span most of the 1..200 range
+    }
+    EXPECT_EQ(epoch_batches(seqs, 8, 1, 0, bucket), b);  // deterministic
+    EXPECT_NE(epoch_batches(seqs, 8, 1, 1, bucket), b);  // reshuffled every epoch
+  }
 }
 
 TEST(LearningRate, WarmupThenCosineToFloor) {

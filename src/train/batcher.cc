@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <random>
 
 namespace bytelite {
 
@@ -65,6 +66,30 @@ Batch make_batch(const EncodedDataset& data, const std::vector<int64_t>& indices
     for (int64_t r = 0; r < B; ++r) l[r] = data.labels[indices[r]];
   }
   return b;
+}
+
+std::vector<std::vector<int64_t>> epoch_batches(const std::vector<std::vector<int32_t>>& seqs,
+                                                int batch_size, uint64_t seed, int64_t epoch,
+                                                bool bucket_by_length) {
+  const size_t n = seqs.size();
+  const size_t bs = static_cast<size_t>(batch_size);
+  std::vector<int64_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::mt19937_64 rng(seed * 1000003ULL + static_cast<uint64_t>(epoch));
+  std::shuffle(order.begin(), order.end(), rng);
+  if (bucket_by_length) {
+    const size_t pool = bs * 50;
+    for (size_t i = 0; i < n; i += pool) {
+      std::stable_sort(order.begin() + i, order.begin() + std::min(n, i + pool),
+                       [&](int64_t a, int64_t b) { return seqs[a].size() < seqs[b].size(); });
+    }
+  }
+  std::vector<std::vector<int64_t>> batches;
+  for (size_t i = 0; i < n; i += bs) {
+    batches.emplace_back(order.begin() + i, order.begin() + std::min(n, i + bs));
+  }
+  if (bucket_by_length) std::shuffle(batches.begin(), batches.end(), rng);
+  return batches;
 }
 
 std::vector<std::vector<int64_t>> length_sorted_batches(

@@ -40,6 +40,15 @@ Batch make_batch(const EncodedDataset& data, const std::vector<int64_t>& indices
 Batch make_batch(const std::vector<std::vector<int32_t>>& seqs,
                  const std::vector<int64_t>& indices);
 
+/// The training batches of one epoch: a shuffle of 0..n-1 (std::mt19937_64 seeded with
+/// seed * 1000003 + epoch) cut into batches of batch_size. With bucket_by_length, each run of
+/// 50 batches is first sorted by sequence length and the batches are then shuffled, so a batch
+/// holds texts of similar length and little padding is computed (results do not depend on
+/// padding; only the batch composition changes). Always ceil(n / batch_size) batches.
+std::vector<std::vector<int64_t>> epoch_batches(const std::vector<std::vector<int32_t>>& seqs,
+                                                int batch_size, uint64_t seed, int64_t epoch,
+                                                bool bucket_by_length);
+
 /// Indices 0..n-1 grouped into batches of `batch_size`, ordered by sequence length (for fast
 /// evaluation: little padding). The order of predictions is restored by the caller.
 std::vector<std::vector<int64_t>> length_sorted_batches(

@@ -207,6 +207,7 @@ ExperimentConfig config_from_json(const json& j, const std::string& source) {
     s.get_string("class_weights", tc.class_weights, {"none", "balanced"});
     s.get_double_list("class_weight_values", tc.class_weight_values);
     s.get_int("eval_every_steps", tc.eval_every_steps, 0, 1 << 30);
+    s.get_bool("bucket_by_length", tc.bucket_by_length);
     s.get_int("early_stopping_patience", tc.early_stopping_patience, 0, 1 << 20);
     s.get_string("metric", tc.metric, {"macro_f1", "roc_auc"});
     s.get_ulong("seed", tc.seed);
@@ -272,6 +273,7 @@ json config_to_json(const ExperimentConfig& c) {
                 {"class_weights", t.class_weights},
                 {"class_weight_values", t.class_weight_values},
                 {"eval_every_steps", t.eval_every_steps},
+                {"bucket_by_length", t.bucket_by_length},
                 {"early_stopping_patience", t.early_stopping_patience},
                 {"metric", t.metric},
                 {"seed", t.seed},

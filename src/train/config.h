@@ -46,6 +46,7 @@ struct TrainConfig {
   std::string class_weights = "none";       // "none" | "balanced" (single-label only)
   std::vector<double> class_weight_values;  // explicit weights, one per class (overrides)
   int eval_every_steps = 0;                 // 0 = once per epoch
+  bool bucket_by_length = true;      // batches of similar-length texts (less padding)
   int early_stopping_patience = 4;  // evaluations without improvement before stopping (0 = off)
   std::string metric = "macro_f1";  // validation metric for best checkpoint: macro_f1 | roc_auc
   unsigned long seed = 1;

@@ -238,14 +238,10 @@ TrainResult train_classifier(const ExperimentConfig& cfg, const TrainOptions& op
 
   while (step < total_steps && !stopped_early) {
     const int64_t epoch = step / steps_per_epoch;
-    std::vector<int64_t> order(N);
-    std::iota(order.begin(), order.end(), 0);
-    std::mt19937_64 rng(tc.seed * 1000003ULL + static_cast<uint64_t>(epoch));
-    std::shuffle(order.begin(), order.end(), rng);
+    const auto batches =
+        epoch_batches(train.ids, tc.batch_size, tc.seed, epoch, tc.bucket_by_length);
     for (int64_t bi = step % steps_per_epoch; bi < steps_per_epoch && step < total_steps; ++bi) {
-      std::vector<int64_t> idx(order.begin() + bi * tc.batch_size,
-                               order.begin() + std::min<int64_t>(N, (bi + 1) * tc.batch_size));
-      Batch batch = make_batch(train, idx);
+      Batch batch = make_batch(train, batches[bi]);
       qat->active = qat->enabled && step >= cfg.quant.warmup_steps;
       const double lr = learning_rate_at(tc, step, total_steps);
       for (auto& g : optimizer.param_groups()) g.options().set_lr(lr);
