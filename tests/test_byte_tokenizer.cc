@@ -120,5 +120,24 @@ TEST(ByteTokenizer, MaxLengthMustBePositive) {
   EXPECT_EQ(ByteTokenizer(1).encode("xyz").size(), 1u);
 }
 
+TEST(ByteTokenizer, LowercaseAsciiMapsOnlyAToZ) {
+  ByteTokenizer lower(512, true);
+  EXPECT_TRUE(lower.lowercase_ascii());
+  EXPECT_FALSE(ByteTokenizer(4).lowercase_ascii());
+  std::string all;
+  for (int b = 0; b < 256; ++b) all.push_back(static_cast<char>(b));
+  auto ids = lower.encode(all);
+  ASSERT_EQ(ids.size(), 256u);
+  for (int b = 0; b < 256; ++b) {
+    const int want = (b >= 'A' && b <= 'Z') ? b + 32 : b;
+    EXPECT_EQ(ids[b], want + kByteOffset) << "byte " << b;
+  }
+  // UTF-8 text keeps its multi-byte characters intact: "ÄÖ Straße" -> "ÄÖ straße".
+  EXPECT_EQ(ByteTokenizer::decode(lower.encode("\xc3\x84\xc3\x96 Stra\xc3\x9f"
+                                               "e")),
+            "\xc3\x84\xc3\x96 stra\xc3\x9f"
+            "e");
+}
+
 }  // namespace
 }  // namespace bytelite

@@ -14,8 +14,8 @@
 // rounding, or one sigmoid per label for multi-label models) and the predicted labels.
 //
 // Determinism: the integer kernels give bit-identical results on every CPU and every kernel
-// path (reference C++, AVX2), and classify_batch gives the same results for every thread
-// count.
+// path (reference C++, AVX2, AVX-512 VNNI), and classify_batch gives the same results for every
+// thread count.
 #pragma once
 
 #include <cstdint>
@@ -29,8 +29,9 @@
 namespace bytelite {
 
 /// Kernel paths. kAuto picks the fastest the CPU supports (cpuid), unless the environment
-/// variable BYTELITE_ISA=reference|avx2 says otherwise.
-enum class KernelIsa { kAuto, kReference, kAvx2 };
+/// variable BYTELITE_ISA=reference|avx2|avx512vnni names another supported one. Every path gives
+/// bit-identical results.
+enum class KernelIsa { kAuto, kReference, kAvx2, kAvx512Vnni };
 
 struct ClassifierOptions {
   KernelIsa isa = KernelIsa::kAuto;

@@ -28,17 +28,18 @@ inline constexpr uint32_t kModelFormatVersion = 1;
 
 /// Everything a model file says about itself (all of it is also printed by `bytelite info`).
 struct ModelInfo {
-  std::string path;              // as given to Model::load ("<memory>" for from_bytes)
-  uint32_t format_version = 0;   // header format version
-  uint32_t checksum = 0;         // CRC-32 of the payload
-  int64_t file_bytes = 0;        // size of the whole file
-  std::string producer;          // e.g. "bytelite 0.1.0"
-  std::string architecture;      // "byteqrnn"
+  std::string path;             // as given to Model::load ("<memory>" for from_bytes)
+  uint32_t format_version = 0;  // header format version
+  uint32_t checksum = 0;        // CRC-32 of the payload
+  int64_t file_bytes = 0;       // size of the whole file
+  std::string producer;         // e.g. "bytelite 0.1.0"
+  std::string architecture;     // "byteqrnn"
   std::vector<std::string> labels;
-  bool multilabel = false;       // sigmoid per label (true) or softmax over labels (false)
-  std::vector<float> thresholds; // decision thresholds chosen on validation data (see Prediction)
-  int32_t max_length = 0;        // tokenizer: texts are truncated to this many bytes
-  std::string text_column;       // data column names the model was trained on (for `eval`)
+  bool multilabel = false;        // sigmoid per label (true) or softmax over labels (false)
+  std::vector<float> thresholds;  // decision thresholds chosen on validation data (see Prediction)
+  bool lowercase_ascii = false;   // tokenizer: bytes 'A'..'Z' become 'a'..'z' (ByteTokenizer)
+  int32_t max_length = 0;         // tokenizer: texts are truncated to this many bytes
+  std::string text_column;        // data column names the model was trained on (for `eval`)
   std::vector<std::string> label_columns;
   // ByteQRNN hyperparameters (src/train/config.h ModelConfig)
   int32_t embedding_size = 0, bottleneck_size = 0, gbst_max_block_width = 0,

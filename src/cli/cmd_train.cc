@@ -6,6 +6,7 @@
 #include "core/errors.h"
 #include "train/checkpoint.h"
 #include "train/config.h"
+#include "train/export.h"
 #include "train/trainer.h"
 
 namespace bytelite::cli {
@@ -65,6 +66,17 @@ CLI::App* add_train_command(CLI::App& app) {
     o.resume = args->resume;
     o.verbose = !args->quiet;
     TrainResult r = train_classifier(cfg, o);
+    // The int8 model for the runtime, from the best checkpoint (QAT models only: a float model
+    // has no activation ranges to quantize with).
+    ExportSummary ex;
+    std::string model_note;
+    if (!cfg.quant.enabled) {
+      model_note = "no int8 model: trained without QAT (--qat on to get OUT/model.blt)";
+    } else if (r.best_step == 0) {
+      model_note = "no int8 model: no evaluation finished, so there is no best checkpoint";
+    } else {
+      ex = export_checkpoint(r.best_checkpoint, args->out + "/model.blt");
+    }
     nlohmann::json summary = {{"parameters", r.parameter_count},
                               {"int8_bytes", r.int8_bytes},
                               {"steps", r.steps},
@@ -74,12 +86,21 @@ CLI::App* add_train_command(CLI::App& app) {
                               {"train_seconds", r.seconds},
                               {"stopped_early", r.stopped_early},
                               {"qat", cfg.quant.enabled},
+                              {"model", ex.path},
+                              {"model_bytes", ex.model_bytes},
+                              {"float_bytes", ex.float_bytes},
                               {"threads", cfg.train.threads}};
     write_file_atomic(args->out + "/summary.json", summary.dump(2) + "\n");
     std::printf("trained %lld steps in %.1fs; best step %lld: valid %s %.4f, roc_auc %.4f\n",
                 static_cast<long long>(r.steps), r.seconds, static_cast<long long>(r.best_step),
                 cfg.train.metric.c_str(), r.best_metric, r.best_valid.roc_auc);
     std::printf("best checkpoint: %s\n", r.best_checkpoint.c_str());
+    if (ex.path.empty()) {
+      std::printf("%s\n", model_note.c_str());
+    } else {
+      std::printf("int8 model: %s (%lld bytes; float32 %lld bytes)\n", ex.path.c_str(),
+                  static_cast<long long>(ex.model_bytes), static_cast<long long>(ex.float_bytes));
+    }
   });
   return cmd;
 }

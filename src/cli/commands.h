@@ -9,5 +9,8 @@ namespace bytelite::cli {
 CLI::App* add_train_command(CLI::App& app);
 CLI::App* add_eval_command(CLI::App& app);
 CLI::App* add_predict_command(CLI::App& app);
+CLI::App* add_export_command(CLI::App& app);
+CLI::App* add_info_command(CLI::App& app);
+CLI::App* add_bench_command(CLI::App& app);
 
 }  // namespace bytelite::cli

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <exception>
 
+#include "bytelite/model.h"
 #include "cli/commands.h"
 #include "core/errors.h"
 
@@ -10,10 +11,13 @@ int main(int argc, char** argv) {
   CLI::App app{"bytelite: train and run tiny tokenizer-free (UTF-8 byte) text models"};
   app.option_defaults()->always_capture_default();
   app.require_subcommand(1);
-  app.set_version_flag("--version", "bytelite 0.1.0");
+  app.set_version_flag("--version", std::string("bytelite ") + bytelite::kVersionString);
   bytelite::cli::add_train_command(app);
   bytelite::cli::add_eval_command(app);
   bytelite::cli::add_predict_command(app);
+  bytelite::cli::add_export_command(app);
+  bytelite::cli::add_info_command(app);
+  bytelite::cli::add_bench_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -6,7 +6,8 @@
 
 namespace bytelite {
 
-ByteTokenizer::ByteTokenizer(int max_length) : max_length_(max_length) {
+ByteTokenizer::ByteTokenizer(int max_length, bool lowercase_ascii)
+    : max_length_(max_length), lowercase_ascii_(lowercase_ascii) {
   if (max_length < 1) {
     throw ConfigError("tokenizer max_length: expected an integer >= 1, found " +
                       std::to_string(max_length));
@@ -17,7 +18,9 @@ std::vector<int32_t> ByteTokenizer::encode(std::string_view text, bool* truncate
   const size_t n = std::min(text.size(), static_cast<size_t>(max_length_));
   std::vector<int32_t> ids(n);
   for (size_t i = 0; i < n; ++i) {
-    ids[i] = static_cast<int32_t>(static_cast<unsigned char>(text[i])) + kByteOffset;
+    int32_t b = static_cast<unsigned char>(text[i]);
+    if (lowercase_ascii_ && b >= 'A' && b <= 'Z') b += 'a' - 'A';
+    ids[i] = b + kByteOffset;
   }
   if (truncated != nullptr) *truncated = text.size() > n;
   return ids;

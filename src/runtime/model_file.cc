@@ -47,7 +47,7 @@ std::string describe_start(const uint8_t* p, size_t n) {
     if (i > 0) hex += ' ';
     hex += b;
     text += (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '"' && p[i] != '\\') ? static_cast<char>(p[i])
-                                                                          : '.';
+                                                                         : '.';
   }
   return hex + " (\"" + text + "\")";
 }
@@ -102,9 +102,8 @@ FileView map_file(const std::string& path) {
   ::close(fd);
   if (p == MAP_FAILED) fail(path, std::string("cannot map the model file: ") + std::strerror(e));
   const size_t n = v.size;
-  v.storage = std::shared_ptr<const void>(p, [n](const void* q) {
-    ::munmap(const_cast<void*>(q), n);
-  });
+  v.storage =
+      std::shared_ptr<const void>(p, [n](const void* q) { ::munmap(const_cast<void*>(q), n); });
   v.data = static_cast<const uint8_t*>(p);
   return v;
 }
@@ -116,7 +115,8 @@ FileView copy_bytes(std::string_view bytes) {
   void* p = std::aligned_alloc(16, alloc);
   if (p == nullptr) throw std::bad_alloc();
   if (!bytes.empty()) std::memcpy(p, bytes.data(), bytes.size());
-  v.storage = std::shared_ptr<const void>(p, [](const void* q) { std::free(const_cast<void*>(q)); });
+  v.storage =
+      std::shared_ptr<const void>(p, [](const void* q) { std::free(const_cast<void*>(q)); });
   v.data = static_cast<const uint8_t*>(p);
   return v;
 }
@@ -131,8 +131,9 @@ HeaderInfo check_header(const FileView& f, const std::string& name) {
   if (f.size < mlen || std::memcmp(f.data, kMagic, mlen) != 0) {
     std::string hint;
     if (f.size >= 4 && std::memcmp(f.data, "PK\x03\x04", 4) == 0) {
-      hint = " (this looks like a training checkpoint: use --checkpoint, or convert it with "
-             "'bytelite export')";
+      hint =
+          " (this looks like a training checkpoint: use --checkpoint, or convert it with "
+          "'bytelite export')";
     }
     fail(name, "magic: expected " + magic + " (a bytelite int8 model file), found " +
                    describe_start(f.data, f.size) + " in a file of " + std::to_string(f.size) +
@@ -173,12 +174,11 @@ HeaderInfo check_header(const FileView& f, const std::string& name) {
   const uint64_t available = f.size - kHeaderSize;
   if (payload_size != available) {
     const uint64_t expected_total = payload_size + kHeaderSize;
-    fail(name, "size: expected " + std::to_string(expected_total) + " bytes (" +
-                   std::to_string(kHeaderSize) + "-byte header + " +
-                   std::to_string(payload_size) + "-byte payload), found " +
-                   std::to_string(f.size) + " bytes; " +
-                   (available < payload_size ? "the file is truncated"
-                                             : "the file has trailing bytes"));
+    fail(name,
+         "size: expected " + std::to_string(expected_total) + " bytes (" +
+             std::to_string(kHeaderSize) + "-byte header + " + std::to_string(payload_size) +
+             "-byte payload), found " + std::to_string(f.size) + " bytes; " +
+             (available < payload_size ? "the file is truncated" : "the file has trailing bytes"));
   }
   h.payload = f.data + kHeaderSize;
   h.payload_size = static_cast<size_t>(payload_size);

@@ -18,8 +18,8 @@ struct QParams {
 };
 
 /// Fixed ranges of bounded nonlinearities, as in src/train/fake_quant.h.
-inline constexpr QParams kUnitParams{1.0f / 255.0f, -128};       // [0, 1]: sigmoid, softmax
-inline constexpr QParams kSignedUnitParams{1.0f / 127.0f, 0};    // [-1, 1]: tanh, QRNN state
+inline constexpr QParams kUnitParams{1.0f / 255.0f, -128};     // [0, 1]: sigmoid, softmax
+inline constexpr QParams kSignedUnitParams{1.0f / 127.0f, 0};  // [-1, 1]: tanh, QRNN state
 
 /// Fixed-point multiplier: M ~= m0 * 2^-shift with m0 in [2^30, 2^31) (or 0) and shift in
 /// [1, 62]. Relative error <= 2^-31.

@@ -22,6 +22,10 @@ ByteQrnnImpl::ByteQrnnImpl(const ModelConfig& c, int64_t n, QatStatePtr q)
     in = 2 * cfg.qrnn_state_size;
   }
   pool = register_module("pool", AttentionPool(in, qat));
+  if (cfg.pooling == "attention_max") {
+    pool_concat_quant = register_module("pool_concat_quant", ActQuant(qat));
+    in *= 2;
+  }
   head = register_module("head", QDense(in, num_labels, false, Activation::kNone, qat));
 }
 
@@ -39,6 +43,11 @@ torch::Tensor ByteQrnnImpl::forward(const torch::Tensor& ids, const torch::Tenso
     if (i + 1 < qrnn->size()) h = torch::dropout(h, cfg.dropout, tr);
   }
   auto p = pool->forward(h, hm);
+  if (pool_concat_quant) {
+    // Max over valid positions (every row has at least one); QRNN outputs lie in [-1, 1].
+    auto mx = std::get<0>(h.masked_fill(hm.unsqueeze(-1) <= 0, -2.0).max(1));
+    p = pool_concat_quant->forward(torch::cat({p, mx}, -1));
+  }
   p = torch::dropout(p, cfg.dropout, tr);
   return head->forward(p);
 }

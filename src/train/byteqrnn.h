@@ -32,6 +32,7 @@ class ByteQrnnImpl : public torch::nn::Module {
   Gbst gbst{nullptr};
   torch::nn::ModuleList qrnn{nullptr};
   AttentionPool pool{nullptr};
+  ActQuant pool_concat_quant{nullptr};  // "attention_max": shared range of [attention; max]
   QDense head{nullptr};
 };
 TORCH_MODULE(ByteQrnn);

@@ -164,6 +164,7 @@ ExperimentConfig config_from_json(const json& j, const std::string& source) {
   if (const json* t = top.sub("tokenizer")) {
     Section s(*t, "tokenizer", source);
     s.get_int("max_length", c.max_length, 1, 1 << 20);
+    s.get_bool("lowercase_ascii", c.lowercase_ascii);
     s.check_unknown();
   }
   if (const json* m = top.sub("model")) {
@@ -179,6 +180,7 @@ ExperimentConfig config_from_json(const json& j, const std::string& source) {
     s.get_int("qrnn_kernel_width", mc.qrnn_kernel_width, 1, 63);
     s.get_int("qrnn_layers", mc.qrnn_layers, 1, 16);
     s.get_double("qrnn_zoneout", mc.qrnn_zoneout, 0, 0.99);
+    s.get_string("pooling", mc.pooling, {"attention", "attention_max"});
     s.get_double("dropout", mc.dropout, 0, 0.99);
     s.check_unknown();
   }
@@ -241,7 +243,7 @@ json config_to_json(const ExperimentConfig& c) {
                {"text_column", c.data.text_column},
                {"label_columns", c.data.label_columns},
                {"skip_bad_rows", c.data.skip_bad_rows}};
-  j["tokenizer"] = {{"max_length", c.max_length}};
+  j["tokenizer"] = {{"max_length", c.max_length}, {"lowercase_ascii", c.lowercase_ascii}};
   const auto& m = c.model;
   j["model"] = {{"encoder", m.encoder},
                 {"embedding_size", m.embedding_size},
@@ -253,6 +255,7 @@ json config_to_json(const ExperimentConfig& c) {
                 {"qrnn_kernel_width", m.qrnn_kernel_width},
                 {"qrnn_layers", m.qrnn_layers},
                 {"qrnn_zoneout", m.qrnn_zoneout},
+                {"pooling", m.pooling},
                 {"dropout", m.dropout}};
   j["quantization"] = {{"enabled", c.quant.enabled},
                        {"ema_decay", c.quant.ema_decay},

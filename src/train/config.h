@@ -13,17 +13,18 @@
 namespace bytelite {
 
 struct ModelConfig {
-  std::string encoder = "qrnn";   // only "qrnn" so far
-  int embedding_size = 64;        // F: byte embedding width
-  int bottleneck_size = 64;       // Bn: width after the bottleneck dense layer (= GBST width)
-  int gbst_max_block_width = 4;   // GBST block widths 1..this (Charformer: 4)
-  int gbst_conv_kernel_size = 5;  // causal conv before block scoring
-  int gbst_downsample_rate = 2;   // mean-pool rate after GBST (1 = none)
-  int qrnn_state_size = 64;       // S per direction; the encoder output is 2S wide
-  int qrnn_kernel_width = 3;      // gate convolution width k
-  int qrnn_layers = 2;            // bidirectional QRNN layers
-  double qrnn_zoneout = 0.1;      // zoneout probability p of layer 0; layer i uses p^(i+1)
-  double dropout = 0.1;           // dropout on GBST output, between QRNN layers and before the head
+  std::string encoder = "qrnn";       // only "qrnn" so far
+  int embedding_size = 64;            // F: byte embedding width
+  int bottleneck_size = 64;           // Bn: width after the bottleneck dense layer (= GBST width)
+  int gbst_max_block_width = 4;       // GBST block widths 1..this (Charformer: 4)
+  int gbst_conv_kernel_size = 5;      // causal conv before block scoring
+  int gbst_downsample_rate = 2;       // mean-pool rate after GBST (1 = none)
+  int qrnn_state_size = 64;           // S per direction; the encoder output is 2S wide
+  int qrnn_kernel_width = 3;          // gate convolution width k
+  int qrnn_layers = 2;                // bidirectional QRNN layers
+  double qrnn_zoneout = 0.1;          // zoneout probability p of layer 0; layer i uses p^(i+1)
+  std::string pooling = "attention";  // "attention" | "attention_max" (concat with max pooling)
+  double dropout = 0.1;  // dropout on GBST output, between QRNN layers and before the head
 };
 
 struct QuantConfig {
@@ -46,7 +47,7 @@ struct TrainConfig {
   std::string class_weights = "none";       // "none" | "balanced" (single-label only)
   std::vector<double> class_weight_values;  // explicit weights, one per class (overrides)
   int eval_every_steps = 0;                 // 0 = once per epoch
-  bool bucket_by_length = true;      // batches of similar-length texts (less padding)
+  bool bucket_by_length = true;             // batches of similar-length texts (less padding)
   int early_stopping_patience = 4;  // evaluations without improvement before stopping (0 = off)
   std::string metric = "macro_f1";  // validation metric for best checkpoint: macro_f1 | roc_auc
   unsigned long seed = 1;
@@ -56,6 +57,7 @@ struct TrainConfig {
 struct ExperimentConfig {
   DataSpec data;
   int max_length = 256;  // bytes per example; longer texts are truncated (counted, reported)
+  bool lowercase_ascii = false;  // tokenizer maps bytes A-Z to a-z (see ByteTokenizer)
   ModelConfig model;
   QuantConfig quant;
   TrainConfig train;

@@ -64,16 +64,17 @@ class Exporter {
         const float q = std::nearbyint(w[n * K + k] * inv);
         qw[n * K + k] = static_cast<int8_t>(std::fmin(std::fmax(q, -127.0f), 127.0f));
       }
-      bq[n] = static_cast<double>(b[n]) /
-              (static_cast<double>(in.scale()) * static_cast<double>(s[n]));
+      bq[n] =
+          static_cast<double>(b[n]) / (static_cast<double>(in.scale()) * static_cast<double>(s[n]));
       if (!std::isfinite(bq[n])) fail(name + ".bias[" + std::to_string(n) + "] is not finite");
       max_bq = std::max(max_bq, std::fabs(bq[n]));
     }
-    // As many extra fractional bits (up to 16) as keep every bias below 2^30 in magnitude.
-    constexpr double kLimit = 1073741823.0;
+    // As many extra fractional bits (up to 16) as keep every bias below 2^29 in magnitude (the
+    // runtime's bound, src/runtime/model.cc).
+    constexpr double kLimit = 536870911.0;
     if (max_bq > kLimit) {
       fail(name + ": a bias of " + std::to_string(max_bq) +
-           " accumulator steps does not fit in int32 (expected < 2^30)");
+           " accumulator steps does not fit the runtime's range (expected < 2^29)");
     }
     int shift = 0;
     while (shift < 16 && std::ldexp(max_bq, shift + 1) <= kLimit) ++shift;
@@ -132,12 +133,20 @@ std::string Exporter::run() {
   const ExperimentConfig& cfg = meta.config;
   const ModelConfig& mc = cfg.model;
   if (!cfg.quant.enabled) {
-    fail("the checkpoint was trained without quantization-aware training (expected "
-         "quantization.enabled true; retrain with --qat on)");
+    fail(
+        "the checkpoint was trained without quantization-aware training (expected "
+        "quantization.enabled true; retrain with --qat on)");
   }
   if (mc.encoder != "qrnn") fail("expected encoder \"qrnn\", found \"" + mc.encoder + "\"");
   auto& m = lc_.model;
   const int64_t C = static_cast<int64_t>(meta.label_names.size());
+  const bool max_pool = mc.pooling == "attention_max";
+  if (m->head->in_features != (max_pool ? 4 : 2) * static_cast<int64_t>(mc.qrnn_state_size)) {
+    // e.g. a pooling variant that concatenates more features before the head
+    fail("the runtime supports attention pooling into a head of 2 * qrnn_state_size = " +
+         std::to_string(2 * mc.qrnn_state_size) + " inputs, found a head of " +
+         std::to_string(m->head->in_features) + " inputs (another model.pooling?)");
+  }
 
   // embedding, quantized with its activation params exactly as the fake quantizer does
   const fb::QuantParams emb_q = act(m->embedding_quant, "embedding_quant");
@@ -201,9 +210,12 @@ std::string Exporter::run() {
   const fb::QuantParams pool_q = act(m->pool->out_quant, "pool.out_quant");
   auto pscore = dense(m->pool->score, in_q, pscore_q, "pool.score");
   auto pexp = exp_table(pscore_q.scale());
-  auto pool = fb::CreateAttentionPool(b_, pscore, pexp, &pool_q);
+  // "attention_max": [attention pooling; max over time] share the params of pool_concat_quant
+  const fb::QuantParams concat_q =
+      max_pool ? act(m->pool_concat_quant, "pool_concat_quant") : pool_q;
+  auto pool = fb::CreateAttentionPool(b_, pscore, pexp, &pool_q, max_pool, &concat_q);
   const fb::QuantParams head_q = act(m->head->out_quant, "head.out_quant");
-  auto head = dense(m->head, pool_q, head_q, "head");
+  auto head = dense(m->head, concat_q, head_q, "head");
   auto net = fb::CreateByteQrnn(b_, emb, bottleneck, gbst, qrnn, pool, head);
 
   // probabilities from the int8 logits
@@ -222,11 +234,10 @@ std::string Exporter::run() {
     out_exp = b_.CreateVector(t);
   }
 
-  auto cfgt = fb::CreateByteQrnnConfig(b_, mc.embedding_size, mc.bottleneck_size,
-                                       mc.gbst_max_block_width, mc.gbst_conv_kernel_size,
-                                       mc.gbst_downsample_rate, mc.qrnn_state_size,
-                                       mc.qrnn_kernel_width, mc.qrnn_layers);
-  auto tok = fb::CreateTokenizer(b_, cfg.max_length);
+  auto cfgt = fb::CreateByteQrnnConfig(
+      b_, mc.embedding_size, mc.bottleneck_size, mc.gbst_max_block_width, mc.gbst_conv_kernel_size,
+      mc.gbst_downsample_rate, mc.qrnn_state_size, mc.qrnn_kernel_width, mc.qrnn_layers);
+  auto tok = fb::CreateTokenizer(b_, cfg.max_length, 3, 0, 259, cfg.lowercase_ascii);
   auto producer = b_.CreateString(std::string("bytelite ") + kVersionString);
   auto arch = b_.CreateString("byteqrnn");
   auto labels = b_.CreateVectorOfStrings(meta.label_names);

@@ -6,7 +6,7 @@
 //    scale_c = max|W_c| / 127, q = clamp(nearbyint(w * (1.0f / scale_c))) in float, so
 //    q * scale_c equals fake_quant_weight(W) bit for bit;
 //  - biases: int32 round_half_even(b / (s_x * scale_c) * 2^bias_shift), with bias_shift (0..16)
-//    extra fractional bits as large as keeps every bias below 2^30;
+//    extra fractional bits as large as keeps every bias below 2^29;
 //  - the embedding table quantized with the embedding ActQuant's params (deviation 13);
 //  - activation params of every ActQuant: quant_params_from_range of its range buffer, with the
 //    scale as float (what torch::fake_quantize_per_tensor_affine uses);

@@ -92,7 +92,7 @@ TrainResult train_classifier(const ExperimentConfig& cfg, const TrainOptions& op
   if (valid_data.examples.empty()) {
     throw InputError(opts.valid_path + ": expected at least one validation example, found none");
   }
-  ByteTokenizer tok(cfg.max_length);
+  ByteTokenizer tok(cfg.max_length, cfg.lowercase_ascii);
   EncodedDataset train = encode_dataset(train_data, tok);
   EncodedDataset valid = encode_dataset(valid_data, tok);
   const int64_t C = train.num_labels;

@@ -1,5 +1,6 @@
 #include "runtime/models/byteqrnn.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace bytelite::rt {
@@ -12,8 +13,8 @@ T* grow(std::vector<T>& v, int64_t n) {
 }
 }  // namespace
 
-void byteqrnn_forward(const ByteQrnnModel& m, const int32_t* ids, int64_t T, Isa isa,
-                      Workspace& ws, int8_t* logits, Trace* trace, Profile* prof) {
+void byteqrnn_forward(const ByteQrnnModel& m, const int32_t* ids, int64_t T, Isa isa, Workspace& ws,
+                      int8_t* logits, Trace* trace, Profile* prof) {
   const int64_t F = m.embedding_size;
   // Embedding: rows of the table, already quantized with the embedding output params.
   int8_t* x = grow(ws.a, T * F);
@@ -48,8 +49,7 @@ void byteqrnn_forward(const ByteQrnnModel& m, const int32_t* ids, int64_t T, Isa
     const auto& layer = m.qrnn[i];
     const int64_t out = 2 * static_cast<int64_t>(layer.state_size);
     int8_t* y = grow(*nxt, L * out);
-    qrnn_layer(isa, layer, cur->data(), L, C, y, ws.ops, trace, prof,
-               "qrnn" + std::to_string(i));
+    qrnn_layer(isa, layer, cur->data(), L, C, y, ws.ops, trace, prof, "qrnn" + std::to_string(i));
     std::swap(cur, nxt);
     C = out;
   }
@@ -58,9 +58,18 @@ void byteqrnn_forward(const ByteQrnnModel& m, const int32_t* ids, int64_t T, Isa
   int8_t* pooled = grow(*nxt, C);
   attention_pool(isa, m.pool, cur->data(), L, C, pooled, ws.ops, trace, prof);
   if (trace) trace->add("pool", pooled, 1, C, m.pool.out);
+  const int8_t* head_in = pooled;
+  int64_t head_width = C;
+  if (m.pool.max_pool) {
+    int8_t* cat = grow(ws.concat, 2 * C);
+    attention_max_concat(isa, m.pool, pooled, cur->data(), L, C, cat, ws.acc);
+    if (trace) trace->add("pool_concat", cat, 1, 2 * C, m.pool.concat);
+    head_in = cat;
+    head_width = 2 * C;
+  }
   {
     OpTimer tm(prof, Op::kDense);
-    dense(isa, m.head, pooled, 1, C, logits, ws.ops);
+    dense(isa, m.head, head_in, 1, head_width, logits, ws.ops);
   }
   if (trace) trace->add("logits", logits, 1, m.head.w.n, m.head.out);
 }

@@ -39,11 +39,12 @@ struct LoadedModel {
 struct Workspace {
   OpScratch ops;
   std::vector<int8_t> a, b;
+  std::vector<int8_t> concat;  // pooling "attention_max": the head input [2C]
+  std::vector<int32_t> acc;
 };
 
 /// ids [T] (T >= 1, each in [0, vocab_size)) -> int8 logits [num_labels] (head.out params).
-void byteqrnn_forward(const ByteQrnnModel& m, const int32_t* ids, int64_t T, Isa isa,
-                      Workspace& ws, int8_t* logits, Trace* trace = nullptr,
-                      Profile* prof = nullptr);
+void byteqrnn_forward(const ByteQrnnModel& m, const int32_t* ids, int64_t T, Isa isa, Workspace& ws,
+                      int8_t* logits, Trace* trace = nullptr, Profile* prof = nullptr);
 
 }  // namespace bytelite::rt

@@ -35,8 +35,21 @@ void attention_pool(Isa isa, const AttentionPoolLayer& p, const int8_t* x, int64
     const int8_t* xt = x + t * D;
     for (int64_t c = 0; c < D; ++c) acc[c] += a * (xt[c] - zx);
   }
-  for (int64_t c = 0; c < D; ++c)
-    y[c] = saturate_int8(p.out.zero_point + apply_multiplier(acc[c], p.mult));
+  requantize(isa, acc, 1, p.sum_rq, y);
+}
+
+void attention_max_concat(Isa isa, const AttentionPoolLayer& p, const int8_t* pooled,
+                          const int8_t* x, int64_t T, int64_t D, int8_t* y,
+                          std::vector<int32_t>& acc) {
+  acc.resize(static_cast<size_t>(D));
+  for (int64_t c = 0; c < D; ++c) acc[c] = pooled[c] - p.out.zero_point;
+  requantize(isa, acc.data(), 1, p.pooled_to_concat, y);
+  for (int64_t c = 0; c < D; ++c) {
+    int32_t mx = -128;
+    for (int64_t t = 0; t < T; ++t) mx = std::max<int32_t>(mx, x[t * D + c]);
+    acc[c] = mx;  // QRNN outputs have zero point 0
+  }
+  requantize(isa, acc.data(), 1, p.max_to_concat, y + D);
 }
 
 }  // namespace bytelite::rt

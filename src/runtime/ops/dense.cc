@@ -1,29 +1,23 @@
 // Ops: dense (and convolution = padded window + dense), zero-point padding, block means and the
 // integer softmax shared by GBST and attention pooling.
 #include <algorithm>
+#include <cfloat>
+#include <cmath>
 #include <cstring>
 
 #include "runtime/ops/ops.h"
 
 namespace bytelite::rt {
 
-void dense(Isa isa, const DenseLayer& layer, const int8_t* x, int64_t rows, int64_t ldx,
-           int8_t* y, OpScratch& s) {
+static_assert(FLT_EVAL_METHOD == 0,
+              "float expressions must be evaluated in single precision (SSE, not x87)");
+
+void dense(Isa isa, const DenseLayer& layer, const int8_t* x, int64_t rows, int64_t ldx, int8_t* y,
+           OpScratch& s) {
   const int64_t n = layer.w.n;
   if (static_cast<int64_t>(s.acc.size()) < rows * n) s.acc.resize(rows * n);
-  int32_t* acc = s.acc.data();
-  gemm_s8(isa, x, rows, ldx, layer.w, acc, s.kernel);
-  const int32_t zp = layer.out.zero_point;
-  const int32_t* bias = layer.bias.data();
-  const Multiplier* mult = layer.mult.data();
-  for (int64_t r = 0; r < rows; ++r) {
-    const int32_t* a = acc + r * n;
-    int8_t* yr = y + r * n;
-    for (int64_t j = 0; j < n; ++j) {
-      const int64_t v = static_cast<int64_t>(a[j]) + bias[j];
-      yr[j] = saturate_int8(zp + apply_multiplier(v, mult[j]), layer.lo, layer.hi);
-    }
-  }
+  gemm_s8(isa, x, rows, ldx, layer.w, s.acc.data(), s.kernel);
+  requantize(isa, s.acc.data(), rows, layer.rq, y);
 }
 
 void pad_rows(const int8_t* x, int64_t T, int64_t C, int64_t before, int64_t after, int32_t zp,
@@ -36,26 +30,52 @@ void pad_rows(const int8_t* x, int64_t T, int64_t C, int64_t before, int64_t aft
   std::fill(out.begin() + (before + T) * C, out.begin() + total, z);
 }
 
-void block_mean(const int8_t* x, int64_t T, int64_t C, int64_t width, int32_t zp, int8_t* y) {
+namespace {
+// Round to nearest, ties to even, for |x| < 2^22 in the default rounding mode: adding and
+// subtracting 1.5 * 2^23 leaves no fraction bits. Same result as std::nearbyint, but plain
+// IEEE additions that the compiler can vectorize (std::nearbyint is a libm call without SSE4.1).
+inline float round_even_small(float x) {
+  const float magic = 12582912.0f;
+  return (x + magic) - magic;
+}
+}  // namespace
+
+void block_mean(const int8_t* x, int64_t T, int64_t C, int64_t width, QParams q, int8_t* y,
+                std::vector<float>& sum) {
   const int64_t blocks = (T + width - 1) / width;
   if (width == 1) {
     std::memcpy(y, x, static_cast<size_t>(T * C));
     return;
   }
+  // The training graph's arithmetic, operation by operation in IEEE single precision (each
+  // operation exactly rounded; no FMA, see the -ffp-contract=off build flag): dequantize
+  // fl((q - z) s), sum in position order, divide by the count, multiply by fl(1 / s) and round
+  // half to even, as masked_block_mean + the fake quantizer do. Halfway cases (frequent for
+  // widths 2 and 4) then round exactly as in training.
+  const float s = q.scale;
+  const float inv = 1.0f / s;
+  const int32_t zp = q.zero_point;
+  if (static_cast<int64_t>(sum.size()) < C) sum.resize(C);
+  float* acc = sum.data();
   for (int64_t b = 0; b < blocks; ++b) {
     const int64_t t0 = b * width;
     const int64_t t1 = std::min(T, t0 + width);
-    const int64_t cnt = t1 - t0;
+    const float cnt = static_cast<float>(t1 - t0);
+    for (int64_t c = 0; c < C; ++c) acc[c] = 0.0f;
+    for (int64_t t = t0; t < t1; ++t) {
+      const int8_t* xt = x + t * C;
+      for (int64_t c = 0; c < C; ++c) acc[c] += static_cast<float>(xt[c] - zp) * s;
+    }
+    int8_t* yb = y + b * C;
     for (int64_t c = 0; c < C; ++c) {
-      int32_t sum = 0;
-      for (int64_t t = t0; t < t1; ++t) sum += x[t * C + c] - zp;
-      y[b * C + c] = saturate_int8(zp + static_cast<int32_t>(div_round_half_even(sum, cnt)));
+      const float r = round_even_small((acc[c] / cnt) * inv);  // |r| <= 256
+      yb[c] = static_cast<int8_t>(std::min(127, std::max(-128, zp + static_cast<int32_t>(r))));
     }
   }
 }
 
-void softmax_u8(const int8_t* q, int64_t n, int64_t stride, const uint32_t* exp_table,
-                int8_t* p, int64_t p_stride) {
+void softmax_u8(const int8_t* q, int64_t n, int64_t stride, const uint32_t* exp_table, int8_t* p,
+                int64_t p_stride) {
   int32_t mx = -128;
   for (int64_t i = 0; i < n; ++i) mx = std::max<int32_t>(mx, q[i * stride]);
   int64_t sum = 0;

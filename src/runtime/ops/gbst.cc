@@ -46,8 +46,9 @@ int64_t gbst(Isa isa, const GbstLayer& g, const int8_t* x, int64_t T, int8_t* y,
     const int64_t tb = (T + b - 1) / b;
     {
       OpTimer tm(prof, Op::kBlockMean);
-      block_mean(xc, T, D, b, g.conv.out.zero_point, cands + cand_off[b]);
+      block_mean(xc, T, D, b, g.conv.out, cands + cand_off[b], s.fsum);
     }
+    if (trace) trace->add("gbst.cand" + std::to_string(b), cands + cand_off[b], tb, D, g.conv.out);
     OpTimer tm(prof, Op::kBlockScore);
     dense(isa, g.score, cands + cand_off[b], tb, D, scores + score_off[b], s);
   }
@@ -67,23 +68,22 @@ int64_t gbst(Isa isa, const GbstLayer& g, const int8_t* x, int64_t T, int8_t* y,
     trace->add("gbst.probs", probs, T, W, kUnitParams);
   }
 
-  // 4. mixture: y_t = Σ_w cand_w[t / w] p_tw, requantized to the mix params.
+  // 4. mixture: y_t = Σ_w cand_w[t / w] p_tw in int32, requantized to the mix params.
   int8_t* mix = grow(s.buf3, T * D);
   {
     OpTimer tm(prof, Op::kGbstMix);
     const int32_t zc = g.conv.out.zero_point;
-    const int32_t zm = g.mix.zero_point;
+    int32_t* acc = grow(s.acc, T * D);
     for (int64_t t = 0; t < T; ++t) {
-      int8_t* out = mix + t * D;
-      for (int64_t c = 0; c < D; ++c) {
-        int32_t acc = 0;
-        for (int64_t b = 1; b <= W; ++b) {
-          const int32_t cv = cands[cand_off[b] + (t / b) * D + c] - zc;
-          acc += cv * (probs[t * W + b - 1] + 128);
-        }
-        out[c] = saturate_int8(zm + apply_multiplier(acc, g.mix_mult));
+      int32_t* at = acc + t * D;
+      for (int64_t c = 0; c < D; ++c) at[c] = 0;
+      for (int64_t b = 1; b <= W; ++b) {
+        const int32_t p = probs[t * W + b - 1] + 128;
+        const int8_t* cb = cands + cand_off[b] + (t / b) * D;
+        for (int64_t c = 0; c < D; ++c) at[c] += (cb[c] - zc) * p;
       }
     }
+    requantize(isa, acc, T, g.mix_rq, mix);
   }
   if (trace) trace->add("gbst.mix", mix, T, D, g.mix);
 
@@ -92,7 +92,7 @@ int64_t gbst(Isa isa, const GbstLayer& g, const int8_t* x, int64_t T, int8_t* y,
   const int64_t tout = (T + r - 1) / r;
   {
     OpTimer tm(prof, Op::kDownsample);
-    block_mean(mix, T, D, r, g.mix.zero_point, y);
+    block_mean(mix, T, D, r, g.mix, y, s.fsum);
   }
   if (trace) trace->add("gbst.out", y, tout, D, g.mix);
   return tout;

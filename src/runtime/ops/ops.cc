@@ -5,9 +5,8 @@ namespace bytelite::rt {
 namespace {
 // One name per op, in enum order (the static_assert keeps the table complete).
 constexpr const char* kOpNames[] = {
-    "embedding",  "dense",    "conv",       "block_mean",         "block_score",
-    "width_softmax", "gbst_mix", "downsample", "qrnn_gates", "fo_pool",
-    "attention_softmax", "attention_sum", "probabilities",
+    "embedding", "dense",      "conv",      "block_mean",        "block_score",   "width_softmax",
+    "gbst_mix",  "downsample", "qrnn_pool", "attention_softmax", "attention_sum", "probabilities",
 };
 static_assert(sizeof(kOpNames) / sizeof(kOpNames[0]) == kOpCount,
               "every Op needs a name in kOpNames");

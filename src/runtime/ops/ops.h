@@ -26,8 +26,7 @@ enum class Op : int {
   kWidthSoftmax,      // GBST: softmax over block widths (exp table)
   kGbstMix,           // GBST: score-weighted sum of the upsampled candidates
   kDownsample,        // GBST: mean over blocks of `rate` positions
-  kQrnnGates,         // tanh / sigmoid tables, c = (1 - f) z
-  kFoPool,            // fo-pooling h_t = f h_{t-1} + c and output gate y = h o
+  kQrnnPool,          // gate tables, c = (1 - f) z, fo-pooling h_t = f h_{t-1} + c, y = h o
   kAttentionSoftmax,  // attention pooling: masked softmax over positions (exp table)
   kAttentionSum,      // attention pooling: weighted sum over positions
   kProbabilities,     // softmax (single-label) or sigmoid (multi-label) of the int8 logits
@@ -81,41 +80,44 @@ struct OpScratch {
   std::vector<int32_t> acc;
   std::vector<int8_t> pad, buf1, buf2, buf3, buf4, buf5;
   std::vector<uint8_t> m, o;
-  std::vector<int64_t> state;
+  std::vector<float> state, fsum;
   std::vector<uint32_t> e;
 };
 
-/// A dense layer y = act(x · Wᵀ + b) prepared for the kernels. Requantization of output
-/// channel j: q_y = clamp(z_y + round(M_j · (acc_j + bias_j)), lo, 127) with
-/// acc_j = Σ_i x_i w_ji (raw int8 x), bias_j = b_j - z_x Σ_i w_ji (zero point folded), and
-/// M_j = s_x s_w,j / s_y; ReLU is lo = z_y (real 0), otherwise lo = -128.
+/// A dense layer y = act(x · Wᵀ + b) prepared for the kernels. With acc_j = Σ_i x_i w_ji over
+/// the raw int8 x (kernels.h GEMM) and M_j = s_x s_w,j / s_y = m0_j 2^-shift_j, output channel j
+/// is requantized (kernels.h RequantParams) as
+///   q_y = clamp(z_y + floor((acc_j m0_j + B_j + 2^(shift_j - 1)) / 2^shift_j), lo, 127),
+///   B_j = round(b_j m0_j 2^-bias_shift) - z_x (Σ_i w_ji) m0_j,
+/// i.e. the bias and the input zero point in the same fixed-point units. ReLU is lo = z_y.
 struct DenseLayer {
   PackedMatrix w;
-  std::vector<int32_t> bias;
-  std::vector<Multiplier> mult;
+  RequantParams rq;
   QParams in, out;
-  int32_t lo = -128, hi = 127;
 };
 
 /// y[r] = dense(x[r]) for r < rows; row r of x starts at x + r * ldx (ldx < k for windows).
-void dense(Isa isa, const DenseLayer& layer, const int8_t* x, int64_t rows, int64_t ldx,
-           int8_t* y, OpScratch& s);
+void dense(Isa isa, const DenseLayer& layer, const int8_t* x, int64_t rows, int64_t ldx, int8_t* y,
+           OpScratch& s);
 
 /// Copies x [T, C] into out [(before + T + after), C] with `before` and `after` rows of the
 /// zero point (real 0: the zero padding of a convolution window).
 void pad_rows(const int8_t* x, int64_t T, int64_t C, int64_t before, int64_t after, int32_t zp,
               std::vector<int8_t>& out);
 
-/// y[b] = z + round_half_even(Σ_{t in block b} (x[t] - z) / n_b) over blocks of `width`
-/// positions (the last block may be shorter; n_b = its length). Input and output share q.
-/// x [T, C] -> y [ceil(T / width), C].
-void block_mean(const int8_t* x, int64_t T, int64_t C, int64_t width, int32_t zp, int8_t* y);
+/// Mean over blocks of `width` positions (the last block may be shorter), input and output
+/// with the same params q: y_b = z + rne(fl(fl(Σ_t fl((x_t - z) s)) / n_b) · fl(1/s)), evaluated
+/// in single precision exactly as the training graph does (sum in position order), so halfway
+/// cases round as in training. x [T, C] -> y [ceil(T / width), C].
+/// `sum` is scratch.
+void block_mean(const int8_t* x, int64_t T, int64_t C, int64_t width, QParams q, int8_t* y,
+                std::vector<float>& sum);
 
 /// Softmax of int8 logits q[0..n) (scale s) to the fixed [0, 1] range (scale 1/255, zero point
 /// -128) with exp_table[d] = round(2^30 exp(-s d)), d = max q - q:
 /// p_i = rne(255 e_i / Σ e) - 128. Integer arithmetic only.
-void softmax_u8(const int8_t* q, int64_t n, int64_t stride, const uint32_t* exp_table,
-                int8_t* p, int64_t p_stride);
+void softmax_u8(const int8_t* q, int64_t n, int64_t stride, const uint32_t* exp_table, int8_t* p,
+                int64_t p_stride);
 
 /// GBST (Charformer §2.1; layers.h GbstImpl).
 struct GbstLayer {
@@ -123,16 +125,17 @@ struct GbstLayer {
   DenseLayer conv, score;
   std::array<uint32_t, 256> score_exp{};
   QParams mix;
-  Multiplier mix_mult;  // s_candidates / (255 s_mix)
+  RequantParams mix_rq;  // every channel: M = s_candidates / (255 s_mix), zero point z_mix
 };
 /// x [T, D] -> y [ceil(T / downsample_rate), D] (params gbst.mix). Returns the output length.
 int64_t gbst(Isa isa, const GbstLayer& g, const int8_t* x, int64_t T, int8_t* y, OpScratch& s,
              Trace* trace, Profile* prof);
 
-/// One direction of a QRNN layer (layers.h QrnnLayerImpl).
+/// One direction of a QRNN layer (layers.h QrnnLayerImpl): gate convolution, then
+/// kernels.h qrnn_pool (gate tables, fo-pooling, output gate).
 struct QrnnDirection {
   DenseLayer gates;
-  std::array<int8_t, 256> tanh_table{}, sigmoid_table{};
+  QrnnTables tables;
 };
 struct QrnnLayer {
   int32_t kernel_width = 3, state_size = 0;
@@ -142,24 +145,27 @@ struct QrnnLayer {
 void qrnn_layer(Isa isa, const QrnnLayer& l, const int8_t* x, int64_t T, int64_t C, int8_t* y,
                 OpScratch& s, Trace* trace, Profile* prof, const std::string& name);
 
-/// fo-pooling and output gate of one direction over T positions (Bradbury et al. 2016):
-/// state H (real h = H / (127 · 2^20)), H_t = round(fmul[F_t] · H_{t-1} / 2^30) + c_t · 2^20
-/// with fmul[F] = round(2^30 F / 255); q_h = clamp(rne(H_t / 2^20)); y = round(q_h O_t / 255).
-/// F, O in [0, 255] (sigmoid outputs + 128), c int8 (scale 1/127); all [T, S] row-major; y is
-/// written at y + t * ldy.
-void fo_pool(const uint8_t* F, const int8_t* c, const uint8_t* O, int64_t T, int64_t S,
-             bool reverse, int8_t* y, int64_t ldy, std::vector<int64_t>& state);
-
 /// Attention pooling (layers.h AttentionPoolImpl).
 struct AttentionPoolLayer {
   DenseLayer score;
   std::array<uint32_t, 256> score_exp{};
   QParams out;
-  Multiplier mult;  // s_x / (255 s_out)
+  RequantParams sum_rq;  // every channel: M = s_x / (255 s_out), zero point z_out
+  // pooling "attention_max": y = [attention pooling; max over time] at params `concat`
+  bool max_pool = false;
+  QParams concat;
+  RequantParams pooled_to_concat;  // M = s_out / s_concat
+  RequantParams max_to_concat;     // M = s_x / s_concat
 };
 /// x [T, D] -> y [D] (params pool.out).
 void attention_pool(Isa isa, const AttentionPoolLayer& p, const int8_t* x, int64_t T, int64_t D,
                     int8_t* y, OpScratch& s, Trace* trace, Profile* prof);
+
+/// Pooling "attention_max": y [2D] = [pooled; max over t of x[t, :]], both requantized to
+/// p.concat (x has the QRNN output params: scale 1/127, zero point 0). acc: scratch.
+void attention_max_concat(Isa isa, const AttentionPoolLayer& p, const int8_t* pooled,
+                          const int8_t* x, int64_t T, int64_t D, int8_t* y,
+                          std::vector<int32_t>& acc);
 
 /// Probabilities from int8 logits: softmax with exp_table[d] = exp(-s d) (d = max q - q), or
 /// sigmoid_table[q + 128]; float division and summation in a fixed order (bit-reproducible).

@@ -1,0 +1,93 @@
+// info: what a model file says about itself (runtime only; no libtorch involved).
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "bytelite/model.h"
+#include "cli/commands.h"
+
+namespace bytelite::cli {
+
+namespace {
+struct InfoArgs {
+  std::string model;
+  bool json = false;
+};
+
+std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + v[i];
+  return s;
+}
+}  // namespace
+
+CLI::App* add_info_command(CLI::App& app) {
+  auto a = std::make_shared<InfoArgs>();
+  auto* cmd =
+      app.add_subcommand("info", "Print the configuration, labels and size of a model file");
+  cmd->add_option("model", a->model, "Model file (.blt)")->required();
+  cmd->add_flag("--json", a->json, "Print one JSON object");
+  cmd->callback([a]() {
+    auto model = Model::load(a->model);
+    const ModelInfo& m = model->info();
+    char crc[16];
+    std::snprintf(crc, sizeof crc, "0x%08x", m.checksum);
+    nlohmann::ordered_json cfg = {{"embedding_size", m.embedding_size},
+                                  {"bottleneck_size", m.bottleneck_size},
+                                  {"gbst_max_block_width", m.gbst_max_block_width},
+                                  {"gbst_conv_kernel_size", m.gbst_conv_kernel_size},
+                                  {"gbst_downsample_rate", m.gbst_downsample_rate},
+                                  {"qrnn_state_size", m.qrnn_state_size},
+                                  {"qrnn_kernel_width", m.qrnn_kernel_width},
+                                  {"qrnn_layers", m.qrnn_layers}};
+    if (a->json) {
+      nlohmann::ordered_json j = {{"path", m.path},
+                                  {"file_bytes", m.file_bytes},
+                                  {"format_version", m.format_version},
+                                  {"checksum", crc},
+                                  {"producer", m.producer},
+                                  {"architecture", m.architecture},
+                                  {"labels", m.labels},
+                                  {"multilabel", m.multilabel},
+                                  {"thresholds", m.thresholds},
+                                  {"max_length", m.max_length},
+                                  {"text_column", m.text_column},
+                                  {"label_columns", m.label_columns},
+                                  {"config", cfg},
+                                  {"parameter_count", m.parameter_count},
+                                  {"float_bytes", m.float_bytes},
+                                  {"trained_parameters", m.trained_parameters},
+                                  {"source_checkpoint", m.source_checkpoint},
+                                  {"training_step", m.training_step}};
+      std::printf("%s\n", j.dump().c_str());
+      return;
+    }
+    std::printf("file:          %s (%lld bytes, format version %u, crc32 %s)\n", m.path.c_str(),
+                static_cast<long long>(m.file_bytes), m.format_version, crc);
+    std::printf("producer:      %s\n", m.producer.c_str());
+    std::printf("architecture:  %s\n", m.architecture.c_str());
+    std::printf("labels:        %s (%s)\n", join(m.labels).c_str(),
+                m.multilabel ? "multi-label, sigmoid per label" : "single-label, softmax");
+    std::string th;
+    for (float t : m.thresholds) th += (th.empty() ? "" : ", ") + std::to_string(t);
+    std::printf("thresholds:    %s\n", th.empty() ? "none (argmax / 0.5)" : th.c_str());
+    std::printf("tokenizer:     bytes (id = byte + 3), max_length %d\n", m.max_length);
+    std::printf("data columns:  text '%s', labels '%s'\n", m.text_column.c_str(),
+                join(m.label_columns).c_str());
+    std::string c;
+    for (auto& [k, v] : cfg.items()) c += (c.empty() ? "" : ", ") + k + " " + v.dump();
+    std::printf("config:        %s\n", c.c_str());
+    std::printf("parameters:    %lld (int8 weights and embedding, int32 biases)\n",
+                static_cast<long long>(m.parameter_count));
+    std::printf("size:          %lld bytes; float32 %lld bytes; ratio %.3f\n",
+                static_cast<long long>(m.file_bytes), static_cast<long long>(m.float_bytes),
+                m.float_bytes > 0 ? static_cast<double>(m.file_bytes) / m.float_bytes : 0.0);
+    std::printf("exported from: %s (step %lld, %lld float parameters)\n",
+                m.source_checkpoint.empty() ? "-" : m.source_checkpoint.c_str(),
+                static_cast<long long>(m.training_step),
+                static_cast<long long>(m.trained_parameters));
+  });
+  return cmd;
+}
+
+}  // namespace bytelite::cli

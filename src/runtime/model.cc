@@ -1,0 +1,442 @@
+// Model loading: header and checksum (model_file.cc), the FlatBuffers verifier, then shape and
+// range checks of every tensor and quantization parameter, then the layers are prepared for the
+// kernels (zero points folded into the biases, fixed-point multipliers, packed weights).
+#include "bytelite/model.h"
+
+#include <cmath>
+#include <limits>
+
+#include "bytelite/errors.h"
+#include "bytelite_model_generated.h"
+#include "runtime/model_file.h"
+#include "runtime/models/byteqrnn.h"
+
+namespace bytelite {
+
+namespace rt {
+namespace {
+
+constexpr int32_t kVocab = 259;
+constexpr int64_t kMaxDim = 1 << 16;
+constexpr int32_t kExpOne = 1 << 30;
+
+class Loader {
+ public:
+  explicit Loader(std::string file) : file_(std::move(file)) {}
+
+  [[noreturn]] void fail(const std::string& what, const std::string& expected,
+                         const std::string& found) const {
+    throw ModelFileError(file_ + ": " + what + ": expected " + expected + ", found " + found);
+  }
+
+  template <typename T>
+  const T* need(const T* p, const std::string& what) const {
+    if (p == nullptr) fail(what, "a value", "none (missing field)");
+    return p;
+  }
+
+  void check_int(int64_t v, int64_t lo, int64_t hi, const std::string& what) const {
+    if (v < lo || v > hi) {
+      fail(what, "an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]",
+           std::to_string(v));
+    }
+  }
+
+  template <typename V>
+  void check_size(const V* v, int64_t n, const std::string& what, const std::string& shape) const {
+    need(v, what);
+    if (static_cast<int64_t>(v->size()) != n) {
+      fail(what, std::to_string(n) + " values (" + shape + ")",
+           std::to_string(v->size()) + " values");
+    }
+  }
+
+  QParams qparams(const fb::QuantParams* q, const std::string& what) const {
+    need(q, what);
+    QParams p{q->scale(), q->zero_point()};
+    if (!std::isfinite(p.scale) || !(p.scale > 1e-30f) || p.scale > 1e30f) {
+      fail(what + ".scale", "a finite scale in (1e-30, 1e30]", std::to_string(p.scale));
+    }
+    check_int(p.zero_point, -128, 127, what + ".zero_point");
+    return p;
+  }
+
+  void same_params(QParams a, QParams b, const std::string& what, const std::string& source) const {
+    if (a.scale != b.scale || a.zero_point != b.zero_point) {
+      fail(what,
+           "the params of " + source + " (scale " + std::to_string(b.scale) + ", zero point " +
+               std::to_string(b.zero_point) + ")",
+           "scale " + std::to_string(a.scale) + ", zero point " + std::to_string(a.zero_point));
+    }
+  }
+
+  Multiplier multiplier(double m, const std::string& what) const {
+    Multiplier out;
+    if (!make_multiplier(m, &out)) {
+      fail(what, "a requantization multiplier in (0, 2^30)", std::to_string(m));
+    }
+    return out;
+  }
+
+  DenseLayer dense(const fb::Dense* d, const std::string& what, int64_t k, int64_t n,
+                   QParams in) const {
+    need(d, what);
+    if (d->in_features() != k || d->out_features() != n) {
+      fail(what + " shape", "[" + std::to_string(n) + ", " + std::to_string(k) + "]",
+           "[" + std::to_string(d->out_features()) + ", " + std::to_string(d->in_features()) + "]");
+    }
+    const std::string shape = std::to_string(n) + " x " + std::to_string(k);
+    // Bounds that keep every int64 term of the requantization (kernels.h RequantParams) small
+    // enough for the SIMD form: |Σ x w| <= k * 128 * 127 < 2^28 and |bias| < 2^29.
+    constexpr int64_t kAccLimit = int64_t{1} << 28;
+    constexpr int64_t kBiasLimit = int64_t{1} << 29;
+    if (k * 128 * 127 >= kAccLimit) {
+      fail(what + ".in_features", "at most " + std::to_string(kAccLimit / (128 * 127)),
+           std::to_string(k));
+    }
+    check_size(d->weight(), n * k, what + ".weight", shape);
+    check_size(d->weight_scale(), n, what + ".weight_scale", "one per output channel");
+    check_size(d->bias(), n, what + ".bias", "one per output channel");
+    check_int(d->bias_shift(), 0, 24, what + ".bias_shift");
+    DenseLayer L;
+    L.in = qparams(d->input(), what + ".input");
+    same_params(L.in, in, what + ".input", "the layer's input");
+    L.out = qparams(d->output(), what + ".output");
+    const int8_t* w = d->weight()->data();
+    RequantParams& rq = L.rq;
+    rq.n = n;
+    rq.m0.resize(n);
+    rq.shift.resize(n);
+    rq.bias.resize(n);
+    rq.zp = L.out.zero_point;
+    rq.lo = d->relu() ? L.out.zero_point : -128;
+    rq.hi = 127;
+    const int bs = d->bias_shift();
+    for (int64_t j = 0; j < n; ++j) {
+      int64_t rowsum = 0;
+      for (int64_t i = 0; i < k; ++i) {
+        const int8_t v = w[j * k + i];
+        if (v == -128) {
+          fail(what + ".weight[" + std::to_string(j * k + i) + "]", "an int8 weight in [-127, 127]",
+               "-128");
+        }
+        rowsum += v;
+      }
+      const float ws = d->weight_scale()->Get(static_cast<flatbuffers::uoffset_t>(j));
+      if (!std::isfinite(ws) || !(ws > 0.0f)) {
+        fail(what + ".weight_scale[" + std::to_string(j) + "]", "a finite scale > 0",
+             std::to_string(ws));
+      }
+      const int64_t b = d->bias()->Get(static_cast<flatbuffers::uoffset_t>(j));
+      if (b <= -kBiasLimit || b >= kBiasLimit) {
+        fail(what + ".bias[" + std::to_string(j) + "]", "|bias| < 2^29", std::to_string(b));
+      }
+      const Multiplier m =
+          multiplier(static_cast<double>(L.in.scale) * static_cast<double>(ws) /
+                         static_cast<double>(L.out.scale),
+                     what + " requantization multiplier [" + std::to_string(j) + "]");
+      // B_j: the bias (rounded half up after its extra fractional bits) and the input zero
+      // point's correction, in units of 2^-shift output steps.
+      const int64_t bias_fixed = bs == 0 ? b * m.m0 : (b * m.m0 + (int64_t{1} << (bs - 1))) >> bs;
+      rq.bias[j] = bias_fixed - static_cast<int64_t>(L.in.zero_point) * rowsum * m.m0;
+      rq.m0[j] = m.m0;
+      rq.shift[j] = m.shift;
+    }
+    prepare_requant(rq);
+    L.w = pack_matrix(w, n, k);
+    return L;
+  }
+
+  // Requantization of n channels with one multiplier and no bias.
+  static RequantParams uniform_requant(int64_t n, Multiplier m, int32_t zp) {
+    RequantParams rq;
+    rq.n = n;
+    rq.m0.assign(n, m.m0);
+    rq.shift.assign(n, m.shift);
+    rq.bias.assign(n, 0);
+    rq.zp = zp;
+    prepare_requant(rq);
+    return rq;
+  }
+
+  std::array<uint32_t, 256> exp_table(const flatbuffers::Vector<uint32_t>* v,
+                                      const std::string& what) const {
+    check_size(v, 256, what, "256 entries");
+    std::array<uint32_t, 256> t{};
+    for (int i = 0; i < 256; ++i) {
+      t[i] = v->Get(i);
+      if (t[i] > static_cast<uint32_t>(kExpOne) || (i == 0 && t[i] != kExpOne) ||
+          (i > 0 && t[i] > t[i - 1])) {
+        fail(what + "[" + std::to_string(i) + "]",
+             "a non-increasing table of round(2^30 exp(-s d)) starting at 2^30",
+             std::to_string(t[i]));
+      }
+    }
+    return t;
+  }
+
+  std::array<int8_t, 256> int8_table(const flatbuffers::Vector<int8_t>* v,
+                                     const std::string& what) const {
+    check_size(v, 256, what, "256 entries");
+    std::array<int8_t, 256> t{};
+    for (int i = 0; i < 256; ++i) t[i] = v->Get(i);
+    return t;
+  }
+
+  std::array<float, 256> float_table(const flatbuffers::Vector<float>* v, const std::string& what,
+                                     float lo, float hi) const {
+    check_size(v, 256, what, "256 entries");
+    std::array<float, 256> t{};
+    for (int i = 0; i < 256; ++i) {
+      t[i] = v->Get(i);
+      if (!std::isfinite(t[i]) || t[i] < lo || t[i] > hi) {
+        fail(what + "[" + std::to_string(i) + "]",
+             "a value in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]",
+             std::to_string(t[i]));
+      }
+    }
+    return t;
+  }
+
+  std::string str(const flatbuffers::String* s) const { return s ? s->str() : std::string(); }
+
+  std::vector<std::string> strings(
+      const flatbuffers::Vector<flatbuffers::Offset<flatbuffers::String>>* v) const {
+    std::vector<std::string> out;
+    if (v == nullptr) return out;
+    for (flatbuffers::uoffset_t i = 0; i < v->size(); ++i) out.push_back(str(v->Get(i)));
+    return out;
+  }
+
+  void load(const HeaderInfo& h, LoadedModel& lm) const {
+    if (h.payload_size < 8 || h.payload_size >= FLATBUFFERS_MAX_BUFFER_SIZE) {
+      fail("payload size", "8 bytes to 2 GiB", std::to_string(h.payload_size) + " bytes");
+    }
+    if (!fb::ModelBufferHasIdentifier(h.payload)) {
+      fail("payload", "FlatBuffers file identifier \"BLTM\"", "another identifier");
+    }
+    flatbuffers::Verifier::Options opts;
+    opts.max_depth = 32;
+    opts.max_tables = 100000;
+    flatbuffers::Verifier verifier(h.payload, h.payload_size, opts);
+    if (!fb::VerifyModelBuffer(verifier)) {
+      fail("payload",
+           "a FlatBuffers 'Model' table that passes verification (schema/bytelite_model.fbs)",
+           "a buffer that fails the FlatBuffers verifier");
+    }
+    const fb::Model* m = fb::GetModel(h.payload);
+    ModelInfo& info = lm.info;
+    info.producer = str(m->producer());
+    info.architecture = str(m->architecture());
+    if (info.architecture != "byteqrnn") {
+      fail("architecture", "\"byteqrnn\"", "\"" + info.architecture + "\"");
+    }
+    info.labels = strings(m->labels());
+    const int64_t C = static_cast<int64_t>(info.labels.size());
+    info.multilabel = m->multilabel();
+    check_int(C, info.multilabel ? 1 : 2, 100000, "number of labels");
+    if (m->thresholds() != nullptr) {
+      for (flatbuffers::uoffset_t i = 0; i < m->thresholds()->size(); ++i) {
+        const float t = m->thresholds()->Get(i);
+        if (!std::isfinite(t))
+          fail("thresholds[" + std::to_string(i) + "]", "a finite value", std::to_string(t));
+        info.thresholds.push_back(t);
+      }
+    }
+    const size_t nt = info.thresholds.size();
+    const bool thresholds_ok = nt == 0 || (info.multilabel && nt == static_cast<size_t>(C)) ||
+                               (!info.multilabel && C == 2 && nt == 1);
+    if (!thresholds_ok) {
+      fail("thresholds", info.multilabel ? "0 or one per label" : "0, or 1 for two labels",
+           std::to_string(nt) + " values");
+    }
+    const fb::Tokenizer* tok = need(m->tokenizer(), "tokenizer");
+    check_int(tok->max_length(), 1, 1 << 20, "tokenizer.max_length");
+    check_int(tok->byte_offset(), 3, 3, "tokenizer.byte_offset");
+    check_int(tok->pad_id(), 0, 0, "tokenizer.pad_id");
+    check_int(tok->vocab_size(), kVocab, kVocab, "tokenizer.vocab_size");
+    info.max_length = tok->max_length();
+    info.lowercase_ascii = tok->lowercase_ascii();
+    info.text_column = str(m->text_column());
+    info.label_columns = strings(m->label_columns());
+    info.source_checkpoint = str(m->source_checkpoint());
+    info.training_step = m->training_step();
+    info.trained_parameters = m->trained_parameters();
+    info.float_bytes = m->float_bytes();
+
+    const fb::ByteQrnnConfig* cfg = need(m->config(), "config");
+    info.embedding_size = cfg->embedding_size();
+    info.bottleneck_size = cfg->bottleneck_size();
+    info.gbst_max_block_width = cfg->gbst_max_block_width();
+    info.gbst_conv_kernel_size = cfg->gbst_conv_kernel_size();
+    info.gbst_downsample_rate = cfg->gbst_downsample_rate();
+    info.qrnn_state_size = cfg->qrnn_state_size();
+    info.qrnn_kernel_width = cfg->qrnn_kernel_width();
+    info.qrnn_layers = cfg->qrnn_layers();
+    check_int(info.embedding_size, 1, kMaxDim, "config.embedding_size");
+    check_int(info.bottleneck_size, 1, kMaxDim, "config.bottleneck_size");
+    check_int(info.gbst_max_block_width, 1, 16, "config.gbst_max_block_width");
+    check_int(info.gbst_conv_kernel_size, 1, 63, "config.gbst_conv_kernel_size");
+    check_int(info.gbst_downsample_rate, 1, 16, "config.gbst_downsample_rate");
+    check_int(info.qrnn_state_size, 1, kMaxDim, "config.qrnn_state_size");
+    check_int(info.qrnn_kernel_width, 1, 63, "config.qrnn_kernel_width");
+    check_int(info.qrnn_layers, 1, 16, "config.qrnn_layers");
+
+    const fb::ByteQrnn* q = need(m->byteqrnn(), "byteqrnn");
+    ByteQrnnModel& net = lm.net;
+    net.multilabel = info.multilabel;
+    int64_t params = 0;
+    auto count = [&params](const DenseLayer& d) { params += d.w.n * d.w.k + d.w.n; };
+
+    // embedding
+    const fb::Embedding* emb = need(q->embedding(), "byteqrnn.embedding");
+    check_int(emb->vocab_size(), kVocab, kVocab, "byteqrnn.embedding.vocab_size");
+    check_int(emb->dim(), info.embedding_size, info.embedding_size, "byteqrnn.embedding.dim");
+    const int64_t F = emb->dim();
+    check_size(emb->table(), kVocab * F, "byteqrnn.embedding.table",
+               std::to_string(kVocab) + " x " + std::to_string(F));
+    net.vocab_size = kVocab;
+    net.embedding_size = static_cast<int32_t>(F);
+    net.embedding = emb->table()->data();
+    net.embedding_q = qparams(emb->output(), "byteqrnn.embedding.output");
+    params += kVocab * F;
+
+    // bottleneck
+    const int64_t D = info.bottleneck_size;
+    net.bottleneck = dense(q->bottleneck(), "byteqrnn.bottleneck", F, D, net.embedding_q);
+    count(net.bottleneck);
+
+    // GBST
+    const fb::Gbst* g = need(q->gbst(), "byteqrnn.gbst");
+    GbstLayer& G = net.gbst;
+    check_int(g->max_block_width(), info.gbst_max_block_width, info.gbst_max_block_width,
+              "byteqrnn.gbst.max_block_width");
+    check_int(g->conv_kernel(), info.gbst_conv_kernel_size, info.gbst_conv_kernel_size,
+              "byteqrnn.gbst.conv_kernel");
+    check_int(g->downsample_rate(), info.gbst_downsample_rate, info.gbst_downsample_rate,
+              "byteqrnn.gbst.downsample_rate");
+    G.max_block_width = g->max_block_width();
+    G.conv_kernel = g->conv_kernel();
+    G.downsample_rate = g->downsample_rate();
+    G.conv = dense(g->conv(), "byteqrnn.gbst.conv", G.conv_kernel * D, D, net.bottleneck.out);
+    G.score = dense(g->score(), "byteqrnn.gbst.score", D, 1, G.conv.out);
+    G.score_exp = exp_table(g->score_exp(), "byteqrnn.gbst.score_exp");
+    G.mix = qparams(g->mix(), "byteqrnn.gbst.mix");
+    G.mix_rq = uniform_requant(D,
+                               multiplier(static_cast<double>(G.conv.out.scale) /
+                                              (255.0 * static_cast<double>(G.mix.scale)),
+                                          "byteqrnn.gbst mixture multiplier"),
+                               G.mix.zero_point);
+    count(G.conv);
+    count(G.score);
+
+    // QRNN
+    const auto* layers = need(q->qrnn(), "byteqrnn.qrnn");
+    check_int(layers->size(), info.qrnn_layers, info.qrnn_layers, "number of byteqrnn.qrnn layers");
+    int64_t in = D;
+    QParams in_q = G.mix;
+    for (flatbuffers::uoffset_t i = 0; i < layers->size(); ++i) {
+      const std::string name = "byteqrnn.qrnn[" + std::to_string(i) + "]";
+      const fb::QrnnLayer* l = need(layers->Get(i), name);
+      check_int(l->kernel_width(), info.qrnn_kernel_width, info.qrnn_kernel_width,
+                name + ".kernel_width");
+      check_int(l->state_size(), info.qrnn_state_size, info.qrnn_state_size, name + ".state_size");
+      QrnnLayer L;
+      L.kernel_width = l->kernel_width();
+      L.state_size = l->state_size();
+      const int64_t S = L.state_size;
+      for (int dir = 0; dir < 2; ++dir) {
+        const std::string dn = name + (dir == 0 ? ".forward" : ".backward");
+        const fb::QrnnDirection* d = need(dir == 0 ? l->forward() : l->backward(), dn);
+        QrnnDirection& R = dir == 0 ? L.fwd : L.bwd;
+        R.gates = dense(d->gates(), dn + ".gates", L.kernel_width * in, 3 * S, in_q);
+        R.tables.tanh = int8_table(d->tanh_table(), dn + ".tanh_table");
+        R.tables.sigmoid = int8_table(d->sigmoid_table(), dn + ".sigmoid_table");
+        for (int v = 0; v < 256; ++v) {
+          R.tables.tanh32[v] = R.tables.tanh[v];
+          R.tables.sigmoid32[v] = R.tables.sigmoid[v];
+        }
+        count(R.gates);
+      }
+      net.qrnn.push_back(std::move(L));
+      in = 2 * S;
+      in_q = kSignedUnitParams;
+    }
+
+    // attention pooling
+    const fb::AttentionPool* p = need(q->pool(), "byteqrnn.pool");
+    net.pool.score = dense(p->score(), "byteqrnn.pool.score", in, 1, in_q);
+    net.pool.score_exp = exp_table(p->score_exp(), "byteqrnn.pool.score_exp");
+    net.pool.out = qparams(p->output(), "byteqrnn.pool.output");
+    net.pool.sum_rq =
+        uniform_requant(in,
+                        multiplier(static_cast<double>(in_q.scale) /
+                                       (255.0 * static_cast<double>(net.pool.out.scale)),
+                                   "byteqrnn.pool sum multiplier"),
+                        net.pool.out.zero_point);
+    count(net.pool.score);
+    QParams head_in_q = net.pool.out;
+    int64_t head_in = in;
+    if (p->max_pool()) {
+      // [attention pooling; max over time], both requantized to the shared concat params.
+      net.pool.max_pool = true;
+      net.pool.concat = qparams(p->concat(), "byteqrnn.pool.concat");
+      net.pool.pooled_to_concat = uniform_requant(
+          in,
+          multiplier(static_cast<double>(net.pool.out.scale) / net.pool.concat.scale,
+                     "byteqrnn.pool concat multiplier"),
+          net.pool.concat.zero_point);
+      net.pool.max_to_concat =
+          uniform_requant(in,
+                          multiplier(static_cast<double>(in_q.scale) / net.pool.concat.scale,
+                                     "byteqrnn.pool max multiplier"),
+                          net.pool.concat.zero_point);
+      head_in_q = net.pool.concat;
+      head_in = 2 * in;
+    }
+
+    // head and probabilities
+    net.head = dense(q->head(), "byteqrnn.head", head_in, C, head_in_q);
+    count(net.head);
+    if (info.multilabel) {
+      net.output_sigmoid = float_table(m->output_sigmoid(), "output_sigmoid", 0.0f, 1.0f);
+    } else {
+      net.output_exp = float_table(m->output_exp(), "output_exp", 0.0f, 1.0f);
+      if (net.output_exp[0] != 1.0f) fail("output_exp[0]", "1", std::to_string(net.output_exp[0]));
+    }
+    info.parameter_count = params;
+  }
+
+ private:
+  std::string file_;
+};
+
+std::unique_ptr<LoadedModel> load_view(FileView view, const std::string& name) {
+  const HeaderInfo h = check_header(view, name);
+  auto lm = std::make_unique<LoadedModel>();
+  lm->info.path = name;
+  lm->info.format_version = h.version;
+  lm->info.checksum = h.checksum;
+  lm->info.file_bytes = static_cast<int64_t>(view.size);
+  Loader(name).load(h, *lm);
+  lm->storage = std::move(view.storage);
+  return lm;
+}
+
+}  // namespace
+}  // namespace rt
+
+Model::Model(std::unique_ptr<rt::LoadedModel> impl) : impl_(std::move(impl)) {}
+Model::~Model() = default;
+
+const ModelInfo& Model::info() const { return impl_->info; }
+
+std::shared_ptr<const Model> Model::load(const std::string& path) {
+  return std::shared_ptr<const Model>(new Model(rt::load_view(rt::map_file(path), path)));
+}
+
+std::shared_ptr<const Model> Model::from_bytes(std::string_view bytes, const std::string& name) {
+  return std::shared_ptr<const Model>(new Model(rt::load_view(rt::copy_bytes(bytes), name)));
+}
+
+}  // namespace bytelite

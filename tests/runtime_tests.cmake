@@ -1,0 +1,20 @@
+# Tests of the int8 runtime (libbytelite), the exporter and the runtime CLI commands.
+# test_runtime_kernels links only the runtime (no libtorch); the others need libtorch to build
+# or train the models they compare against.
+bytelite_test(test_runtime_kernels SOURCES test_runtime_kernels.cc LIBS bytelite_runtime)
+target_include_directories(test_runtime_kernels PRIVATE ${PROJECT_SOURCE_DIR}/src)
+bytelite_test(test_runtime_model SOURCES test_runtime_model.cc LIBS bytelite_train)
+bytelite_test(test_runtime_diff SOURCES test_runtime_diff.cc LIBS bytelite_train)
+bytelite_test(test_runtime_cli SOURCES test_runtime_cli.cc LIBS bytelite_train)
+add_dependencies(test_runtime_cli bytelite classify_example)
+foreach(t test_runtime_model test_runtime_diff test_runtime_cli)
+  target_precompile_headers(${t} REUSE_FROM bytelite_train)
+  target_include_directories(${t} PRIVATE ${BYTELITE_GENERATED_DIR})
+endforeach()
+
+# The runtime library and the example must not link libtorch (ARCHITECTURE.md: the boundary is
+# the product). Checks the dynamic section (readelf -d) and the resolved dependencies (ldd).
+add_test(NAME runtime_links_no_libtorch
+  COMMAND ${CMAKE_COMMAND}
+    -DFILES=$<TARGET_FILE:bytelite_runtime>;$<TARGET_FILE:classify_example>
+    -P ${CMAKE_CURRENT_SOURCE_DIR}/check_no_libtorch.cmake)

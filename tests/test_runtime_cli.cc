@@ -1,0 +1,288 @@
+// End-to-end tests of the runtime commands: train writes the int8 model, export, info, eval
+// --model (alone and against the checkpoint), predict --model on awkward input (C1-C3) with
+// identical output for every thread count, bench --json, one-line errors for bad model files
+// (C5), and the runtime-only example binary.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "runtime_test_util.h"
+
+namespace bytelite {
+namespace {
+
+using testutil::fresh_dir;
+using testutil::read_all;
+using testutil::source_path;
+using testutil::write_file;
+
+struct CmdResult {
+  int code;
+  std::string out;  // stdout + stderr
+};
+
+CmdResult run_cmd(const std::string& cmd) {
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+CmdResult run(const std::string& args) {
+  return run_cmd(std::string(BYTELITE_BINARY_DIR) + "/bytelite " + args);
+}
+
+std::vector<std::string> lines_of(const std::string& s) {
+  std::vector<std::string> v;
+  std::istringstream in(s);
+  std::string l;
+  while (std::getline(in, l)) v.push_back(l);
+  return v;
+}
+
+ExperimentConfig cli_config() {
+  ExperimentConfig c = testutil::small_config(16, 1, 128);
+  c.quant.warmup_steps = 10;
+  c.train.batch_size = 16;
+  c.train.max_steps = 60;
+  c.train.eval_every_steps = 60;
+  c.train.lr_warmup_steps = 5;
+  return c;
+}
+
+// One small trained model (cached for the build, see runtime_test_util.h).
+class RuntimeCli : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(testutil::trained_qat_model("cli_qrnn1", cli_config(), 600, 120));
+  }
+  static void TearDownTestSuite() { delete dir_; }
+  static std::string model() { return *dir_ + "/model.blt"; }
+  static std::string* dir_;
+};
+std::string* RuntimeCli::dir_ = nullptr;
+
+std::string awkward_input() {
+  std::string input = std::string("you are great\n") + "\n" + "   \t \n" + "\xff\xfe\xc3\x28\n" +
+                      std::string("nul\0byte", 8) + "\n" + "\xed\xa0\x80\n" + "crlf line\r\n" +
+                      "last line without newline";
+  std::string all_bytes;
+  for (int b = 1; b < 256; ++b)
+    if (b != '\n') all_bytes.push_back(static_cast<char>(b));
+  return input + "\n" + all_bytes;
+}
+
+TEST(RuntimeCliTrain, TrainWritesTheInt8ModelAndInfoDescribesIt) {
+  auto dir = fresh_dir("train");
+  testutil::head_tsv(source_path("data/olid/train.tsv"), dir + "/train.tsv", 200);
+  testutil::head_tsv(source_path("data/olid/valid.tsv"), dir + "/valid.tsv", 60);
+  write_file(dir + "/tiny.json", R"({
+    "tokenizer": {"max_length": 64},
+    "model": {"embedding_size": 8, "bottleneck_size": 8, "qrnn_state_size": 8, "qrnn_layers": 1},
+    "quantization": {"warmup_steps": 2},
+    "train": {"batch_size": 16, "lr_warmup_steps": 2, "early_stopping_patience": 0}
+  })");
+  CmdResult r = run("train --config " + dir + "/tiny.json --train " + dir + "/train.tsv --valid " +
+                    dir + "/valid.tsv --out " + dir + "/out --max-steps 6 --quiet");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("int8 model: " + dir + "/out/model.blt"), std::string::npos) << r.out;
+  auto summary = nlohmann::json::parse(read_all(dir + "/out/summary.json"));
+  EXPECT_GT(summary["model_bytes"].get<int64_t>(), 1000);
+  EXPECT_EQ(summary["model"], dir + "/out/model.blt");
+  CmdResult info = run("info " + dir + "/out/model.blt");
+  ASSERT_EQ(info.code, 0) << info.out;
+  for (const char* k : {"labels:        not-offensive, offensive", "max_length 64",
+                        "parameters:", "exported from: "}) {
+    EXPECT_NE(info.out.find(k), std::string::npos) << k << "\n" << info.out;
+  }
+  CmdResult j = run("info --json " + dir + "/out/model.blt");
+  ASSERT_EQ(j.code, 0) << j.out;
+  auto ji = nlohmann::json::parse(j.out);
+  for (const char* k : {"format_version", "checksum", "labels", "thresholds", "max_length",
+                        "config", "parameter_count", "float_bytes", "file_bytes"}) {
+    EXPECT_TRUE(ji.contains(k)) << k;
+  }
+  EXPECT_EQ(ji["config"]["embedding_size"], 8);
+  EXPECT_EQ(ji["source_checkpoint"].get<std::string>().find("/out/best.ckpt") != std::string::npos,
+            true);
+  // Training without QAT: no int8 model, and a note saying why.
+  CmdResult f = run("train --config " + dir + "/tiny.json --train " + dir + "/train.tsv --valid " +
+                    dir + "/valid.tsv --out " + dir + "/float --max-steps 2 --qat off --quiet");
+  ASSERT_EQ(f.code, 0) << f.out;
+  EXPECT_NE(f.out.find("no int8 model: trained without QAT"), std::string::npos) << f.out;
+}
+
+TEST_F(RuntimeCli, ExportIsDeterministicAndLoadable) {
+  auto dir = fresh_dir("export");
+  CmdResult a = run("export --checkpoint " + *dir_ + " --out " + dir + "/a.blt");
+  ASSERT_EQ(a.code, 0) << a.out;
+  EXPECT_NE(a.out.find("parameters"), std::string::npos) << a.out;
+  CmdResult b = run("export --checkpoint " + *dir_ + "/best.ckpt --out " + dir + "/b.blt --quiet");
+  ASSERT_EQ(b.code, 0) << b.out;
+  EXPECT_TRUE(b.out.empty()) << b.out;
+  EXPECT_EQ(read_all(dir + "/a.blt"), read_all(dir + "/b.blt"));
+  EXPECT_EQ(read_all(dir + "/a.blt"), read_all(model()));
+  CmdResult missing = run("export --checkpoint " + dir + "/nope --out " + dir + "/c.blt");
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_EQ(lines_of(missing.out).size(), 1u) << missing.out;
+}
+
+TEST_F(RuntimeCli, EvalModelReportsTheSameMetricsAndTheDifferenceToTheCheckpoint) {
+  const std::string data = source_path("data/olid/valid.tsv");
+  CmdResult m = run("eval --model " + model() + " --data " + data + " --json");
+  ASSERT_EQ(m.code, 0) << m.out;
+  CmdResult c = run("eval --checkpoint " + *dir_ + " --data " + data + " --json");
+  ASSERT_EQ(c.code, 0) << c.out;
+  auto jm = nlohmann::json::parse(lines_of(m.out).back());
+  auto jc = nlohmann::json::parse(lines_of(c.out).back());
+  for (auto& [k, v] : jc.items()) EXPECT_TRUE(jm.contains(k)) << k;
+  EXPECT_EQ(jm["examples"], jc["examples"]);
+  EXPECT_NEAR(jm["roc_auc"].get<double>(), jc["roc_auc"].get<double>(), 0.002);
+  CmdResult both =
+      run("eval --model " + model() + " --checkpoint " + *dir_ + " --data " + data + " --json");
+  ASSERT_EQ(both.code, 0) << both.out;
+  auto jb = nlohmann::json::parse(lines_of(both.out).back());
+  ASSERT_TRUE(jb.contains("compare"));
+  EXPECT_LE(jb["compare"]["max_abs_prob_diff"].get<double>(), 0.01);
+  EXPECT_LE(std::fabs(jb["compare"]["roc_auc_diff"].get<double>()), 0.002);
+  CmdResult text = run("eval --model " + model() + " --checkpoint " + *dir_ + " --data " + data);
+  ASSERT_EQ(text.code, 0) << text.out;
+  EXPECT_NE(text.out.find("int8 vs checkpoint: max |dp|"), std::string::npos) << text.out;
+  CmdResult neither = run("eval --data " + data);
+  EXPECT_EQ(neither.code, 1);
+  EXPECT_NE(neither.out.find("expected --checkpoint DIR or --model FILE"), std::string::npos);
+}
+
+TEST_F(RuntimeCli, PredictModelGivesOneValidLinePerInputLineForAnyThreadCount) {
+  auto dir = fresh_dir("predict");
+  write_file(dir + "/in.txt", awkward_input());
+  std::string first;
+  for (int threads : {1, 2, 4}) {
+    CmdResult r = run("predict --model " + model() + " --input " + dir + "/in.txt --threads " +
+                      std::to_string(threads));
+    ASSERT_EQ(r.code, 0) << r.out;
+    auto out = lines_of(r.out);
+    ASSERT_EQ(out.size(), 9u) << r.out;
+    for (const auto& l : out) {
+      auto j = nlohmann::json::parse(l);
+      double sum = 0;
+      for (auto& [k, v] : j["scores"].items()) {
+        EXPECT_GE(v.get<double>(), 0.0);
+        EXPECT_LE(v.get<double>(), 1.0);
+        sum += v.get<double>();
+      }
+      EXPECT_NEAR(sum, 1.0, 1e-5) << l;
+      ASSERT_EQ(j["labels"].size(), 1u);
+    }
+    if (threads == 1) first = r.out;
+    EXPECT_EQ(r.out, first) << "output differs with " << threads << " threads";
+  }
+  // stdin and --output work alike.
+  CmdResult s = run_cmd("cat " + dir + "/in.txt | " + std::string(BYTELITE_BINARY_DIR) +
+                        "/bytelite predict --model " + model() + " --output " + dir + "/o.jsonl");
+  ASSERT_EQ(s.code, 0) << s.out;
+  EXPECT_EQ(read_all(dir + "/o.jsonl"), first);
+  // --top-k 1: only the most probable label's score; --threshold 0: always the second label.
+  CmdResult k = run("predict --model " + model() + " --input " + dir + "/in.txt --top-k 1");
+  ASSERT_EQ(k.code, 0) << k.out;
+  for (const auto& l : lines_of(k.out)) {
+    auto j = nlohmann::json::parse(l);
+    EXPECT_EQ(j["scores"].size(), 1u) << l;
+  }
+  CmdResult t = run("predict --model " + model() + " --input " + dir + "/in.txt --threshold 0");
+  ASSERT_EQ(t.code, 0) << t.out;
+  for (const auto& l : lines_of(t.out)) {
+    EXPECT_EQ(nlohmann::json::parse(l)["labels"], nlohmann::json({"offensive"})) << l;
+  }
+  // --checkpoint still works, with the same options.
+  CmdResult c = run("predict --checkpoint " + *dir_ + " --input " + dir + "/in.txt --top-k 2");
+  ASSERT_EQ(c.code, 0) << c.out;
+  EXPECT_EQ(lines_of(c.out).size(), 9u);
+  CmdResult both = run("predict --model " + model() + " --checkpoint " + *dir_);
+  EXPECT_EQ(both.code, 1);
+  EXPECT_NE(both.out.find("expected exactly one of --checkpoint DIR and --model FILE"),
+            std::string::npos);
+}
+
+TEST_F(RuntimeCli, BadModelFilesGiveOneLineErrors) {
+  auto dir = fresh_dir("bad");
+  std::string good = read_all(model());
+  std::string flipped = good;
+  flipped[good.size() / 2] = static_cast<char>(flipped[good.size() / 2] ^ 0x10);
+  write_file(dir + "/flipped.blt", flipped);
+  write_file(dir + "/truncated.blt", good.substr(0, good.size() - 10));
+  write_file(dir + "/empty.blt", "");
+  write_file(dir + "/in.txt", "hello\n");
+  struct Case {
+    std::string file, needle;
+  };
+  for (const Case& c : {Case{"flipped.blt", "payload checksum: expected crc32"},
+                        Case{"truncated.blt", "the file is truncated"},
+                        Case{"empty.blt", "found an empty file (0 bytes)"},
+                        Case{"nope.blt", "cannot open the model file"}}) {
+    for (const std::string& cmd :
+         {"predict --model " + dir + "/" + c.file + " --input " + dir + "/in.txt",
+          "info " + dir + "/" + c.file}) {
+      CmdResult r = run(cmd);
+      EXPECT_EQ(r.code, 1) << cmd << "\n" << r.out;
+      EXPECT_EQ(lines_of(r.out).size(), 1u) << r.out;
+      EXPECT_NE(r.out.find(c.needle), std::string::npos) << r.out;
+      EXPECT_EQ(r.out.rfind("bytelite: error: " + dir + "/" + c.file + ": ", 0), 0u) << r.out;
+    }
+  }
+}
+
+TEST_F(RuntimeCli, BenchJsonHasEveryKey) {
+  CmdResult r = run("bench --model " + model() + " --data " + source_path("data/olid/test.tsv") +
+                    " --max-examples 40 --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  auto j = nlohmann::json::parse(lines_of(r.out).back());
+  for (const char* k : {"examples_per_s", "p50_ms", "p99_ms", "float_examples_per_s", "speedup",
+                        "model_bytes", "float_bytes", "op_time_share"}) {
+    ASSERT_TRUE(j.contains(k)) << k << "\n" << r.out;
+  }
+  EXPECT_EQ(j["examples"], 40);
+  EXPECT_GT(j["examples_per_s"].get<double>(), 0);
+  EXPECT_GT(j["float_examples_per_s"].get<double>(), 0);
+  EXPECT_LT(j["model_bytes"].get<int64_t>(), j["float_bytes"].get<int64_t>());
+  // Without a checkpoint to compare with: a clear error, or --no-float.
+  auto dir = fresh_dir("bench");
+  std::system(("cp " + *dir_ + "/best.ckpt " + dir + "/x.ckpt").c_str());
+  ASSERT_EQ(run("export --checkpoint " + dir + "/x.ckpt --out " + dir + "/m.blt").code, 0);
+  std::remove((dir + "/x.ckpt").c_str());
+  CmdResult e = run("bench --model " + dir + "/m.blt --data " + source_path("data/olid/test.tsv") +
+                    " --max-examples 5");
+  CmdResult nf = run("bench --model " + dir + "/m.blt --data " + source_path("data/olid/test.tsv") +
+                     " --max-examples 5 --no-float --json");
+  EXPECT_EQ(e.code, 1) << e.out;
+  EXPECT_NE(e.out.find("--checkpoint"), std::string::npos) << e.out;
+  ASSERT_EQ(nf.code, 0) << nf.out;
+}
+
+TEST_F(RuntimeCli, ExampleLinksOnlyTheRuntimeAndClassifiesStdin) {
+  const std::string exe = std::string(BYTELITE_BINARY_DIR) + "/classify";
+  CmdResult r = run_cmd("printf 'you are great\\n\\nidiot\\n' | " + exe + " " + model() + " 2");
+  ASSERT_EQ(r.code, 0) << r.out;
+  auto out = lines_of(r.out);
+  ASSERT_EQ(out.size(), 3u) << r.out;
+  for (const auto& l : out) {
+    EXPECT_NE(l.find("not-offensive="), std::string::npos) << l;
+    EXPECT_NE(l.find(" offensive="), std::string::npos) << l;
+  }
+  CmdResult bad = run_cmd(exe + " /nonexistent.blt < /dev/null");
+  EXPECT_EQ(bad.code, 1);
+  CmdResult ldd = run_cmd("ldd " + exe);
+  EXPECT_EQ(ldd.out.find("torch"), std::string::npos) << ldd.out;
+  EXPECT_NE(ldd.out.find("libbytelite.so"), std::string::npos) << ldd.out;
+}
+
+}  // namespace
+}  // namespace bytelite

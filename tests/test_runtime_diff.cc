@@ -1,0 +1,328 @@
+// Differential tests (robustness case C7): the libtorch QAT forward (eval mode, the training
+// graph) against the exported int8 model run by libbytelite, on real OLID data.
+//  - the exported tensors are exactly what the fake quantizers compute (weights, embedding,
+//    activation params);
+//  - per op, the int8 tensors of the runtime agree with the fake-quantized tensors of libtorch
+//    (mismatch rates in LSB are printed and bounded);
+//  - on the whole OLID test set (860 tweets), per-example |probability difference| and the
+//    ROC AUC difference are bounded.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <cstdio>
+#include <map>
+
+#include "bytelite/classifier.h"
+#include "core/metrics.h"
+#include "runtime/models/byteqrnn.h"
+#include "runtime_test_util.h"
+#include "train/layers.h"
+
+namespace bytelite {
+namespace {
+
+using testutil::small_config;
+using testutil::trained_qat_model;
+
+// The model of this suite: 2 QRNN layers (every op and the layer > 0 path), the shipped recipe's
+// lowercasing and [attention; max] pooling, QAT active after a
+// short warm-up, a few hundred steps on an OLID subset (about a minute on 2 cores).
+ExperimentConfig diff_config() {
+  ExperimentConfig c = small_config(32, 2, 160);
+  c.lowercase_ascii = true;           // as the shipped OLID recipe
+  c.model.pooling = "attention_max";  // attention pooling concatenated with max pooling
+  c.quant.warmup_steps = 40;
+  c.train.batch_size = 32;
+  c.train.max_steps = 240;
+  c.train.eval_every_steps = 120;
+  c.train.lr_warmup_steps = 20;
+  return c;
+}
+
+class RuntimeDiff : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(trained_qat_model("diff_qrnn2", diff_config(), 3000, 300));
+  }
+  static void TearDownTestSuite() { delete dir_; }
+  static std::string* dir_;
+};
+std::string* RuntimeDiff::dir_ = nullptr;
+
+// Quantized value of a fake-quantized float tensor.
+std::vector<int> to_q(const torch::Tensor& v, const QuantParams& p) {
+  auto c = v.contiguous().to(torch::kFloat);
+  std::vector<int> q(c.numel());
+  const float* d = c.data_ptr<float>();
+  for (int64_t i = 0; i < c.numel(); ++i) {
+    q[i] = static_cast<int>(std::nearbyint(d[i] / static_cast<float>(p.scale))) +
+           static_cast<int>(p.zero_point);
+  }
+  return q;
+}
+
+struct TorchOp {
+  std::string name;
+  torch::Tensor value;  // fake-quantized, [rows, cols]
+  QuantParams params;
+};
+
+// The eval-mode QAT forward of one sequence, op by op (mirrors ByteQrnnImpl::forward and
+// GbstImpl::forward), with the fake-quantized tensor after each requantization point.
+std::vector<TorchOp> torch_trace(ByteQrnn& m, const std::vector<int32_t>& ids) {
+  torch::NoGradGuard ng;
+  m->eval();
+  const int64_t L = static_cast<int64_t>(ids.size());
+  auto idt = torch::tensor(std::vector<int64_t>(ids.begin(), ids.end()));
+  auto mask = torch::ones({1, L});
+  std::vector<TorchOp> out;
+  auto x = m->embedding.index_select(0, idt).reshape({1, L, -1});
+  x = m->embedding_quant->forward(x);
+  out.push_back({"embedding", x[0], m->embedding_quant->params()});
+  x = m->bottleneck->forward(x, mask);
+  out.push_back({"bottleneck", x[0], m->bottleneck->out_quant->params()});
+  auto& g = m->gbst;
+  auto xc = g->conv->forward(conv_window(x, g->conv_kernel, false), mask);
+  out.push_back({"gbst.conv", xc[0], g->conv->out_quant->params()});
+  std::vector<torch::Tensor> cands, scores;
+  for (int64_t b = 1; b <= g->max_block_width; ++b) {
+    auto cb = g->conv->out_quant->quantize_only(masked_block_mean(xc, mask, b).first);
+    out.push_back({"gbst.cand" + std::to_string(b), cb[0], g->conv->out_quant->params()});
+    auto sb = g->score->forward(cb).squeeze(-1);
+    if (b > 1) {
+      cb = cb.repeat_interleave(b, 1).narrow(1, 0, L);
+      sb = sb.repeat_interleave(b, 1).narrow(1, 0, L);
+    }
+    cands.push_back(cb);
+    scores.push_back(sb);
+  }
+  auto s = g->score_quant->forward(torch::stack(scores, -1));
+  out.push_back({"gbst.scores", s[0], g->score_quant->params()});
+  auto p = fake_quant(torch::softmax(s, -1), unit_range_params());
+  out.push_back({"gbst.probs", p[0], unit_range_params()});
+  auto y = g->mix_quant->forward((torch::stack(cands, 2) * p.unsqueeze(-1)).sum(2));
+  out.push_back({"gbst.mix", y[0], g->mix_quant->params()});
+  auto [h, hm] = g->forward(x, mask);
+  out.push_back({"gbst.out", h[0], g->mix_quant->params()});
+  for (size_t i = 0; i < m->qrnn->size(); ++i) {
+    auto l = m->qrnn[i]->as<QrnnLayer>();
+    const std::string name = "qrnn" + std::to_string(i);
+    auto gates = l->gates_fwd->forward(conv_window(h, l->kernel_width, false), hm);
+    out.push_back({name + ".fwd.gates", gates[0], l->gates_fwd->out_quant->params()});
+    h = l->forward(h, hm);
+    out.push_back({name, h[0], signed_unit_range_params()});
+  }
+  auto pooled = m->pool->forward(h, hm);
+  out.push_back({"pool", pooled, m->pool->out_quant->params()});
+  if (m->pool_concat_quant) {
+    auto mx = std::get<0>(h.max(1));  // one sequence, no padding
+    pooled = m->pool_concat_quant->forward(torch::cat({pooled, mx}, -1));
+    out.push_back({"pool_concat", pooled, m->pool_concat_quant->params()});
+  }
+  auto logits = m->head->forward(pooled);
+  out.push_back({"logits", logits, m->head->out_quant->params()});
+  return out;
+}
+
+struct Agreement {
+  int64_t values = 0, mismatched = 0;
+  int max_diff = 0;
+};
+
+TEST_F(RuntimeDiff, ExportedTensorsAreWhatTheFakeQuantizersCompute) {
+  auto lc = load_checkpoint(*dir_);
+  auto model = Model::load(*dir_ + "/model.blt");
+  const auto& net = model->impl().net;
+  torch::NoGradGuard ng;
+  // Every dense layer: int8 weight * scale == fake_quant_weight(folded W), bit for bit.
+  auto check_dense = [](const rt::DenseLayer& d, const QDense& q, const std::string& name) {
+    auto [w, b] = q->folded();
+    auto want = fake_quant_weight(w).contiguous();
+    const float* wp = want.data_ptr<float>();
+    auto scales = weight_scales(w).contiguous();
+    int64_t bad = 0;
+    for (int64_t j = 0; j < d.w.n; ++j) {
+      const float s = scales[j].item<float>();
+      for (int64_t i = 0; i < d.w.k; ++i) {
+        // the fake quantizer's output: float((q - 0) * scale)
+        const float got = static_cast<float>(static_cast<double>(d.w.w[j * d.w.k + i]) * s);
+        bad += got != wp[j * d.w.k + i] ? 1 : 0;
+      }
+    }
+    EXPECT_EQ(bad, 0) << name << ": weights differ from fake_quant_weight(folded())";
+  };
+  check_dense(net.bottleneck, lc.model->bottleneck, "bottleneck");
+  check_dense(net.gbst.conv, lc.model->gbst->conv, "gbst.conv");
+  check_dense(net.gbst.score, lc.model->gbst->score, "gbst.score");
+  for (size_t i = 0; i < net.qrnn.size(); ++i) {
+    auto l = lc.model->qrnn[i]->as<QrnnLayer>();
+    check_dense(net.qrnn[i].fwd.gates, l->gates_fwd, "qrnn.fwd");
+    check_dense(net.qrnn[i].bwd.gates, l->gates_bwd, "qrnn.bwd");
+  }
+  check_dense(net.pool.score, lc.model->pool->score, "pool.score");
+  check_dense(net.head, lc.model->head, "head");
+  // Embedding table == fake_quant(E) with the embedding params.
+  const QuantParams ep = lc.model->embedding_quant->params();
+  auto fq = fake_quant(lc.model->embedding, ep).contiguous();
+  auto q = to_q(fq, ep);
+  int64_t bad = 0;
+  for (size_t i = 0; i < q.size(); ++i) bad += q[i] != net.embedding[i] ? 1 : 0;
+  EXPECT_EQ(bad, 0);
+  EXPECT_EQ(net.embedding_q.scale, static_cast<float>(ep.scale));
+  EXPECT_EQ(net.embedding_q.zero_point, ep.zero_point);
+  EXPECT_EQ(net.head.out.zero_point, lc.model->head->out_quant->params().zero_point);
+  EXPECT_EQ(model->info().labels, lc.meta.label_names);
+  EXPECT_EQ(model->info().thresholds, lc.meta.thresholds);
+}
+
+std::vector<int8_t> to_int8(const TorchOp& op) {
+  auto q = to_q(op.value, op.params);
+  return std::vector<int8_t>(q.begin(), q.end());
+}
+
+const TorchOp& find_op(const std::vector<TorchOp>& ops, const std::string& name) {
+  for (const auto& o : ops)
+    if (o.name == name) return o;
+  throw std::runtime_error("no torch op " + name);
+}
+
+// Runs every runtime op (or layer) on the libtorch graph's own input to that op, so that the
+// comparison isolates each op's arithmetic from differences upstream ("isolated"); also
+// compares the end-to-end runtime forward ("end to end").
+TEST_F(RuntimeDiff, EveryOpAgreesWithTheFakeQuantizedTrainingGraph) {
+  auto lc = load_checkpoint(*dir_);
+  Classifier clf(Model::load(*dir_ + "/model.blt"));
+  const auto& net = clf.model().impl().net;
+  auto texts = testutil::olid_texts("data/olid/test.tsv", 120);
+  std::map<std::string, Agreement> iso, e2e;
+  std::vector<std::string> order;
+  auto tally = [](Agreement& a, const std::vector<int>& want, const int8_t* got) {
+    for (size_t i = 0; i < want.size(); ++i) {
+      const int d = std::abs(want[i] - got[i]);
+      a.values += 1;
+      a.mismatched += d != 0 ? 1 : 0;
+      a.max_diff = std::max(a.max_diff, d);
+    }
+  };
+  rt::Workspace ws;
+  rt::OpScratch s;
+  const rt::Isa isa = rt::best_isa();
+  for (const auto& text : texts) {
+    auto ids = clf.encode(text);
+    const int64_t T = static_cast<int64_t>(ids.size());
+    auto ops = torch_trace(lc.model, ids);
+    // end to end
+    rt::Trace trace;
+    std::vector<int8_t> logits(net.head.w.n);
+    rt::byteqrnn_forward(net, ids.data(), T, isa, ws, logits.data(), &trace);
+    for (const auto& op : ops) {
+      const rt::Trace::Entry* e = trace.find(op.name);
+      ASSERT_NE(e, nullptr) << op.name;
+      auto want = to_q(op.value, op.params);
+      ASSERT_EQ(want.size(), e->data.size()) << op.name;
+      if (!e2e.count(op.name)) order.push_back(op.name);
+      tally(e2e[op.name], want, e->data.data());
+    }
+    // isolated: each layer on the torch input
+    auto emb = to_int8(find_op(ops, "embedding"));
+    std::vector<int8_t> y(T * 256);
+    rt::dense(isa, net.bottleneck, emb.data(), T, net.embedding_size, y.data(), s);
+    tally(iso["bottleneck"],
+          to_q(find_op(ops, "bottleneck").value, find_op(ops, "bottleneck").params), y.data());
+    auto bott = to_int8(find_op(ops, "bottleneck"));
+    rt::Trace gt;
+    rt::gbst(isa, net.gbst, bott.data(), T, y.data(), s, &gt, nullptr);
+    for (const char* n : {"gbst.conv", "gbst.cand1", "gbst.cand2", "gbst.cand3", "gbst.cand4",
+                          "gbst.scores", "gbst.probs", "gbst.mix", "gbst.out"}) {
+      const TorchOp& op = find_op(ops, n);
+      tally(iso[n], to_q(op.value, op.params), gt.find(n)->data.data());
+    }
+    std::vector<int8_t> in = to_int8(find_op(ops, "gbst.out"));
+    int64_t L = (T + net.gbst.downsample_rate - 1) / net.gbst.downsample_rate;
+    int64_t C = net.gbst.conv.w.n;
+    for (size_t i = 0; i < net.qrnn.size(); ++i) {
+      const std::string name = "qrnn" + std::to_string(i);
+      rt::Trace qt;
+      std::vector<int8_t> out(L * 2 * net.qrnn[i].state_size);
+      rt::qrnn_layer(isa, net.qrnn[i], in.data(), L, C, out.data(), s, &qt, nullptr, name);
+      for (const std::string& n : {name + ".fwd.gates", name}) {
+        const TorchOp& op = find_op(ops, n);
+        tally(iso[n], to_q(op.value, op.params), qt.find(n)->data.data());
+      }
+      in = to_int8(find_op(ops, name));
+      C = 2 * net.qrnn[i].state_size;
+    }
+    std::vector<int8_t> pooled(C);
+    rt::attention_pool(isa, net.pool, in.data(), L, C, pooled.data(), s, nullptr, nullptr);
+    tally(iso["pool"], to_q(find_op(ops, "pool").value, find_op(ops, "pool").params),
+          pooled.data());
+    auto pin = to_int8(find_op(ops, "pool"));
+    if (net.pool.max_pool) {
+      std::vector<int8_t> cat(2 * C);
+      std::vector<int32_t> acc;
+      rt::attention_max_concat(isa, net.pool, pin.data(), in.data(), L, C, cat.data(), acc);
+      tally(iso["pool_concat"],
+            to_q(find_op(ops, "pool_concat").value, find_op(ops, "pool_concat").params),
+            cat.data());
+      pin = to_int8(find_op(ops, "pool_concat"));
+      C *= 2;
+    }
+    rt::dense(isa, net.head, pin.data(), 1, C, y.data(), s);
+    tally(iso["logits"], to_q(find_op(ops, "logits").value, find_op(ops, "logits").params),
+          y.data());
+  }
+  std::printf("%-18s %10s %22s %22s\n", "op", "values", "isolated: differ, max",
+              "end to end: differ, max");
+  for (const auto& name : order) {
+    const Agreement& a = e2e[name];
+    const Agreement& b = iso[name];
+    std::printf("%-18s %10lld %13.4f%% %6d LSB %13.4f%% %6d LSB\n", name.c_str(),
+                static_cast<long long>(a.values), b.values ? 100.0 * b.mismatched / b.values : 0.0,
+                b.max_diff, 100.0 * a.mismatched / a.values, a.max_diff);
+  }
+  EXPECT_EQ(e2e["embedding"].mismatched, 0);
+  for (const auto& [name, a] : iso) {
+    // Measured: at most 0.01% per op (float rounding of the training graph near halfway cases).
+    EXPECT_LE(a.mismatched, a.values / 1000) << name << ": more than 0.1% of values differ";
+  }
+}
+
+TEST_F(RuntimeDiff, OlidTestSetProbabilitiesAndAucAgree) {
+  auto lc = load_checkpoint(*dir_);
+  Classifier clf(Model::load(*dir_ + "/model.blt"));
+  DataSpec spec;
+  Dataset test =
+      read_dataset(testutil::source_path("data/olid/test.tsv"), spec, lc.meta.label_names);
+  ASSERT_EQ(test.examples.size(), 860u);
+  ByteTokenizer tok(lc.meta.config.max_length, lc.meta.config.lowercase_ascii);
+  EncodedDataset enc = encode_dataset(test, tok);
+  auto p_torch = predict_probabilities(lc.model, false, enc.ids);
+  std::vector<std::string> texts;
+  for (const auto& ex : test.examples) texts.push_back(ex.text);
+  auto preds = clf.classify_batch(texts, 2);
+  double max_d = 0, sum_d = 0;
+  int64_t over = 0;
+  std::vector<float> s_torch, s_rt;
+  std::vector<int32_t> y;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    const double d = std::fabs(p_torch[2 * i + 1] - preds[i].probabilities[1]);
+    max_d = std::max(max_d, d);
+    sum_d += d;
+    over += d > 0.01 ? 1 : 0;
+    s_torch.push_back(p_torch[2 * i + 1]);
+    s_rt.push_back(preds[i].probabilities[1]);
+    y.push_back(test.examples[i].label);
+  }
+  const double auc_t = roc_auc(s_torch, y), auc_r = roc_auc(s_rt, y);
+  std::printf(
+      "OLID test (%zu tweets): max |dp| %.5f, mean |dp| %.6f, %lld over 0.01; ROC AUC libtorch "
+      "%.5f, int8 %.5f, difference %+.5f; logit scale %.4f\n",
+      texts.size(), max_d, sum_d / texts.size(), static_cast<long long>(over), auc_t, auc_r,
+      auc_r - auc_t, clf.logit_params().first);
+  EXPECT_LE(max_d, 0.01);
+  EXPECT_LE(std::fabs(auc_r - auc_t), 0.002);
+}
+
+}  // namespace
+}  // namespace bytelite
