@@ -1,5 +1,6 @@
 // libFuzzer target: the byte tokenizer accepts every byte sequence (C3), never emits a special
 // id, and decode(encode(x)) returns the (truncated) input.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>

@@ -61,7 +61,7 @@ inline int64_t div_round_half_even(int64_t a, int64_t b) {
 /// v / 2^n rounded to nearest, ties to even; n in [1, 62].
 inline int64_t shift_round_half_even(int64_t v, int n) {
   const int64_t q = v >> n;  // floor
-  const int64_t r = v - (q << n);
+  const int64_t r = v - q * (int64_t{1} << n);  // (q << n is undefined for q < 0)
   const int64_t half = int64_t{1} << (n - 1);
   return q + ((r > half || (r == half && (q & 1) != 0)) ? 1 : 0);
 }
