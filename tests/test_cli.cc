@@ -2,6 +2,7 @@
 // predict on awkward input (robustness cases C1-C3), and one-line errors for user mistakes.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -55,7 +56,7 @@ const char* kTinyConfig = R"({
 class CliTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string(testing::TempDir() + "bytelite_cli_suite");
+    dir_ = new std::string(testing::TempDir() + "bytelite_cli_suite_" + std::to_string(::getpid()));
     std::system(("rm -rf " + *dir_ + " && mkdir -p " + *dir_).c_str());
     head_tsv(source_path("data/olid/train.tsv"), *dir_ + "/train.tsv", 300);
     head_tsv(source_path("data/olid/valid.tsv"), *dir_ + "/valid.tsv", 120);
