@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job: installs missing dependencies, builds, trains ByteQRNN on OLID (OffensEval-2019)
 # twice, as a float model and with quantization-aware training, evaluates both on the official
-# test set and prints them beside the published baselines. About 20-30 minutes on 2 cores.
+# test set and prints them beside the published baselines. About 20 minutes on 2 cores.
 # Usage: scripts/main_job.sh [output dir, default runs/main_job]
 set -euo pipefail
 cd "$(dirname "$0")/.."
