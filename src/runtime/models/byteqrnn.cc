@@ -5,14 +5,6 @@
 
 namespace bytelite::rt {
 
-namespace {
-template <typename T>
-T* grow(std::vector<T>& v, int64_t n) {
-  if (static_cast<int64_t>(v.size()) < n) v.resize(n);
-  return v.data();
-}
-}  // namespace
-
 void byteqrnn_forward(const ByteQrnnModel& m, const int32_t* ids, int64_t T, Isa isa, Workspace& ws,
                       int8_t* logits, Trace* trace, Profile* prof) {
   const int64_t F = m.embedding_size;

@@ -8,14 +8,6 @@
 
 namespace bytelite::rt {
 
-namespace {
-template <typename T>
-T* grow(std::vector<T>& v, int64_t n) {
-  if (static_cast<int64_t>(v.size()) < n) v.resize(n);
-  return v.data();
-}
-}  // namespace
-
 int64_t gbst(Isa isa, const GbstLayer& g, const int8_t* x, int64_t T, int8_t* y, OpScratch& s,
              Trace* trace, Profile* prof) {
   const int64_t D = g.conv.w.n;

@@ -17,6 +17,14 @@
 
 namespace bytelite::rt {
 
+/// Scratch buffer of at least n elements (buffers only grow, so steady-state calls allocate
+/// nothing); returns its data.
+template <typename T>
+T* grow(std::vector<T>& v, int64_t n) {
+  if (static_cast<int64_t>(v.size()) < n) v.resize(static_cast<size_t>(n));
+  return v.data();
+}
+
 enum class Op : int {
   kEmbedding = 0,     // byte id -> int8 row of the pre-quantized table
   kDense,             // x · Wᵀ + b, per-channel requantization, optional ReLU

@@ -13,12 +13,6 @@ namespace bytelite::rt {
 
 namespace {
 
-template <typename T>
-T* grow(std::vector<T>& v, int64_t n) {
-  if (static_cast<int64_t>(v.size()) < n) v.resize(n);
-  return v.data();
-}
-
 void direction(Isa isa, const QrnnDirection& d, const int8_t* padded, int64_t row0, int64_t T,
                int64_t C, int64_t S, bool reverse, int8_t* y, int64_t ldy, OpScratch& s,
                Trace* trace, Profile* prof, const std::string& name) {
