@@ -21,29 +21,9 @@ using testutil::read_all;
 using testutil::source_path;
 using testutil::write_file;
 
-struct CmdResult {
-  int code;
-  std::string out;  // stdout + stderr
-};
-
-CmdResult run(const std::string& args) {
-  std::string cmd = std::string(BYTELITE_BINARY_DIR) + "/bytelite " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-std::vector<std::string> lines_of(const std::string& s) {
-  std::vector<std::string> v;
-  std::istringstream in(s);
-  std::string l;
-  while (std::getline(in, l)) v.push_back(l);
-  return v;
-}
+using testutil::CmdResult;
+using testutil::lines_of;
+using testutil::run;
 
 const char* kTinyConfig = R"({
   "tokenizer": {"max_length": 128},

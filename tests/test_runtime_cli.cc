@@ -21,32 +21,10 @@ using testutil::read_all;
 using testutil::source_path;
 using testutil::write_file;
 
-struct CmdResult {
-  int code;
-  std::string out;  // stdout + stderr
-};
-
-CmdResult run_cmd(const std::string& cmd) {
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-CmdResult run(const std::string& args) {
-  return run_cmd(std::string(BYTELITE_BINARY_DIR) + "/bytelite " + args);
-}
-
-std::vector<std::string> lines_of(const std::string& s) {
-  std::vector<std::string> v;
-  std::istringstream in(s);
-  std::string l;
-  while (std::getline(in, l)) v.push_back(l);
-  return v;
-}
+using testutil::CmdResult;
+using testutil::lines_of;
+using testutil::run;
+using testutil::run_cmd;
 
 ExperimentConfig cli_config() {
   ExperimentConfig c = testutil::small_config(16, 1, 128);
@@ -85,8 +63,9 @@ TEST(RuntimeCliTrain, TrainWritesTheInt8ModelAndInfoDescribesIt) {
   testutil::head_tsv(source_path("data/olid/train.tsv"), dir + "/train.tsv", 200);
   testutil::head_tsv(source_path("data/olid/valid.tsv"), dir + "/valid.tsv", 60);
   write_file(dir + "/tiny.json", R"({
-    "tokenizer": {"max_length": 64},
-    "model": {"embedding_size": 8, "bottleneck_size": 8, "qrnn_state_size": 8, "qrnn_layers": 1},
+    "tokenizer": {"max_length": 64, "lowercase_ascii": true},
+    "model": {"embedding_size": 8, "bottleneck_size": 8, "qrnn_state_size": 8, "qrnn_layers": 1,
+              "pooling": "attention_max"},
     "quantization": {"warmup_steps": 2},
     "train": {"batch_size": 16, "lr_warmup_steps": 2, "early_stopping_patience": 0}
   })");
@@ -111,6 +90,8 @@ TEST(RuntimeCliTrain, TrainWritesTheInt8ModelAndInfoDescribesIt) {
     EXPECT_TRUE(ji.contains(k)) << k;
   }
   EXPECT_EQ(ji["config"]["embedding_size"], 8);
+  EXPECT_EQ(ji["config"]["pooling"], "attention_max");
+  EXPECT_EQ(ji["lowercase_ascii"], true);
   EXPECT_EQ(ji["source_checkpoint"].get<std::string>().find("/out/best.ckpt") != std::string::npos,
             true);
   // Training without QAT: no int8 model, and a note saying why.

@@ -2,11 +2,15 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
 #include <string>
+#include <vector>
 
 namespace bytelite::testutil {
 
@@ -39,6 +43,35 @@ inline std::string write_file(const std::string& path, const std::string& bytes)
   std::ofstream out(path, std::ios::binary);
   out << bytes;
   return path;
+}
+
+/// Exit code and merged stdout + stderr of a shell command.
+struct CmdResult {
+  int code;
+  std::string out;
+};
+
+inline CmdResult run_cmd(const std::string& cmd) {
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+/// Runs build/bytelite with the given arguments.
+inline CmdResult run(const std::string& args) {
+  return run_cmd(std::string(BYTELITE_BINARY_DIR) + "/bytelite " + args);
+}
+
+inline std::vector<std::string> lines_of(const std::string& s) {
+  std::vector<std::string> v;
+  std::istringstream in(s);
+  std::string l;
+  while (std::getline(in, l)) v.push_back(l);
+  return v;
 }
 
 inline std::string source_path(const std::string& rel) {

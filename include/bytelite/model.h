@@ -37,6 +37,7 @@ struct ModelInfo {
   std::vector<std::string> labels;
   bool multilabel = false;        // sigmoid per label (true) or softmax over labels (false)
   std::vector<float> thresholds;  // decision thresholds chosen on validation data (see Prediction)
+  std::string pooling;            // "attention" or "attention_max" ([attention; max] -> head)
   bool lowercase_ascii = false;   // tokenizer: bytes 'A'..'Z' become 'a'..'z' (ByteTokenizer)
   int32_t max_length = 0;         // tokenizer: texts are truncated to this many bytes
   std::string text_column;        // data column names the model was trained on (for `eval`)

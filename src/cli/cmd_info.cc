@@ -39,7 +39,8 @@ CLI::App* add_info_command(CLI::App& app) {
                                   {"gbst_downsample_rate", m.gbst_downsample_rate},
                                   {"qrnn_state_size", m.qrnn_state_size},
                                   {"qrnn_kernel_width", m.qrnn_kernel_width},
-                                  {"qrnn_layers", m.qrnn_layers}};
+                                  {"qrnn_layers", m.qrnn_layers},
+                                  {"pooling", m.pooling}};
     if (a->json) {
       nlohmann::ordered_json j = {{"path", m.path},
                                   {"file_bytes", m.file_bytes},
@@ -51,6 +52,7 @@ CLI::App* add_info_command(CLI::App& app) {
                                   {"multilabel", m.multilabel},
                                   {"thresholds", m.thresholds},
                                   {"max_length", m.max_length},
+                                  {"lowercase_ascii", m.lowercase_ascii},
                                   {"text_column", m.text_column},
                                   {"label_columns", m.label_columns},
                                   {"config", cfg},
@@ -71,7 +73,8 @@ CLI::App* add_info_command(CLI::App& app) {
     std::string th;
     for (float t : m.thresholds) th += (th.empty() ? "" : ", ") + std::to_string(t);
     std::printf("thresholds:    %s\n", th.empty() ? "none (argmax / 0.5)" : th.c_str());
-    std::printf("tokenizer:     bytes (id = byte + 3), max_length %d\n", m.max_length);
+    std::printf("tokenizer:     bytes (id = byte + 3), max_length %d%s\n", m.max_length,
+                m.lowercase_ascii ? ", ASCII A-Z lowercased" : "");
     std::printf("data columns:  text '%s', labels '%s'\n", m.text_column.c_str(),
                 join(m.label_columns).c_str());
     std::string c;

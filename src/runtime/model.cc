@@ -375,11 +375,13 @@ class Loader {
                                    "byteqrnn.pool sum multiplier"),
                         net.pool.out.zero_point);
     count(net.pool.score);
+    info.pooling = "attention";
     QParams head_in_q = net.pool.out;
     int64_t head_in = in;
     if (p->max_pool()) {
       // [attention pooling; max over time], both requantized to the shared concat params.
       net.pool.max_pool = true;
+      info.pooling = "attention_max";
       net.pool.concat = qparams(p->concat(), "byteqrnn.pool.concat");
       net.pool.pooled_to_concat = uniform_requant(
           in,
