@@ -3,12 +3,16 @@
 # or train the models they compare against.
 bytelite_test(test_runtime_kernels SOURCES test_runtime_kernels.cc LIBS bytelite_runtime)
 target_include_directories(test_runtime_kernels PRIVATE ${PROJECT_SOURCE_DIR}/src)
+bytelite_test(test_runtime_transformer_ops SOURCES test_runtime_transformer_ops.cc LIBS bytelite_runtime)
+target_include_directories(test_runtime_transformer_ops PRIVATE ${PROJECT_SOURCE_DIR}/src)
 if(NOT BYTELITE_RUNTIME_ONLY)
 bytelite_test(test_runtime_model SOURCES test_runtime_model.cc LIBS bytelite_train)
 bytelite_test(test_runtime_diff SOURCES test_runtime_diff.cc LIBS bytelite_train)
+bytelite_test(test_runtime_diff_transformer SOURCES test_runtime_diff_transformer.cc
+  LIBS bytelite_train)
 bytelite_test(test_runtime_cli SOURCES test_runtime_cli.cc LIBS bytelite_train)
 add_dependencies(test_runtime_cli bytelite classify_example)
-foreach(t test_runtime_model test_runtime_diff test_runtime_cli)
+foreach(t test_runtime_model test_runtime_diff test_runtime_diff_transformer test_runtime_cli)
   target_precompile_headers(${t} REUSE_FROM bytelite_train)
   target_include_directories(${t} PRIVATE ${BYTELITE_GENERATED_DIR})
 endforeach()

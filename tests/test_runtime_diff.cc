@@ -15,7 +15,7 @@
 
 #include "bytelite/classifier.h"
 #include "core/metrics.h"
-#include "runtime/models/byteqrnn.h"
+#include "runtime/models/classifier_net.h"
 #include "runtime_test_util.h"
 #include "train/layers.h"
 
@@ -68,9 +68,9 @@ struct TorchOp {
   QuantParams params;
 };
 
-// The eval-mode QAT forward of one sequence, op by op (mirrors ByteQrnnImpl::forward and
+// The eval-mode QAT forward of one sequence, op by op (mirrors ByteClassifierImpl::forward and
 // GbstImpl::forward), with the fake-quantized tensor after each requantization point.
-std::vector<TorchOp> torch_trace(ByteQrnn& m, const std::vector<int32_t>& ids) {
+std::vector<TorchOp> torch_trace(ByteClassifier& m, const std::vector<int32_t>& ids) {
   torch::NoGradGuard ng;
   m->eval();
   const int64_t L = static_cast<int64_t>(ids.size());
@@ -215,7 +215,7 @@ TEST_F(RuntimeDiff, EveryOpAgreesWithTheFakeQuantizedTrainingGraph) {
     // end to end
     rt::Trace trace;
     std::vector<int8_t> logits(net.head.w.n);
-    rt::byteqrnn_forward(net, ids.data(), T, isa, ws, logits.data(), &trace);
+    rt::classifier_forward(net, ids.data(), T, isa, ws, logits.data(), &trace);
     for (const auto& op : ops) {
       const rt::Trace::Entry* e = trace.find(op.name);
       ASSERT_NE(e, nullptr) << op.name;

@@ -65,6 +65,21 @@ TEST(Rounding, HalfToEvenDivisionAndShift) {
   }
 }
 
+TEST(Rounding, InvariantDivisorEqualsDivision) {
+  std::mt19937_64 rng(9);
+  std::uniform_int_distribution<uint64_t> a(0, (uint64_t{1} << 40) - 1);
+  for (int i = 0; i < 200000; ++i) {
+    const uint64_t b = 1 + (rng() >> (24 + rng() % 40));  // divisors of every magnitude
+    if (b >= (uint64_t{1} << 40)) continue;
+    const InvariantDivisor d(b);
+    uint64_t x = a(rng);
+    if (i % 3 == 0) x = (x / b) * b + b / 2;  // halfway cases (b even) and near them
+    ASSERT_EQ(d.div_round_half_even(x),
+              div_round_half_even(static_cast<int64_t>(x), static_cast<int64_t>(b)))
+        << x << " / " << b;
+  }
+}
+
 TEST(Requantization, MultiplierMatchesExactRationalRounding) {
   std::mt19937 rng(2);
   std::uniform_real_distribution<double> e(-40.0, 20.0);

@@ -17,7 +17,7 @@
 #include "bytelite/model.h"
 #include "runtime/crc32.h"
 #include "runtime/model_file.h"
-#include "runtime/models/byteqrnn.h"
+#include "runtime/models/classifier_net.h"
 #include "runtime_test_util.h"
 
 namespace bytelite {

@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-#include "train/byteqrnn.h"
+#include "train/classifier_model.h"
 #include "train/fake_quant.h"
 #include "train/layers.h"
 #include "train/qrnn_pool.h"
@@ -194,15 +194,22 @@ TEST_P(GbstPadding, ShapesAndPaddingNeverChangesTheResult) {
 }
 INSTANTIATE_TEST_SUITE_P(FloatAndQat, GbstPadding, ::testing::Values(false, true));
 
-class ModelPadding : public ::testing::TestWithParam<bool> {};
+// Every encoder, float and QAT: a sequence's logits are the same alone and padded in a batch.
+class ModelPadding : public ::testing::TestWithParam<std::tuple<std::string, bool>> {};
 
-TEST_P(ModelPadding, ByteQrnnLogitsDoNotDependOnBatchPadding) {
+TEST_P(ModelPadding, LogitsDoNotDependOnBatchPadding) {
+  const auto& [encoder, qat] = GetParam();
   torch::manual_seed(12);
   ModelConfig mc;
+  mc.encoder = encoder;
   mc.embedding_size = 16;
   mc.bottleneck_size = 16;
   mc.qrnn_state_size = 8;
-  ByteQrnn model(mc, 3, qat_state(GetParam()));
+  mc.transformer_layers = 2;
+  mc.num_heads = 2;
+  mc.intermediate_size = 24;
+  if (encoder == "funnel") mc.pool_windows = {2, 2};
+  ByteClassifier model(mc, 3, qat_state(qat), 64);
   model->train();
   auto ids = torch::randint(3, 259, {4, 20}, torch::kLong);
   model->forward(ids, torch::ones({4, 20}));
@@ -219,7 +226,9 @@ TEST_P(ModelPadding, ByteQrnnLogitsDoNotDependOnBatchPadding) {
   EXPECT_EQ(batched.sizes(), (std::vector<int64_t>{2, 3}));
   EXPECT_TRUE(torch::allclose(alone[0], batched[0], 1e-4, 1e-4)) << alone << "\n" << batched;
 }
-INSTANTIATE_TEST_SUITE_P(FloatAndQat, ModelPadding, ::testing::Values(false, true));
+INSTANTIATE_TEST_SUITE_P(EncodersFloatAndQat, ModelPadding,
+                         ::testing::Combine(::testing::Values("qrnn", "transformer", "funnel"),
+                                            ::testing::Bool()));
 
 }  // namespace
 }  // namespace bytelite

@@ -33,7 +33,8 @@ struct ModelInfo {
   uint32_t checksum = 0;        // CRC-32 of the payload
   int64_t file_bytes = 0;       // size of the whole file
   std::string producer;         // e.g. "bytelite 0.1.0"
-  std::string architecture;     // "byteqrnn"
+  std::string architecture;     // "byteqrnn" | "bytetransformer" | "bytefunnel"
+  std::string encoder;          // "qrnn" | "transformer" | "funnel"
   std::vector<std::string> labels;
   bool multilabel = false;        // sigmoid per label (true) or softmax over labels (false)
   std::vector<float> thresholds;  // decision thresholds chosen on validation data (see Prediction)
@@ -42,15 +43,21 @@ struct ModelInfo {
   int32_t max_length = 0;         // tokenizer: texts are truncated to this many bytes
   std::string text_column;        // data column names the model was trained on (for `eval`)
   std::vector<std::string> label_columns;
-  // ByteQRNN hyperparameters (src/train/config.h ModelConfig)
+  // Hyperparameters (src/train/config.h ModelConfig); GBST and sizes are shared, qrnn_* are 0
+  // for the transformer encoders
   int32_t embedding_size = 0, bottleneck_size = 0, gbst_max_block_width = 0,
           gbst_conv_kernel_size = 0, gbst_downsample_rate = 0, qrnn_state_size = 0,
           qrnn_kernel_width = 0, qrnn_layers = 0;
-  int64_t parameter_count = 0;     // int8 weights + embedding values + int32 biases
-  int64_t float_bytes = 0;         // the same network as float32 (4 bytes per parameter)
-  int64_t trained_parameters = 0;  // float parameters of the training model (before folding)
-  std::string source_checkpoint;   // checkpoint the file was exported from ("" if unknown)
-  int64_t training_step = 0;       // optimizer step of that checkpoint
+  // ByteTransformer / ByteFunnelTransformer (model width D is bottleneck_size)
+  int32_t transformer_layers = 0, num_heads = 0, intermediate_size = 0;
+  std::vector<int32_t> pool_windows;  // per layer (1 = no query pooling)
+  std::string attention_scale;        // "sqrt" | "none"
+  std::string layer_norm;             // "channel" | "scalar"
+  int64_t parameter_count = 0;        // int8 weights + embedding values + int32 biases
+  int64_t float_bytes = 0;            // the same network as float32 (4 bytes per parameter)
+  int64_t trained_parameters = 0;     // float parameters of the training model (before folding)
+  std::string source_checkpoint;      // checkpoint the file was exported from ("" if unknown)
+  int64_t training_step = 0;          // optimizer step of that checkpoint
 };
 
 namespace rt {
@@ -69,7 +76,8 @@ class Model {
                                                  const std::string& name = "<memory>");
 
   const ModelInfo& info() const;
-  /// Internal representation (src/runtime/models/byteqrnn.h), for the CLI's profiler and tests.
+  /// Internal representation (src/runtime/models/classifier_net.h), for the CLI's profiler and
+  /// tests.
   const rt::LoadedModel& impl() const { return *impl_; }
 
   ~Model();

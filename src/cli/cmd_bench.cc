@@ -24,7 +24,7 @@
 #include "cli/commands.h"
 #include "core/dataset.h"
 #include "core/errors.h"
-#include "runtime/models/byteqrnn.h"
+#include "runtime/models/classifier_net.h"
 #include "train/batcher.h"
 #include "train/checkpoint.h"
 
@@ -138,8 +138,8 @@ CLI::App* add_bench_command(CLI::App& app) {
                                                               : rt::Isa::kReference;
       for (const auto& t : texts) {
         auto ids = clf.encode(t);
-        rt::byteqrnn_forward(model->impl().net, ids.data(), static_cast<int64_t>(ids.size()), isa,
-                             ws, logits.data(), nullptr, &prof);
+        rt::classifier_forward(model->impl().net, ids.data(), static_cast<int64_t>(ids.size()), isa,
+                               ws, logits.data(), nullptr, &prof);
       }
     }
     double prof_total = 0;

@@ -32,15 +32,25 @@ CLI::App* add_info_command(CLI::App& app) {
     const ModelInfo& m = model->info();
     char crc[16];
     std::snprintf(crc, sizeof crc, "0x%08x", m.checksum);
-    nlohmann::ordered_json cfg = {{"embedding_size", m.embedding_size},
+    nlohmann::ordered_json cfg = {{"encoder", m.encoder},
+                                  {"embedding_size", m.embedding_size},
                                   {"bottleneck_size", m.bottleneck_size},
                                   {"gbst_max_block_width", m.gbst_max_block_width},
                                   {"gbst_conv_kernel_size", m.gbst_conv_kernel_size},
-                                  {"gbst_downsample_rate", m.gbst_downsample_rate},
-                                  {"qrnn_state_size", m.qrnn_state_size},
-                                  {"qrnn_kernel_width", m.qrnn_kernel_width},
-                                  {"qrnn_layers", m.qrnn_layers},
-                                  {"pooling", m.pooling}};
+                                  {"gbst_downsample_rate", m.gbst_downsample_rate}};
+    if (m.encoder == "qrnn") {
+      cfg["qrnn_state_size"] = m.qrnn_state_size;
+      cfg["qrnn_kernel_width"] = m.qrnn_kernel_width;
+      cfg["qrnn_layers"] = m.qrnn_layers;
+    } else {
+      cfg["transformer_layers"] = m.transformer_layers;
+      cfg["num_heads"] = m.num_heads;
+      cfg["intermediate_size"] = m.intermediate_size;
+      if (m.encoder == "funnel") cfg["pool_windows"] = m.pool_windows;
+      cfg["attention_scale"] = m.attention_scale;
+      cfg["layer_norm"] = m.layer_norm;
+    }
+    cfg["pooling"] = m.pooling;
     if (a->json) {
       nlohmann::ordered_json j = {{"path", m.path},
                                   {"file_bytes", m.file_bytes},

@@ -6,7 +6,7 @@
 
 #include "bytelite/byte_tokenizer.h"
 #include "bytelite/errors.h"
-#include "runtime/models/byteqrnn.h"
+#include "runtime/models/classifier_net.h"
 
 namespace bytelite {
 
@@ -84,6 +84,11 @@ std::vector<int32_t> Classifier::encode(std::string_view text) const {
 std::vector<int8_t> Classifier::logits(const std::vector<int32_t>& ids) const {
   const auto& net = model_->impl().net;
   if (ids.empty()) throw InputError("logits: expected at least one token id, found none");
+  if (net.transformer && static_cast<int64_t>(ids.size()) > net.max_positions) {
+    throw InputError("logits: expected at most " + std::to_string(net.max_positions) +
+                     " token ids (the position embedding's length), found " +
+                     std::to_string(ids.size()));
+  }
   for (size_t i = 0; i < ids.size(); ++i) {
     if (ids[i] < 0 || ids[i] >= net.vocab_size) {
       throw InputError("token id at position " + std::to_string(i) + ": expected an id in [0, " +
@@ -91,8 +96,8 @@ std::vector<int8_t> Classifier::logits(const std::vector<int32_t>& ids) const {
     }
   }
   std::vector<int8_t> out(static_cast<size_t>(net.head.w.n));
-  rt::byteqrnn_forward(net, ids.data(), static_cast<int64_t>(ids.size()), to_rt(isa_),
-                       thread_workspace(), out.data());
+  rt::classifier_forward(net, ids.data(), static_cast<int64_t>(ids.size()), to_rt(isa_),
+                         thread_workspace(), out.data());
   return out;
 }
 
@@ -129,8 +134,8 @@ Prediction Classifier::classify(std::string_view text) const {
     big.resize(C);
     logit = big.data();
   }
-  rt::byteqrnn_forward(net, ids.data(), static_cast<int64_t>(ids.size()), to_rt(isa_),
-                       thread_workspace(), logit);
+  rt::classifier_forward(net, ids.data(), static_cast<int64_t>(ids.size()), to_rt(isa_),
+                         thread_workspace(), logit);
   Prediction pred;
   pred.probabilities.resize(C);
   rt::probabilities(logit, C, net.multilabel, net.output_exp.data(), net.output_sigmoid.data(),

@@ -9,7 +9,7 @@
 #include "bytelite/errors.h"
 #include "bytelite_model_generated.h"
 #include "runtime/model_file.h"
-#include "runtime/models/byteqrnn.h"
+#include "runtime/models/classifier_net.h"
 
 namespace bytelite {
 
@@ -228,9 +228,6 @@ class Loader {
     ModelInfo& info = lm.info;
     info.producer = str(m->producer());
     info.architecture = str(m->architecture());
-    if (info.architecture != "byteqrnn") {
-      fail("architecture", "\"byteqrnn\"", "\"" + info.architecture + "\"");
-    }
     info.labels = strings(m->labels());
     const int64_t C = static_cast<int64_t>(info.labels.size());
     info.multilabel = m->multilabel();
@@ -264,6 +261,65 @@ class Loader {
     info.trained_parameters = m->trained_parameters();
     info.float_bytes = m->float_bytes();
 
+    ClassifierNet& net = lm.net;
+    net.multilabel = info.multilabel;
+    params_ = 0;
+    int64_t width = 0;
+    QParams out_q;
+    const fb::AttentionPool* pool = nullptr;
+    const fb::Dense* head = nullptr;
+    std::string prefix;
+    if (info.architecture == "byteqrnn") {
+      prefix = "byteqrnn";
+      load_qrnn(m, lm, &width, &out_q);
+      pool = m->byteqrnn()->pool();
+      head = m->byteqrnn()->head();
+    } else if (info.architecture == "bytetransformer" || info.architecture == "bytefunnel") {
+      prefix = "transformer";
+      load_transformer(m, lm, &width, &out_q);
+      pool = m->transformer()->pool();
+      head = m->transformer()->head();
+    } else {
+      fail("architecture", "\"byteqrnn\", \"bytetransformer\" or \"bytefunnel\"",
+           "\"" + info.architecture + "\"");
+    }
+    load_pool_head(m, pool, head, prefix, width, out_q, C, lm);
+    info.parameter_count = params_;
+  }
+
+  void load_gbst(const fb::Gbst* g, const std::string& what, int64_t D, QParams in_q,
+                 const ModelInfo& info, GbstLayer& G) const {
+    need(g, what);
+    check_int(g->max_block_width(), info.gbst_max_block_width, info.gbst_max_block_width,
+              what + ".max_block_width");
+    check_int(g->conv_kernel(), info.gbst_conv_kernel_size, info.gbst_conv_kernel_size,
+              what + ".conv_kernel");
+    check_int(g->downsample_rate(), info.gbst_downsample_rate, info.gbst_downsample_rate,
+              what + ".downsample_rate");
+    G.max_block_width = g->max_block_width();
+    G.conv_kernel = g->conv_kernel();
+    G.downsample_rate = g->downsample_rate();
+    G.conv = dense(g->conv(), what + ".conv", G.conv_kernel * D, D, in_q);
+    G.score = dense(g->score(), what + ".score", D, 1, G.conv.out);
+    G.score_exp = exp_table(g->score_exp(), what + ".score_exp");
+    G.mix = qparams(g->mix(), what + ".mix");
+    G.mix_rq = uniform_requant(D,
+                               multiplier(static_cast<double>(G.conv.out.scale) /
+                                              (255.0 * static_cast<double>(G.mix.scale)),
+                                          what + " mixture multiplier"),
+                               G.mix.zero_point);
+    count(G.conv);
+    count(G.score);
+  }
+
+  void count(const DenseLayer& d) const { params_ += d.w.n * d.w.k + d.w.n; }
+
+  // ByteQRNN: everything up to the attention pooling. Returns the encoder output width and
+  // params.
+  void load_qrnn(const fb::Model* m, LoadedModel& lm, int64_t* width, QParams* out_q) const {
+    ModelInfo& info = lm.info;
+    info.encoder = "qrnn";
+    int64_t& params = params_;
     const fb::ByteQrnnConfig* cfg = need(m->config(), "config");
     info.embedding_size = cfg->embedding_size();
     info.bottleneck_size = cfg->bottleneck_size();
@@ -283,10 +339,7 @@ class Loader {
     check_int(info.qrnn_layers, 1, 16, "config.qrnn_layers");
 
     const fb::ByteQrnn* q = need(m->byteqrnn(), "byteqrnn");
-    ByteQrnnModel& net = lm.net;
-    net.multilabel = info.multilabel;
-    int64_t params = 0;
-    auto count = [&params](const DenseLayer& d) { params += d.w.n * d.w.k + d.w.n; };
+    ClassifierNet& net = lm.net;
 
     // embedding
     const fb::Embedding* emb = need(q->embedding(), "byteqrnn.embedding");
@@ -306,29 +359,8 @@ class Loader {
     net.bottleneck = dense(q->bottleneck(), "byteqrnn.bottleneck", F, D, net.embedding_q);
     count(net.bottleneck);
 
-    // GBST
-    const fb::Gbst* g = need(q->gbst(), "byteqrnn.gbst");
-    GbstLayer& G = net.gbst;
-    check_int(g->max_block_width(), info.gbst_max_block_width, info.gbst_max_block_width,
-              "byteqrnn.gbst.max_block_width");
-    check_int(g->conv_kernel(), info.gbst_conv_kernel_size, info.gbst_conv_kernel_size,
-              "byteqrnn.gbst.conv_kernel");
-    check_int(g->downsample_rate(), info.gbst_downsample_rate, info.gbst_downsample_rate,
-              "byteqrnn.gbst.downsample_rate");
-    G.max_block_width = g->max_block_width();
-    G.conv_kernel = g->conv_kernel();
-    G.downsample_rate = g->downsample_rate();
-    G.conv = dense(g->conv(), "byteqrnn.gbst.conv", G.conv_kernel * D, D, net.bottleneck.out);
-    G.score = dense(g->score(), "byteqrnn.gbst.score", D, 1, G.conv.out);
-    G.score_exp = exp_table(g->score_exp(), "byteqrnn.gbst.score_exp");
-    G.mix = qparams(g->mix(), "byteqrnn.gbst.mix");
-    G.mix_rq = uniform_requant(D,
-                               multiplier(static_cast<double>(G.conv.out.scale) /
-                                              (255.0 * static_cast<double>(G.mix.scale)),
-                                          "byteqrnn.gbst mixture multiplier"),
-                               G.mix.zero_point);
-    count(G.conv);
-    count(G.score);
+    load_gbst(q->gbst(), "byteqrnn.gbst", D, net.bottleneck.out, info, net.gbst);
+    const GbstLayer& G = net.gbst;
 
     // QRNN
     const auto* layers = need(q->qrnn(), "byteqrnn.qrnn");
@@ -363,16 +395,25 @@ class Loader {
       in_q = kSignedUnitParams;
     }
 
+    *width = in;
+    *out_q = in_q;
+  }
+
+  void load_pool_head(const fb::Model* m, const fb::AttentionPool* pool, const fb::Dense* head,
+                      const std::string& prefix, int64_t in, QParams in_q, int64_t C,
+                      LoadedModel& lm) const {
+    ModelInfo& info = lm.info;
+    ClassifierNet& net = lm.net;
     // attention pooling
-    const fb::AttentionPool* p = need(q->pool(), "byteqrnn.pool");
-    net.pool.score = dense(p->score(), "byteqrnn.pool.score", in, 1, in_q);
-    net.pool.score_exp = exp_table(p->score_exp(), "byteqrnn.pool.score_exp");
-    net.pool.out = qparams(p->output(), "byteqrnn.pool.output");
+    const fb::AttentionPool* p = need(pool, prefix + ".pool");
+    net.pool.score = dense(p->score(), prefix + ".pool.score", in, 1, in_q);
+    net.pool.score_exp = exp_table(p->score_exp(), prefix + ".pool.score_exp");
+    net.pool.out = qparams(p->output(), prefix + ".pool.output");
     net.pool.sum_rq =
         uniform_requant(in,
                         multiplier(static_cast<double>(in_q.scale) /
                                        (255.0 * static_cast<double>(net.pool.out.scale)),
-                                   "byteqrnn.pool sum multiplier"),
+                                   prefix + ".pool sum multiplier"),
                         net.pool.out.zero_point);
     count(net.pool.score);
     info.pooling = "attention";
@@ -382,23 +423,23 @@ class Loader {
       // [attention pooling; max over time], both requantized to the shared concat params.
       net.pool.max_pool = true;
       info.pooling = "attention_max";
-      net.pool.concat = qparams(p->concat(), "byteqrnn.pool.concat");
+      net.pool.concat = qparams(p->concat(), prefix + ".pool.concat");
       net.pool.pooled_to_concat = uniform_requant(
           in,
           multiplier(static_cast<double>(net.pool.out.scale) / net.pool.concat.scale,
-                     "byteqrnn.pool concat multiplier"),
+                     prefix + ".pool concat multiplier"),
           net.pool.concat.zero_point);
       net.pool.max_to_concat =
           uniform_requant(in,
                           multiplier(static_cast<double>(in_q.scale) / net.pool.concat.scale,
-                                     "byteqrnn.pool max multiplier"),
+                                     prefix + ".pool max multiplier"),
                           net.pool.concat.zero_point);
       head_in_q = net.pool.concat;
       head_in = 2 * in;
     }
 
     // head and probabilities
-    net.head = dense(q->head(), "byteqrnn.head", head_in, C, head_in_q);
+    net.head = dense(head, prefix + ".head", head_in, C, head_in_q);
     count(net.head);
     if (info.multilabel) {
       net.output_sigmoid = float_table(m->output_sigmoid(), "output_sigmoid", 0.0f, 1.0f);
@@ -406,11 +447,171 @@ class Loader {
       net.output_exp = float_table(m->output_exp(), "output_exp", 0.0f, 1.0f);
       if (net.output_exp[0] != 1.0f) fail("output_exp[0]", "1", std::to_string(net.output_exp[0]));
     }
-    info.parameter_count = params;
+  }
+
+  LayerNormLayer layer_norm(const fb::LayerNorm* n, const std::string& what, int64_t D,
+                            bool scalar) const {
+    need(n, what);
+    LayerNormLayer L;
+    L.in = qparams(n->input(), what + ".input");
+    L.out = qparams(n->output(), what + ".output");
+    const int64_t G = scalar ? 1 : D;
+    check_size(n->gamma(), G, what + ".gamma", scalar ? "scalar layer norm" : "one per channel");
+    check_size(n->beta(), G, what + ".beta", scalar ? "scalar layer norm" : "one per channel");
+    L.epsilon = n->epsilon();
+    if (!std::isfinite(L.epsilon) || !(L.epsilon > 0.0) || L.epsilon > 1.0) {
+      fail(what + ".epsilon", "a value in (0, 1]", std::to_string(L.epsilon));
+    }
+    for (int64_t c = 0; c < D; ++c) {
+      const auto i = static_cast<flatbuffers::uoffset_t>(scalar ? 0 : c);
+      const float g = n->gamma()->Get(i), b = n->beta()->Get(i);
+      if (!std::isfinite(g) || !std::isfinite(b) || std::fabs(g) > 1e6f || std::fabs(b) > 1e6f) {
+        fail(what + ".gamma/beta[" + std::to_string(c) + "]", "finite values of magnitude <= 1e6",
+             std::to_string(g) + ", " + std::to_string(b));
+      }
+      L.gamma_s.push_back(static_cast<double>(g) / L.out.scale);
+      L.beta_s.push_back(static_cast<double>(b) / L.out.scale);
+    }
+    params_ += 2 * G;
+    return L;
+  }
+
+  // Embedding tables (byte or position) of `rows` x `dim`.
+  const int8_t* embedding_table(const fb::Embedding* e, const std::string& what, int64_t rows,
+                                int64_t dim, QParams* q) const {
+    need(e, what);
+    check_int(e->vocab_size(), rows, rows, what + ".vocab_size");
+    check_int(e->dim(), dim, dim, what + ".dim");
+    check_size(e->table(), rows * dim, what + ".table",
+               std::to_string(rows) + " x " + std::to_string(dim));
+    *q = qparams(e->output(), what + ".output");
+    params_ += rows * dim;
+    return e->table()->data();
+  }
+
+  void load_transformer(const fb::Model* m, LoadedModel& lm, int64_t* width, QParams* out_q) const {
+    ModelInfo& info = lm.info;
+    ClassifierNet& net = lm.net;
+    net.transformer = true;
+    const fb::TransformerConfig* cfg = need(m->transformer_config(), "transformer_config");
+    info.encoder = str(cfg->encoder());
+    if (info.encoder != "transformer" && info.encoder != "funnel") {
+      fail("transformer_config.encoder", "\"transformer\" or \"funnel\"",
+           "\"" + info.encoder + "\"");
+    }
+    if ((info.encoder == "funnel") != (info.architecture == "bytefunnel")) {
+      fail("transformer_config.encoder", "the encoder of architecture " + info.architecture,
+           "\"" + info.encoder + "\"");
+    }
+    info.embedding_size = cfg->embedding_size();
+    info.bottleneck_size = cfg->model_dimension();
+    info.gbst_max_block_width = cfg->gbst_max_block_width();
+    info.gbst_conv_kernel_size = cfg->gbst_conv_kernel_size();
+    info.gbst_downsample_rate = cfg->gbst_downsample_rate();
+    info.transformer_layers = cfg->num_layers();
+    info.num_heads = cfg->num_heads();
+    info.intermediate_size = cfg->intermediate_size();
+    info.attention_scale = str(cfg->attention_scale());
+    info.layer_norm = str(cfg->layer_norm());
+    check_int(info.embedding_size, 1, kMaxDim, "transformer_config.embedding_size");
+    check_int(info.bottleneck_size, 1, kMaxDim, "transformer_config.model_dimension");
+    check_int(info.gbst_max_block_width, 1, 16, "transformer_config.gbst_max_block_width");
+    check_int(info.gbst_conv_kernel_size, 1, 63, "transformer_config.gbst_conv_kernel_size");
+    check_int(info.gbst_downsample_rate, 1, 16, "transformer_config.gbst_downsample_rate");
+    check_int(info.transformer_layers, 1, 32, "transformer_config.num_layers");
+    check_int(info.num_heads, 1, info.bottleneck_size, "transformer_config.num_heads");
+    check_int(info.intermediate_size, 1, kMaxDim, "transformer_config.intermediate_size");
+    if (info.bottleneck_size % info.num_heads != 0) {
+      fail("transformer_config.num_heads",
+           "a divisor of model_dimension " + std::to_string(info.bottleneck_size),
+           std::to_string(info.num_heads));
+    }
+    if (info.layer_norm != "channel" && info.layer_norm != "scalar") {
+      fail("transformer_config.layer_norm", "\"channel\" or \"scalar\"",
+           "\"" + info.layer_norm + "\"");
+    }
+    const bool scalar = info.layer_norm == "scalar";
+    const fb::ByteTransformer* t = need(m->transformer(), "transformer");
+    const int64_t F = info.embedding_size, D = info.bottleneck_size;
+
+    net.vocab_size = kVocab;
+    net.embedding_size = static_cast<int32_t>(F);
+    net.embedding =
+        embedding_table(t->embedding(), "transformer.embedding", kVocab, F, &net.embedding_q);
+    const fb::Embedding* pos = need(t->position(), "transformer.position");
+    check_int(pos->vocab_size(), info.max_length, 1 << 20, "transformer.position.vocab_size");
+    net.max_positions = pos->vocab_size();
+    net.position =
+        embedding_table(pos, "transformer.position", net.max_positions, F, &net.position_q);
+    net.embedding_norm = layer_norm(t->embedding_norm(), "transformer.embedding_norm", F, scalar);
+    QParams x_q = net.embedding_norm.out;
+    net.has_bottleneck = F != D;
+    if (net.has_bottleneck) {
+      net.bottleneck = dense(t->bottleneck(), "transformer.bottleneck", F, D, x_q);
+      count(net.bottleneck);
+      x_q = net.bottleneck.out;
+    } else if (t->bottleneck() != nullptr) {
+      fail("transformer.bottleneck", "none (embedding_size equals model_dimension)", "a layer");
+    }
+    load_gbst(t->gbst(), "transformer.gbst", D, x_q, info, net.gbst);
+
+    const auto* layers = need(t->layers(), "transformer.layers");
+    check_int(layers->size(), info.transformer_layers, info.transformer_layers,
+              "number of transformer.layers");
+    const auto* windows = cfg->pool_windows();
+    QParams in_q = net.gbst.mix;
+    const int64_t H = info.num_heads, dh = D / H, I = info.intermediate_size;
+    for (flatbuffers::uoffset_t i = 0; i < layers->size(); ++i) {
+      const std::string name = "transformer.layers[" + std::to_string(i) + "]";
+      const fb::TransformerLayer* l = need(layers->Get(i), name);
+      TransformerLayerRt L;
+      check_int(l->pool_window(), 1, info.encoder == "funnel" ? 16 : 1, name + ".pool_window");
+      L.pool_window = l->pool_window();
+      if (info.encoder == "funnel") {
+        if (windows == nullptr || windows->size() != layers->size() ||
+            windows->Get(i) != L.pool_window) {
+          fail(name + ".pool_window", "the window of transformer_config.pool_windows",
+               std::to_string(L.pool_window));
+        }
+      }
+      info.pool_windows.push_back(L.pool_window);
+      check_int(l->num_heads(), H, H, name + ".num_heads");
+      L.attn.heads = l->num_heads();
+      L.query = dense(l->query(), name + ".query", D, D, in_q);
+      L.key_value = dense(l->key_value(), name + ".key_value", D, 2 * D, in_q);
+      L.attn.logit_factor = l->logit_factor();
+      const double want = info.attention_scale == "none" ? 1.0 : 1.0 / std::sqrt(double(dh));
+      if (!(std::fabs(L.attn.logit_factor - want) <= 1e-6 * want)) {
+        fail(name + ".logit_factor",
+             std::to_string(want) + " (attention_scale \"" + info.attention_scale + "\")",
+             std::to_string(L.attn.logit_factor));
+      }
+      L.attn.logits = qparams(l->logits(), name + ".logits");
+      L.attn.logits_exp = exp_table(l->logits_exp(), name + ".logits_exp");
+      L.attn.context = qparams(l->context(), name + ".context");
+      L.attn.logits_m = multiplier(static_cast<double>(L.query.out.scale) * L.key_value.out.scale *
+                                       L.attn.logit_factor / L.attn.logits.scale,
+                                   name + " logits multiplier");
+      L.attn.context_m = multiplier(static_cast<double>(L.key_value.out.scale) /
+                                        (255.0 * static_cast<double>(L.attn.context.scale)),
+                                    name + " context multiplier");
+      L.output = dense(l->output(), name + ".output", D, D, L.attn.context);
+      L.norm1 = layer_norm(l->norm1(), name + ".norm1", D, scalar);
+      L.ffn_in = dense(l->ffn_in(), name + ".ffn_in", D, I, L.norm1.out);
+      L.ffn_out = dense(l->ffn_out(), name + ".ffn_out", I, D, L.ffn_in.out);
+      L.norm2 = layer_norm(l->norm2(), name + ".norm2", D, scalar);
+      for (const DenseLayer* d : {&L.query, &L.key_value, &L.output, &L.ffn_in, &L.ffn_out})
+        count(*d);
+      in_q = L.norm2.out;
+      net.layers.push_back(std::move(L));
+    }
+    *width = D;
+    *out_q = in_q;
   }
 
  private:
   std::string file_;
+  mutable int64_t params_ = 0;
 };
 
 std::unique_ptr<LoadedModel> load_view(FileView view, const std::string& name) {

@@ -58,9 +58,30 @@ inline int64_t div_round_half_even(int64_t a, int64_t b) {
   return q;
 }
 
+/// Division by one divisor b in [1, 2^40) of many numerators a in [0, 2^40), rounded to nearest,
+/// ties to even: the same value as div_round_half_even(a, b), with a 128-bit multiplication by a
+/// precomputed reciprocal instead of a 64-bit division (Granlund and Montgomery 1994, "Division
+/// by invariant integers using multiplication"). The reciprocal floor((2^64 - 1) / b)
+/// underestimates a / b by less than 1, so one correction step makes the quotient exact.
+struct InvariantDivisor {
+  explicit InvariantDivisor(uint64_t b) : b(b), recip(~uint64_t{0} / b) {}
+  int64_t div_round_half_even(uint64_t a) const {
+    uint64_t q = static_cast<uint64_t>((static_cast<unsigned __int128>(a) * recip) >> 64);
+    uint64_t r = a - q * b;
+    if (r >= b) {
+      q += 1;
+      r -= b;
+    }
+    const uint64_t twice = 2 * r;
+    if (twice > b || (twice == b && (q & 1) != 0)) q += 1;
+    return static_cast<int64_t>(q);
+  }
+  uint64_t b, recip;
+};
+
 /// v / 2^n rounded to nearest, ties to even; n in [1, 62].
 inline int64_t shift_round_half_even(int64_t v, int n) {
-  const int64_t q = v >> n;  // floor
+  const int64_t q = v >> n;                     // floor
   const int64_t r = v - q * (int64_t{1} << n);  // (q << n is undefined for q < 0)
   const int64_t half = int64_t{1} << (n - 1);
   return q + ((r > half || (r == half && (q & 1) != 0)) ? 1 : 0);

@@ -46,11 +46,12 @@ ModelMeta meta_from_json(const nlohmann::json& j, const std::string& source) {
   return m;
 }
 
-ByteQrnn build_model(const ModelMeta& meta, QatStatePtr qat) {
-  return ByteQrnn(meta.config.model, static_cast<int64_t>(meta.label_names.size()), qat);
+ByteClassifier build_model(const ModelMeta& meta, QatStatePtr qat) {
+  return ByteClassifier(meta.config.model, static_cast<int64_t>(meta.label_names.size()), qat,
+                        meta.config.max_length);
 }
 
-void save_checkpoint(const std::string& path, const ModelMeta& meta, ByteQrnn& model,
+void save_checkpoint(const std::string& path, const ModelMeta& meta, ByteClassifier& model,
                      torch::optim::Optimizer* optimizer, const nlohmann::json& trainer_state) {
   torch::serialize::OutputArchive ar;
   model->save(ar);
@@ -143,7 +144,7 @@ void load_optimizer_state(const std::string& path, torch::optim::Optimizer& opti
   optimizer.load(opt);
 }
 
-std::vector<float> predict_probabilities(ByteQrnn& model, bool multilabel,
+std::vector<float> predict_probabilities(ByteClassifier& model, bool multilabel,
                                          const std::vector<std::vector<int32_t>>& seqs,
                                          int batch_size) {
   torch::NoGradGuard ng;

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "train/byteqrnn.h"
+#include "train/classifier_model.h"
 #include "train/config.h"
 
 namespace bytelite {
@@ -30,16 +30,16 @@ nlohmann::json meta_to_json(const ModelMeta& m);
 ModelMeta meta_from_json(const nlohmann::json& j, const std::string& source);
 
 /// Builds the model described by meta (fresh weights).
-ByteQrnn build_model(const ModelMeta& meta, QatStatePtr qat);
+ByteClassifier build_model(const ModelMeta& meta, QatStatePtr qat);
 
 /// Writes path atomically. optimizer and trainer_state are optional (null / empty).
-void save_checkpoint(const std::string& path, const ModelMeta& meta, ByteQrnn& model,
+void save_checkpoint(const std::string& path, const ModelMeta& meta, ByteClassifier& model,
                      torch::optim::Optimizer* optimizer, const nlohmann::json& trainer_state);
 
 struct LoadedCheckpoint {
   ModelMeta meta;
   QatStatePtr qat;
-  ByteQrnn model{nullptr};
+  ByteClassifier model{nullptr};
   nlohmann::json trainer_state;  // empty object when absent
 };
 
@@ -51,7 +51,7 @@ void load_optimizer_state(const std::string& path, torch::optim::Optimizer& opti
 
 /// Class probabilities for encoded sequences: softmax (single-label) or sigmoid (multi-label)
 /// of the logits, row-major [N * num_labels], in input order. Runs in eval mode.
-std::vector<float> predict_probabilities(ByteQrnn& model, bool multilabel,
+std::vector<float> predict_probabilities(ByteClassifier& model, bool multilabel,
                                          const std::vector<std::vector<int32_t>>& seqs,
                                          int batch_size = 64);
 

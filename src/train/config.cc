@@ -117,6 +117,19 @@ class Section {
       out.push_back(e.get<double>());
     }
   }
+  void get_int_list(const std::string& k, std::vector<int>& out, int lo, int hi) {
+    seen_.insert(k);
+    if (!j_.contains(k)) return;
+    const json& v = j_.at(k);
+    const std::string exp =
+        "an array of integers in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
+    if (!v.is_array()) fail(key(k), exp, v);
+    out.clear();
+    for (auto& e : v) {
+      if (!e.is_number_integer() || e.get<long>() < lo || e.get<long>() > hi) fail(key(k), exp, v);
+      out.push_back(e.get<int>());
+    }
+  }
   const json* sub(const std::string& k) {
     seen_.insert(k);
     return j_.contains(k) ? &j_.at(k) : nullptr;
@@ -170,7 +183,7 @@ ExperimentConfig config_from_json(const json& j, const std::string& source) {
   if (const json* m = top.sub("model")) {
     Section s(*m, "model", source);
     auto& mc = c.model;
-    s.get_string("encoder", mc.encoder, {"qrnn"});
+    s.get_string("encoder", mc.encoder, {"qrnn", "transformer", "funnel"});
     s.get_int("embedding_size", mc.embedding_size, 1, 4096);
     s.get_int("bottleneck_size", mc.bottleneck_size, 1, 4096);
     s.get_int("gbst_max_block_width", mc.gbst_max_block_width, 1, 16);
@@ -180,9 +193,35 @@ ExperimentConfig config_from_json(const json& j, const std::string& source) {
     s.get_int("qrnn_kernel_width", mc.qrnn_kernel_width, 1, 63);
     s.get_int("qrnn_layers", mc.qrnn_layers, 1, 16);
     s.get_double("qrnn_zoneout", mc.qrnn_zoneout, 0, 0.99);
+    s.get_int("transformer_layers", mc.transformer_layers, 1, 32);
+    s.get_int("num_heads", mc.num_heads, 1, 64);
+    s.get_int("intermediate_size", mc.intermediate_size, 1, 16384);
+    s.get_int_list("pool_windows", mc.pool_windows, 1, 16);
+    s.get_string("attention_scale", mc.attention_scale, {"sqrt", "none"});
+    s.get_string("layer_norm", mc.layer_norm, {"channel", "scalar"});
+    s.get_string("norm_position", mc.norm_position, {"post", "pre"});
     s.get_string("pooling", mc.pooling, {"attention", "attention_max"});
     s.get_double("dropout", mc.dropout, 0, 0.99);
     s.check_unknown();
+    if (mc.encoder != "qrnn" && mc.bottleneck_size % mc.num_heads != 0) {
+      s.fail("model.num_heads",
+             "a divisor of bottleneck_size (the model width, " +
+                 std::to_string(mc.bottleneck_size) + ")",
+             json(mc.num_heads));
+    }
+    if (mc.encoder == "funnel") {
+      if (static_cast<int>(mc.pool_windows.size()) != mc.transformer_layers) {
+        s.fail("model.pool_windows",
+               "one window per layer (" + std::to_string(mc.transformer_layers) + " values)",
+               m->contains("pool_windows") ? m->at("pool_windows") : json());
+      }
+    } else if (!mc.pool_windows.empty()) {
+      s.fail("model.pool_windows", "no pool_windows unless encoder is \"funnel\"",
+             m->at("pool_windows"));
+    }
+    if (mc.encoder == "funnel" && mc.norm_position == "pre") {
+      s.fail("model.norm_position", "\"post\" for the funnel encoder", json("pre"));
+    }
   }
   if (const json* q = top.sub("quantization")) {
     Section s(*q, "quantization", source);
@@ -255,8 +294,15 @@ json config_to_json(const ExperimentConfig& c) {
                 {"qrnn_kernel_width", m.qrnn_kernel_width},
                 {"qrnn_layers", m.qrnn_layers},
                 {"qrnn_zoneout", m.qrnn_zoneout},
+                {"transformer_layers", m.transformer_layers},
+                {"num_heads", m.num_heads},
+                {"intermediate_size", m.intermediate_size},
+                {"attention_scale", m.attention_scale},
+                {"layer_norm", m.layer_norm},
+                {"norm_position", m.norm_position},
                 {"pooling", m.pooling},
                 {"dropout", m.dropout}};
+  if (!m.pool_windows.empty()) j["model"]["pool_windows"] = m.pool_windows;
   j["quantization"] = {{"enabled", c.quant.enabled},
                        {"ema_decay", c.quant.ema_decay},
                        {"warmup_steps", c.quant.warmup_steps}};

@@ -13,17 +13,26 @@
 namespace bytelite {
 
 struct ModelConfig {
-  std::string encoder = "qrnn";       // only "qrnn" so far
-  int embedding_size = 64;            // F: byte embedding width
-  int bottleneck_size = 64;           // Bn: width after the bottleneck dense layer (= GBST width)
-  int gbst_max_block_width = 4;       // GBST block widths 1..this (Charformer: 4)
-  int gbst_conv_kernel_size = 5;      // causal conv before block scoring
-  int gbst_downsample_rate = 2;       // mean-pool rate after GBST (1 = none)
-  int qrnn_state_size = 64;           // S per direction; the encoder output is 2S wide
-  int qrnn_kernel_width = 3;          // gate convolution width k
-  int qrnn_layers = 2;                // bidirectional QRNN layers
-  double qrnn_zoneout = 0.1;          // zoneout probability p of layer 0; layer i uses p^(i+1)
-  std::string pooling = "attention";  // "attention" | "attention_max" (concat with max pooling)
+  std::string encoder = "qrnn";   // "qrnn" | "transformer" | "funnel" (spec §1.2-1.4)
+  int embedding_size = 64;        // F: byte embedding width
+  int bottleneck_size = 64;       // Bn: width after the bottleneck dense layer (= GBST width)
+  int gbst_max_block_width = 4;   // GBST block widths 1..this (Charformer: 4)
+  int gbst_conv_kernel_size = 5;  // causal conv before block scoring
+  int gbst_downsample_rate = 2;   // mean-pool rate after GBST (1 = none)
+  int qrnn_state_size = 64;       // S per direction; the encoder output is 2S wide
+  int qrnn_kernel_width = 3;      // gate convolution width k
+  int qrnn_layers = 2;            // bidirectional QRNN layers
+  double qrnn_zoneout = 0.1;      // zoneout probability p of layer 0; layer i uses p^(i+1)
+  // ByteTransformer / ByteFunnelTransformer (spec §1.3, §1.4, §2.8, §2.9); model width D is
+  // bottleneck_size (the GBST output width).
+  int transformer_layers = 2;            // encoder layers
+  int num_heads = 4;                     // attention heads; D must be a multiple
+  int intermediate_size = 256;           // feed-forward width I
+  std::vector<int> pool_windows;         // funnel: query mean-pool window before each layer
+  std::string attention_scale = "sqrt";  // "sqrt" (logits / sqrt(D/H)) | "none" (the original)
+  std::string layer_norm = "channel";    // "channel" (gamma, beta [D]) | "scalar" (the original)
+  std::string norm_position = "post";    // "post" (the original) | "pre" (training only)
+  std::string pooling = "attention";     // "attention" | "attention_max" (concat with max pooling)
   double dropout = 0.1;  // dropout on GBST output, between QRNN layers and before the head
 };
 

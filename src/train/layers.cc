@@ -187,4 +187,87 @@ torch::Tensor AttentionPoolImpl::forward(const torch::Tensor& x, const torch::Te
   return out_quant->forward((alpha.unsqueeze(-1) * x).sum(1));
 }
 
+LayerNormImpl::LayerNormImpl(int64_t d, bool sc, QatStatePtr qat) : dim(d), scalar(sc) {
+  const int64_t n = scalar ? 1 : dim;
+  gamma = register_parameter("gamma", torch::ones({n}));
+  beta = register_parameter("beta", torch::zeros({n}));
+  in_quant = register_module("in_quant", ActQuant(qat));
+  out_quant = register_module("out_quant", ActQuant(qat));
+}
+
+torch::Tensor LayerNormImpl::forward(const torch::Tensor& x) {
+  auto xq = in_quant->forward(x);
+  auto mean = xq.mean(-1, /*keepdim=*/true);
+  auto var = (xq - mean).pow(2).mean(-1, /*keepdim=*/true);
+  auto y = (xq - mean) * torch::rsqrt(var + kEpsilon) * gamma + beta;
+  return out_quant->forward(y);
+}
+
+TransformerLayerImpl::TransformerLayerImpl(int64_t d, int64_t h, int64_t inter, int64_t pw,
+                                           bool scale, bool scalar_norm, bool pre, double drop,
+                                           QatStatePtr qat)
+    : dim(d),
+      heads(h),
+      intermediate(inter),
+      pool_window(pw),
+      scale_logits(scale),
+      pre_norm(pre),
+      dropout(drop),
+      qat_(qat) {
+  query = register_module("query", QDense(d, d, false, Activation::kNone, qat));
+  key_value = register_module("key_value", QDense(d, 2 * d, false, Activation::kNone, qat));
+  logits_quant = register_module("logits_quant", ActQuant(qat));
+  context_quant = register_module("context_quant", ActQuant(qat));
+  output = register_module("output", QDense(d, d, false, Activation::kNone, qat));
+  norm1 = register_module("norm1", LayerNorm(d, scalar_norm, qat));
+  ffn_in = register_module("ffn_in", QDense(d, inter, false, Activation::kRelu, qat));
+  ffn_out = register_module("ffn_out", QDense(inter, d, false, Activation::kNone, qat));
+  norm2 = register_module("norm2", LayerNorm(d, scalar_norm, qat));
+  if (pre_norm) {
+    res1_quant = register_module("res1_quant", ActQuant(qat));
+    res2_quant = register_module("res2_quant", ActQuant(qat));
+  }
+}
+
+ActQuantImpl* TransformerLayerImpl::output_quant() {
+  return pre_norm ? res2_quant.get() : norm2->out_quant.get();
+}
+
+std::pair<torch::Tensor, torch::Tensor> TransformerLayerImpl::forward(const torch::Tensor& x,
+                                                                      const torch::Tensor& mask,
+                                                                      ActQuantImpl* in_quant) {
+  const bool tr = is_training();
+  auto h = x;
+  auto hm = mask;
+  if (pool_window > 1) {
+    std::tie(h, hm) = masked_block_mean(x, mask, pool_window);
+    h = in_quant->quantize_only(h);
+  }
+  const int64_t B = x.size(0), S = x.size(1), Tq = h.size(1), dh = dim / heads;
+  auto attn_in = pre_norm ? norm1->forward(h) : h;
+  auto mem_in = pre_norm ? attn_in : x;
+  auto q = query->forward(attn_in).view({B, Tq, heads, dh}).permute({0, 2, 1, 3});
+  auto kv = key_value->forward(mem_in).view({B, S, 2, heads, dh}).permute({2, 0, 3, 1, 4});
+  auto logits = torch::matmul(q, kv[0].transpose(-1, -2));  // [B, H, Tq, S]
+  if (scale_logits) logits = logits * (1.0 / std::sqrt(static_cast<double>(dh)));
+  logits = logits_quant->forward(logits);
+  logits = logits.masked_fill(mask.view({B, 1, 1, S}) <= 0, -1e9);
+  auto a = fake_quant_fixed(torch::softmax(logits, -1), unit_range_params(), *qat_, tr);
+  auto ctx = torch::matmul(a, kv[1]).permute({0, 2, 1, 3}).reshape({B, Tq, dim});
+  ctx = context_quant->forward(ctx);
+  auto o = torch::dropout(output->forward(ctx), dropout, tr);
+  auto hm3 = hm.unsqueeze(-1);
+  torch::Tensor x1, x2;
+  if (pre_norm) {
+    x1 = res1_quant->forward(h + o);
+    auto f = ffn_out->forward(ffn_in->forward(norm2->forward(x1)));
+    x2 = res2_quant->forward(x1 + torch::dropout(f, dropout, tr));
+  } else {
+    x1 = norm1->forward(h + o);
+    auto f = ffn_out->forward(ffn_in->forward(x1));
+    x2 = norm2->forward(x1 + torch::dropout(f, dropout, tr));
+  }
+  return {x2 * hm3, hm};
+}
+
 }  // namespace bytelite

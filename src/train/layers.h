@@ -109,4 +109,57 @@ class AttentionPoolImpl : public torch::nn::Module {
 };
 TORCH_MODULE(AttentionPool);
 
+/// Layer normalization over the last axis (Ba et al. 2016) with the input fake-quantized by its
+/// own EMA range (spec §2.4): y = (x - mean) / sqrt(var + 1e-6) * gamma + beta, population
+/// variance, then the output quantizer. gamma, beta are [D] ("channel") or [1] ("scalar", the
+/// original's quirk). x [..., D] -> [..., D].
+class LayerNormImpl : public torch::nn::Module {
+ public:
+  static constexpr double kEpsilon = 1e-6;
+  LayerNormImpl(int64_t dim, bool scalar, QatStatePtr qat);
+  torch::Tensor forward(const torch::Tensor& x);
+
+  int64_t dim;
+  bool scalar;
+  torch::Tensor gamma, beta;
+  ActQuant in_quant{nullptr}, out_quant{nullptr};
+};
+TORCH_MODULE(LayerNorm);
+
+/// One post-LN Transformer encoder layer (Vaswani et al. 2017; spec §2.8) that doubles as a
+/// Funnel-Transformer layer (Dai et al. 2020, "pool-query-only"; spec §2.9): with
+/// pool_window w > 1 the query stream h is first mean-pooled over blocks of w valid positions
+/// (masked_block_mean, re-quantized with the input's params); keys and values always come from
+/// the unpooled input m.
+///   q = query(h) [Tq, D];  k | v = key_value(m) [S, 2D];  per head (dh = D / H):
+///   logits = fq_logits(q_h k_hᵀ · c), c = 1/sqrt(dh) ("sqrt") or 1 ("none", the original);
+///   a = fq_[0,1](softmax over valid keys);  ctx = fq_ctx(concat_h a v_h);
+///   post: x1 = norm1(h + output(ctx)); x2 = norm2(x1 + ffn_out(relu(ffn_in(x1))))
+///   pre:  x1 = res1(h + output(ctx(norm1 h))); x2 = res2(x1 + ffn(norm2 x1))  (no funnel)
+/// Dense layers have a bias and no batch normalization. Dropout on the attention output and
+/// the feed-forward output. x [B,T,D] with mask [B,T] -> ([B,Tq,D], mask [B,Tq]).
+class TransformerLayerImpl : public torch::nn::Module {
+ public:
+  TransformerLayerImpl(int64_t dim, int64_t heads, int64_t intermediate, int64_t pool_window,
+                       bool scale_logits, bool scalar_norm, bool pre_norm, double dropout,
+                       QatStatePtr qat);
+  /// `in_quant` is the quantizer whose params x carries (re-used for the pooled queries).
+  std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& x, const torch::Tensor& mask,
+                                                  ActQuantImpl* in_quant);
+  /// Quantizer of this layer's output (norm2's output, or res2 for pre-norm).
+  ActQuantImpl* output_quant();
+
+  int64_t dim, heads, intermediate, pool_window;
+  bool scale_logits, pre_norm;
+  double dropout;
+  QDense query{nullptr}, key_value{nullptr}, output{nullptr}, ffn_in{nullptr}, ffn_out{nullptr};
+  ActQuant logits_quant{nullptr}, context_quant{nullptr};
+  ActQuant res1_quant{nullptr}, res2_quant{nullptr};  // pre-norm only
+  LayerNorm norm1{nullptr}, norm2{nullptr};
+
+ private:
+  QatStatePtr qat_;
+};
+TORCH_MODULE(TransformerLayer);
+
 }  // namespace bytelite

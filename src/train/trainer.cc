@@ -124,7 +124,7 @@ TrainResult train_classifier(const ExperimentConfig& cfg, const TrainOptions& op
   meta.config = cfg;
   meta.label_names = train_data.label_names;
   meta.multilabel = train.multilabel;
-  ByteQrnn model = build_model(meta, qat);
+  ByteClassifier model = build_model(meta, qat);
   std::vector<torch::Tensor> decay, no_decay;
   for (const auto& p : model->named_parameters()) {
     (p.value().dim() >= 2 ? decay : no_decay).push_back(p.value());

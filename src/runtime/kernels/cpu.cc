@@ -54,20 +54,28 @@ Isa best_isa() {
   return best;
 }
 
-PackedMatrix pack_matrix(const int8_t* w, int64_t n, int64_t k) {
+PackedMatrix pack_matrix(const int8_t* w, int64_t n, int64_t k, Isa up_to) {
   PackedMatrix p;
+  pack_matrix_into(p, w, n, k, up_to, true);
+  return p;
+}
+
+void pack_matrix_into(PackedMatrix& p, const int8_t* w, int64_t n, int64_t k, Isa up_to,
+                      bool all_paths) {
   p.n = n;
   p.k = k;
   p.w = w;
   p.kp = (k + 15) / 16 * 16;
   p.kp4 = (k + 3) / 4 * 4;
   p.np16 = (n + 15) / 16 * 16;
-  if (isa_supported(Isa::kAvx2)) {
+  if (isa_supported(Isa::kAvx2) && (up_to == Isa::kAvx2 || (all_paths && up_to > Isa::kAvx2))) {
     p.w16.assign(static_cast<size_t>(n * p.kp), 0);
     for (int64_t j = 0; j < n; ++j)
       for (int64_t i = 0; i < k; ++i) p.w16[j * p.kp + i] = w[j * k + i];
+  } else {
+    p.w16.clear();
   }
-  if (isa_supported(Isa::kAvx512Vnni)) {
+  if (isa_supported(Isa::kAvx512Vnni) && up_to >= Isa::kAvx512Vnni) {
     const int64_t groups = p.kp4 / 4;
     p.wvnni.assign(static_cast<size_t>(p.np16 * p.kp4), 0);
     p.corr.assign(static_cast<size_t>(p.np16), 0);
@@ -79,8 +87,9 @@ PackedMatrix pack_matrix(const int8_t* w, int64_t n, int64_t k) {
         p.corr[j] += 128 * w[j * k + i];
       }
     }
+  } else {
+    p.wvnni.clear();
   }
-  return p;
 }
 
 void gemm_s8(Isa isa, const int8_t* x, int64_t rows, int64_t ldx, const PackedMatrix& w,

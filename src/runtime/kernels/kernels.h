@@ -43,7 +43,14 @@ struct PackedMatrix {
   std::vector<int8_t> wvnni;  // VNNI: [np16 / 16][kp4 / 4][16][4], zero padded
   std::vector<int32_t> corr;  // VNNI: 128 Σ_i w[j, i] (the x + 128 correction), [np16]
 };
-PackedMatrix pack_matrix(const int8_t* w, int64_t n, int64_t k);
+/// Packs W for every supported path up to `up_to` (activations as W, e.g. attention keys, may
+/// hold -128: every path stays exact).
+PackedMatrix pack_matrix(const int8_t* w, int64_t n, int64_t k, Isa up_to = Isa::kAvx512Vnni);
+/// The same into an existing PackedMatrix, reusing its buffers (no allocation once they are large
+/// enough): for matrices packed per call, such as attention keys and values. With all_paths
+/// false only the layout of `up_to` itself is built (the matrix is then used with that path).
+void pack_matrix_into(PackedMatrix& p, const int8_t* w, int64_t n, int64_t k, Isa up_to,
+                      bool all_paths);
 
 /// Scratch memory of the optimized kernels (one per thread).
 struct KernelScratch {

@@ -47,7 +47,7 @@ void attention_max_concat(Isa isa, const AttentionPoolLayer& p, const int8_t* po
   for (int64_t c = 0; c < D; ++c) {
     int32_t mx = -128;
     for (int64_t t = 0; t < T; ++t) mx = std::max<int32_t>(mx, x[t * D + c]);
-    acc[c] = mx;  // QRNN outputs have zero point 0
+    acc[c] = mx - p.score.in.zero_point;
   }
   requantize(isa, acc.data(), 1, p.max_to_concat, y + D);
 }

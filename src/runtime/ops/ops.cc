@@ -7,6 +7,7 @@ namespace {
 constexpr const char* kOpNames[] = {
     "embedding", "dense",      "conv",      "block_mean",        "block_score",   "width_softmax",
     "gbst_mix",  "downsample", "qrnn_pool", "attention_softmax", "attention_sum", "probabilities",
+    "add",       "layer_norm", "attention", "query_pool",
 };
 static_assert(sizeof(kOpNames) / sizeof(kOpNames[0]) == kOpCount,
               "every Op needs a name in kOpNames");

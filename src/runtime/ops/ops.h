@@ -38,6 +38,10 @@ enum class Op : int {
   kAttentionSoftmax,  // attention pooling: masked softmax over positions (exp table)
   kAttentionSum,      // attention pooling: weighted sum over positions
   kProbabilities,     // softmax (single-label) or sigmoid (multi-label) of the int8 logits
+  kAdd,               // residual / embedding sum, requantized (float, as the training graph)
+  kLayerNorm,         // layer normalization of each position
+  kAttention,         // multi-head self-attention: Q Kᵀ, softmax over keys, A V (GEMMs)
+  kQueryPool,         // funnel: mean over blocks of pool_window query positions
   kCount
 };
 inline constexpr int kOpCount = static_cast<int>(Op::kCount);
@@ -87,6 +91,10 @@ struct OpScratch {
   KernelScratch kernel;
   std::vector<int32_t> acc;
   std::vector<int8_t> pad, buf1, buf2, buf3, buf4, buf5;
+  std::vector<int8_t> kh, vt, logits, probs, ctx;  // attention
+  std::vector<int32_t> rowsum;
+  RequantParams rq_logits, rq_context;
+  PackedMatrix keys, values;
   std::vector<uint8_t> m, o;
   std::vector<float> state, fsum;
   std::vector<uint32_t> e;
@@ -170,7 +178,7 @@ void attention_pool(Isa isa, const AttentionPoolLayer& p, const int8_t* x, int64
                     int8_t* y, OpScratch& s, Trace* trace, Profile* prof);
 
 /// Pooling "attention_max": y [2D] = [pooled; max over t of x[t, :]], both requantized to
-/// p.concat (x has the QRNN output params: scale 1/127, zero point 0). acc: scratch.
+/// p.concat (x has the params p.score.in). acc: scratch.
 void attention_max_concat(Isa isa, const AttentionPoolLayer& p, const int8_t* pooled,
                           const int8_t* x, int64_t T, int64_t D, int8_t* y,
                           std::vector<int32_t>& acc);
@@ -179,5 +187,54 @@ void attention_max_concat(Isa isa, const AttentionPoolLayer& p, const int8_t* po
 /// sigmoid_table[q + 128]; float division and summation in a fixed order (bit-reproducible).
 void probabilities(const int8_t* logits, int64_t C, bool multilabel, const float* exp_table,
                    const float* sigmoid_table, float* p);
+
+/// y = a + b requantized to `out`, mirroring the training graph's float arithmetic operation by
+/// operation: fl(fl((qa - za) sa) + fl((qb - zb) sb)), times fl(1 / s_out), rounded half to
+/// even, plus z_out, clamped. a, b, y: n int8 values.
+void add(const int8_t* a, QParams qa, const int8_t* b, QParams qb, int64_t n, QParams out,
+         int8_t* y);
+
+/// Layer normalization of each row (spec §2.4, §4.5; layers.h LayerNormImpl). Per row of D
+/// values: S1 = Σ (q - z_in), S2 = Σ (q - z_in)² in int64, mean = S1 / D,
+/// var = S2 / D - mean² (quantized units, double), a = s_in / sqrt(var s_in² + epsilon),
+/// y_c = clamp(z_out + rne((q_c - z_in - mean) a gamma_c / s_out + beta_c / s_out)) in double.
+/// (ε is in real units, as in training.)
+struct LayerNormLayer {
+  QParams in, out;
+  std::vector<double> gamma_s, beta_s;  // [D]: gamma / s_out, beta / s_out (scalar broadcast)
+  double epsilon = 1e-6;
+};
+void layer_norm(const LayerNormLayer& l, const int8_t* x, int64_t T, int64_t D, int8_t* y);
+
+/// Multi-head attention of Tq queries over S keys (spec §2.8, without masking: the runtime has
+/// no padding). q [Tq, D] (params q_params), kv [S, 2D] (keys | values, params kv_params);
+/// per head h of dh = D / H channels:
+///   logits = requant(Σ_d (q - z_q)(k - z_k), s_q s_k factor / s_logits)   (GEMM)
+///   a = softmax_u8(logits)                                                 (exp table)
+///   ctx_h = requant(Σ_s (a + 128)(v - z_v), s_v / (255 s_ctx))             (GEMM)
+/// y [Tq, D] = concatenated ctx_h at params `context`.
+struct AttentionLayer {
+  int32_t heads = 1;
+  double logit_factor = 1.0;
+  QParams logits, context;
+  std::array<uint32_t, 256> logits_exp{};
+  Multiplier logits_m, context_m;  // s_q s_k factor / s_logits, s_v / (255 s_ctx)
+};
+void attention(Isa isa, const AttentionLayer& l, const int8_t* q, QParams q_params, int64_t Tq,
+               const int8_t* kv, QParams kv_params, int64_t S, int64_t D, int8_t* y, OpScratch& s);
+
+/// One Transformer / Funnel-Transformer encoder layer (layers.h TransformerLayerImpl, post-LN):
+/// h = block_mean(x, pool_window) (or x); q = query(h); kv = key_value(x); ctx = attention;
+/// x1 = norm1(add(h, output(ctx))); x2 = norm2(add(x1, ffn_out(ffn_in(x1)))).
+struct TransformerLayerRt {
+  int32_t pool_window = 1;
+  DenseLayer query, key_value, output, ffn_in, ffn_out;
+  AttentionLayer attn;
+  LayerNormLayer norm1, norm2;
+};
+/// x [T, D] at params in_q -> y [ceil(T / pool_window), D] at norm2.out. Returns the length.
+int64_t transformer_layer(Isa isa, const TransformerLayerRt& l, const int8_t* x, int64_t T,
+                          int64_t D, QParams in_q, int8_t* y, OpScratch& s, Trace* trace,
+                          Profile* prof, const std::string& name);
 
 }  // namespace bytelite::rt

@@ -15,13 +15,21 @@
 
 namespace bytelite::rt {
 
-struct ByteQrnnModel {
+struct ClassifierNet {
+  bool transformer = false;  // ByteTransformer / ByteFunnelTransformer (else ByteQRNN)
   int32_t vocab_size = 0, embedding_size = 0;
   const int8_t* embedding = nullptr;  // [vocab_size, embedding_size], points into the file
   QParams embedding_q;
+  // transformer front: + position [max_positions, F] (own params), layer norm of the sum
+  int32_t max_positions = 0;
+  const int8_t* position = nullptr;
+  QParams position_q;
+  LayerNormLayer embedding_norm;
+  bool has_bottleneck = true;  // transformer: only when F != D
   DenseLayer bottleneck;
   GbstLayer gbst;
   std::vector<QrnnLayer> qrnn;
+  std::vector<TransformerLayerRt> layers;
   AttentionPoolLayer pool;
   DenseLayer head;
   bool multilabel = false;
@@ -32,7 +40,7 @@ struct ByteQrnnModel {
 struct LoadedModel {
   ModelInfo info;
   std::shared_ptr<const void> storage;  // keeps the mapping / buffer alive
-  ByteQrnnModel net;
+  ClassifierNet net;
 };
 
 /// Scratch memory of one forward pass (one per thread; buffers only grow).
@@ -44,7 +52,8 @@ struct Workspace {
 };
 
 /// ids [T] (T >= 1, each in [0, vocab_size)) -> int8 logits [num_labels] (head.out params).
-void byteqrnn_forward(const ByteQrnnModel& m, const int32_t* ids, int64_t T, Isa isa, Workspace& ws,
-                      int8_t* logits, Trace* trace = nullptr, Profile* prof = nullptr);
+void classifier_forward(const ClassifierNet& m, const int32_t* ids, int64_t T, Isa isa,
+                        Workspace& ws, int8_t* logits, Trace* trace = nullptr,
+                        Profile* prof = nullptr);
 
 }  // namespace bytelite::rt

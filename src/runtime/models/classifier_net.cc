@@ -1,12 +1,12 @@
-#include "runtime/models/byteqrnn.h"
+#include "runtime/models/classifier_net.h"
 
 #include <algorithm>
 #include <cstring>
 
 namespace bytelite::rt {
 
-void byteqrnn_forward(const ByteQrnnModel& m, const int32_t* ids, int64_t T, Isa isa, Workspace& ws,
-                      int8_t* logits, Trace* trace, Profile* prof) {
+void classifier_forward(const ClassifierNet& m, const int32_t* ids, int64_t T, Isa isa,
+                        Workspace& ws, int8_t* logits, Trace* trace, Profile* prof) {
   const int64_t F = m.embedding_size;
   // Embedding: rows of the table, already quantized with the embedding output params.
   int8_t* x = grow(ws.a, T * F);
@@ -18,15 +18,38 @@ void byteqrnn_forward(const ByteQrnnModel& m, const int32_t* ids, int64_t T, Isa
     }
   }
   if (trace) trace->add("embedding", x, T, F, m.embedding_q);
-
-  // Bottleneck: dense F -> Bn with ReLU (batch norm folded).
-  const int64_t Bn = m.bottleneck.w.n;
-  int8_t* xb = grow(ws.b, T * Bn);
-  {
-    OpTimer tm(prof, Op::kDense);
-    dense(isa, m.bottleneck, x, T, F, xb, ws.ops);
+  QParams xq = m.embedding_q;
+  if (m.transformer) {
+    // + position embedding of positions 0..T-1, then layer norm
+    int8_t* xn = grow(ws.b, T * F);
+    {
+      OpTimer tm(prof, Op::kAdd);
+      add(x, m.embedding_q, m.position, m.position_q, T * F, m.embedding_norm.in, x);
+    }
+    {
+      OpTimer tm(prof, Op::kLayerNorm);
+      layer_norm(m.embedding_norm, x, T, F, xn);
+    }
+    std::swap(ws.a, ws.b);
+    x = ws.a.data();
+    xq = m.embedding_norm.out;
+    if (trace) trace->add("embedding_norm", x, T, F, xq);
   }
-  if (trace) trace->add("bottleneck", xb, T, Bn, m.bottleneck.out);
+
+  // Bottleneck: dense F -> Bn (ByteQRNN: ReLU, batch norm folded).
+  const int64_t Bn = m.has_bottleneck ? m.bottleneck.w.n : F;
+  int8_t* xb = x;
+  if (m.has_bottleneck) {
+    xb = grow(ws.b, T * Bn);
+    {
+      OpTimer tm(prof, Op::kDense);
+      dense(isa, m.bottleneck, x, T, F, xb, ws.ops);
+    }
+    if (trace) trace->add("bottleneck", xb, T, Bn, m.bottleneck.out);
+  } else {
+    std::swap(ws.a, ws.b);  // the GBST input lives in ws.b
+    xb = ws.b.data();
+  }
 
   // GBST: [T, Bn] -> [T', Bn].
   const int64_t tg = (T + m.gbst.downsample_rate - 1) / m.gbst.downsample_rate;
@@ -34,9 +57,19 @@ void byteqrnn_forward(const ByteQrnnModel& m, const int32_t* ids, int64_t T, Isa
   int64_t L = gbst(isa, m.gbst, xb, T, h, ws.ops, trace, prof);
   int64_t C = Bn;
 
-  // QRNN stack: [L, C] -> [L, 2S], alternating between the two buffers.
   std::vector<int8_t>* cur = &ws.a;
   std::vector<int8_t>* nxt = &ws.b;
+  // Transformer stack: [L, D] -> [L', D], alternating between the two buffers.
+  QParams hq = m.gbst.mix;
+  for (size_t i = 0; i < m.layers.size(); ++i) {
+    const auto& layer = m.layers[i];
+    int8_t* y = grow(*nxt, L * C);
+    L = transformer_layer(isa, layer, cur->data(), L, C, hq, y, ws.ops, trace, prof,
+                          "layers" + std::to_string(i));
+    hq = layer.norm2.out;
+    std::swap(cur, nxt);
+  }
+  // QRNN stack: [L, C] -> [L, 2S], alternating between the two buffers.
   for (size_t i = 0; i < m.qrnn.size(); ++i) {
     const auto& layer = m.qrnn[i];
     const int64_t out = 2 * static_cast<int64_t>(layer.state_size);

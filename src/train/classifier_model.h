@@ -1,0 +1,54 @@
+// The byte-level classifiers (SeqFlowLite spec §1.2-1.4, with the deviations listed in
+// docs/deviations.md), selected by model.encoder:
+//  - "qrnn" (ByteQRNN): byte embedding [259, F] -> bottleneck dense F -> Bn (ReLU, BN) -> GBST
+//    -> bidirectional QRNN stack -> attention pooling -> dense 2S -> C logits;
+//  - "transformer" (ByteTransformer) and "funnel" (ByteFunnelTransformer): byte embedding
+//    [259, F] + learned position embedding [max_length, F] -> layer norm -> bottleneck dense
+//    F -> D (bias only; absent when F == D) -> GBST -> Transformer layers (funnel: query pooling
+//    per model.pool_windows) -> attention pooling -> dense D -> C logits.
+// Every activation is fake-quantized as the int8 runtime computes it when QAT is enabled
+// (fake_quant.h).
+#pragma once
+
+#include <torch/torch.h>
+
+#include "train/config.h"
+#include "train/fake_quant.h"
+#include "train/layers.h"
+
+namespace bytelite {
+
+class ByteClassifierImpl : public torch::nn::Module {
+ public:
+  /// max_positions: rows of the position embedding (the tokenizer's max_length).
+  ByteClassifierImpl(const ModelConfig& cfg, int64_t num_labels, QatStatePtr qat,
+                     int64_t max_positions);
+
+  /// ids [B, L] int64 in [0, 259); mask [B, L] float (1 valid, 0 padding; every row has at
+  /// least one valid position). Returns logits [B, num_labels].
+  torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& mask);
+
+  /// Number of trainable scalars.
+  int64_t parameter_count() const;
+
+  ModelConfig cfg;
+  int64_t num_labels, max_positions;
+  QatStatePtr qat;
+  bool transformer = false;  // encoder "transformer" or "funnel"
+  torch::Tensor embedding;   // [259, F]
+  ActQuant embedding_quant{nullptr};
+  torch::Tensor position;  // transformer: [max_length, F]
+  ActQuant position_quant{nullptr};
+  LayerNorm embedding_norm{nullptr};  // transformer
+  QDense bottleneck{nullptr};         // transformer: null when F == D
+  Gbst gbst{nullptr};
+  torch::nn::ModuleList qrnn{nullptr};
+  torch::nn::ModuleList layers{nullptr};  // transformer
+  LayerNorm final_norm{nullptr};          // transformer with norm_position "pre"
+  AttentionPool pool{nullptr};
+  ActQuant pool_concat_quant{nullptr};  // "attention_max": shared range of [attention; max]
+  QDense head{nullptr};
+};
+TORCH_MODULE(ByteClassifier);
+
+}  // namespace bytelite

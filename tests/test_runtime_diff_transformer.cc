@@ -1,0 +1,238 @@
+// Differential tests of the Transformer encoders (robustness case C7): the libtorch QAT forward
+// (eval mode) of ByteTransformer and ByteFunnelTransformer against the exported int8 model run
+// by libbytelite, on real OLID data, with the bounds of the ByteQRNN test (test_runtime_diff.cc):
+//  - per op of every encoder layer, run by the runtime on the training graph's own layer input,
+//    the int8 tensors agree with the fake-quantized tensors of libtorch (mismatch rates printed
+//    and bounded);
+//  - on the whole OLID test set (860 tweets), |probability difference| <= 0.01 per example (or
+//    one int8 logit step where that is coarser) and the ROC AUC difference <= 0.002.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <cstdio>
+#include <map>
+
+#include "bytelite/classifier.h"
+#include "core/metrics.h"
+#include "runtime/models/classifier_net.h"
+#include "runtime_test_util.h"
+#include "train/layers.h"
+
+namespace bytelite {
+namespace {
+
+using testutil::small_config;
+using testutil::trained_qat_model;
+
+ExperimentConfig transformer_config(const std::string& encoder) {
+  ExperimentConfig c = small_config(32, 2, 160);
+  c.lowercase_ascii = true;
+  c.model.encoder = encoder;
+  c.model.transformer_layers = 2;
+  c.model.num_heads = 4;
+  c.model.intermediate_size = 64;
+  if (encoder == "funnel") c.model.pool_windows = {1, 2};
+  c.model.pooling = "attention_max";
+  c.quant.warmup_steps = 40;
+  c.train.batch_size = 32;
+  c.train.max_steps = 240;
+  c.train.eval_every_steps = 120;
+  c.train.lr_warmup_steps = 20;
+  return c;
+}
+
+class TransformerDiff : public ::testing::TestWithParam<std::string> {
+ protected:
+  static std::string model_dir(const std::string& encoder) {
+    static std::map<std::string, std::string> dirs;
+    if (!dirs.count(encoder)) {
+      dirs[encoder] = trained_qat_model("diff_" + encoder, transformer_config(encoder), 3000, 300);
+    }
+    return dirs[encoder];
+  }
+};
+
+std::vector<int> to_q(const torch::Tensor& v, const QuantParams& p) {
+  auto c = v.contiguous().to(torch::kFloat);
+  std::vector<int> q(c.numel());
+  const float* d = c.data_ptr<float>();
+  for (int64_t i = 0; i < c.numel(); ++i) {
+    q[i] = static_cast<int>(std::nearbyint(d[i] / static_cast<float>(p.scale))) +
+           static_cast<int>(p.zero_point);
+  }
+  return q;
+}
+
+rt::QParams rtq(const QuantParams& p) {
+  return {static_cast<float>(p.scale), static_cast<int32_t>(p.zero_point)};
+}
+
+struct TorchOp {
+  std::string name;
+  torch::Tensor value;  // fake-quantized [rows, cols]
+  QuantParams params;
+};
+
+// One encoder layer in eval mode on one sequence, op by op (mirrors TransformerLayerImpl).
+std::vector<TorchOp> torch_layer(TransformerLayerImpl& l, const torch::Tensor& x,
+                                 ActQuantImpl* in_q, const std::string& name) {
+  std::vector<TorchOp> out;
+  const int64_t S = x.size(1);
+  auto mask = torch::ones({1, S});
+  auto h = x;
+  if (l.pool_window > 1) {
+    h = in_q->quantize_only(masked_block_mean(x, mask, l.pool_window).first);
+    out.push_back({name + ".pooled", h[0], in_q->params()});
+  }
+  const int64_t Tq = h.size(1), H = l.heads, dh = l.dim / H;
+  auto q = l.query->forward(h);
+  out.push_back({name + ".query", q[0], l.query->out_quant->params()});
+  auto kv = l.key_value->forward(x);
+  out.push_back({name + ".key_value", kv[0], l.key_value->out_quant->params()});
+  auto qh = q.view({1, Tq, H, dh}).permute({0, 2, 1, 3});
+  auto kvh = kv.view({1, S, 2, H, dh}).permute({2, 0, 3, 1, 4});
+  auto logits = torch::matmul(qh, kvh[0].transpose(-1, -2));
+  if (l.scale_logits) logits = logits * (1.0 / std::sqrt(static_cast<double>(dh)));
+  logits = l.logits_quant->forward(logits);
+  auto a = fake_quant(torch::softmax(logits, -1), unit_range_params());
+  auto ctx = l.context_quant->forward(
+      torch::matmul(a, kvh[1]).permute({0, 2, 1, 3}).reshape({1, Tq, l.dim}));
+  out.push_back({name + ".context", ctx[0], l.context_quant->params()});
+  auto o = l.output->forward(ctx);
+  out.push_back({name + ".output", o[0], l.output->out_quant->params()});
+  auto x1 = l.norm1->forward(h + o);
+  out.push_back({name + ".norm1", x1[0], l.norm1->out_quant->params()});
+  auto f = l.ffn_out->forward(l.ffn_in->forward(x1));
+  out.push_back({name + ".ffn_out", f[0], l.ffn_out->out_quant->params()});
+  auto x2 = l.norm2->forward(x1 + f);
+  out.push_back({name + ".norm2", x2[0], l.norm2->out_quant->params()});
+  return out;
+}
+
+struct Agreement {
+  int64_t values = 0, mismatched = 0;
+  int max_diff = 0;
+};
+
+TEST_P(TransformerDiff, EveryEncoderOpAgreesWithTheFakeQuantizedTrainingGraph) {
+  const std::string dir = model_dir(GetParam());
+  auto lc = load_checkpoint(dir);
+  torch::NoGradGuard ng;
+  lc.model->eval();
+  Classifier clf(Model::load(dir + "/model.blt"));
+  const auto& net = clf.model().impl().net;
+  ASSERT_TRUE(net.transformer);
+  ASSERT_EQ(net.layers.size(), 2u);
+  auto texts = testutil::olid_texts("data/olid/test.tsv", 120);
+  std::map<std::string, Agreement> iso;
+  std::vector<std::string> order;
+  rt::OpScratch s;
+  const rt::Isa isa = rt::best_isa();
+  auto& m = lc.model;
+  for (const auto& text : texts) {
+    auto ids = clf.encode(text);
+    const int64_t T = static_cast<int64_t>(ids.size());
+    auto idt = torch::tensor(std::vector<int64_t>(ids.begin(), ids.end()));
+    auto mask = torch::ones({1, T});
+    // front: embedding + position, layer norm, GBST (torch), compared end to end
+    auto e = m->embedding_quant->forward(m->embedding.index_select(0, idt).reshape({1, T, -1}));
+    auto p = m->position_quant->forward(m->position.narrow(0, 0, T)).unsqueeze(0);
+    auto en = m->embedding_norm->forward(e + p);
+    rt::Trace trace;
+    std::vector<int8_t> logits(net.head.w.n);
+    rt::Workspace ws;
+    rt::classifier_forward(net, ids.data(), T, isa, ws, logits.data(), &trace);
+    auto tally = [&](const std::string& name, const torch::Tensor& v, const QuantParams& qp,
+                     const int8_t* got) {
+      auto want = to_q(v, qp);
+      Agreement& a = iso[name];
+      if (a.values == 0) order.push_back(name);
+      for (size_t i = 0; i < want.size(); ++i) {
+        const int d = std::abs(want[i] - got[i]);
+        a.values += 1;
+        a.mismatched += d != 0 ? 1 : 0;
+        a.max_diff = std::max(a.max_diff, d);
+      }
+    };
+    tally("embedding_norm", en[0], m->embedding_norm->out_quant->params(),
+          trace.find("embedding_norm")->data.data());
+    auto [h, hm] = m->gbst->forward(en, mask);
+    ActQuantImpl* in_q = m->gbst->mix_quant.get();
+    // each layer: the runtime layer on the torch layer's input
+    for (size_t i = 0; i < m->layers->size(); ++i) {
+      auto l = m->layers[i]->as<TransformerLayer>();
+      const std::string name = "layers" + std::to_string(i);
+      auto ops = torch_layer(*l, h, in_q, name);
+      auto in = to_q(h[0], in_q->params());
+      std::vector<int8_t> x(in.begin(), in.end());
+      std::vector<int8_t> y(x.size());
+      rt::Trace lt;
+      rt::transformer_layer(isa, net.layers[i], x.data(), h.size(1), h.size(2), rtq(in_q->params()),
+                            y.data(), s, &lt, nullptr, name);
+      for (const auto& op : ops) {
+        const rt::Trace::Entry* te = lt.find(op.name);
+        ASSERT_NE(te, nullptr) << op.name;
+        ASSERT_EQ(static_cast<int64_t>(te->data.size()), op.value.numel()) << op.name;
+        tally(op.name, op.value, op.params, te->data.data());
+      }
+      h = ops.back().value.unsqueeze(0);
+      in_q = l->norm2->out_quant.get();
+    }
+  }
+  std::printf("%-20s %10s %12s %8s\n", "op", "values", "differ", "max");
+  for (const auto& name : order) {
+    const Agreement& a = iso[name];
+    std::printf("%-20s %10lld %11.4f%% %4d LSB\n", name.c_str(), static_cast<long long>(a.values),
+                100.0 * a.mismatched / a.values, a.max_diff);
+  }
+  for (const auto& [name, a] : iso) {
+    EXPECT_LE(a.mismatched, a.values / 100) << name << ": more than 1% of values differ";
+    EXPECT_LE(a.max_diff, 2) << name;
+  }
+}
+
+TEST_P(TransformerDiff, OlidTestSetProbabilitiesAndAucAgree) {
+  const std::string dir = model_dir(GetParam());
+  auto lc = load_checkpoint(dir);
+  Classifier clf(Model::load(dir + "/model.blt"));
+  DataSpec spec;
+  Dataset test =
+      read_dataset(testutil::source_path("data/olid/test.tsv"), spec, lc.meta.label_names);
+  ASSERT_EQ(test.examples.size(), 860u);
+  ByteTokenizer tok(lc.meta.config.max_length, lc.meta.config.lowercase_ascii);
+  EncodedDataset enc = encode_dataset(test, tok);
+  auto p_torch = predict_probabilities(lc.model, false, enc.ids);
+  std::vector<std::string> texts;
+  for (const auto& ex : test.examples) texts.push_back(ex.text);
+  auto preds = clf.classify_batch(texts, 2);
+  double max_d = 0, sum_d = 0;
+  std::vector<float> s_torch, s_rt;
+  std::vector<int32_t> y;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    const double d = std::fabs(p_torch[2 * i + 1] - preds[i].probabilities[1]);
+    max_d = std::max(max_d, d);
+    sum_d += d;
+    s_torch.push_back(p_torch[2 * i + 1]);
+    s_rt.push_back(preds[i].probabilities[1]);
+    y.push_back(test.examples[i].label);
+  }
+  const double auc_t = roc_auc(s_torch, y), auc_r = roc_auc(s_rt, y);
+  std::printf(
+      "%s, OLID test (%zu tweets): max |dp| %.5f, mean |dp| %.6f; ROC AUC libtorch %.5f, int8 "
+      "%.5f, difference %+.5f\n",
+      GetParam().c_str(), texts.size(), max_d, sum_d / texts.size(), auc_t, auc_r, auc_r - auc_t);
+  EXPECT_GT(auc_t, 0.55);  // the model learned something, so the comparison means something
+  // The ByteQRNN bound, 0.01, or one step of the int8 logits where that is coarser: a one-step
+  // difference in a logit difference moves a two-class softmax by up to scale / 4.
+  const double one_step = clf.logit_params().first / 4.0;
+  std::printf("logit scale %.4f: one logit step moves p by up to %.4f\n", clf.logit_params().first,
+              one_step);
+  EXPECT_LE(max_d, std::max(0.01, 1.05 * one_step));
+  EXPECT_LE(std::fabs(auc_r - auc_t), 0.002);
+}
+
+INSTANTIATE_TEST_SUITE_P(Encoders, TransformerDiff, ::testing::Values("transformer", "funnel"));
+
+}  // namespace
+}  // namespace bytelite
