@@ -34,7 +34,7 @@ bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; 
 // ---------------------------------------------------------------------------------------------
 // Deterministic exp / log (src/runtime/det_math.h)
 
-TEST(DetMath, ExpAndLogMatchLibmToTwoUlp) {
+TEST(BeamSearchMath, ExpAndLogMatchLibmToTwoUlp) {
   std::mt19937_64 rng(7);
   std::uniform_real_distribution<double> ux(-745.0, 709.7), small(-1.0, 1.0), ue(-1074.0, 1023.0);
   double worst_exp = 0.0, worst_log = 0.0;
@@ -209,7 +209,7 @@ std::vector<RefCand> reference_log_softmax(const std::vector<int8_t>& q, int row
   return out;
 }
 
-TEST(QuantizedLogSoftmax, MatchesDequantizedFloatLogSoftmax) {
+TEST(BeamSearchLogSoftmax, MatchesDequantizedFloatLogSoftmax) {
   // K = 2, C = 5, both slots live (selected beams (0, 1)), all 10 candidates kept.
   std::mt19937 rng(11);
   std::uniform_int_distribution<int> code(-128, 127);
@@ -233,7 +233,7 @@ TEST(QuantizedLogSoftmax, MatchesDequantizedFloatLogSoftmax) {
   }
 }
 
-TEST(QuantizedLogSoftmax, V1EqualsPlainWithMaskTop4) {
+TEST(BeamSearchLogSoftmax, V1EqualsPlainWithMaskTop4) {
   // Spec: mask (T, T, F, T, F), top-4; V1 must give exactly the plain version's result.
   const std::vector<bool> mask = {true, true, false, true, false};
   std::mt19937 rng(12);
@@ -266,7 +266,7 @@ TEST(QuantizedLogSoftmax, V1EqualsPlainWithMaskTop4) {
 // Many equal codes, equal beam log-probabilities (ties across slots), random masks and sizes,
 // including k above the number of candidates and tiny scales where distinct codes round to the
 // same score.
-TEST(QuantizedLogSoftmax, V1EqualsPlainRandomWithTies) {
+TEST(BeamSearchLogSoftmax, V1EqualsPlainRandomWithTies) {
   std::mt19937 rng(13);
   for (int trial = 0; trial < 2000; ++trial) {
     const int rows = 1 + static_cast<int>(rng() % 6), cols = 1 + static_cast<int>(rng() % 40);
