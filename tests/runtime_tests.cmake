@@ -1,10 +1,12 @@
 # Tests of the int8 runtime (libbytelite), the exporter and the runtime CLI commands.
-# test_runtime_kernels links only the runtime (no libtorch); the others need libtorch to build
-# or train the models they compare against.
+# test_runtime_kernels and test_beam_search link only the runtime (no libtorch); the others need
+# libtorch to build or train the models they compare against.
 bytelite_test(test_runtime_kernels SOURCES test_runtime_kernels.cc LIBS bytelite_runtime)
 target_include_directories(test_runtime_kernels PRIVATE ${PROJECT_SOURCE_DIR}/src)
 bytelite_test(test_runtime_transformer_ops SOURCES test_runtime_transformer_ops.cc LIBS bytelite_runtime)
 target_include_directories(test_runtime_transformer_ops PRIVATE ${PROJECT_SOURCE_DIR}/src)
+bytelite_test(test_beam_search SOURCES test_beam_search.cc LIBS bytelite_runtime)
+target_include_directories(test_beam_search PRIVATE ${PROJECT_SOURCE_DIR}/src)
 if(NOT BYTELITE_RUNTIME_ONLY)
 bytelite_test(test_runtime_model SOURCES test_runtime_model.cc LIBS bytelite_train)
 bytelite_test(test_runtime_diff SOURCES test_runtime_diff.cc LIBS bytelite_train)

@@ -40,6 +40,15 @@ class ModelFileError : public Error {
   ~ModelFileError() override;
 };
 
+/// An invalid argument passed to a library function, or a value returned by a user callback that
+/// breaks its contract (message names the argument, the expected range and the value found, e.g.
+/// "beam search: n_best must be in [1, beam_size = 4], found 5").
+class InvalidArgument : public Error {
+ public:
+  using Error::Error;
+  ~InvalidArgument() override;
+};
+
 /// Training diverged (non-finite loss); message names step, loss and learning rate.
 class TrainingError : public Error {
  public:

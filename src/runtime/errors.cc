@@ -8,5 +8,6 @@ InputError::~InputError() = default;
 ConfigError::~ConfigError() = default;
 ModelFileError::~ModelFileError() = default;
 TrainingError::~TrainingError() = default;
+InvalidArgument::~InvalidArgument() = default;
 
 }  // namespace bytelite
