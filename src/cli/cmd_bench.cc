@@ -9,7 +9,10 @@
 //  - float batched examples/s: length-sorted batches of 64 (how `eval` runs checkpoints), for
 //    reference;
 //  - speedup = int8 examples/s / float examples/s; model_bytes = the model file's size;
-//    float_bytes = the same network in float32 (4 bytes per parameter).
+//    float_bytes = the same network in float32 (4 bytes per parameter);
+//  - --compare FILE...: other int8 models timed in the same run on the same texts, passes
+//    interleaved round-robin with --model's (so machine noise hits all alike); reported as
+//    examples/s and the ratio to --model.
 // Timing is reported, never asserted by tests.
 #include <sys/stat.h>
 #include <torch/torch.h>
@@ -33,6 +36,7 @@ namespace bytelite::cli {
 namespace {
 struct BenchArgs {
   std::string model, data, checkpoint, isa = "auto";
+  std::vector<std::string> compare;
   int threads = 1, max_examples = 0, repeat = 1;
   bool json = false, no_float = false;
 };
@@ -93,6 +97,8 @@ CLI::App* add_bench_command(CLI::App& app) {
   cmd->add_option("--isa", a->isa, "Int8 kernel path")
       ->check(CLI::IsMember({"auto", "reference", "avx2", "avx512vnni"}));
   cmd->add_flag("--no-float", a->no_float, "Skip the float comparison");
+  cmd->add_option("--compare", a->compare,
+                  "Other int8 models to time against --model, interleaved in the same run");
   cmd->add_flag("--json", a->json, "Print one JSON object");
   cmd->callback([a]() {
     ClassifierOptions opt;
@@ -125,9 +131,27 @@ CLI::App* add_bench_command(CLI::App& app) {
         lat.push_back(seconds_since(t0));
       }
     }
-    auto t0 = Clock::now();
-    for (int r = 0; r < a->repeat; ++r) clf.classify_batch(texts, a->threads);
-    const double eps = N * a->repeat / seconds_since(t0);
+    // Throughput; with --compare every model runs one pass in turn, --repeat times.
+    std::vector<Classifier> others;
+    for (const auto& path : a->compare) {
+      others.emplace_back(Model::load(path), opt);
+      for (int64_t i = 0; i < std::min<int64_t>(N, 32); ++i) others.back().classify(texts[i]);
+    }
+    double secs = 0;
+    std::vector<double> other_secs(others.size(), 0.0);
+    for (int r = 0; r < a->repeat; ++r) {
+      auto t0 = Clock::now();
+      clf.classify_batch(texts, a->threads);
+      secs += seconds_since(t0);
+      for (size_t k = 0; k < others.size(); ++k) {
+        auto t1 = Clock::now();
+        others[k].classify_batch(texts, a->threads);
+        other_secs[k] += seconds_since(t1);
+      }
+    }
+    const double eps = N * a->repeat / secs;
+    std::vector<double> other_eps;
+    for (double t : other_secs) other_eps.push_back(N * a->repeat / t);
     // per-op profile (one more pass)
     rt::Profile prof;
     {
@@ -212,6 +236,14 @@ CLI::App* add_bench_command(CLI::App& app) {
             prof_total > 0 ? prof.seconds[i] / prof_total : 0;
       }
       j["op_time_share"] = ops;
+      nlohmann::ordered_json cmp = nlohmann::ordered_json::array();
+      for (size_t k = 0; k < others.size(); ++k) {
+        cmp.push_back({{"model", a->compare[k]},
+                       {"architecture", others[k].info().architecture},
+                       {"examples_per_s", other_eps[k]},
+                       {"ratio_to_model", other_eps[k] / eps}});
+      }
+      if (!others.empty()) j["compare"] = cmp;
       std::printf("%s\n", j.dump().c_str());
       return;
     }
@@ -230,6 +262,10 @@ CLI::App* add_bench_command(CLI::App& app) {
       std::printf("%-28s %12.1f\n", "libtorch float32, batch 64", fbeps);
       std::printf("speedup: %.2fx (vs batched float: %.2fx)\n", speedup,
                   fbeps > 0 ? eps / fbeps : 0);
+    }
+    for (size_t k = 0; k < others.size(); ++k) {
+      std::printf("%-28s %12.1f  (%.2fx --model; %s, %s)\n", "int8, --compare", other_eps[k],
+                  other_eps[k] / eps, others[k].info().architecture.c_str(), a->compare[k].c_str());
     }
     std::printf("size: model %lld bytes, float32 %lld bytes (ratio %.3f)\n",
                 static_cast<long long>(info.file_bytes), static_cast<long long>(info.float_bytes),
