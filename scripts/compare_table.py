@@ -17,8 +17,22 @@ def load(path):
         return None
 
 
+def bench_speeds(out):
+    """examples/s per model file from OUT/bench_<dataset>.json (bench --model ... --compare ...)."""
+    speeds = {}
+    for ds in ("olid", "davidson"):
+        b = load(os.path.join(out, f"bench_{ds}.json"))
+        if b is None:
+            continue
+        speeds[os.path.normpath(b["model"])] = b["examples_per_s"]
+        for c in b.get("compare", []):
+            speeds[os.path.normpath(c["model"])] = c["examples_per_s"]
+    return speeds
+
+
 def main(out):
     rows = []
+    speeds = bench_speeds(out)
     for ds in ("olid", "davidson"):
         for enc in ("qrnn", "transformer", "funnel"):
             d = os.path.join(out, f"{ds}_{enc}")
@@ -26,11 +40,10 @@ def main(out):
             if m is None:
                 continue
             s = load(os.path.join(d, "summary.json")) or {}
-            b = load(os.path.join(d, "bench.json")) or {}
             size = os.path.getsize(os.path.join(d, "model.blt"))
             labels = {p["name"]: p for p in m.get("per_label", [])}
             hate = labels.get("hate", {}).get("f1")
-            eps = b.get("examples_per_s")
+            eps = speeds.get(os.path.normpath(os.path.join(d, "model.blt")))
             rows.append((ds, NAMES[enc], m["macro_f1"], m["roc_auc"], m["weighted_f1"], hate,
                          s.get("parameters"), size, eps, s.get("train_seconds")))
     print("| data | encoder | test macro-F1 | ROC AUC | weighted F1 | hate F1 | parameters "

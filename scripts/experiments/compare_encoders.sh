@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Trains and evaluates the encoder comparison of the README (ByteQRNN, ByteTransformer,
 # ByteFunnelTransformer on OLID and Davidson et al.): QAT training, int8 export, test metrics of
-# the int8 model, then int8 throughput of every model at 1 thread, measured one after another in
-# one run, and a table (scripts/compare_table.py).
+# the int8 model, then int8 throughput at 1 thread of the three encoders of each dataset, timed in
+# one run with interleaved passes (bench --compare), and a table (scripts/compare_table.py).
 # Usage: scripts/experiments/compare_encoders.sh [OUT] [THREADS] [JOB...]
 #   JOB = dataset:encoder (default: all six); OUT default runs/compare; THREADS for training.
 #   Jobs already trained (OUT/<dataset>_<encoder>/model.blt) are not retrained.
@@ -36,13 +36,15 @@ for job in "${jobs[@]}"; do
     > "$dir/test_metrics.json"
 done
 if [ "${SKIP_BENCH:-0}" != 1 ]; then
-  for job in "${jobs[@]}"; do
-    ds=${job%%:*}
-    enc=${job#*:}
-    test=data/olid/test.tsv
-    dir=$out/${ds}_$enc
-    "$bin" bench --model "$dir/model.blt" --data "$test" --threads 1 --repeat 3 --no-float \
-      --json > "$dir/bench.json"
+  # per dataset: the three encoders timed in one run, passes interleaved (bench --compare)
+  for ds in olid davidson; do
+    [ -f "$out/${ds}_transformer/model.blt" ] || continue
+    others=()
+    for enc in funnel qrnn; do
+      [ -f "$out/${ds}_$enc/model.blt" ] && others+=("$out/${ds}_$enc/model.blt")
+    done
+    "$bin" bench --model "$out/${ds}_transformer/model.blt" --compare "${others[@]}" \
+      --data "data/$ds/test.tsv" --threads 1 --repeat 5 --no-float --json > "$out/bench_$ds.json"
   done
 fi
 /usr/bin/python3 scripts/compare_table.py "$out"

@@ -211,7 +211,8 @@ CLI::App* add_bench_command(CLI::App& app) {
                                                     static_cast<double>(info.float_bytes)
                                               : 0;
     if (a->json) {
-      nlohmann::ordered_json j = {{"examples", N},
+      nlohmann::ordered_json j = {{"model", a->model},
+                                  {"examples", N},
                                   {"mean_bytes", bytes_in / N},
                                   {"threads", a->threads},
                                   {"isa", Classifier::isa_name(clf.isa())},
