@@ -46,7 +46,7 @@ std::vector<double> run_norm(const LayerNormLayer& l, const std::vector<double>&
   std::vector<int8_t> q(x.size()), y(x.size());
   for (size_t i = 0; i < x.size(); ++i)
     q[i] = static_cast<int8_t>(std::nearbyint(x[i] / l.in.scale) + l.in.zero_point);
-  layer_norm(l, q.data(), static_cast<int64_t>(x.size()) / D, D, y.data());
+  layer_norm(Isa::kReference, l, q.data(), static_cast<int64_t>(x.size()) / D, D, y.data());
   std::vector<double> out;
   for (int8_t v : y) out.push_back((v - l.out.zero_point) * static_cast<double>(l.out.scale));
   return out;
@@ -88,7 +88,7 @@ TEST(LayerNorm, MatchesTheDefinitionOnRandomRows) {
   auto x = random_int8(rng, T * D);
   std::fill(x.begin(), x.begin() + D, static_cast<int8_t>(17));  // constant row
   std::vector<int8_t> y(T * D);
-  layer_norm(l, x.data(), T, D, y.data());
+  layer_norm(Isa::kReference, l, x.data(), T, D, y.data());
   int64_t off_by_one = 0;
   for (int64_t t = 0; t < T; ++t) {
     double mean = 0, var = 0;
@@ -120,7 +120,7 @@ TEST(Add, MatchesTheFakeQuantizedFloatSum) {
   const QParams qa{0.02f, 10}, qb{0.035f, -7}, out{0.04f, 2};
   auto a = random_int8(rng, 4096), b = random_int8(rng, 4096);
   std::vector<int8_t> y(4096);
-  add(a.data(), qa, b.data(), qb, 4096, out, y.data());
+  add(Isa::kReference, a.data(), qa, b.data(), qb, 4096, out, y.data());
   for (size_t i = 0; i < a.size(); ++i) {
     const float s = static_cast<float>(a[i] - qa.zero_point) * qa.scale +
                     static_cast<float>(b[i] - qb.zero_point) * qb.scale;
@@ -129,8 +129,41 @@ TEST(Add, MatchesTheFakeQuantizedFloatSum) {
   }
   // in place (y aliases b), as the encoder layer uses it
   std::vector<int8_t> b2 = b;
-  add(a.data(), qa, b2.data(), qb, 4096, out, b2.data());
+  add(Isa::kReference, a.data(), qa, b2.data(), qb, 4096, out, b2.data());
   EXPECT_EQ(b2, y);
+}
+
+// AVX2 add and layer norm against the reference loops, bit for bit, on random data with odd
+// lengths (SIMD tails), extreme params (saturation) and every zero point sign.
+TEST(AddAndLayerNorm, Avx2IsBitIdenticalToReference) {
+  if (!isa_supported(Isa::kAvx2)) GTEST_SKIP() << "no AVX2";
+  std::mt19937 rng(21);
+  std::uniform_real_distribution<float> sc(0.001f, 0.5f);
+  std::uniform_int_distribution<int> zp(-128, 127);
+  for (int iter = 0; iter < 200; ++iter) {
+    const int64_t n = 1 + rng() % 300;
+    const QParams qa{sc(rng), zp(rng)}, qb{sc(rng), zp(rng)};
+    const QParams out{iter % 10 == 0 ? 1e-4f : sc(rng), zp(rng)};
+    auto a = random_int8(rng, n), b = random_int8(rng, n);
+    std::vector<int8_t> want(n), got(n);
+    add(Isa::kReference, a.data(), qa, b.data(), qb, n, out, want.data());
+    add(Isa::kAvx2, a.data(), qa, b.data(), qb, n, out, got.data());
+    ASSERT_EQ(got, want) << iter;
+    const int64_t D = 1 + rng() % 70, T = 1 + rng() % 5;
+    LayerNormLayer l;
+    l.in = qa;
+    l.out = out;
+    std::normal_distribution<double> nd(0.0, 1.0);
+    for (int64_t c = 0; c < D; ++c) {
+      l.gamma_s.push_back((1.0 + nd(rng)) / out.scale);
+      l.beta_s.push_back(nd(rng) / out.scale);
+    }
+    auto x = random_int8(rng, T * D);
+    std::vector<int8_t> yw(T * D), yg(T * D);
+    layer_norm(Isa::kReference, l, x.data(), T, D, yw.data());
+    layer_norm(Isa::kAvx2, l, x.data(), T, D, yg.data());
+    ASSERT_EQ(yg, yw) << iter;
+  }
 }
 
 AttentionLayer make_attention(int heads, QParams qp, QParams kvp, double factor, QParams logits,

@@ -113,6 +113,15 @@ void qrnn_pool_avx2(const int8_t* g, int64_t T, int64_t S, bool reverse, const Q
 void qrnn_pool(Isa isa, const int8_t* g, int64_t T, int64_t S, bool reverse, const QrnnTables& tab,
                int8_t* y, int64_t ldy, float* state);
 
+/// AVX2 paths of the Transformer element-wise ops (src/runtime/ops/transformer.cc add and
+/// layer_norm hold the reference loops; the results are bit-identical).
+void add_avx2(const int8_t* a, float sa, int32_t za, const int8_t* b, float sb, int32_t zb,
+              int64_t n, float inv_out, int32_t z_out, int8_t* y);
+/// One row of layer normalization after its statistics: y_c = clamp(z_out + rne(((x_c - z) -
+/// mean) a gamma_s[c] + beta_s[c])) in double.
+void layer_norm_row_avx2(const int8_t* x, int64_t D, int32_t z, double mean, double a,
+                         const double* gamma_s, const double* beta_s, int32_t z_out, int8_t* y);
+
 /// The float constants of the fixed ranges, built as the training code builds them
 /// (double 1/255 and 1/127 rounded to float, as torch's fake quantizer receives them).
 inline float unit_scale() { return static_cast<float>(1.0 / 255.0); }

@@ -24,11 +24,11 @@ void classifier_forward(const ClassifierNet& m, const int32_t* ids, int64_t T, I
     int8_t* xn = grow(ws.b, T * F);
     {
       OpTimer tm(prof, Op::kAdd);
-      add(x, m.embedding_q, m.position, m.position_q, T * F, m.embedding_norm.in, x);
+      add(isa, x, m.embedding_q, m.position, m.position_q, T * F, m.embedding_norm.in, x);
     }
     {
       OpTimer tm(prof, Op::kLayerNorm);
-      layer_norm(m.embedding_norm, x, T, F, xn);
+      layer_norm(isa, m.embedding_norm, x, T, F, xn);
     }
     std::swap(ws.a, ws.b);
     x = ws.a.data();

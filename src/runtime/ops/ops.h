@@ -191,7 +191,8 @@ void probabilities(const int8_t* logits, int64_t C, bool multilabel, const float
 /// y = a + b requantized to `out`, mirroring the training graph's float arithmetic operation by
 /// operation: fl(fl((qa - za) sa) + fl((qb - zb) sb)), times fl(1 / s_out), rounded half to
 /// even, plus z_out, clamped. a, b, y: n int8 values.
-void add(const int8_t* a, QParams qa, const int8_t* b, QParams qb, int64_t n, QParams out,
+/// The AVX2 path (kernels.h add_avx2) is bit-identical.
+void add(Isa isa, const int8_t* a, QParams qa, const int8_t* b, QParams qb, int64_t n, QParams out,
          int8_t* y);
 
 /// Layer normalization of each row (spec §2.4, §4.5; layers.h LayerNormImpl). Per row of D
@@ -204,7 +205,8 @@ struct LayerNormLayer {
   std::vector<double> gamma_s, beta_s;  // [D]: gamma / s_out, beta / s_out (scalar broadcast)
   double epsilon = 1e-6;
 };
-void layer_norm(const LayerNormLayer& l, const int8_t* x, int64_t T, int64_t D, int8_t* y);
+/// The AVX2 path (kernels.h layer_norm_row_avx2) is bit-identical.
+void layer_norm(Isa isa, const LayerNormLayer& l, const int8_t* x, int64_t T, int64_t D, int8_t* y);
 
 /// Multi-head attention of Tq queries over S keys (spec §2.8, without masking: the runtime has
 /// no padding). q [Tq, D] (params q_params), kv [S, 2D] (keys | values, params kv_params);

@@ -22,16 +22,20 @@ inline float round_even_f(float x) {
   return (x + 12582912.0f) - 12582912.0f;
 }
 inline double round_even_d(double x) {
-  x = std::min(1e15, std::max(-1e15, x));
+  x = std::min(1e9, std::max(-1e9, x));
   return (x + 6755399441055744.0) - 6755399441055744.0;
 }
 }  // namespace
 
-void add(const int8_t* a, QParams qa, const int8_t* b, QParams qb, int64_t n, QParams out,
+void add(Isa isa, const int8_t* a, QParams qa, const int8_t* b, QParams qb, int64_t n, QParams out,
          int8_t* y) {
   const float sa = qa.scale, sb = qb.scale;
   const int32_t za = qa.zero_point, zb = qb.zero_point;
   const float inv = 1.0f / out.scale;  // as torch's fake quantizer: x * (1 / scale)
+  if (isa != Isa::kReference && isa_supported(Isa::kAvx2)) {
+    add_avx2(a, sa, za, b, sb, zb, n, inv, out.zero_point, y);
+    return;
+  }
   for (int64_t i = 0; i < n; ++i) {
     const float xa = static_cast<float>(a[i] - za) * sa;
     const float xb = static_cast<float>(b[i] - zb) * sb;
@@ -41,7 +45,9 @@ void add(const int8_t* a, QParams qa, const int8_t* b, QParams qb, int64_t n, QP
   }
 }
 
-void layer_norm(const LayerNormLayer& l, const int8_t* x, int64_t T, int64_t D, int8_t* y) {
+void layer_norm(Isa isa, const LayerNormLayer& l, const int8_t* x, int64_t T, int64_t D,
+                int8_t* y) {
+  const bool avx2 = isa != Isa::kReference && isa_supported(Isa::kAvx2);
   const int32_t z = l.in.zero_point;
   const double s = l.in.scale;
   for (int64_t t = 0; t < T; ++t) {
@@ -57,6 +63,11 @@ void layer_norm(const LayerNormLayer& l, const int8_t* x, int64_t T, int64_t D, 
         std::max(0.0, static_cast<double>(s2) / static_cast<double>(D) - mean * mean);
     const double a = s / std::sqrt(var * s * s + l.epsilon);
     int8_t* yt = y + t * D;
+    if (avx2) {
+      layer_norm_row_avx2(xt, D, z, mean, a, l.gamma_s.data(), l.beta_s.data(), l.out.zero_point,
+                          yt);
+      continue;
+    }
     for (int64_t c = 0; c < D; ++c) {
       const double v = (static_cast<double>(xt[c] - z) - mean) * a * l.gamma_s[c] + l.beta_s[c];
       const double q = round_even_d(v) + l.out.zero_point;
@@ -197,12 +208,12 @@ int64_t transformer_layer(Isa isa, const TransformerLayerRt& l, const int8_t* x,
   // x1 = norm1(h + o): the sum is written over o, x1 over q (no longer needed)
   {
     OpTimer tm(prof, Op::kAdd);
-    add(h, in_q, o, l.output.out, Tq * D, l.norm1.in, o);
+    add(isa, h, in_q, o, l.output.out, Tq * D, l.norm1.in, o);
   }
   int8_t* x1 = q;
   {
     OpTimer tm(prof, Op::kLayerNorm);
-    layer_norm(l.norm1, o, Tq, D, x1);
+    layer_norm(isa, l.norm1, o, Tq, D, x1);
   }
   if (trace) trace->add(name + ".norm1", x1, Tq, D, l.norm1.out);
   const int64_t I = l.ffn_in.w.n;
@@ -215,11 +226,11 @@ int64_t transformer_layer(Isa isa, const TransformerLayerRt& l, const int8_t* x,
   if (trace) trace->add(name + ".ffn_out", o, Tq, D, l.ffn_out.out);
   {
     OpTimer tm(prof, Op::kAdd);
-    add(x1, l.norm1.out, o, l.ffn_out.out, Tq * D, l.norm2.in, o);
+    add(isa, x1, l.norm1.out, o, l.ffn_out.out, Tq * D, l.norm2.in, o);
   }
   {
     OpTimer tm(prof, Op::kLayerNorm);
-    layer_norm(l.norm2, o, Tq, D, y);
+    layer_norm(isa, l.norm2, o, Tq, D, y);
   }
   if (trace) trace->add(name + ".norm2", y, Tq, D, l.norm2.out);
   return Tq;
