@@ -15,6 +15,7 @@
 #include "core/progress.h"
 #include "train/batcher.h"
 #include "train/checkpoint.h"
+#include "train/pretrain.h"
 
 namespace bytelite {
 namespace {
@@ -125,6 +126,17 @@ TrainResult train_classifier(const ExperimentConfig& cfg, const TrainOptions& op
   meta.label_names = train_data.label_names;
   meta.multilabel = train.multilabel;
   ByteClassifier model = build_model(meta, qat);
+  if (!opts.init_from.empty() && !opts.resume) {
+    int64_t pstep = 0;
+    const int64_t n = init_encoder_from(model, cfg, opts.init_from, &pstep);
+    if (opts.verbose) {
+      std::fprintf(stderr,
+                   "init: %lld encoder tensors from %s (pretrained %lld steps); pooling and "
+                   "head start fresh\n",
+                   static_cast<long long>(n), opts.init_from.c_str(),
+                   static_cast<long long>(pstep));
+    }
+  }
   std::vector<torch::Tensor> decay, no_decay;
   for (const auto& p : model->named_parameters()) {
     (p.value().dim() >= 2 ? decay : no_decay).push_back(p.value());

@@ -21,6 +21,10 @@ struct TrainOptions {
   std::string out_dir;     // created if missing
   bool resume = false;     // continue from out_dir/last.ckpt
   bool verbose = true;     // progress lines on stderr
+  /// A pretraining checkpoint (file, or the directory of 'bytelite pretrain'): the encoder
+  /// tensors are loaded from it before the first step (train/pretrain.h init_encoder_from);
+  /// pooling and head start fresh. Ignored with resume (last.ckpt has everything).
+  std::string init_from;
 };
 
 struct TrainResult {
