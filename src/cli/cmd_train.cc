@@ -68,8 +68,7 @@ CLI::App* add_train_command(CLI::App& app) {
     o.out_dir = args->out;
     o.resume = args->resume;
     o.verbose = !args->quiet;
-    o.init_from = args->init_from;
-    TrainResult r = train_classifier(cfg, o);
+    TrainResult r = train_classifier(cfg, o, args->init_from);
     // The int8 model for the runtime, from the best checkpoint (QAT models only: a float model
     // has no activation ranges to quantize with).
     ExportSummary ex;
