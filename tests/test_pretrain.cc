@@ -265,7 +265,10 @@ TEST(InitFrom, LoadsExactlyTheEncoderTensors) {
   for (const auto& p : model->named_buffers()) before[p.key()] = p.value().clone();
 
   int64_t step = 0;
+  const auto rng_before = at::detail::getDefaultCPUGenerator().get_state();
   const int64_t n = init_encoder_from(model, ft, pre, &step);
+  // The load leaves torch's generator as it was (fine-tuning draws the same dropout masks).
+  EXPECT_TRUE(torch::equal(rng_before, at::detail::getDefaultCPUGenerator().get_state()));
   EXPECT_EQ(step, 4);
   auto src_p = mlm->named_parameters();
   auto src_b = mlm->named_buffers();

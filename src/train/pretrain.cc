@@ -338,7 +338,12 @@ std::vector<std::string> encoder_config_differences(const ExperimentConfig& a,
 int64_t init_encoder_from(ByteClassifier& model, const ExperimentConfig& cfg,
                           const std::string& path_or_dir, int64_t* pretrain_step) {
   ByteMlm mlm{nullptr};
+  // Building the checkpoint's model draws initial weights from torch's default generator:
+  // restore its state, so that fine-tuning draws the same dropout masks as a run from scratch.
+  auto gen = at::detail::getDefaultCPUGenerator();
+  const auto rng_state = gen.get_state();
   auto pc = read_pretrain_checkpoint(path_or_dir, &mlm, std::make_shared<QatState>());
+  gen.set_state(rng_state);
   const auto diffs = encoder_config_differences(cfg, pc.config);
   std::string hint;
   for (const auto& d : diffs) hint += (hint.empty() ? "" : "; ") + d;
