@@ -3,20 +3,20 @@
 //
 // Objective. In each packed sequence (core/corpus.h) of n valid ids, round(mask_rate * n) ids
 // are masked in k = round(masked / mean_span) contiguous, non-adjacent spans, as in the span
-// corruption of T5 (Raffel et al. 2020, §3.1.4) and ByT5 (Xue et al. 2022, which uses a mean
-// span of 20 bytes for its encoder-decoder) and the contiguous span masking of CANINE (Clark et
-// al. 2022, §3.2, which predicts characters from downsampled positions). Masked ids are replaced
-// by the MASK id, UNK (2): the tokenizer never produces UNK, so the vocabulary stays at 259 ids
-// and the int8 runtime needs no change. The encoder (ByteClassifierImpl::encode, with its fake
-// quantizers, so QAT carries over to fine-tuning) maps [B, L] ids to [B, T', C] with
-// T' = ceil(L / r), where output position t covers the r = bytes_per_position() input bytes
-// [t r, t r + r) (GBST downsampling, and for the funnel its pool windows). A light head, one
-// QDense C -> r * 259 without batch norm, predicts the original ids of all r bytes of each
-// position; the loss is the cross-entropy over the masked ids only (unmasked ids, and PAD,
-// have no loss). Span lengths are drawn by a uniformly random split of the masked ids into k
-// non-empty spans and of the unmasked ids into k + 1 gaps (the first and last may be empty),
-// so the masked count is exact and the mean span length is masked / k (2.92 for n = 256).
-// PAD (mask 0) is never masked; EOS separators between documents may be.
+// corruption of T5 (Raffel et al. 2020, section "Unsupervised objectives") and ByT5 (Xue et al.
+// 2022, which uses a mean span of 20 bytes for its encoder-decoder) and the contiguous span masking
+// of CANINE (Clark et al. 2022, which predicts characters from downsampled positions). Masked ids
+// are replaced by the MASK id, UNK (2): the tokenizer never produces UNK, so the vocabulary stays
+// at 259 ids and the int8 runtime needs no change. The encoder (ByteClassifierImpl::encode, with
+// its fake quantizers, so QAT carries over to fine-tuning) maps [B, L] ids to [B, T', C] with T' =
+// ceil(L / r), where output position t covers the r = bytes_per_position() input bytes [t r, t r +
+// r) (GBST downsampling, and for the funnel its pool windows). A light head, one QDense C -> r *
+// 259 without batch norm, predicts the original ids of all r bytes of each position; the loss is
+// the cross-entropy over the masked ids only (unmasked ids, and PAD, have no loss). Span lengths
+// are drawn by a uniformly random split of the masked ids into k non-empty spans and of the
+// unmasked ids into k + 1 gaps (the first and last may be empty), so the masked count is exact and
+// the mean span length is masked / k (2.92 for n = 256). PAD (mask 0) is never masked; EOS
+// separators between documents may be.
 #pragma once
 
 #include <torch/torch.h>
