@@ -18,7 +18,7 @@ struct TrainArgs {
   long max_steps = 0;
   int epochs = 0, threads = 0;
   long seed = -1;
-  std::string qat;
+  std::string qat, init_from;
 };
 }  // namespace
 
@@ -46,6 +46,9 @@ CLI::App* add_train_command(CLI::App& app) {
   cmd->add_option("--seed", args->seed, "Random seed (overrides train.seed; -1 = from config)");
   cmd->add_option("--qat", args->qat, "Quantization-aware training on|off (overrides config)")
       ->check(CLI::IsMember({"", "on", "off"}));
+  cmd->add_option("--init-from", args->init_from,
+                  "Start the encoder from a pretraining checkpoint (the OUT directory of "
+                  "'bytelite pretrain', or a .ckpt file); pooling and head start fresh");
   cmd->add_flag("--skip-bad-rows", args->skip_bad_rows, "Skip and count malformed data rows");
   cmd->add_flag("--quiet", args->quiet, "No progress output");
   cmd->callback([args]() {
@@ -65,7 +68,7 @@ CLI::App* add_train_command(CLI::App& app) {
     o.out_dir = args->out;
     o.resume = args->resume;
     o.verbose = !args->quiet;
-    TrainResult r = train_classifier(cfg, o);
+    TrainResult r = train_classifier(cfg, o, args->init_from);
     // The int8 model for the runtime, from the best checkpoint (QAT models only: a float model
     // has no activation ranges to quantize with).
     ExportSummary ex;
@@ -89,7 +92,8 @@ CLI::App* add_train_command(CLI::App& app) {
                               {"model", ex.path},
                               {"model_bytes", ex.model_bytes},
                               {"float_bytes", ex.float_bytes},
-                              {"threads", cfg.train.threads}};
+                              {"threads", cfg.train.threads},
+                              {"init_from", args->init_from}};
     write_file_atomic(args->out + "/summary.json", summary.dump(2) + "\n");
     std::printf("trained %lld steps in %.1fs; best step %lld: valid %s %.4f, roc_auc %.4f\n",
                 static_cast<long long>(r.steps), r.seconds, static_cast<long long>(r.best_step),

@@ -12,5 +12,6 @@ CLI::App* add_predict_command(CLI::App& app);
 CLI::App* add_export_command(CLI::App& app);
 CLI::App* add_info_command(CLI::App& app);
 CLI::App* add_bench_command(CLI::App& app);
+CLI::App* add_pretrain_command(CLI::App& app);
 
 }  // namespace bytelite::cli

@@ -47,6 +47,7 @@ ByteClassifierImpl::ByteClassifierImpl(const ModelConfig& c, int64_t n, QatState
       in = 2 * cfg.qrnn_state_size;
     }
   }
+  if (num_labels == 0) return;  // encoder only
   pool = register_module("pool", AttentionPool(in, qat));
   if (cfg.pooling == "attention_max") {
     pool_concat_quant = register_module("pool_concat_quant", ActQuant(qat));
@@ -56,6 +57,12 @@ ByteClassifierImpl::ByteClassifierImpl(const ModelConfig& c, int64_t n, QatState
 }
 
 torch::Tensor ByteClassifierImpl::forward(const torch::Tensor& ids, const torch::Tensor& mask) {
+  auto [h, hm] = encode(ids, mask);
+  return pool_and_head(h, hm);
+}
+
+std::pair<torch::Tensor, torch::Tensor> ByteClassifierImpl::encode(const torch::Tensor& ids,
+                                                                   const torch::Tensor& mask) {
   const int64_t B = ids.size(0), L = ids.size(1);
   auto mask3 = mask.unsqueeze(-1);
   auto x = embedding.index_select(0, ids.reshape({-1})).reshape({B, L, cfg.embedding_size});
@@ -84,6 +91,12 @@ torch::Tensor ByteClassifierImpl::forward(const torch::Tensor& ids, const torch:
       if (i + 1 < qrnn->size()) h = torch::dropout(h, cfg.dropout, tr);
     }
   }
+  return {h, hm};
+}
+
+torch::Tensor ByteClassifierImpl::pool_and_head(const torch::Tensor& h, const torch::Tensor& hm) {
+  TORCH_CHECK(pool, "pool_and_head: this ByteClassifier is an encoder only (num_labels 0)");
+  const bool tr = is_training();
   auto p = pool->forward(h, hm);
   if (pool_concat_quant) {
     // Max over valid positions (every row has at least one); QRNN outputs lie in [-1, 1],
@@ -93,6 +106,25 @@ torch::Tensor ByteClassifierImpl::forward(const torch::Tensor& ids, const torch:
   }
   p = torch::dropout(p, cfg.dropout, tr);
   return head->forward(p);
+}
+
+int64_t ByteClassifierImpl::encoder_width() const {
+  return transformer ? cfg.bottleneck_size : 2 * cfg.qrnn_state_size;
+}
+
+int64_t ByteClassifierImpl::bytes_per_position() const {
+  int64_t r = cfg.gbst_downsample_rate;
+  if (cfg.encoder == "funnel") {
+    for (int w : cfg.pool_windows) r *= w;
+  }
+  return r;
+}
+
+bool ByteClassifierImpl::is_head_tensor(const std::string& name) {
+  for (const char* p : {"pool.", "pool_concat_quant.", "head."}) {
+    if (name.rfind(p, 0) == 0) return true;
+  }
+  return false;
 }
 
 int64_t ByteClassifierImpl::parameter_count() const {

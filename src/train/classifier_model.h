@@ -21,12 +21,31 @@ namespace bytelite {
 class ByteClassifierImpl : public torch::nn::Module {
  public:
   /// max_positions: rows of the position embedding (the tokenizer's max_length).
+  /// num_labels == 0 builds the encoder only (no pooling, no head; forward() throws): the
+  /// pretraining model (train/pretrain.h) wraps such an encoder.
   ByteClassifierImpl(const ModelConfig& cfg, int64_t num_labels, QatStatePtr qat,
                      int64_t max_positions);
 
   /// ids [B, L] int64 in [0, 259); mask [B, L] float (1 valid, 0 padding; every row has at
-  /// least one valid position). Returns logits [B, num_labels].
+  /// least one valid position). Returns logits [B, num_labels]: pool_and_head(encode(...)).
   torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& mask);
+
+  /// The encoder alone: embedding -> [position + layer norm] -> bottleneck -> GBST -> QRNN or
+  /// Transformer layers. Returns (h [B, T', encoder_width()], mask [B, T']) where output
+  /// position t covers the input bytes [t * bytes_per_position(), (t + 1) * ...).
+  std::pair<torch::Tensor, torch::Tensor> encode(const torch::Tensor& ids,
+                                                 const torch::Tensor& mask);
+  /// Attention (+ max) pooling, dropout and the head on an encoder output.
+  torch::Tensor pool_and_head(const torch::Tensor& h, const torch::Tensor& hm);
+
+  /// Width of the encoder output: 2 * qrnn_state_size (QRNN) or bottleneck_size.
+  int64_t encoder_width() const;
+  /// Input bytes per encoder output position: gbst_downsample_rate times the product of the
+  /// funnel's pool windows.
+  int64_t bytes_per_position() const;
+  /// Whether a parameter or buffer name (as in named_parameters()) belongs to the pooling or
+  /// the head rather than to the encoder: "pool.*", "pool_concat_quant.*", "head.*".
+  static bool is_head_tensor(const std::string& name);
 
   /// Number of trainable scalars.
   int64_t parameter_count() const;

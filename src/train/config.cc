@@ -255,6 +255,35 @@ ExperimentConfig config_from_json(const json& j, const std::string& source) {
     s.get_int("threads", tc.threads, 1, 1024);
     s.check_unknown();
   }
+  if (const json* t = top.sub("pretrain")) {
+    Section s(*t, "pretrain", source);
+    auto& pc = c.pretrain;
+    c.has_pretrain = true;
+    s.get_int("seq_len", pc.seq_len, 8, 1 << 16);
+    s.get_double("mask_rate", pc.mask_rate, 0, 0.5, true);
+    s.get_double("mean_span", pc.mean_span, 1, 64);
+    s.get_int("batch_size", pc.batch_size, 1, 1 << 16);
+    s.get_long("steps", pc.steps, 1, 1L << 40);
+    s.get_double("learning_rate", pc.learning_rate, 0, 1e30, true);
+    s.get_double("weight_decay", pc.weight_decay, 0, 10);
+    s.get_int("lr_warmup_steps", pc.lr_warmup_steps, 0, 1 << 30);
+    s.get_string("lr_schedule", pc.lr_schedule, {"cosine", "linear", "constant"});
+    s.get_double("min_lr_ratio", pc.min_lr_ratio, 0, 1);
+    s.get_double("grad_clip", pc.grad_clip, 0, 1e9);
+    s.get_int("eval_every_steps", pc.eval_every_steps, 1, 1 << 30);
+    s.get_int("heldout_sequences", pc.heldout_sequences, 1, 1 << 24);
+    s.get_string("heldout", pc.heldout, {});
+    s.get_int("shuffle_capacity", pc.shuffle_capacity, 1, 1 << 24);
+    s.get_ulong("seed", pc.seed);
+    s.get_int("threads", pc.threads, 1, 1024);
+    s.check_unknown();
+    if (c.model.encoder != "qrnn" && pc.seq_len > c.max_length) {
+      s.fail("pretrain.seq_len",
+             "at most tokenizer.max_length (" + std::to_string(c.max_length) +
+                 ", the rows of the position embedding of the " + c.model.encoder + " encoder)",
+             json(pc.seq_len));
+    }
+  }
   top.sub("comment");  // free-form note, ignored
   top.check_unknown();
   return c;
@@ -327,6 +356,26 @@ json config_to_json(const ExperimentConfig& c) {
                 {"metric", t.metric},
                 {"seed", t.seed},
                 {"threads", t.threads}};
+  if (c.has_pretrain) {
+    const auto& p = c.pretrain;
+    j["pretrain"] = {{"seq_len", p.seq_len},
+                     {"mask_rate", p.mask_rate},
+                     {"mean_span", p.mean_span},
+                     {"batch_size", p.batch_size},
+                     {"steps", p.steps},
+                     {"learning_rate", p.learning_rate},
+                     {"weight_decay", p.weight_decay},
+                     {"lr_warmup_steps", p.lr_warmup_steps},
+                     {"lr_schedule", p.lr_schedule},
+                     {"min_lr_ratio", p.min_lr_ratio},
+                     {"grad_clip", p.grad_clip},
+                     {"eval_every_steps", p.eval_every_steps},
+                     {"heldout_sequences", p.heldout_sequences},
+                     {"shuffle_capacity", p.shuffle_capacity},
+                     {"seed", p.seed},
+                     {"threads", p.threads}};
+    if (!p.heldout.empty()) j["pretrain"]["heldout"] = p.heldout;
+  }
   return j;
 }
 

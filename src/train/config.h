@@ -63,6 +63,28 @@ struct TrainConfig {
   int threads = 2;
 };
 
+// Self-supervised pretraining of the encoder (train/pretrain.h, docs/pretraining.md): masked
+// byte spans predicted by a light head. Only read by `bytelite pretrain`.
+struct PretrainConfig {
+  int seq_len = 256;        // ids per packed training sequence (corpus.h SequencePacker)
+  double mask_rate = 0.15;  // fraction of each sequence's valid ids that are masked
+  double mean_span = 3.0;   // mean length of a masked span, in ids
+  int batch_size = 32;      // sequences per step
+  long steps = 20000;       // planned optimizer steps (the learning-rate schedule's length)
+  double learning_rate = 2e-3;
+  double weight_decay = 0.01;
+  int lr_warmup_steps = 500;
+  std::string lr_schedule = "cosine";  // "cosine" | "linear" | "constant"
+  double min_lr_ratio = 0.05;
+  double grad_clip = 1.0;
+  int eval_every_steps = 500;    // held-out loss (and a checkpoint) every this many steps
+  int heldout_sequences = 256;   // held-out sequences evaluated (the first ones of the file)
+  std::string heldout;           // held-out corpus file ("" = none)
+  int shuffle_capacity = 10000;  // documents in the corpus shuffle buffer
+  unsigned long seed = 1;
+  int threads = 2;
+};
+
 struct ExperimentConfig {
   DataSpec data;
   int max_length = 256;  // bytes per example; longer texts are truncated (counted, reported)
@@ -70,6 +92,8 @@ struct ExperimentConfig {
   ModelConfig model;
   QuantConfig quant;
   TrainConfig train;
+  PretrainConfig pretrain;
+  bool has_pretrain = false;  // the file had a "pretrain" section (written back only then)
 };
 
 /// Parses and validates. `source` names the file in error messages.

@@ -15,6 +15,7 @@
 #include "core/progress.h"
 #include "train/batcher.h"
 #include "train/checkpoint.h"
+#include "train/pretrain.h"
 
 namespace bytelite {
 namespace {
@@ -70,7 +71,8 @@ double learning_rate_at(const TrainConfig& c, int64_t step, int64_t total) {
   return floor + (peak - floor) * 0.5 * (1.0 + std::cos(M_PI * t));
 }
 
-TrainResult train_classifier(const ExperimentConfig& cfg, const TrainOptions& opts) {
+TrainResult train_classifier(const ExperimentConfig& cfg, const TrainOptions& opts,
+                             const std::string& init_from) {
   const auto& tc = cfg.train;
   torch::set_num_threads(tc.threads);
   // Denormal floats (tiny gradients late in training) are 10-100x slower on x86; flushing them
@@ -125,6 +127,16 @@ TrainResult train_classifier(const ExperimentConfig& cfg, const TrainOptions& op
   meta.label_names = train_data.label_names;
   meta.multilabel = train.multilabel;
   ByteClassifier model = build_model(meta, qat);
+  if (!init_from.empty() && !opts.resume) {
+    int64_t pstep = 0;
+    const int64_t n = init_encoder_from(model, cfg, init_from, &pstep);
+    if (opts.verbose) {
+      std::fprintf(stderr,
+                   "init: %lld encoder tensors from %s (pretrained %lld steps); pooling and "
+                   "head start fresh\n",
+                   static_cast<long long>(n), init_from.c_str(), static_cast<long long>(pstep));
+    }
+  }
   std::vector<torch::Tensor> decay, no_decay;
   for (const auto& p : model->named_parameters()) {
     (p.value().dim() >= 2 ? decay : no_decay).push_back(p.value());

@@ -39,7 +39,11 @@ struct TrainResult {
 /// Throws InputError (data), ConfigError, ModelFileError (resume) or TrainingError when the loss
 /// or gradient becomes non-finite (the message names the step, the loss and the learning rate;
 /// last.ckpt keeps the last good state).
-TrainResult train_classifier(const ExperimentConfig& cfg, const TrainOptions& opts);
+/// init_from: a pretraining checkpoint (a file, or the directory of 'bytelite pretrain') whose
+/// encoder tensors are loaded before the first step (train/pretrain.h init_encoder_from); the
+/// pooling and the head start fresh. Ignored with resume (last.ckpt has everything).
+TrainResult train_classifier(const ExperimentConfig& cfg, const TrainOptions& opts,
+                             const std::string& init_from = {});
 
 /// Learning rate at a 0-based step for the schedule in cfg (total = planned steps).
 double learning_rate_at(const TrainConfig& cfg, int64_t step, int64_t total);
