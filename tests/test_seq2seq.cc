@@ -85,36 +85,25 @@ TEST(Seq2SeqCache, SpecCaseRowsOneToFour) {
 }
 
 TEST(Seq2SeqCache, SpecCaseReorderedRow) {
-  // Step 2, row 0 = (input row 2 of step 1 + input row 0 of step 2) / 2 = (13.2 + 2.1) / 2.
+  // Step 2, row 0 = (input row 2 of step 1 + input row 0 of step 2) / 2 = (13.2 + 2.1) / 2 = 7.65.
+  // Input scale 0.3 represents both: 13.2 = 44 * 0.3, 2.1 = 7 * 0.3. Output range [0, 16].
   const int64_t D = 4, K = 4;
-  const rt::QParams vq = qp(0.1f, 0), oq = qp(16.0f / 255.0f, -128);
+  const rt::QParams vq = qp(0.3f, 0), oq = qp(16.0f / 255.0f, -128);
   std::vector<int8_t> v1(K * D, 0), v2(K * D, 0);
   for (int64_t c = 0; c < D; ++c) {
-    v1[2 * D + c] = 127;  // 12.7 (step 1, row 2)
-    v2[0 * D + c] = 21;   // 2.1 (step 2, row 0)
+    v1[2 * D + c] = 44;  // step 1, row 2
+    v2[0 * D + c] = 7;   // step 2, row 0
   }
-  v1[2 * D + 0] = 127;
   std::vector<double> a(K * D), b(K * D);
   std::vector<int8_t> out(K * D);
   const int32_t p1[4] = {0, 0, 0, 0}, p2[4] = {2, 3, 1, 1};
   rt::uniform_causal_average(v1.data(), vq, K, D, 1, p1, nullptr, a.data(), oq, out.data());
   rt::uniform_causal_average(v2.data(), vq, K, D, 2, p2, a.data(), b.data(), oq, out.data());
-  // (12.7 + 2.1) / 2 = 7.4 (12.7: the int8 range at scale 0.1 ends at 12.7, not 13.2)
   for (int64_t c = 0; c < D; ++c) {
-    EXPECT_NEAR(b[c], 14.8, 1e-5);
-    EXPECT_NEAR((out[c] - oq.zero_point) * static_cast<double>(oq.scale), 7.4, 0.5 * 16.0 / 255);
-  }
-  // with a finer input scale the spec's own numbers: 13.2 = 132 * 0.1 does not fit int8, so use
-  // scale 0.2: 13.2 = 66 * 0.2, 2.2 = 11 * 0.2 -> (13.2 + 2.2) / 2 = 7.7
-  const rt::QParams vq2 = qp(0.2f, 0);
-  for (int64_t c = 0; c < D; ++c) {
-    v1[2 * D + c] = 66;
-    v2[c] = 11;
-  }
-  rt::uniform_causal_average(v1.data(), vq2, K, D, 1, p1, nullptr, a.data(), oq, out.data());
-  rt::uniform_causal_average(v2.data(), vq2, K, D, 2, p2, a.data(), b.data(), oq, out.data());
-  for (int64_t c = 0; c < D; ++c) {
-    EXPECT_NEAR((out[c] - oq.zero_point) * static_cast<double>(oq.scale), 7.7, 0.5 * 16.0 / 255);
+    EXPECT_NEAR(b[c], 15.3, 1e-5);
+    EXPECT_NEAR((out[c] - oq.zero_point) * static_cast<double>(oq.scale), 7.65, 0.5 * 16.0 / 255);
+    // rows 1..3: (0 + 0) / 2 for row 1 (parent 3), row 2 and 3 continue row 1: 0
+    EXPECT_EQ(out[1 * D + c], oq.zero_point);
   }
 }
 
@@ -263,6 +252,14 @@ TEST(Seq2SeqTrain, LossWithLabelSmoothing) {
   const double lse = std::log(std::exp(20.0) + 258.0);
   const double nll = lse - 20.0, mean_neg = lse - 20.0 / 259.0;
   EXPECT_NEAR(m->loss(logits, target, mask).item<double>(), 0.9 * nll + 0.1 * mean_neg, 1e-4);
+}
+
+TEST(Seq2SeqTrain, ExportNeedsObservedQatRanges) {
+  auto qat = std::make_shared<QatState>();
+  ByteSeq2Seq m(small_config(), qat);
+  EXPECT_THROW(export_seq2seq(*m), ModelFileError);  // ranges never observed
+  qat->enabled = false;
+  EXPECT_THROW(export_seq2seq(*m), ModelFileError);  // no QAT
 }
 
 // ---- a short QAT training run, shared by the runtime tests ----
