@@ -4,7 +4,7 @@
 // size: D = 128, 2 layers, 4 heads, feed-forward 512, beam 4, a source of 32 encoder positions;
 // parents are a random permutation at every step (the beam reorder).
 //
-//   bench_seq2seq [runs=30] [isa: reference|avx2|avx512vnni]
+//   bench_seq2seq [runs=30] [isa: reference|avx2|avx512vnni] [source positions=32]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -21,7 +21,8 @@ using bytelite::rt::Isa;
 
 namespace {
 
-constexpr int64_t kDim = 128, kLayers = 2, kHeads = 4, kInter = 512, kSteps = 256, kSource = 32;
+constexpr int64_t kDim = 128, kLayers = 2, kHeads = 4, kInter = 512, kSteps = 256;
+int64_t kSource = 32;
 constexpr int32_t kBeam = 4;
 
 template <typename Session>
@@ -57,6 +58,7 @@ int main(int argc, char** argv) {
     const std::string a = argv[2];
     isa = a == "reference" ? Isa::kReference : a == "avx2" ? Isa::kAvx2 : Isa::kAvx512Vnni;
   }
+  if (argc > 3) kSource = std::max(1, std::atoi(argv[3]));
   bytelite::rt::Int8Storage storage;
   auto matt = bytelite::rt::random_matt_decoder(kDim, kLayers, kHeads, kInter, kSteps, 1, storage);
   auto base = bytelite::rt::random_baseline_decoder(kDim, kLayers, kHeads, kInter, kSteps, 2);

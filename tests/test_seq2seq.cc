@@ -132,6 +132,27 @@ TEST(Seq2SeqCache, InvalidParentOrStepFails) {
   EXPECT_THROW(bd.decode(-10, {0, 0, 0, 0}, {0, 0, 0, 0}), InvalidArgument);
 }
 
+// The pre-packed cross-attention equals ops.h attention() bit for bit.
+TEST(Seq2SeqCache, CrossAttentionEqualsAttentionOp) {
+  std::mt19937 rng(4);
+  for (int64_t S : {1, 7, 33}) {
+    const int64_t D = 32, H = 4, Tq = 4;
+    const rt::QParams q_p = qp(0.05f, 3), kv_p = qp(0.04f, -7);
+    auto l = rt::make_attention_layer(static_cast<int32_t>(H), 0.5, q_p, kv_p, qp(0.1f, 2),
+                                      qp(0.03f, -1));
+    std::vector<int8_t> q(Tq * D), kv(S * 2 * D), y1(Tq * D), y2(Tq * D);
+    for (auto& x : q) x = static_cast<int8_t>(static_cast<int>(rng() % 256) - 128);
+    for (auto& x : kv) x = static_cast<int8_t>(static_cast<int>(rng() % 256) - 128);
+    rt::OpScratch s1, s2;
+    const rt::Isa isa = rt::best_isa();
+    rt::attention(isa, l, q.data(), q_p, Tq, kv.data(), kv_p, S, D, y1.data(), s1);
+    rt::CrossMemory m;
+    rt::prepare_cross_memory(isa, l, q_p, kv.data(), kv_p, S, D, m);
+    rt::cross_attention(isa, l, m, q.data(), Tq, y2.data(), s2);
+    EXPECT_EQ(y1, y2) << S;
+  }
+}
+
 // The beam reorder of the int8 decoder: after steps with parent reordering, each slot's logits
 // equal those of a beam-1 session fed that slot's history alone.
 TEST(Seq2SeqCache, ReorderMatchesIndependentDecoding) {

@@ -137,6 +137,101 @@ LayerNormLayer make_layer_norm_layer(const float* gamma, const float* beta, int6
   return L;
 }
 
+void prepare_cross_memory(Isa isa, const AttentionLayer& l, QParams qp, const int8_t* kv,
+                          QParams kvp, int64_t S, int64_t D, CrossMemory& m) {
+  const int64_t H = l.heads, dh = D / H;
+  const int32_t zq = qp.zero_point, zk = kvp.zero_point;
+  m.S = S;
+  m.D = D;
+  m.heads = H;
+  m.q = qp;
+  m.kv = kvp;
+  m.kh.resize(H);
+  m.vt.resize(H);
+  m.keys.resize(H);
+  m.values.resize(H);
+  m.kcorr.resize(H);
+  m.vcorr.resize(H);
+  for (int64_t h = 0; h < H; ++h) {
+    auto& kh = m.kh[h];
+    auto& vt = m.vt[h];
+    kh.resize(static_cast<size_t>(S * dh));
+    vt.resize(static_cast<size_t>(dh * S));
+    for (int64_t t = 0; t < S; ++t) {
+      std::memcpy(kh.data() + t * dh, kv + t * 2 * D + h * dh, static_cast<size_t>(dh));
+      for (int64_t c = 0; c < dh; ++c) vt[c * S + t] = kv[t * 2 * D + D + h * dh + c];
+    }
+    pack_matrix_into(m.keys[h], kh.data(), S, dh, isa, false);
+    pack_matrix_into(m.values[h], vt.data(), dh, S, isa, false);
+    // the same corrections as attention(): logits Σ (q - zq)(k - zk), context Σ (a + 128)(v - zv)
+    m.kcorr[h].resize(static_cast<size_t>(S));
+    for (int64_t j = 0; j < S; ++j) {
+      int32_t ks = 0;
+      for (int64_t c = 0; c < dh; ++c) ks += kh[j * dh + c];
+      m.kcorr[h][j] = zq * ks - static_cast<int32_t>(dh) * zq * zk;
+    }
+    m.vcorr[h].resize(static_cast<size_t>(dh));
+    for (int64_t c = 0; c < dh; ++c) {
+      int32_t vs = 0;
+      for (int64_t j = 0; j < S; ++j) vs += vt[c * S + j];
+      m.vcorr[h][c] = 128 * vs - 128 * zk * static_cast<int32_t>(S);
+    }
+  }
+  auto uniform = [](RequantParams& rq, int64_t n, Multiplier mu, int32_t zp) {
+    rq = RequantParams();
+    rq.n = n;
+    rq.m0.assign(n, mu.m0);
+    rq.shift.assign(n, mu.shift);
+    rq.bias.assign(n, 0);
+    rq.zp = zp;
+    rq.lo = -128;
+    rq.hi = 127;
+    prepare_requant(rq);
+  };
+  uniform(m.rq_logits, S, l.logits_m, l.logits.zero_point);
+  uniform(m.rq_context, dh, l.context_m, l.context.zero_point);
+}
+
+void cross_attention(Isa isa, const AttentionLayer& l, const CrossMemory& m, const int8_t* q,
+                     int64_t Tq, int8_t* y, OpScratch& s) {
+  const int64_t H = m.heads, D = m.D, S = m.S, dh = D / H;
+  const int32_t zk = m.kv.zero_point;
+  int8_t* logits = grow(s.logits, Tq * S);
+  int8_t* probs = grow(s.probs, Tq * S);
+  int8_t* ctx = grow(s.buf5, Tq * dh);
+  for (int64_t h = 0; h < H; ++h) {
+    int32_t* acc = grow(s.acc, Tq * std::max(S, dh));
+    gemm_s8(isa, q + h * dh, Tq, D, m.keys[h], acc, s.kernel);
+    const int32_t* kc = m.kcorr[h].data();
+    for (int64_t t = 0; t < Tq; ++t) {
+      int32_t qs = 0;
+      const int8_t* qt = q + t * D + h * dh;
+      for (int64_t c = 0; c < dh; ++c) qs += qt[c];
+      int32_t* at = acc + t * S;
+      const int32_t rt = zk * qs;
+      for (int64_t j = 0; j < S; ++j) at[j] -= rt + kc[j];
+    }
+    requantize(isa, acc, Tq, m.rq_logits, logits);
+    for (int64_t t = 0; t < Tq; ++t) {
+      softmax_u8(logits + t * S, S, 1, l.logits_exp.data(), probs + t * S, 1);
+    }
+    gemm_s8(isa, probs, Tq, S, m.values[h], acc, s.kernel);
+    const int32_t* vc = m.vcorr[h].data();
+    for (int64_t t = 0; t < Tq; ++t) {
+      int32_t as = 0;
+      const int8_t* pt = probs + t * S;
+      for (int64_t j = 0; j < S; ++j) as += pt[j];
+      int32_t* at = acc + t * dh;
+      const int32_t rt = zk * as;
+      for (int64_t c = 0; c < dh; ++c) at[c] += vc[c] - rt;
+    }
+    requantize(isa, acc, Tq, m.rq_context, ctx);
+    for (int64_t t = 0; t < Tq; ++t) {
+      std::memcpy(y + t * D + h * dh, ctx + t * dh, static_cast<size_t>(dh));
+    }
+  }
+}
+
 int64_t seq2seq_encode(Isa isa, const Seq2SeqEncoderRt& enc, const int32_t* ids, int64_t T,
                        std::vector<int8_t>& out, EncoderScratch& s) {
   const int64_t D = enc.dim;
@@ -201,6 +296,7 @@ MattDecoderSession::MattDecoderSession(const MattDecoderRt& dec, int32_t beam, I
   if (beam < 1) invalid("decoder session: beam must be >= 1");
   const size_t nl = dec_.layers.size();
   kv_.resize(nl);
+  cross_.resize(nl);
   sums_.assign(nl, std::vector<double>(static_cast<size_t>(beam * dec_.dim), 0.0));
   spare_ = sums_;
 }
@@ -215,6 +311,8 @@ void MattDecoderSession::set_memory(const int8_t* enc_out, int64_t S, QParams q)
     }
     kv_[l].resize(static_cast<size_t>(S * 2 * D));
     dense(isa_, kv, enc_out, S, D, kv_[l].data(), ops_);
+    prepare_cross_memory(isa_, dec_.layers[l].attn, dec_.layers[l].query.out, kv_[l].data(), kv.out,
+                         S, D, cross_[l]);
   }
   S_ = S;
   t_ = 0;
@@ -249,7 +347,7 @@ const int8_t* MattDecoderSession::step(const int32_t* ids, const int32_t* parent
     std::swap(sums_[l], spare_[l]);
     // cross part over the source's keys and values
     dense(isa_, L.query, h, K, D, q, ops_);
-    attention(isa_, L.attn, q, L.query.out, K, kv_[l].data(), L.key_value.out, S_, D, ctx, ops_);
+    cross_attention(isa_, L.attn, cross_[l], q, K, ctx, ops_);
     // merge, shared output projection, residual + norm, feed-forward
     add(sa, L.average, ctx, L.attn.context, K * D, L.merge, ctx);
     dense(isa_, L.output, ctx, K, D, v, ops_);
@@ -271,6 +369,7 @@ BaselineDecoderSession::BaselineDecoderSession(const BaselineDecoderRt& dec, int
   if (beam < 1) invalid("decoder session: beam must be >= 1");
   const size_t nl = dec_.layers.size();
   mem_kv_.resize(nl);
+  cross_.resize(nl);
   const size_t cache = static_cast<size_t>(beam * dec_.position.rows * 2 * dec_.dim);
   cache_.assign(nl, std::vector<int8_t>(cache, 0));
   cache_spare_ = cache_;
@@ -286,6 +385,8 @@ void BaselineDecoderSession::set_memory(const int8_t* enc_out, int64_t S, QParam
     }
     mem_kv_[l].resize(static_cast<size_t>(S * 2 * D));
     dense(isa_, kv, enc_out, S, D, mem_kv_[l].data(), ops_);
+    prepare_cross_memory(isa_, dec_.layers[l].cross_attn, dec_.layers[l].cross_query.out,
+                         mem_kv_[l].data(), kv.out, S, D, cross_[l]);
   }
   S_ = S;
   t_ = 0;
@@ -333,8 +434,7 @@ const int8_t* BaselineDecoderSession::step(const int32_t* ids, const int32_t* pa
     layer_norm(L.norm1, o, K, D, hn);  // x1
     // cross-attention
     dense(isa_, L.cross_query, hn, K, D, q, ops_);
-    attention(isa_, L.cross_attn, q, L.cross_query.out, K, mem_kv_[l].data(), L.cross_kv.out, S_, D,
-              ctx, ops_);
+    cross_attention(isa_, L.cross_attn, cross_[l], q, K, ctx, ops_);
     dense(isa_, L.cross_out, ctx, K, D, o, ops_);
     add(hn, L.norm1.out, o, L.cross_out.out, K * D, L.norm2.in, o);
     layer_norm(L.norm2, o, K, D, h);  // x2

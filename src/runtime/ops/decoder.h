@@ -43,6 +43,31 @@ AttentionLayer make_attention_layer(int32_t heads, double logit_factor, QParams 
 LayerNormLayer make_layer_norm_layer(const float* gamma, const float* beta, int64_t D, QParams in,
                                      QParams out, double epsilon = 1e-6);
 
+/// The source side of a cross-attention, prepared once per source: per head the keys [S, dh]
+/// and the transposed values [dh, S] packed for the GEMM kernels, their zero-point corrections
+/// and the requantization params. cross_attention then gives exactly (bit for bit) what
+/// ops.h attention() computes for the same queries, keys and values, without re-packing the
+/// source at every decoder step.
+struct CrossMemory {
+  int64_t S = 0, D = 0, heads = 0;
+  QParams q, kv;
+  std::vector<std::vector<int8_t>> kh, vt;         // per head (the packed matrices point here)
+  std::vector<PackedMatrix> keys, values;          // per head
+  std::vector<std::vector<int32_t>> kcorr, vcorr;  // per head [S], [dh]
+  RequantParams rq_logits, rq_context;
+  CrossMemory() = default;
+  CrossMemory(const CrossMemory&) = delete;  // the packed matrices point into kh / vt
+  CrossMemory& operator=(const CrossMemory&) = delete;
+  CrossMemory(CrossMemory&&) = default;
+  CrossMemory& operator=(CrossMemory&&) = default;
+};
+/// kv [S, 2D] (keys | values at kv_params) for queries at q_params.
+void prepare_cross_memory(Isa isa, const AttentionLayer& l, QParams q_params, const int8_t* kv,
+                          QParams kv_params, int64_t S, int64_t D, CrossMemory& m);
+/// q [Tq, D] -> y [Tq, D] at l.context; m prepared with the same layer.
+void cross_attention(Isa isa, const AttentionLayer& l, const CrossMemory& m, const int8_t* q,
+                     int64_t Tq, int8_t* y, OpScratch& s);
+
 /// Embedding table [rows, dim] quantized with params q.
 struct EmbeddingRt {
   int64_t rows = 0, dim = 0;
@@ -124,6 +149,7 @@ class MattDecoderSession {
   int32_t t_ = 0;
   int64_t S_ = 0;
   std::vector<std::vector<int8_t>> kv_;     // per layer [S, 2D]
+  std::vector<CrossMemory> cross_;          // per layer, prepared from kv_
   std::vector<std::vector<double>> sums_;   // per layer [beam, D]
   std::vector<std::vector<double>> spare_;  // per layer [beam, D] (ping-pong)
   std::vector<int8_t> x_, y_, v_, sa_, q_, ctx_, u_, logits_;
@@ -170,6 +196,7 @@ class BaselineDecoderSession {
   int32_t t_ = 0;
   int64_t S_ = 0;
   std::vector<std::vector<int8_t>> mem_kv_;               // per layer [S, 2D]
+  std::vector<CrossMemory> cross_;                        // per layer
   std::vector<std::vector<int8_t>> cache_, cache_spare_;  // per layer [beam, max_steps, 2D]
   std::vector<int8_t> x_, y_, q_, kvrow_, ctx_, o_, u_, logits_;
   OpScratch ops_;
