@@ -344,6 +344,31 @@ TEST(Seq2SeqTrain, ShortG2pTrainingReducesLoss) {
   EXPECT_LT(last, 0.5 * first);
 }
 
+// The libtorch step-by-step decode of the trained QAT model (eval, fake-quantized) against its
+// teacher-forced forward: the same quantization points, so the logits agree up to rare rounding
+// flips (a float sum in another order can land on the other side of a rounding boundary).
+TEST(Seq2SeqRuntime, QatTeacherForcedEqualsQatStepByStep) {
+  Trained& tr = trained();
+  torch::NoGradGuard ng;
+  Pairs chunk(tr.eval_pairs.begin(), tr.eval_pairs.begin() + 16);
+  auto b = make_seq2seq_batch(chunk, 16, 48);
+  auto logits = tr.model->forward(b.src, b.src_mask, b.dec_in);
+  auto st = tr.model->start(b.src, b.src_mask);
+  const double lsb = tr.model->logits_quant->params().scale;
+  int64_t n = 0, same = 0;
+  for (int64_t t = 0; t < b.dec_in.size(1); ++t) {
+    auto lt = tr.model->step(st, b.dec_in.select(1, t));
+    auto valid = b.tgt_mask.select(1, t) > 0;
+    auto d = ((lt - logits.select(1, t)).abs() / lsb).round().index({valid});  // [rows, V]
+    n += d.numel();
+    same += (d == 0).sum().item<int64_t>();
+  }
+  const double frac = static_cast<double>(same) / static_cast<double>(n);
+  std::printf("QAT teacher-forced vs QAT step-by-step: %.5f of %lld logits identical\n", frac,
+              static_cast<long long>(n));
+  EXPECT_GE(frac, 0.999);
+}
+
 // QAT model (eval, fake-quantized) vs the int8 runtime decoding step by step with teacher
 // forcing, on held-out G2P pairs.
 TEST(Seq2SeqRuntime, QatMatchesInt8StepDecode) {
