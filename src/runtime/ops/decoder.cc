@@ -1,0 +1,593 @@
+// Int8 seq2seq decoding: the encoder, the MAtt decoder step with its fixed-size running-sum
+// cache, the growing-cache baseline and the beam-search adapter (decoder.h, docs/seq2seq.md).
+#include "runtime/ops/decoder.h"
+
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+
+#include "bytelite/errors.h"
+
+namespace bytelite::rt {
+
+static_assert(FLT_EVAL_METHOD == 0,
+              "float expressions must be evaluated in single precision (SSE, not x87)");
+
+namespace {
+
+[[noreturn]] void invalid(const std::string& msg) { throw InvalidArgument(msg); }
+
+Multiplier multiplier_or_throw(double m, const char* what) {
+  Multiplier out;
+  if (!make_multiplier(m, &out)) {
+    invalid(std::string(what) + ": expected a requantization multiplier in (0, 2^30), found " +
+            std::to_string(m));
+  }
+  return out;
+}
+
+void check_ids(const int32_t* ids, int64_t n, int64_t vocab) {
+  for (int64_t i = 0; i < n; ++i) {
+    if (ids[i] < 0 || ids[i] >= vocab) {
+      invalid("decoder input id " + std::to_string(ids[i]) + " outside [0, " +
+              std::to_string(vocab) + ")");
+    }
+  }
+}
+
+void check_parents(const int32_t* parents, int64_t beam) {
+  if (parents == nullptr) invalid("decoder step: parents must not be null after step 1");
+  for (int64_t i = 0; i < beam; ++i) {
+    if (parents[i] < 0 || parents[i] >= beam) {
+      invalid("decoder step: parent beam " + std::to_string(parents[i]) + " outside [0, " +
+              std::to_string(beam) + ")");
+    }
+  }
+}
+
+// x [rows, D] = table rows of ids, + position row `pos` (same for every row), requantized to
+// norm.in, then layer-normalized into y.
+void decoder_input(const EmbeddingRt& emb, const EmbeddingRt& position, const LayerNormLayer& norm,
+                   const int32_t* ids, int64_t rows, int64_t pos, int8_t* x, int8_t* y) {
+  const int64_t D = emb.dim;
+  for (int64_t i = 0; i < rows; ++i) {
+    std::memcpy(x + i * D, emb.table + static_cast<int64_t>(ids[i]) * D, static_cast<size_t>(D));
+    add(x + i * D, emb.q, position.table + pos * D, position.q, D, norm.in, x + i * D);
+  }
+  layer_norm(norm, x, rows, D, y);
+}
+
+}  // namespace
+
+DenseLayer make_dense_layer(const int8_t* w, int64_t n, int64_t k, const float* weight_scale,
+                            const int32_t* bias, int bias_shift, bool relu, QParams in,
+                            QParams out) {
+  if (bias_shift < 0 || bias_shift > 24) invalid("dense layer: bias_shift outside [0, 24]");
+  if (k * 128 * 127 >= (int64_t{1} << 28)) invalid("dense layer: too many input features");
+  DenseLayer L;
+  L.in = in;
+  L.out = out;
+  RequantParams& rq = L.rq;
+  rq.n = n;
+  rq.m0.resize(n);
+  rq.shift.resize(n);
+  rq.bias.resize(n);
+  rq.zp = out.zero_point;
+  rq.lo = relu ? out.zero_point : -128;
+  rq.hi = 127;
+  for (int64_t j = 0; j < n; ++j) {
+    int64_t rowsum = 0;
+    for (int64_t i = 0; i < k; ++i) rowsum += w[j * k + i];
+    const Multiplier m =
+        multiplier_or_throw(static_cast<double>(in.scale) * static_cast<double>(weight_scale[j]) /
+                                static_cast<double>(out.scale),
+                            "dense layer");
+    const int64_t b = bias[j];
+    if (b <= -(int64_t{1} << 29) || b >= (int64_t{1} << 29)) invalid("dense layer: |bias| >= 2^29");
+    const int64_t bias_fixed =
+        bias_shift == 0 ? b * m.m0 : (b * m.m0 + (int64_t{1} << (bias_shift - 1))) >> bias_shift;
+    rq.bias[j] = bias_fixed - static_cast<int64_t>(in.zero_point) * rowsum * m.m0;
+    rq.m0[j] = m.m0;
+    rq.shift[j] = m.shift;
+  }
+  prepare_requant(rq);
+  L.w = pack_matrix(w, n, k);
+  return L;
+}
+
+std::array<uint32_t, 256> make_exp_table(float scale) {
+  std::array<uint32_t, 256> t{};
+  for (int d = 0; d < 256; ++d) {
+    t[d] = static_cast<uint32_t>(
+        std::llround(1073741824.0 * std::exp(-static_cast<double>(scale) * d)));
+  }
+  return t;
+}
+
+AttentionLayer make_attention_layer(int32_t heads, double logit_factor, QParams q, QParams kv,
+                                    QParams logits, QParams context) {
+  AttentionLayer a;
+  a.heads = heads;
+  a.logit_factor = logit_factor;
+  a.logits = logits;
+  a.context = context;
+  a.logits_exp = make_exp_table(logits.scale);
+  a.logits_m = multiplier_or_throw(
+      static_cast<double>(q.scale) * kv.scale * logit_factor / static_cast<double>(logits.scale),
+      "attention logits");
+  a.context_m = multiplier_or_throw(
+      static_cast<double>(kv.scale) / (255.0 * static_cast<double>(context.scale)),
+      "attention context");
+  return a;
+}
+
+LayerNormLayer make_layer_norm_layer(const float* gamma, const float* beta, int64_t D, QParams in,
+                                     QParams out, double epsilon) {
+  LayerNormLayer L;
+  L.in = in;
+  L.out = out;
+  L.epsilon = epsilon;
+  for (int64_t c = 0; c < D; ++c) {
+    L.gamma_s.push_back(static_cast<double>(gamma[c]) / out.scale);
+    L.beta_s.push_back(static_cast<double>(beta[c]) / out.scale);
+  }
+  return L;
+}
+
+void prepare_cross_memory(Isa isa, const AttentionLayer& l, QParams qp, const int8_t* kv,
+                          QParams kvp, int64_t S, int64_t D, CrossMemory& m) {
+  const int64_t H = l.heads, dh = D / H;
+  const int32_t zq = qp.zero_point, zk = kvp.zero_point;
+  m.S = S;
+  m.D = D;
+  m.heads = H;
+  m.q = qp;
+  m.kv = kvp;
+  m.kh.resize(H);
+  m.vt.resize(H);
+  m.keys.resize(H);
+  m.values.resize(H);
+  m.kcorr.resize(H);
+  m.vcorr.resize(H);
+  for (int64_t h = 0; h < H; ++h) {
+    auto& kh = m.kh[h];
+    auto& vt = m.vt[h];
+    kh.resize(static_cast<size_t>(S * dh));
+    vt.resize(static_cast<size_t>(dh * S));
+    for (int64_t t = 0; t < S; ++t) {
+      std::memcpy(kh.data() + t * dh, kv + t * 2 * D + h * dh, static_cast<size_t>(dh));
+      for (int64_t c = 0; c < dh; ++c) vt[c * S + t] = kv[t * 2 * D + D + h * dh + c];
+    }
+    pack_matrix_into(m.keys[h], kh.data(), S, dh, isa, false);
+    pack_matrix_into(m.values[h], vt.data(), dh, S, isa, false);
+    // the same corrections as attention(): logits Σ (q - zq)(k - zk), context Σ (a + 128)(v - zv)
+    m.kcorr[h].resize(static_cast<size_t>(S));
+    for (int64_t j = 0; j < S; ++j) {
+      int32_t ks = 0;
+      for (int64_t c = 0; c < dh; ++c) ks += kh[j * dh + c];
+      m.kcorr[h][j] = zq * ks - static_cast<int32_t>(dh) * zq * zk;
+    }
+    m.vcorr[h].resize(static_cast<size_t>(dh));
+    for (int64_t c = 0; c < dh; ++c) {
+      int32_t vs = 0;
+      for (int64_t j = 0; j < S; ++j) vs += vt[c * S + j];
+      m.vcorr[h][c] = 128 * vs - 128 * zk * static_cast<int32_t>(S);
+    }
+  }
+  auto uniform = [](RequantParams& rq, int64_t n, Multiplier mu, int32_t zp) {
+    rq = RequantParams();
+    rq.n = n;
+    rq.m0.assign(n, mu.m0);
+    rq.shift.assign(n, mu.shift);
+    rq.bias.assign(n, 0);
+    rq.zp = zp;
+    rq.lo = -128;
+    rq.hi = 127;
+    prepare_requant(rq);
+  };
+  uniform(m.rq_logits, S, l.logits_m, l.logits.zero_point);
+  uniform(m.rq_context, dh, l.context_m, l.context.zero_point);
+}
+
+void cross_attention(Isa isa, const AttentionLayer& l, const CrossMemory& m, const int8_t* q,
+                     int64_t Tq, int8_t* y, OpScratch& s) {
+  const int64_t H = m.heads, D = m.D, S = m.S, dh = D / H;
+  const int32_t zk = m.kv.zero_point;
+  int8_t* logits = grow(s.logits, Tq * S);
+  int8_t* probs = grow(s.probs, Tq * S);
+  int8_t* ctx = grow(s.buf5, Tq * dh);
+  for (int64_t h = 0; h < H; ++h) {
+    int32_t* acc = grow(s.acc, Tq * std::max(S, dh));
+    gemm_s8(isa, q + h * dh, Tq, D, m.keys[h], acc, s.kernel);
+    const int32_t* kc = m.kcorr[h].data();
+    for (int64_t t = 0; t < Tq; ++t) {
+      int32_t qs = 0;
+      const int8_t* qt = q + t * D + h * dh;
+      for (int64_t c = 0; c < dh; ++c) qs += qt[c];
+      int32_t* at = acc + t * S;
+      const int32_t rt = zk * qs;
+      for (int64_t j = 0; j < S; ++j) at[j] -= rt + kc[j];
+    }
+    requantize(isa, acc, Tq, m.rq_logits, logits);
+    for (int64_t t = 0; t < Tq; ++t) {
+      softmax_u8(logits + t * S, S, 1, l.logits_exp.data(), probs + t * S, 1);
+    }
+    gemm_s8(isa, probs, Tq, S, m.values[h], acc, s.kernel);
+    const int32_t* vc = m.vcorr[h].data();
+    for (int64_t t = 0; t < Tq; ++t) {
+      int32_t as = 0;
+      const int8_t* pt = probs + t * S;
+      for (int64_t j = 0; j < S; ++j) as += pt[j];
+      int32_t* at = acc + t * dh;
+      const int32_t rt = zk * as;
+      for (int64_t c = 0; c < dh; ++c) at[c] += vc[c] - rt;
+    }
+    requantize(isa, acc, Tq, m.rq_context, ctx);
+    for (int64_t t = 0; t < Tq; ++t) {
+      std::memcpy(y + t * D + h * dh, ctx + t * dh, static_cast<size_t>(dh));
+    }
+  }
+}
+
+int64_t seq2seq_encode(Isa isa, const Seq2SeqEncoderRt& enc, const int32_t* ids, int64_t T,
+                       std::vector<int8_t>& out, EncoderScratch& s) {
+  const int64_t D = enc.dim;
+  if (T < 1 || T > enc.position.rows) {
+    invalid("encoder: source length " + std::to_string(T) + " outside [1, " +
+            std::to_string(enc.position.rows) + "]");
+  }
+  check_ids(ids, T, enc.embedding.rows);
+  int8_t* x = grow(s.a, T * D);
+  for (int64_t t = 0; t < T; ++t) {
+    std::memcpy(x + t * D, enc.embedding.table + static_cast<int64_t>(ids[t]) * D,
+                static_cast<size_t>(D));
+  }
+  add(x, enc.embedding.q, enc.position.table, enc.position.q, T * D, enc.norm.in, x);
+  int8_t* xn = grow(s.b, T * D);
+  layer_norm(enc.norm, x, T, D, xn);
+  const int64_t tg = (T + enc.gbst.downsample_rate - 1) / enc.gbst.downsample_rate;
+  int8_t* h = grow(s.a, tg * D);
+  int64_t L = gbst(isa, enc.gbst, xn, T, h, s.ops, nullptr, nullptr);
+  std::vector<int8_t>* cur = &s.a;
+  std::vector<int8_t>* nxt = &s.b;
+  QParams hq = enc.gbst.mix;
+  for (size_t i = 0; i < enc.layers.size(); ++i) {
+    int8_t* y = grow(*nxt, L * D);
+    L = transformer_layer(isa, enc.layers[i], cur->data(), L, D, hq, y, s.ops, nullptr, nullptr,
+                          "encoder" + std::to_string(i));
+    hq = enc.layers[i].norm2.out;
+    std::swap(cur, nxt);
+  }
+  out.assign(cur->begin(), cur->begin() + L * D);
+  return L;
+}
+
+void uniform_causal_average(const int8_t* v, QParams vq, int64_t beam, int64_t D, int32_t t,
+                            const int32_t* parents, const double* cur, double* next, QParams out_q,
+                            int8_t* out) {
+  if (t < 1) invalid("uniform causal average: time step " + std::to_string(t) + " < 1");
+  if (t > 1 && cur != nullptr) check_parents(parents, beam);
+  const float sv = vq.scale;
+  const int32_t zv = vq.zero_point;
+  const float tf = static_cast<float>(t);
+  const float inv = 1.0f / out_q.scale;  // as torch's fake quantizer
+  for (int64_t i = 0; i < beam; ++i) {
+    const double* prev = (t == 1 || cur == nullptr) ? nullptr : cur + parents[i] * D;
+    const int8_t* vi = v + i * D;
+    double* ni = next + i * D;
+    int8_t* oi = out + i * D;
+    for (int64_t c = 0; c < D; ++c) {
+      // the fake quantizer's value fl((q - z) s), summed in double (exact for these terms)
+      const double term = static_cast<double>(static_cast<float>(vi[c] - zv) * sv);
+      const double sum = (prev != nullptr ? prev[c] : 0.0) + term;
+      ni[c] = sum;
+      const float avg = static_cast<float>(sum) / tf;
+      const float q = std::nearbyint(avg * inv) + static_cast<float>(out_q.zero_point);
+      oi[c] = static_cast<int8_t>(std::min(127.0f, std::max(-128.0f, q)));
+    }
+  }
+}
+
+MattDecoderSession::MattDecoderSession(const MattDecoderRt& dec, int32_t beam, Isa isa)
+    : dec_(dec), beam_(beam), isa_(isa) {
+  if (beam < 1) invalid("decoder session: beam must be >= 1");
+  const size_t nl = dec_.layers.size();
+  kv_.resize(nl);
+  cross_.resize(nl);
+  sums_.assign(nl, std::vector<double>(static_cast<size_t>(beam * dec_.dim), 0.0));
+  spare_ = sums_;
+}
+
+void MattDecoderSession::set_memory(const int8_t* enc_out, int64_t S, QParams q) {
+  if (S < 1) invalid("decoder session: empty encoder output");
+  const int64_t D = dec_.dim;
+  for (size_t l = 0; l < dec_.layers.size(); ++l) {
+    const DenseLayer& kv = dec_.layers[l].key_value;
+    if (kv.in.scale != q.scale || kv.in.zero_point != q.zero_point) {
+      invalid("decoder session: encoder output params differ from the key/value layer's input");
+    }
+    kv_[l].resize(static_cast<size_t>(S * 2 * D));
+    dense(isa_, kv, enc_out, S, D, kv_[l].data(), ops_);
+    prepare_cross_memory(isa_, dec_.layers[l].attn, dec_.layers[l].query.out, kv_[l].data(), kv.out,
+                         S, D, cross_[l]);
+  }
+  S_ = S;
+  t_ = 0;
+}
+
+const int8_t* MattDecoderSession::step(const int32_t* ids, const int32_t* parents) {
+  const int64_t K = beam_, D = dec_.dim;
+  if (S_ < 1) invalid("decoder session: set_memory was not called");
+  if (t_ >= dec_.position.rows) {
+    invalid("decoder step " + std::to_string(t_ + 1) + " beyond the " +
+            std::to_string(dec_.position.rows) + " positions of the decoder");
+  }
+  check_ids(ids, K, dec_.vocab);
+  if (t_ > 0) check_parents(parents, K);
+  const int32_t t = ++t_;
+  int8_t* h = grow(x_, K * D);
+  int8_t* hn = grow(y_, K * D);
+  decoder_input(dec_.embedding, dec_.position, dec_.norm, ids, K, t - 1, hn, h);
+  QParams hq = dec_.norm.out;
+  for (size_t l = 0; l < dec_.layers.size(); ++l) {
+    const MattLayerRt& L = dec_.layers[l];
+    const int64_t I = L.ffn_in.w.n;
+    int8_t* v = grow(v_, K * D);
+    int8_t* sa = grow(sa_, K * D);
+    int8_t* q = grow(q_, K * D);
+    int8_t* ctx = grow(ctx_, K * D);
+    int8_t* u = grow(u_, K * I);
+    // self part: running sum reordered by parent, cumulative average
+    dense(isa_, L.uniform, h, K, D, v, ops_);
+    uniform_causal_average(v, L.uniform.out, K, D, t, parents, sums_[l].data(), spare_[l].data(),
+                           L.average, sa);
+    std::swap(sums_[l], spare_[l]);
+    // cross part over the source's keys and values
+    dense(isa_, L.query, h, K, D, q, ops_);
+    cross_attention(isa_, L.attn, cross_[l], q, K, ctx, ops_);
+    // merge, shared output projection, residual + norm, feed-forward
+    add(sa, L.average, ctx, L.attn.context, K * D, L.merge, ctx);
+    dense(isa_, L.output, ctx, K, D, v, ops_);
+    add(h, hq, v, L.output.out, K * D, L.norm1.in, v);
+    layer_norm(L.norm1, v, K, D, q);  // x1
+    dense(isa_, L.ffn_in, q, K, D, u, ops_);
+    dense(isa_, L.ffn_out, u, K, I, v, ops_);
+    add(q, L.norm1.out, v, L.ffn_out.out, K * D, L.norm2.in, v);
+    layer_norm(L.norm2, v, K, D, h);
+    hq = L.norm2.out;
+  }
+  int8_t* logits = grow(logits_, K * dec_.vocab);
+  dense(isa_, dec_.logits, h, K, D, logits, ops_);
+  return logits;
+}
+
+BaselineDecoderSession::BaselineDecoderSession(const BaselineDecoderRt& dec, int32_t beam, Isa isa)
+    : dec_(dec), beam_(beam), isa_(isa) {
+  if (beam < 1) invalid("decoder session: beam must be >= 1");
+  const size_t nl = dec_.layers.size();
+  mem_kv_.resize(nl);
+  cross_.resize(nl);
+  const size_t cache = static_cast<size_t>(beam * dec_.position.rows * 2 * dec_.dim);
+  cache_.assign(nl, std::vector<int8_t>(cache, 0));
+  cache_spare_ = cache_;
+}
+
+void BaselineDecoderSession::set_memory(const int8_t* enc_out, int64_t S, QParams q) {
+  if (S < 1) invalid("decoder session: empty encoder output");
+  const int64_t D = dec_.dim;
+  for (size_t l = 0; l < dec_.layers.size(); ++l) {
+    const DenseLayer& kv = dec_.layers[l].cross_kv;
+    if (kv.in.scale != q.scale || kv.in.zero_point != q.zero_point) {
+      invalid("decoder session: encoder output params differ from the key/value layer's input");
+    }
+    mem_kv_[l].resize(static_cast<size_t>(S * 2 * D));
+    dense(isa_, kv, enc_out, S, D, mem_kv_[l].data(), ops_);
+    prepare_cross_memory(isa_, dec_.layers[l].cross_attn, dec_.layers[l].cross_query.out,
+                         mem_kv_[l].data(), kv.out, S, D, cross_[l]);
+  }
+  S_ = S;
+  t_ = 0;
+}
+
+const int8_t* BaselineDecoderSession::step(const int32_t* ids, const int32_t* parents) {
+  const int64_t K = beam_, D = dec_.dim, P = dec_.position.rows;
+  if (S_ < 1) invalid("decoder session: set_memory was not called");
+  if (t_ >= P) invalid("decoder step beyond the decoder's positions");
+  check_ids(ids, K, dec_.vocab);
+  if (t_ > 0) check_parents(parents, K);
+  const int32_t t = ++t_;
+  int8_t* h = grow(x_, K * D);
+  int8_t* hn = grow(y_, K * D);
+  decoder_input(dec_.embedding, dec_.position, dec_.norm, ids, K, t - 1, hn, h);
+  QParams hq = dec_.norm.out;
+  for (size_t l = 0; l < dec_.layers.size(); ++l) {
+    const BaselineLayerRt& L = dec_.layers[l];
+    const int64_t I = L.ffn_in.w.n;
+    int8_t* q = grow(q_, K * D);
+    int8_t* kvrow = grow(kvrow_, K * 2 * D);
+    int8_t* ctx = grow(ctx_, K * D);
+    int8_t* o = grow(o_, K * D);
+    int8_t* u = grow(u_, K * I);
+    // self-attention over the growing cache, reordered by parent (t - 1 rows copied per beam)
+    dense(isa_, L.self_query, h, K, D, q, ops_);
+    dense(isa_, L.self_kv, h, K, D, kvrow, ops_);
+    int8_t* cur = cache_[l].data();
+    int8_t* nxt = cache_spare_[l].data();
+    const int64_t row = 2 * D, per_beam = P * row;
+    for (int64_t i = 0; i < K; ++i) {
+      if (t > 1) {
+        std::memcpy(nxt + i * per_beam, cur + parents[i] * per_beam,
+                    static_cast<size_t>((t - 1) * row));
+      }
+      std::memcpy(nxt + i * per_beam + (t - 1) * row, kvrow + i * row, static_cast<size_t>(row));
+    }
+    std::swap(cache_[l], cache_spare_[l]);
+    for (int64_t i = 0; i < K; ++i) {
+      attention(isa_, L.self_attn, q + i * D, L.self_query.out, 1, cache_[l].data() + i * per_beam,
+                L.self_kv.out, t, D, ctx + i * D, ops_);
+    }
+    dense(isa_, L.self_out, ctx, K, D, o, ops_);
+    add(h, hq, o, L.self_out.out, K * D, L.norm1.in, o);
+    layer_norm(L.norm1, o, K, D, hn);  // x1
+    // cross-attention
+    dense(isa_, L.cross_query, hn, K, D, q, ops_);
+    cross_attention(isa_, L.cross_attn, cross_[l], q, K, ctx, ops_);
+    dense(isa_, L.cross_out, ctx, K, D, o, ops_);
+    add(hn, L.norm1.out, o, L.cross_out.out, K * D, L.norm2.in, o);
+    layer_norm(L.norm2, o, K, D, h);  // x2
+    // feed-forward
+    dense(isa_, L.ffn_in, h, K, D, u, ops_);
+    dense(isa_, L.ffn_out, u, K, I, o, ops_);
+    add(h, L.norm2.out, o, L.ffn_out.out, K * D, L.norm3.in, o);
+    layer_norm(L.norm3, o, K, D, h);
+    hq = L.norm3.out;
+  }
+  int8_t* logits = grow(logits_, K * dec_.vocab);
+  dense(isa_, dec_.logits, h, K, D, logits, ops_);
+  return logits;
+}
+
+namespace {
+
+// Random layers for benchmarks: activations at scale 1/16 (zero point 0), ReLU outputs at
+// [0, 8], layer-norm outputs at [-4, 4], attention logits at [-8, 8], weights in [-127, 127]
+// with scale 1 / (127 sqrt(k)).
+class RandomLayers {
+ public:
+  RandomLayers(uint64_t seed, Int8Storage& storage) : rng_(seed), storage_(storage) {}
+  static constexpr QParams kAct{1.0f / 16.0f, 0};
+  static constexpr QParams kRelu{8.0f / 255.0f, -128};
+  static constexpr QParams kNorm{8.0f / 255.0f, 0};
+  static constexpr QParams kLogits{16.0f / 255.0f, 0};
+
+  const int8_t* table(int64_t rows, int64_t cols) {
+    auto v = std::make_shared<std::vector<int8_t>>(static_cast<size_t>(rows * cols));
+    std::uniform_int_distribution<int> d(-100, 100);
+    for (auto& x : *v) x = static_cast<int8_t>(d(rng_));
+    storage_.push_back(v);
+    return v->data();
+  }
+  DenseLayer dense(int64_t k, int64_t n, QParams in, QParams out, bool relu = false) {
+    const int8_t* w = table(n, k);
+    std::vector<float> scales(static_cast<size_t>(n),
+                              static_cast<float>(1.0 / (127.0 * std::sqrt(double(k)))));
+    std::vector<int32_t> bias(static_cast<size_t>(n), 0);
+    return make_dense_layer(w, n, k, scales.data(), bias.data(), 0, relu, in, out);
+  }
+  LayerNormLayer norm(int64_t D, QParams in) {
+    std::vector<float> g(static_cast<size_t>(D), 1.0f), b(static_cast<size_t>(D), 0.0f);
+    return make_layer_norm_layer(g.data(), b.data(), D, in, kNorm);
+  }
+  AttentionLayer attention(int64_t heads, int64_t dh, QParams q, QParams kv) {
+    return make_attention_layer(static_cast<int32_t>(heads), 1.0 / std::sqrt(double(dh)), q, kv,
+                                kLogits, kAct);
+  }
+
+ private:
+  std::mt19937_64 rng_;
+  Int8Storage& storage_;
+};
+
+template <typename Dec>
+void random_front(RandomLayers& r, Dec& d, int64_t dim, int64_t max_steps) {
+  d.dim = dim;
+  d.vocab = kVocabSize;
+  d.embedding = {kVocabSize, dim, r.table(kVocabSize, dim), RandomLayers::kAct};
+  d.position = {max_steps, dim, r.table(max_steps, dim), RandomLayers::kAct};
+  d.norm = r.norm(dim, RandomLayers::kAct);
+}
+
+}  // namespace
+
+MattDecoderRt random_matt_decoder(int64_t dim, int64_t layers, int64_t heads, int64_t inter,
+                                  int64_t max_steps, uint64_t seed, Int8Storage& storage) {
+  RandomLayers r(seed, storage);
+  MattDecoderRt d;
+  random_front(r, d, dim, max_steps);
+  const QParams A = RandomLayers::kAct, N = RandomLayers::kNorm;
+  for (int64_t l = 0; l < layers; ++l) {
+    MattLayerRt L;
+    L.uniform = r.dense(dim, dim, N, A);
+    L.average = A;
+    L.query = r.dense(dim, dim, N, A);
+    L.key_value = r.dense(dim, 2 * dim, N, A);  // the encoder output is at kNorm too
+    L.attn = r.attention(heads, dim / heads, A, A);
+    L.merge = A;
+    L.output = r.dense(dim, dim, A, A);
+    L.norm1 = r.norm(dim, A);
+    L.ffn_in = r.dense(dim, inter, N, RandomLayers::kRelu, true);
+    L.ffn_out = r.dense(inter, dim, RandomLayers::kRelu, A);
+    L.norm2 = r.norm(dim, A);
+    d.layers.push_back(std::move(L));
+  }
+  d.logits = r.dense(dim, kVocabSize, N, RandomLayers::kLogits);
+  return d;
+}
+
+BaselineDecoderRt random_baseline_decoder(int64_t dim, int64_t layers, int64_t heads, int64_t inter,
+                                          int64_t max_steps, uint64_t seed) {
+  BaselineDecoderRt d;
+  RandomLayers r(seed, d.storage);
+  random_front(r, d, dim, max_steps);
+  const QParams A = RandomLayers::kAct, N = RandomLayers::kNorm;
+  for (int64_t l = 0; l < layers; ++l) {
+    BaselineLayerRt L;
+    L.self_query = r.dense(dim, dim, N, A);
+    L.self_kv = r.dense(dim, 2 * dim, N, A);
+    L.self_attn = r.attention(heads, dim / heads, A, A);
+    L.self_out = r.dense(dim, dim, A, A);
+    L.norm1 = r.norm(dim, A);
+    L.cross_query = r.dense(dim, dim, N, A);
+    L.cross_kv = r.dense(dim, 2 * dim, N, A);
+    L.cross_attn = r.attention(heads, dim / heads, A, A);
+    L.cross_out = r.dense(dim, dim, A, A);
+    L.norm2 = r.norm(dim, A);
+    L.ffn_in = r.dense(dim, inter, N, RandomLayers::kRelu, true);
+    L.ffn_out = r.dense(inter, dim, RandomLayers::kRelu, A);
+    L.norm3 = r.norm(dim, A);
+    d.layers.push_back(std::move(L));
+  }
+  d.logits = r.dense(dim, kVocabSize, N, RandomLayers::kLogits);
+  return d;
+}
+
+StepScores MattBeamDecoder::decode(int32_t step, const std::vector<int32_t>& parent_beams,
+                                   const std::vector<int32_t>& input_ids) {
+  const int32_t K = session_.beam();
+  if (step != session_.steps() + 1) {
+    invalid("MattBeamDecoder: step " + std::to_string(step) + " after " +
+            std::to_string(session_.steps()) + " steps (a new search needs set_memory)");
+  }
+  if (static_cast<int32_t>(parent_beams.size()) != K ||
+      static_cast<int32_t>(input_ids.size()) != K) {
+    invalid("MattBeamDecoder: expected " + std::to_string(K) + " parents and ids (beam size)");
+  }
+  const int8_t* logits = session_.step(input_ids.data(), parent_beams.data());
+  const QParams q = session_.logits_params();
+  return StepScores::int8_logits(logits, K, static_cast<int32_t>(session_.vocab()), q.scale,
+                                 q.zero_point);
+}
+
+std::vector<int32_t> greedy_decode(MattDecoderSession& session, int32_t max_len, int32_t start_id,
+                                   int32_t eos_id) {
+  if (session.beam() != 1) invalid("greedy_decode: expected a session of beam 1");
+  std::vector<int32_t> out;
+  int32_t id = start_id;
+  const int32_t parent = 0;
+  for (int32_t i = 0; i < max_len; ++i) {
+    const int8_t* logits = session.step(&id, &parent);
+    int32_t best = 0;
+    for (int32_t c = 1; c < session.vocab(); ++c) {
+      if (logits[c] > logits[best]) best = c;
+    }
+    out.push_back(best);
+    if (best == eos_id) break;
+    id = best;
+  }
+  return out;
+}
+
+}  // namespace bytelite::rt
