@@ -50,14 +50,15 @@ void check_parents(const int32_t* parents, int64_t beam) {
 
 // x [rows, D] = table rows of ids, + position row `pos` (same for every row), requantized to
 // norm.in, then layer-normalized into y.
-void decoder_input(const EmbeddingRt& emb, const EmbeddingRt& position, const LayerNormLayer& norm,
-                   const int32_t* ids, int64_t rows, int64_t pos, int8_t* x, int8_t* y) {
+void decoder_input(Isa isa, const EmbeddingRt& emb, const EmbeddingRt& position,
+                   const LayerNormLayer& norm, const int32_t* ids, int64_t rows, int64_t pos,
+                   int8_t* x, int8_t* y) {
   const int64_t D = emb.dim;
   for (int64_t i = 0; i < rows; ++i) {
     std::memcpy(x + i * D, emb.table + static_cast<int64_t>(ids[i]) * D, static_cast<size_t>(D));
-    add(x + i * D, emb.q, position.table + pos * D, position.q, D, norm.in, x + i * D);
+    add(isa, x + i * D, emb.q, position.table + pos * D, position.q, D, norm.in, x + i * D);
   }
-  layer_norm(norm, x, rows, D, y);
+  layer_norm(isa, norm, x, rows, D, y);
 }
 
 }  // namespace
@@ -245,9 +246,9 @@ int64_t seq2seq_encode(Isa isa, const Seq2SeqEncoderRt& enc, const int32_t* ids,
     std::memcpy(x + t * D, enc.embedding.table + static_cast<int64_t>(ids[t]) * D,
                 static_cast<size_t>(D));
   }
-  add(x, enc.embedding.q, enc.position.table, enc.position.q, T * D, enc.norm.in, x);
+  add(isa, x, enc.embedding.q, enc.position.table, enc.position.q, T * D, enc.norm.in, x);
   int8_t* xn = grow(s.b, T * D);
-  layer_norm(enc.norm, x, T, D, xn);
+  layer_norm(isa, enc.norm, x, T, D, xn);
   const int64_t tg = (T + enc.gbst.downsample_rate - 1) / enc.gbst.downsample_rate;
   int8_t* h = grow(s.a, tg * D);
   int64_t L = gbst(isa, enc.gbst, xn, T, h, s.ops, nullptr, nullptr);
@@ -330,7 +331,7 @@ const int8_t* MattDecoderSession::step(const int32_t* ids, const int32_t* parent
   const int32_t t = ++t_;
   int8_t* h = grow(x_, K * D);
   int8_t* hn = grow(y_, K * D);
-  decoder_input(dec_.embedding, dec_.position, dec_.norm, ids, K, t - 1, hn, h);
+  decoder_input(isa_, dec_.embedding, dec_.position, dec_.norm, ids, K, t - 1, hn, h);
   QParams hq = dec_.norm.out;
   for (size_t l = 0; l < dec_.layers.size(); ++l) {
     const MattLayerRt& L = dec_.layers[l];
@@ -349,14 +350,14 @@ const int8_t* MattDecoderSession::step(const int32_t* ids, const int32_t* parent
     dense(isa_, L.query, h, K, D, q, ops_);
     cross_attention(isa_, L.attn, cross_[l], q, K, ctx, ops_);
     // merge, shared output projection, residual + norm, feed-forward
-    add(sa, L.average, ctx, L.attn.context, K * D, L.merge, ctx);
+    add(isa_, sa, L.average, ctx, L.attn.context, K * D, L.merge, ctx);
     dense(isa_, L.output, ctx, K, D, v, ops_);
-    add(h, hq, v, L.output.out, K * D, L.norm1.in, v);
-    layer_norm(L.norm1, v, K, D, q);  // x1
+    add(isa_, h, hq, v, L.output.out, K * D, L.norm1.in, v);
+    layer_norm(isa_, L.norm1, v, K, D, q);  // x1
     dense(isa_, L.ffn_in, q, K, D, u, ops_);
     dense(isa_, L.ffn_out, u, K, I, v, ops_);
-    add(q, L.norm1.out, v, L.ffn_out.out, K * D, L.norm2.in, v);
-    layer_norm(L.norm2, v, K, D, h);
+    add(isa_, q, L.norm1.out, v, L.ffn_out.out, K * D, L.norm2.in, v);
+    layer_norm(isa_, L.norm2, v, K, D, h);
     hq = L.norm2.out;
   }
   int8_t* logits = grow(logits_, K * dec_.vocab);
@@ -401,7 +402,7 @@ const int8_t* BaselineDecoderSession::step(const int32_t* ids, const int32_t* pa
   const int32_t t = ++t_;
   int8_t* h = grow(x_, K * D);
   int8_t* hn = grow(y_, K * D);
-  decoder_input(dec_.embedding, dec_.position, dec_.norm, ids, K, t - 1, hn, h);
+  decoder_input(isa_, dec_.embedding, dec_.position, dec_.norm, ids, K, t - 1, hn, h);
   QParams hq = dec_.norm.out;
   for (size_t l = 0; l < dec_.layers.size(); ++l) {
     const BaselineLayerRt& L = dec_.layers[l];
@@ -430,19 +431,19 @@ const int8_t* BaselineDecoderSession::step(const int32_t* ids, const int32_t* pa
                 L.self_kv.out, t, D, ctx + i * D, ops_);
     }
     dense(isa_, L.self_out, ctx, K, D, o, ops_);
-    add(h, hq, o, L.self_out.out, K * D, L.norm1.in, o);
-    layer_norm(L.norm1, o, K, D, hn);  // x1
+    add(isa_, h, hq, o, L.self_out.out, K * D, L.norm1.in, o);
+    layer_norm(isa_, L.norm1, o, K, D, hn);  // x1
     // cross-attention
     dense(isa_, L.cross_query, hn, K, D, q, ops_);
     cross_attention(isa_, L.cross_attn, cross_[l], q, K, ctx, ops_);
     dense(isa_, L.cross_out, ctx, K, D, o, ops_);
-    add(hn, L.norm1.out, o, L.cross_out.out, K * D, L.norm2.in, o);
-    layer_norm(L.norm2, o, K, D, h);  // x2
+    add(isa_, hn, L.norm1.out, o, L.cross_out.out, K * D, L.norm2.in, o);
+    layer_norm(isa_, L.norm2, o, K, D, h);  // x2
     // feed-forward
     dense(isa_, L.ffn_in, h, K, D, u, ops_);
     dense(isa_, L.ffn_out, u, K, I, o, ops_);
-    add(h, L.norm2.out, o, L.ffn_out.out, K * D, L.norm3.in, o);
-    layer_norm(L.norm3, o, K, D, h);
+    add(isa_, h, L.norm2.out, o, L.ffn_out.out, K * D, L.norm3.in, o);
+    layer_norm(isa_, L.norm3, o, K, D, h);
     hq = L.norm3.out;
   }
   int8_t* logits = grow(logits_, K * dec_.vocab);
