@@ -54,4 +54,16 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
+void make_dirs(const std::string& dir) {
+  std::string cur;
+  for (size_t i = 0; i <= dir.size(); ++i) {
+    if (i == dir.size() || dir[i] == '/') {
+      if (!cur.empty() && ::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) {
+        throw Error("cannot create directory '" + cur + "'");
+      }
+    }
+    if (i < dir.size()) cur += dir[i];
+  }
+}
+
 }  // namespace bytelite

@@ -12,4 +12,8 @@ void write_file_atomic(const std::string& path, const std::string& bytes);
 /// Reads a whole file. Throws InputError("cannot open ...") if it cannot be read.
 std::string read_file(const std::string& path);
 
+/// Creates `dir` and its missing parents (mkdir -p), mode 0755. Throws Error naming the first
+/// directory that cannot be created.
+void make_dirs(const std::string& dir);
+
 }  // namespace bytelite

@@ -72,18 +72,6 @@ uint64_t mix_seed(uint64_t seed, int64_t step, int64_t row) {
   return splitmix64(s);
 }
 
-void make_dir(const std::string& dir) {
-  std::string cur;
-  for (size_t i = 0; i <= dir.size(); ++i) {
-    if (i == dir.size() || dir[i] == '/') {
-      if (!cur.empty() && ::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) {
-        throw Error("cannot create directory '" + cur + "'");
-      }
-    }
-    if (i < dir.size()) cur += dir[i];
-  }
-}
-
 std::string shape_str(const torch::Tensor& t) {
   std::string s = "[";
   for (int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
@@ -451,7 +439,7 @@ PretrainResult pretrain_encoder(const ExperimentConfig& cfg, const PretrainOptio
   groups.emplace_back(no_decay, std::make_unique<torch::optim::AdamWOptions>(ao0));
   torch::optim::AdamW optimizer(std::move(groups), ao);
 
-  make_dir(opts.out_dir);
+  make_dirs(opts.out_dir);
   const std::string last_path = opts.out_dir + "/last.ckpt";
   const std::string log_path = opts.out_dir + "/pretrain_log.jsonl";
   write_file_atomic(opts.out_dir + "/config.json", config_to_json(cfg).dump(2) + "\n");

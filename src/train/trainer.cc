@@ -38,18 +38,6 @@ double metric_value(const EvalReport& r, const std::string& metric) {
   return std::isnan(v) ? -1.0 : v;
 }
 
-void make_dir(const std::string& dir) {
-  std::string cur;
-  for (size_t i = 0; i <= dir.size(); ++i) {
-    if (i == dir.size() || dir[i] == '/') {
-      if (!cur.empty() && ::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) {
-        throw Error("cannot create directory '" + cur + "'");
-      }
-    }
-    if (i < dir.size()) cur += dir[i];
-  }
-}
-
 std::string fmt(const char* f, double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, f, v);
@@ -175,7 +163,7 @@ TrainResult train_classifier(const ExperimentConfig& cfg, const TrainOptions& op
   const int64_t total_steps = tc.max_steps > 0 ? tc.max_steps : tc.epochs * steps_per_epoch;
   const int64_t eval_every = tc.eval_every_steps > 0 ? tc.eval_every_steps : steps_per_epoch;
 
-  make_dir(opts.out_dir);
+  make_dirs(opts.out_dir);
   const std::string last_path = opts.out_dir + "/last.ckpt";
   const std::string best_path = opts.out_dir + "/best.ckpt";
   const std::string log_path = opts.out_dir + "/train_log.jsonl";
