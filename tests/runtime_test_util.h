@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -33,6 +34,18 @@ inline ExperimentConfig small_config(int dim = 16, int layers = 2, int max_lengt
   c.train.threads = 2;
   c.train.early_stopping_patience = 0;
   return c;
+}
+
+/// Quantized values of a fake-quantized float tensor with params p: rne(v / s) + z.
+inline std::vector<int> to_q(const torch::Tensor& v, const QuantParams& p) {
+  auto c = v.contiguous().to(torch::kFloat);
+  std::vector<int> q(c.numel());
+  const float* d = c.data_ptr<float>();
+  for (int64_t i = 0; i < c.numel(); ++i) {
+    q[i] = static_cast<int>(std::nearbyint(d[i] / static_cast<float>(p.scale))) +
+           static_cast<int>(p.zero_point);
+  }
+  return q;
 }
 
 /// OLID texts (first n of the training file), for observing ranges and as test inputs.

@@ -23,6 +23,7 @@ namespace bytelite {
 namespace {
 
 using testutil::small_config;
+using testutil::to_q;
 using testutil::trained_qat_model;
 
 // The model of this suite: 2 QRNN layers (every op and the layer > 0 path), the shipped recipe's
@@ -49,18 +50,6 @@ class RuntimeDiff : public ::testing::Test {
   static std::string* dir_;
 };
 std::string* RuntimeDiff::dir_ = nullptr;
-
-// Quantized value of a fake-quantized float tensor.
-std::vector<int> to_q(const torch::Tensor& v, const QuantParams& p) {
-  auto c = v.contiguous().to(torch::kFloat);
-  std::vector<int> q(c.numel());
-  const float* d = c.data_ptr<float>();
-  for (int64_t i = 0; i < c.numel(); ++i) {
-    q[i] = static_cast<int>(std::nearbyint(d[i] / static_cast<float>(p.scale))) +
-           static_cast<int>(p.zero_point);
-  }
-  return q;
-}
 
 struct TorchOp {
   std::string name;

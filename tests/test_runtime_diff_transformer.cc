@@ -23,6 +23,7 @@ namespace bytelite {
 namespace {
 
 using testutil::small_config;
+using testutil::to_q;
 using testutil::trained_qat_model;
 
 ExperimentConfig transformer_config(const std::string& encoder) {
@@ -52,17 +53,6 @@ class TransformerDiff : public ::testing::TestWithParam<std::string> {
     return dirs[encoder];
   }
 };
-
-std::vector<int> to_q(const torch::Tensor& v, const QuantParams& p) {
-  auto c = v.contiguous().to(torch::kFloat);
-  std::vector<int> q(c.numel());
-  const float* d = c.data_ptr<float>();
-  for (int64_t i = 0; i < c.numel(); ++i) {
-    q[i] = static_cast<int>(std::nearbyint(d[i] / static_cast<float>(p.scale))) +
-           static_cast<int>(p.zero_point);
-  }
-  return q;
-}
 
 rt::QParams rtq(const QuantParams& p) {
   return {static_cast<float>(p.scale), static_cast<int32_t>(p.zero_point)};
