@@ -147,18 +147,6 @@ class Loader {
     return L;
   }
 
-  // Requantization of n channels with one multiplier and no bias.
-  static RequantParams uniform_requant(int64_t n, Multiplier m, int32_t zp) {
-    RequantParams rq;
-    rq.n = n;
-    rq.m0.assign(n, m.m0);
-    rq.shift.assign(n, m.shift);
-    rq.bias.assign(n, 0);
-    rq.zp = zp;
-    prepare_requant(rq);
-    return rq;
-  }
-
   std::array<uint32_t, 256> exp_table(const flatbuffers::Vector<uint32_t>* v,
                                       const std::string& what) const {
     check_size(v, 256, what, "256 entries");

@@ -178,19 +178,8 @@ void prepare_cross_memory(Isa isa, const AttentionLayer& l, QParams qp, const in
       m.vcorr[h][c] = 128 * vs - 128 * zk * static_cast<int32_t>(S);
     }
   }
-  auto uniform = [](RequantParams& rq, int64_t n, Multiplier mu, int32_t zp) {
-    rq = RequantParams();
-    rq.n = n;
-    rq.m0.assign(n, mu.m0);
-    rq.shift.assign(n, mu.shift);
-    rq.bias.assign(n, 0);
-    rq.zp = zp;
-    rq.lo = -128;
-    rq.hi = 127;
-    prepare_requant(rq);
-  };
-  uniform(m.rq_logits, S, l.logits_m, l.logits.zero_point);
-  uniform(m.rq_context, dh, l.context_m, l.context.zero_point);
+  m.rq_logits = uniform_requant(S, l.logits_m, l.logits.zero_point);
+  m.rq_context = uniform_requant(dh, l.context_m, l.context.zero_point);
 }
 
 void cross_attention(Isa isa, const AttentionLayer& l, const CrossMemory& m, const int8_t* q,

@@ -25,6 +25,19 @@ T* grow(std::vector<T>& v, int64_t n) {
   return v.data();
 }
 
+/// Requantization of n channels with one multiplier, zero point zp, no bias and the full int8
+/// range (attention logits and context, GBST mixture, pooling sums).
+inline RequantParams uniform_requant(int64_t n, Multiplier m, int32_t zp) {
+  RequantParams rq;
+  rq.n = n;
+  rq.m0.assign(n, m.m0);
+  rq.shift.assign(n, m.shift);
+  rq.bias.assign(n, 0);
+  rq.zp = zp;
+  prepare_requant(rq);
+  return rq;
+}
+
 enum class Op : int {
   kEmbedding = 0,     // byte id -> int8 row of the pre-quantized table
   kDense,             // x · Wᵀ + b, per-channel requantization, optional ReLU

@@ -83,14 +83,7 @@ void requantize_uniform(Isa isa, const int32_t* acc, int64_t rows, int64_t n, Mu
                         int32_t zp, int8_t* y, int64_t ldy, RequantParams& rq,
                         std::vector<int8_t>& tmp) {
   if (rq.n != n || rq.m0.empty() || rq.m0[0] != m.m0 || rq.shift[0] != m.shift || rq.zp != zp) {
-    rq.n = n;
-    rq.m0.assign(n, m.m0);
-    rq.shift.assign(n, m.shift);
-    rq.bias.assign(n, 0);
-    rq.zp = zp;
-    rq.lo = -128;
-    rq.hi = 127;
-    prepare_requant(rq);
+    rq = uniform_requant(n, m, zp);
   }
   if (ldy == n) {
     requantize(isa, acc, rows, rq, y);
