@@ -8,6 +8,7 @@
 //     steps=3000 batch=64 lr=2e-3 dim=128 heads=4 ffn=256 enc_layers=2 dec_layers=2
 //     qat_start=0.3 (fraction of steps) smoothing=0.1 dropout=0.1 threads=1 seed=1
 //     eval=500 (words; 0 = all) split=dev|test beam=4 alpha=0.6 data=data/cmudict
+//     save=PATH (torch archive of the trained model)
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -71,11 +72,11 @@ int edit_distance(const std::vector<std::string>& a, const std::vector<std::stri
 
 int main(int argc, char** argv) {
   std::map<std::string, std::string> opt = {
-      {"steps", "3000"},    {"batch", "64"},         {"lr", "2e-3"},      {"dim", "128"},
-      {"heads", "4"},       {"ffn", "256"},          {"enc_layers", "2"}, {"dec_layers", "2"},
-      {"qat_start", "0.3"}, {"smoothing", "0.1"},    {"dropout", "0.1"},  {"threads", "1"},
-      {"seed", "1"},        {"eval", "500"},         {"split", "dev"},    {"beam", "4"},
-      {"alpha", "0.6"},     {"data", "data/cmudict"}};
+      {"steps", "3000"},    {"batch", "64"},          {"lr", "2e-3"},      {"dim", "128"},
+      {"heads", "4"},       {"ffn", "256"},           {"enc_layers", "2"}, {"dec_layers", "2"},
+      {"qat_start", "0.3"}, {"smoothing", "0.1"},     {"dropout", "0.1"},  {"threads", "1"},
+      {"seed", "1"},        {"eval", "500"},          {"split", "dev"},    {"beam", "4"},
+      {"alpha", "0.6"},     {"data", "data/cmudict"}, {"save", ""}};
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     const auto eq = a.find('=');
@@ -151,6 +152,10 @@ int main(int argc, char** argv) {
     }
   }
   model->eval();
+  if (!opt["save"].empty()) {
+    torch::save(model, opt["save"]);  // parameters and QAT ranges (buffers)
+    std::printf("saved %s\n", opt["save"].c_str());
+  }
   auto net = bytelite::export_seq2seq(*model);
 
   const int beam = static_cast<int>(num("beam"));

@@ -289,7 +289,7 @@ struct Trained {
   ByteSeq2Seq model{nullptr};
   QatStatePtr qat;
   std::vector<double> losses;
-  std::unique_ptr<rt::Seq2SeqNet> net;
+  std::shared_ptr<const rt::Seq2SeqNet> net;
   Pairs eval_pairs;
 };
 

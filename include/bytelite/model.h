@@ -28,15 +28,15 @@ inline constexpr uint32_t kModelFormatVersion = 1;
 
 /// Everything a model file says about itself (all of it is also printed by `bytelite info`).
 struct ModelInfo {
-  std::string path;             // as given to Model::load ("<memory>" for from_bytes)
-  uint32_t format_version = 0;  // header format version
-  uint32_t checksum = 0;        // CRC-32 of the payload
-  int64_t file_bytes = 0;       // size of the whole file
-  std::string producer;         // e.g. "bytelite 0.1.0"
-  std::string architecture;     // "byteqrnn" | "bytetransformer" | "bytefunnel"
-  std::string encoder;          // "qrnn" | "transformer" | "funnel"
-  std::vector<std::string> labels;
-  bool multilabel = false;        // sigmoid per label (true) or softmax over labels (false)
+  std::string path;                 // as given to Model::load ("<memory>" for from_bytes)
+  uint32_t format_version = 0;      // header format version
+  uint32_t checksum = 0;            // CRC-32 of the payload
+  int64_t file_bytes = 0;           // size of the whole file
+  std::string producer;             // e.g. "bytelite 0.1.0"
+  std::string architecture;         // "byteqrnn" | "bytetransformer" | "bytefunnel" | "byteseq2seq"
+  std::string encoder;              // "qrnn" | "transformer" | "funnel"
+  std::vector<std::string> labels;  // empty for seq2seq
+  bool multilabel = false;          // sigmoid per label (true) or softmax over labels (false)
   std::vector<float> thresholds;  // decision thresholds chosen on validation data (see Prediction)
   std::string pooling;            // "attention" or "attention_max" ([attention; max] -> head)
   bool lowercase_ascii = false;   // tokenizer: bytes 'A'..'Z' become 'a'..'z' (ByteTokenizer)
@@ -53,11 +53,17 @@ struct ModelInfo {
   std::vector<int32_t> pool_windows;  // per layer (1 = no query pooling)
   std::string attention_scale;        // "sqrt" | "none"
   std::string layer_norm;             // "channel" | "scalar"
-  int64_t parameter_count = 0;        // int8 weights + embedding values + int32 biases
-  int64_t float_bytes = 0;            // the same network as float32 (4 bytes per parameter)
-  int64_t trained_parameters = 0;     // float parameters of the training model (before folding)
-  std::string source_checkpoint;      // checkpoint the file was exported from ("" if unknown)
-  int64_t training_step = 0;          // optimizer step of that checkpoint
+  // Seq2seq ("byteseq2seq"; docs/seq2seq.md): the encoder is a ByteTransformer of
+  // transformer_layers layers of width bottleneck_size; max_length is the source limit in bytes
+  int32_t decoder_layers = 0;      // merged-attention decoder layers
+  int32_t max_target = 0;          // output ids per hypothesis at most (EOS included)
+  int32_t beam_size = 0;           // generation defaults stored at export
+  float length_penalty = 0.0f;     // GNMT alpha
+  int64_t parameter_count = 0;     // int8 weights + embedding values + int32 biases
+  int64_t float_bytes = 0;         // the same network as float32 (4 bytes per parameter)
+  int64_t trained_parameters = 0;  // float parameters of the training model (before folding)
+  std::string source_checkpoint;   // checkpoint the file was exported from ("" if unknown)
+  int64_t training_step = 0;       // optimizer step of that checkpoint
 };
 
 namespace rt {

@@ -196,6 +196,30 @@ class Loader {
     return out;
   }
 
+  // Tokenizer settings and the provenance fields every model file has.
+  void load_common(const fb::Model* m, ModelInfo& info) const {
+    const fb::Tokenizer* tok = need(m->tokenizer(), "tokenizer");
+    check_int(tok->max_length(), 1, 1 << 20, "tokenizer.max_length");
+    check_int(tok->byte_offset(), 3, 3, "tokenizer.byte_offset");
+    check_int(tok->pad_id(), 0, 0, "tokenizer.pad_id");
+    check_int(tok->vocab_size(), kVocab, kVocab, "tokenizer.vocab_size");
+    info.max_length = tok->max_length();
+    info.lowercase_ascii = tok->lowercase_ascii();
+    info.text_column = str(m->text_column());
+    info.label_columns = strings(m->label_columns());
+    info.source_checkpoint = str(m->source_checkpoint());
+    info.training_step = m->training_step();
+    info.trained_parameters = m->trained_parameters();
+    info.float_bytes = m->float_bytes();
+  }
+
+  void load_seq2seq_model(const fb::Model* m, LoadedModel& lm) const {
+    load_common(m, lm.info);
+    params_ = 0;
+    load_seq2seq(m, lm);
+    lm.info.parameter_count = params_;
+  }
+
   void load(const HeaderInfo& h, LoadedModel& lm) const {
     if (h.payload_size < 8 || h.payload_size >= FLATBUFFERS_MAX_BUFFER_SIZE) {
       fail("payload size", "8 bytes to 2 GiB", std::to_string(h.payload_size) + " bytes");
@@ -216,6 +240,10 @@ class Loader {
     ModelInfo& info = lm.info;
     info.producer = str(m->producer());
     info.architecture = str(m->architecture());
+    if (info.architecture == "byteseq2seq") {
+      load_seq2seq_model(m, lm);
+      return;
+    }
     info.labels = strings(m->labels());
     const int64_t C = static_cast<int64_t>(info.labels.size());
     info.multilabel = m->multilabel();
@@ -235,19 +263,7 @@ class Loader {
       fail("thresholds", info.multilabel ? "0 or one per label" : "0, or 1 for two labels",
            std::to_string(nt) + " values");
     }
-    const fb::Tokenizer* tok = need(m->tokenizer(), "tokenizer");
-    check_int(tok->max_length(), 1, 1 << 20, "tokenizer.max_length");
-    check_int(tok->byte_offset(), 3, 3, "tokenizer.byte_offset");
-    check_int(tok->pad_id(), 0, 0, "tokenizer.pad_id");
-    check_int(tok->vocab_size(), kVocab, kVocab, "tokenizer.vocab_size");
-    info.max_length = tok->max_length();
-    info.lowercase_ascii = tok->lowercase_ascii();
-    info.text_column = str(m->text_column());
-    info.label_columns = strings(m->label_columns());
-    info.source_checkpoint = str(m->source_checkpoint());
-    info.training_step = m->training_step();
-    info.trained_parameters = m->trained_parameters();
-    info.float_bytes = m->float_bytes();
+    load_common(m, info);
 
     ClassifierNet& net = lm.net;
     net.multilabel = info.multilabel;
@@ -268,7 +284,7 @@ class Loader {
       pool = m->transformer()->pool();
       head = m->transformer()->head();
     } else {
-      fail("architecture", "\"byteqrnn\", \"bytetransformer\" or \"bytefunnel\"",
+      fail("architecture", "\"byteqrnn\", \"bytetransformer\", \"bytefunnel\" or \"byteseq2seq\"",
            "\"" + info.architecture + "\"");
     }
     load_pool_head(m, pool, head, prefix, width, out_q, C, lm);
@@ -548,13 +564,13 @@ class Loader {
               "number of transformer.layers");
     const auto* windows = cfg->pool_windows();
     QParams in_q = net.gbst.mix;
-    const int64_t H = info.num_heads, dh = D / H, I = info.intermediate_size;
+    const int64_t H = info.num_heads, I = info.intermediate_size;
     for (flatbuffers::uoffset_t i = 0; i < layers->size(); ++i) {
       const std::string name = "transformer.layers[" + std::to_string(i) + "]";
       const fb::TransformerLayer* l = need(layers->Get(i), name);
-      TransformerLayerRt L;
-      check_int(l->pool_window(), 1, info.encoder == "funnel" ? 16 : 1, name + ".pool_window");
-      L.pool_window = l->pool_window();
+      TransformerLayerRt L =
+          transformer_layer(l, name, D, H, I, in_q, scalar, info.attention_scale == "none",
+                            info.encoder == "funnel" ? 16 : 1);
       if (info.encoder == "funnel") {
         if (windows == nullptr || windows->size() != layers->size() ||
             windows->Get(i) != L.pool_window) {
@@ -563,38 +579,177 @@ class Loader {
         }
       }
       info.pool_windows.push_back(L.pool_window);
-      check_int(l->num_heads(), H, H, name + ".num_heads");
-      L.attn.heads = l->num_heads();
-      L.query = dense(l->query(), name + ".query", D, D, in_q);
-      L.key_value = dense(l->key_value(), name + ".key_value", D, 2 * D, in_q);
-      L.attn.logit_factor = l->logit_factor();
-      const double want = info.attention_scale == "none" ? 1.0 : 1.0 / std::sqrt(double(dh));
-      if (!(std::fabs(L.attn.logit_factor - want) <= 1e-6 * want)) {
-        fail(name + ".logit_factor",
-             std::to_string(want) + " (attention_scale \"" + info.attention_scale + "\")",
-             std::to_string(L.attn.logit_factor));
-      }
-      L.attn.logits = qparams(l->logits(), name + ".logits");
-      L.attn.logits_exp = exp_table(l->logits_exp(), name + ".logits_exp");
-      L.attn.context = qparams(l->context(), name + ".context");
-      L.attn.logits_m = multiplier(static_cast<double>(L.query.out.scale) * L.key_value.out.scale *
-                                       L.attn.logit_factor / L.attn.logits.scale,
-                                   name + " logits multiplier");
-      L.attn.context_m = multiplier(static_cast<double>(L.key_value.out.scale) /
-                                        (255.0 * static_cast<double>(L.attn.context.scale)),
-                                    name + " context multiplier");
-      L.output = dense(l->output(), name + ".output", D, D, L.attn.context);
-      L.norm1 = layer_norm(l->norm1(), name + ".norm1", D, scalar);
-      L.ffn_in = dense(l->ffn_in(), name + ".ffn_in", D, I, L.norm1.out);
-      L.ffn_out = dense(l->ffn_out(), name + ".ffn_out", I, D, L.ffn_in.out);
-      L.norm2 = layer_norm(l->norm2(), name + ".norm2", D, scalar);
-      for (const DenseLayer* d : {&L.query, &L.key_value, &L.output, &L.ffn_in, &L.ffn_out})
-        count(*d);
       in_q = L.norm2.out;
       net.layers.push_back(std::move(L));
     }
     *width = D;
     *out_q = in_q;
+  }
+
+  // Attention params: logit factor (1/sqrt(dh), or 1 when unscaled), logits and context params
+  // and the exp table, with the multipliers for queries at q and keys/values at kv.
+  AttentionLayer attention(int32_t heads, float logit_factor, const fb::QuantParams* logits,
+                           const flatbuffers::Vector<uint32_t>* logits_exp,
+                           const fb::QuantParams* context, QParams q, QParams kv, int64_t D,
+                           bool unscaled, const std::string& name) const {
+    AttentionLayer A;
+    A.heads = heads;
+    A.logit_factor = logit_factor;
+    const double dh = static_cast<double>(D / heads);
+    const double want = unscaled ? 1.0 : 1.0 / std::sqrt(dh);
+    if (!(std::fabs(A.logit_factor - want) <= 1e-6 * want)) {
+      fail(name + ".logit_factor",
+           std::to_string(want) + (unscaled ? " (attention_scale \"none\")" : " (1/sqrt(D/H))"),
+           std::to_string(A.logit_factor));
+    }
+    A.logits = qparams(logits, name + ".logits");
+    A.logits_exp = exp_table(logits_exp, name + ".logits_exp");
+    A.context = qparams(context, name + ".context");
+    A.logits_m =
+        multiplier(static_cast<double>(q.scale) * kv.scale * A.logit_factor / A.logits.scale,
+                   name + " logits multiplier");
+    A.context_m =
+        multiplier(static_cast<double>(kv.scale) / (255.0 * static_cast<double>(A.context.scale)),
+                   name + " context multiplier");
+    return A;
+  }
+
+  // One post-LN Transformer / funnel encoder layer of width D on input params in_q.
+  TransformerLayerRt transformer_layer(const fb::TransformerLayer* l, const std::string& name,
+                                       int64_t D, int64_t H, int64_t I, QParams in_q, bool scalar,
+                                       bool unscaled, int32_t max_pool_window) const {
+    need(l, name);
+    TransformerLayerRt L;
+    check_int(l->pool_window(), 1, max_pool_window, name + ".pool_window");
+    L.pool_window = l->pool_window();
+    check_int(l->num_heads(), H, H, name + ".num_heads");
+    L.query = dense(l->query(), name + ".query", D, D, in_q);
+    L.key_value = dense(l->key_value(), name + ".key_value", D, 2 * D, in_q);
+    L.attn = attention(l->num_heads(), l->logit_factor(), l->logits(), l->logits_exp(),
+                       l->context(), L.query.out, L.key_value.out, D, unscaled, name);
+    L.output = dense(l->output(), name + ".output", D, D, L.attn.context);
+    L.norm1 = layer_norm(l->norm1(), name + ".norm1", D, scalar);
+    L.ffn_in = dense(l->ffn_in(), name + ".ffn_in", D, I, L.norm1.out);
+    L.ffn_out = dense(l->ffn_out(), name + ".ffn_out", I, D, L.ffn_in.out);
+    L.norm2 = layer_norm(l->norm2(), name + ".norm2", D, scalar);
+    for (const DenseLayer* d : {&L.query, &L.key_value, &L.output, &L.ffn_in, &L.ffn_out})
+      count(*d);
+    return L;
+  }
+
+  // architecture "byteseq2seq": ByteTransformer encoder and MAtt decoder.
+  void load_seq2seq(const fb::Model* m, LoadedModel& lm) const {
+    ModelInfo& info = lm.info;
+    const fb::Seq2SeqConfig* cfg = need(m->seq2seq_config(), "seq2seq_config");
+    info.encoder = "transformer";
+    info.embedding_size = info.bottleneck_size = cfg->model_dimension();
+    info.num_heads = cfg->num_heads();
+    info.intermediate_size = cfg->intermediate_size();
+    info.transformer_layers = cfg->encoder_layers();
+    info.decoder_layers = cfg->decoder_layers();
+    info.max_target = cfg->max_target();
+    info.gbst_max_block_width = cfg->gbst_max_block_width();
+    info.gbst_conv_kernel_size = cfg->gbst_conv_kernel_size();
+    info.gbst_downsample_rate = cfg->gbst_downsample_rate();
+    info.beam_size = cfg->beam_size();
+    info.length_penalty = cfg->length_penalty();
+    info.attention_scale = "sqrt";
+    info.layer_norm = "channel";
+    check_int(info.bottleneck_size, 1, kMaxDim, "seq2seq_config.model_dimension");
+    check_int(info.num_heads, 1, info.bottleneck_size, "seq2seq_config.num_heads");
+    if (info.bottleneck_size % info.num_heads != 0) {
+      fail("seq2seq_config.num_heads",
+           "a divisor of model_dimension " + std::to_string(info.bottleneck_size),
+           std::to_string(info.num_heads));
+    }
+    check_int(info.intermediate_size, 1, kMaxDim, "seq2seq_config.intermediate_size");
+    check_int(info.transformer_layers, 0, 32, "seq2seq_config.encoder_layers");
+    check_int(info.decoder_layers, 1, 32, "seq2seq_config.decoder_layers");
+    check_int(cfg->max_source(), info.max_length, info.max_length, "seq2seq_config.max_source");
+    check_int(info.max_target, 1, 1 << 16, "seq2seq_config.max_target");
+    check_int(info.gbst_max_block_width, 1, 16, "seq2seq_config.gbst_max_block_width");
+    check_int(info.gbst_conv_kernel_size, 1, 63, "seq2seq_config.gbst_conv_kernel_size");
+    check_int(info.gbst_downsample_rate, 1, 16, "seq2seq_config.gbst_downsample_rate");
+    check_int(info.beam_size, 1, 1024, "seq2seq_config.beam_size");
+    if (!std::isfinite(info.length_penalty) || info.length_penalty < 0.0f ||
+        info.length_penalty > 10.0f) {
+      fail("seq2seq_config.length_penalty", "a value in [0, 10]",
+           std::to_string(info.length_penalty));
+    }
+    const int64_t D = info.bottleneck_size, H = info.num_heads, I = info.intermediate_size;
+    const fb::ByteSeq2Seq* s = need(m->seq2seq(), "seq2seq");
+    lm.seq2seq = std::make_unique<Seq2SeqNet>();
+    Seq2SeqNet& net = *lm.seq2seq;
+
+    // encoder
+    const fb::ByteTransformer* e = need(s->encoder(), "seq2seq.encoder");
+    Seq2SeqEncoderRt& enc = net.encoder;
+    enc.dim = D;
+    enc.embedding = embedding_rt(e->embedding(), "seq2seq.encoder.embedding", kVocab, D);
+    enc.position = embedding_rt(e->position(), "seq2seq.encoder.position", info.max_length, D);
+    enc.norm = layer_norm(e->embedding_norm(), "seq2seq.encoder.embedding_norm", D, false);
+    if (e->bottleneck() != nullptr || e->pool() != nullptr || e->head() != nullptr) {
+      fail("seq2seq.encoder", "no bottleneck, pool or head", "a classifier's layers");
+    }
+    load_gbst(e->gbst(), "seq2seq.encoder.gbst", D, enc.norm.out, info, enc.gbst);
+    const auto* elayers = need(e->layers(), "seq2seq.encoder.layers");
+    check_int(elayers->size(), info.transformer_layers, info.transformer_layers,
+              "number of seq2seq.encoder.layers");
+    QParams h_q = enc.gbst.mix;
+    for (flatbuffers::uoffset_t i = 0; i < elayers->size(); ++i) {
+      enc.layers.push_back(transformer_layer(elayers->Get(i),
+                                             "seq2seq.encoder.layers[" + std::to_string(i) + "]", D,
+                                             H, I, h_q, false, false, 1));
+      h_q = enc.layers.back().norm2.out;
+    }
+    enc.out = h_q;
+
+    // decoder
+    MattDecoderRt& dec = net.decoder;
+    dec.dim = D;
+    dec.vocab = kVocab;
+    dec.embedding = embedding_rt(s->embedding(), "seq2seq.embedding", kVocab, D);
+    dec.position = embedding_rt(s->position(), "seq2seq.position", info.max_target, D);
+    dec.norm = layer_norm(s->embedding_norm(), "seq2seq.embedding_norm", D, false);
+    const auto* dlayers = need(s->layers(), "seq2seq.layers");
+    check_int(dlayers->size(), info.decoder_layers, info.decoder_layers,
+              "number of seq2seq.layers");
+    QParams x_q = dec.norm.out;
+    for (flatbuffers::uoffset_t i = 0; i < dlayers->size(); ++i) {
+      const std::string name = "seq2seq.layers[" + std::to_string(i) + "]";
+      const fb::MattDecoderLayer* l = need(dlayers->Get(i), name);
+      MattLayerRt L;
+      check_int(l->num_heads(), H, H, name + ".num_heads");
+      L.uniform = dense(l->uniform(), name + ".uniform", D, D, x_q);
+      L.average = qparams(l->average(), name + ".average");
+      L.query = dense(l->query(), name + ".query", D, D, x_q);
+      L.key_value = dense(l->key_value(), name + ".key_value", D, 2 * D, h_q);
+      L.attn = attention(l->num_heads(), l->logit_factor(), l->logits(), l->logits_exp(),
+                         l->context(), L.query.out, L.key_value.out, D, false, name);
+      L.merge = qparams(l->merge(), name + ".merge");
+      L.output = dense(l->output(), name + ".output", D, D, L.merge);
+      L.norm1 = layer_norm(l->norm1(), name + ".norm1", D, false);
+      L.ffn_in = dense(l->ffn_in(), name + ".ffn_in", D, I, L.norm1.out);
+      L.ffn_out = dense(l->ffn_out(), name + ".ffn_out", I, D, L.ffn_in.out);
+      L.norm2 = layer_norm(l->norm2(), name + ".norm2", D, false);
+      for (const DenseLayer* d :
+           {&L.uniform, &L.query, &L.key_value, &L.output, &L.ffn_in, &L.ffn_out})
+        count(*d);
+      x_q = L.norm2.out;
+      dec.layers.push_back(std::move(L));
+    }
+    dec.logits = dense(s->logits(), "seq2seq.logits", D, kVocab, x_q);
+    count(dec.logits);
+    params_ -= kVocab * D;  // the logits weight is the tied embedding (counted once)
+  }
+
+  EmbeddingRt embedding_rt(const fb::Embedding* e, const std::string& what, int64_t rows,
+                           int64_t dim) const {
+    EmbeddingRt r;
+    r.rows = rows;
+    r.dim = dim;
+    r.table = embedding_table(e, what, rows, dim, &r.q);
+    return r;
   }
 
  private:

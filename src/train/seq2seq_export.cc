@@ -1,212 +1,124 @@
 #include "train/seq2seq_export.h"
 
-#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
 
-#include "bytelite/byte_tokenizer.h"
 #include "bytelite/errors.h"
+#include "runtime/model_file.h"
+#include "runtime/models/classifier_net.h"
+#include "train/fb_writer.h"
 
 namespace bytelite {
 
-rt::QParams runtime_params(const ActQuantImpl& q, const std::string& name) {
-  if (!q.observed()) {
-    throw ModelFileError("cannot export seq2seq model: activation range '" + name +
-                         "' was never observed (train with quantization-aware training)");
-  }
-  const QuantParams p = q.params();
-  return rt::QParams{static_cast<float>(p.scale), static_cast<int32_t>(p.zero_point)};
-}
-
-namespace {
-
-class Seq2SeqExporter {
- public:
-  explicit Seq2SeqExporter(rt::Int8Storage& storage) : storage_(storage) {}
-
-  int8_t* buffer(int64_t n) {
-    auto v = std::make_shared<std::vector<int8_t>>(static_cast<size_t>(n));
-    storage_.push_back(v);
-    return v->data();
-  }
-
-  // y = x · Wᵀ + b with W [n, k] float, quantized per output channel as fake_quant_weight.
-  rt::DenseLayer dense(const torch::Tensor& weight, const torch::Tensor& bias, bool relu,
-                       rt::QParams in, rt::QParams out, const std::string& name) {
-    auto wt = weight.detach().to(torch::kFloat).contiguous();
-    auto bt = bias.detach().to(torch::kFloat).contiguous();
-    auto st = weight_scales(wt).contiguous();
-    const int64_t N = wt.size(0), K = wt.size(1);
-    const float* w = wt.data_ptr<float>();
-    const float* b = bt.data_ptr<float>();
-    const float* s = st.data_ptr<float>();
-    int8_t* qw = buffer(N * K);
-    std::vector<double> bq(static_cast<size_t>(N));
-    double max_bq = 0;
-    for (int64_t n = 0; n < N; ++n) {
-      const float inv = 1.0f / s[n];
-      for (int64_t k = 0; k < K; ++k) {
-        const float q = std::nearbyint(w[n * K + k] * inv);
-        qw[n * K + k] = static_cast<int8_t>(std::fmin(std::fmax(q, -127.0f), 127.0f));
-      }
-      bq[n] = static_cast<double>(b[n]) / (static_cast<double>(in.scale) * s[n]);
-      max_bq = std::max(max_bq, std::fabs(bq[n]));
-    }
-    constexpr double kLimit = 536870911.0;
-    if (!(max_bq <= kLimit)) {
-      throw ModelFileError("cannot export seq2seq model: bias of " + name + " out of range");
-    }
-    int shift = 0;
-    while (shift < 16 && std::ldexp(max_bq, shift + 1) <= kLimit) ++shift;
-    std::vector<int32_t> qb(static_cast<size_t>(N));
-    for (int64_t n = 0; n < N; ++n) {
-      qb[n] = static_cast<int32_t>(std::nearbyint(std::ldexp(bq[n], shift)));
-    }
-    return rt::make_dense_layer(qw, N, K, s, qb.data(), shift, relu, in, out);
-  }
-
-  rt::DenseLayer dense(const QDense& d, rt::QParams in, const std::string& name) {
-    auto [w, b] = d->folded();
-    return dense(w, b, d->activation == Activation::kRelu, in,
-                 runtime_params(*d->out_quant, name + ".out_quant"), name);
-  }
-
-  rt::EmbeddingRt table(const torch::Tensor& t, rt::QParams q) {
-    auto e = t.detach().to(torch::kFloat).contiguous();
-    rt::EmbeddingRt r;
-    r.rows = e.size(0);
-    r.dim = e.size(1);
-    r.q = q;
-    int8_t* out = buffer(r.rows * r.dim);
-    const float* ep = e.data_ptr<float>();
-    const float inv = 1.0f / q.scale;
-    for (int64_t i = 0; i < r.rows * r.dim; ++i) {
-      const float v = static_cast<float>(q.zero_point) + std::nearbyint(ep[i] * inv);
-      out[i] = static_cast<int8_t>(std::fmin(std::fmax(v, -128.0f), 127.0f));
-    }
-    r.table = out;
-    return r;
-  }
-
-  rt::LayerNormLayer layer_norm(const LayerNorm& n, const std::string& name) {
-    auto g = n->gamma.detach().to(torch::kFloat).expand({n->dim}).contiguous();
-    auto b = n->beta.detach().to(torch::kFloat).expand({n->dim}).contiguous();
-    return rt::make_layer_norm_layer(g.data_ptr<float>(), b.data_ptr<float>(), n->dim,
-                                     runtime_params(*n->in_quant, name + ".in_quant"),
-                                     runtime_params(*n->out_quant, name + ".out_quant"),
-                                     LayerNormImpl::kEpsilon);
-  }
-
-  rt::AttentionLayer attention(int64_t heads, int64_t dim, rt::QParams q, rt::QParams kv,
-                               const ActQuant& logits, const ActQuant& context,
-                               const std::string& name) {
-    const double factor = 1.0 / std::sqrt(static_cast<double>(dim / heads));
-    return rt::make_attention_layer(static_cast<int32_t>(heads), factor, q, kv,
-                                    runtime_params(*logits, name + ".logits_quant"),
-                                    runtime_params(*context, name + ".context_quant"));
-  }
-
-  rt::GbstLayer gbst(const Gbst& g, rt::QParams in) {
-    rt::GbstLayer G;
-    G.max_block_width = static_cast<int32_t>(g->max_block_width);
-    G.conv_kernel = static_cast<int32_t>(g->conv_kernel);
-    G.downsample_rate = static_cast<int32_t>(g->downsample_rate);
-    G.conv = dense(g->conv, in, "gbst.conv");
-    const rt::QParams score_q = runtime_params(*g->score_quant, "gbst.score_quant");
-    auto [sw, sb] = g->score->folded();
-    G.score = dense(sw, sb, false, G.conv.out, score_q, "gbst.score");
-    G.score_exp = rt::make_exp_table(score_q.scale);
-    G.mix = runtime_params(*g->mix_quant, "gbst.mix_quant");
-    rt::Multiplier m;
-    if (!rt::make_multiplier(
-            static_cast<double>(G.conv.out.scale) / (255.0 * static_cast<double>(G.mix.scale)),
-            &m)) {
-      throw ModelFileError("cannot export seq2seq model: GBST mixture multiplier out of range");
-    }
-    rt::RequantParams& rq = G.mix_rq;
-    const int64_t D = g->dim;
-    rq.n = D;
-    rq.m0.assign(D, m.m0);
-    rq.shift.assign(D, m.shift);
-    rq.bias.assign(D, 0);
-    rq.zp = G.mix.zero_point;
-    rt::prepare_requant(rq);
-    return G;
-  }
-
- private:
-  rt::Int8Storage& storage_;
-};
-
-}  // namespace
-
-std::unique_ptr<rt::Seq2SeqNet> export_seq2seq(ByteSeq2SeqImpl& m) {
+std::string export_seq2seq_bytes(ByteSeq2SeqImpl& m, const Seq2SeqExportInfo& info) {
   torch::NoGradGuard ng;
+  FbWriter w(info.source_checkpoint.empty() ? std::string("seq2seq model")
+                                            : info.source_checkpoint);
   if (!m.qat->enabled) {
-    throw ModelFileError("cannot export seq2seq model: quantization-aware training is disabled");
+    w.fail("quantization-aware training is disabled (expected a model trained with QAT)");
   }
-  auto net = std::make_unique<rt::Seq2SeqNet>();
-  Seq2SeqExporter ex(net->storage);
-  const int64_t D = m.cfg.dim;
+  auto& b = w.builder();
+  const Seq2SeqConfig& c = m.cfg;
+  const int64_t D = c.dim;
+  const float factor = static_cast<float>(1.0 / std::sqrt(static_cast<double>(D / c.heads)));
 
-  // encoder
-  rt::Seq2SeqEncoderRt& enc = net->encoder;
-  enc.dim = D;
-  enc.embedding = ex.table(m.src_embedding, runtime_params(*m.src_embedding_quant, "src_emb"));
-  enc.position = ex.table(m.src_position, runtime_params(*m.src_position_quant, "src_pos"));
-  enc.norm = ex.layer_norm(m.src_norm, "src_norm");
-  enc.gbst = ex.gbst(m.gbst, enc.norm.out);
-  rt::QParams hq = enc.gbst.mix;
+  // encoder: a ByteTransformer without bottleneck, pooling or head
+  const fb::QuantParams emb_q = w.act(m.src_embedding_quant, "src_embedding_quant");
+  auto emb = w.table(m.src_embedding, emb_q);
+  auto pos = w.table(m.src_position, w.act(m.src_position_quant, "src_position_quant"));
+  auto enorm = w.layer_norm(m.src_norm, "src_norm");
+  fb::QuantParams h_q;
+  auto gb = w.gbst(m.gbst, w.act(m.src_norm->out_quant, "src_norm.out_quant"), &h_q);
+  std::vector<flatbuffers::Offset<fb::TransformerLayer>> enc_layers;
   for (size_t i = 0; i < m.encoder->size(); ++i) {
     auto l = m.encoder[i]->as<TransformerLayer>();
-    const std::string name = "encoder." + std::to_string(i);
-    rt::TransformerLayerRt L;
-    L.pool_window = 1;
-    L.query = ex.dense(l->query, hq, name + ".query");
-    L.key_value = ex.dense(l->key_value, hq, name + ".key_value");
-    L.attn = ex.attention(l->heads, D, L.query.out, L.key_value.out, l->logits_quant,
-                          l->context_quant, name);
-    L.output = ex.dense(l->output, L.attn.context, name + ".output");
-    L.norm1 = ex.layer_norm(l->norm1, name + ".norm1");
-    L.ffn_in = ex.dense(l->ffn_in, L.norm1.out, name + ".ffn_in");
-    L.ffn_out = ex.dense(l->ffn_out, L.ffn_in.out, name + ".ffn_out");
-    L.norm2 = ex.layer_norm(l->norm2, name + ".norm2");
-    hq = L.norm2.out;
-    enc.layers.push_back(std::move(L));
+    enc_layers.push_back(
+        w.transformer_layer(*l, h_q, factor, "encoder." + std::to_string(i), &h_q));
   }
-  enc.out = hq;
+  auto elv = b.CreateVector(enc_layers);
+  auto encoder = fb::CreateByteTransformer(b, emb, pos, enorm, 0, gb, elv, 0, 0);
 
   // decoder
-  rt::MattDecoderRt& dec = net->decoder;
-  dec.dim = D;
-  dec.vocab = kVocabSize;
-  dec.embedding = ex.table(m.embedding, runtime_params(*m.embedding_quant, "embedding_quant"));
-  dec.position = ex.table(m.position, runtime_params(*m.position_quant, "position_quant"));
-  dec.norm = ex.layer_norm(m.dec_norm, "dec_norm");
-  rt::QParams xq = dec.norm.out;
+  auto demb = w.table(m.embedding, w.act(m.embedding_quant, "embedding_quant"));
+  auto dpos = w.table(m.position, w.act(m.position_quant, "position_quant"));
+  auto dnorm = w.layer_norm(m.dec_norm, "dec_norm");
+  fb::QuantParams x_q = w.act(m.dec_norm->out_quant, "dec_norm.out_quant");
+  std::vector<flatbuffers::Offset<fb::MattDecoderLayer>> dec_layers;
   for (size_t i = 0; i < m.decoder->size(); ++i) {
     auto l = m.decoder[i]->as<MattDecoderLayer>();
     const std::string name = "decoder." + std::to_string(i);
-    rt::MattLayerRt L;
-    L.uniform = ex.dense(l->uniform, xq, name + ".uniform");
-    L.average = runtime_params(*l->average_quant, name + ".average_quant");
-    L.query = ex.dense(l->query, xq, name + ".query");
-    L.key_value = ex.dense(l->key_value, enc.out, name + ".key_value");
-    L.attn = ex.attention(l->heads, D, L.query.out, L.key_value.out, l->logits_quant,
-                          l->context_quant, name);
-    L.merge = runtime_params(*l->merge_quant, name + ".merge_quant");
-    L.output = ex.dense(l->output, L.merge, name + ".output");
-    L.norm1 = ex.layer_norm(l->norm1, name + ".norm1");
-    L.ffn_in = ex.dense(l->ffn_in, L.norm1.out, name + ".ffn_in");
-    L.ffn_out = ex.dense(l->ffn_out, L.ffn_in.out, name + ".ffn_out");
-    L.norm2 = ex.layer_norm(l->norm2, name + ".norm2");
-    xq = L.norm2.out;
-    dec.layers.push_back(std::move(L));
+    const fb::QuantParams uq = w.act(l->uniform->out_quant, name + ".uniform.out_quant");
+    const fb::QuantParams aq = w.act(l->average_quant, name + ".average_quant");
+    const fb::QuantParams qq = w.act(l->query->out_quant, name + ".query.out_quant");
+    const fb::QuantParams kvq = w.act(l->key_value->out_quant, name + ".key_value.out_quant");
+    const fb::QuantParams lq = w.act(l->logits_quant, name + ".logits_quant");
+    const fb::QuantParams cq = w.act(l->context_quant, name + ".context_quant");
+    const fb::QuantParams mq = w.act(l->merge_quant, name + ".merge_quant");
+    const fb::QuantParams oq = w.act(l->output->out_quant, name + ".output.out_quant");
+    const fb::QuantParams n1 = w.act(l->norm1->out_quant, name + ".norm1.out_quant");
+    const fb::QuantParams fiq = w.act(l->ffn_in->out_quant, name + ".ffn_in.out_quant");
+    const fb::QuantParams foq = w.act(l->ffn_out->out_quant, name + ".ffn_out.out_quant");
+    auto uniform = w.dense(l->uniform, x_q, uq, name + ".uniform");
+    auto query = w.dense(l->query, x_q, qq, name + ".query");
+    auto kv = w.dense(l->key_value, h_q, kvq, name + ".key_value");
+    auto lexp = w.exp_table(lq.scale());
+    auto output = w.dense(l->output, mq, oq, name + ".output");
+    auto norm1 = w.layer_norm(l->norm1, name + ".norm1");
+    auto ffn_in = w.dense(l->ffn_in, n1, fiq, name + ".ffn_in");
+    auto ffn_out = w.dense(l->ffn_out, fiq, foq, name + ".ffn_out");
+    auto norm2 = w.layer_norm(l->norm2, name + ".norm2");
+    dec_layers.push_back(fb::CreateMattDecoderLayer(b, static_cast<int32_t>(l->heads), uniform, &aq,
+                                                    query, kv, factor, &lq, lexp, &cq, &mq, output,
+                                                    norm1, ffn_in, ffn_out, norm2));
+    x_q = w.act(l->norm2->out_quant, name + ".norm2.out_quant");
   }
-  dec.logits = ex.dense(m.embedding, m.logits_bias, false, xq,
-                        runtime_params(*m.logits_quant, "logits_quant"), "logits");
-  return net;
+  auto dlv = b.CreateVector(dec_layers);
+  auto logits = w.dense(m.embedding, m.logits_bias, false, x_q,
+                        w.act(m.logits_quant, "logits_quant"), "logits");
+  auto s2s = fb::CreateByteSeq2Seq(b, encoder, demb, dpos, dnorm, dlv, logits);
+  auto scfg = fb::CreateSeq2SeqConfig(
+      b, static_cast<int32_t>(D), static_cast<int32_t>(c.heads),
+      static_cast<int32_t>(c.intermediate), static_cast<int32_t>(c.encoder_layers),
+      static_cast<int32_t>(c.decoder_layers), static_cast<int32_t>(c.max_source),
+      static_cast<int32_t>(c.max_target), static_cast<int32_t>(c.gbst_max_block_width),
+      static_cast<int32_t>(c.gbst_conv_kernel), static_cast<int32_t>(c.gbst_downsample_rate),
+      info.beam_size, static_cast<float>(info.length_penalty));
+
+  auto tok = fb::CreateTokenizer(b, static_cast<int32_t>(c.max_source), 3, 0, 259, false);
+  auto producer = b.CreateString(std::string("bytelite ") + kVersionString);
+  auto arch = b.CreateString("byteseq2seq");
+  auto source = b.CreateString(info.source_checkpoint);
+  auto text_col = b.CreateString(info.source_column);
+  auto label_cols = b.CreateVectorOfStrings(std::vector<std::string>{info.target_column});
+  fb::ModelBuilder mb(b);
+  mb.add_producer(producer);
+  mb.add_architecture(arch);
+  mb.add_tokenizer(tok);
+  mb.add_source_checkpoint(source);
+  mb.add_training_step(info.training_step);
+  mb.add_trained_parameters(m.parameter_count());
+  mb.add_float_bytes(4 * w.params());
+  mb.add_text_column(text_col);
+  mb.add_label_columns(label_cols);
+  mb.add_seq2seq(s2s);
+  mb.add_seq2seq_config(scfg);
+  auto root = mb.Finish();
+  fb::FinishModelBuffer(b, root);
+  return rt::make_model_file(b.GetBufferPointer(), b.GetSize(), kModelFormatVersion);
+}
+
+std::shared_ptr<const Model> export_seq2seq_model(ByteSeq2SeqImpl& m,
+                                                  const Seq2SeqExportInfo& info) {
+  return Model::from_bytes(export_seq2seq_bytes(m, info), info.source_checkpoint.empty()
+                                                              ? "<seq2seq export>"
+                                                              : info.source_checkpoint);
+}
+
+std::shared_ptr<const rt::Seq2SeqNet> export_seq2seq(ByteSeq2SeqImpl& m) {
+  auto model = export_seq2seq_model(m);
+  const rt::Seq2SeqNet* net = model->impl().seq2seq.get();
+  return std::shared_ptr<const rt::Seq2SeqNet>(model, net);
 }
 
 }  // namespace bytelite

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "bytelite/model.h"
+#include "runtime/ops/decoder.h"
 #include "runtime/ops/ops.h"
 
 namespace bytelite::rt {
@@ -40,7 +41,8 @@ struct ClassifierNet {
 struct LoadedModel {
   ModelInfo info;
   std::shared_ptr<const void> storage;  // keeps the mapping / buffer alive
-  ClassifierNet net;
+  ClassifierNet net;                    // classifiers
+  std::unique_ptr<Seq2SeqNet> seq2seq;  // architecture "byteseq2seq" (tables point into storage)
 };
 
 /// Scratch memory of one forward pass (one per thread; buffers only grow).

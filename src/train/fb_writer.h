@@ -1,0 +1,67 @@
+// Writing trained QAT layers into the FlatBuffers payload of a model file
+// (schema/bytelite_model.fbs). Shared by the classifier export (train/export.h) and the
+// seq2seq export (train/seq2seq_export.h); the conventions are those of train/export.h:
+//  - weights: batch normalization folded, quantized per output channel exactly as
+//    fake_quant_weight does (symmetric, q in [-127, 127], q = nearbyint(w * (1.0f / scale)));
+//  - biases: int32 round_half_even(b / (s_x * scale_c) * 2^bias_shift), with bias_shift (0..16)
+//    extra fractional bits as large as keeps every bias below 2^29;
+//  - tables (embeddings, positions) quantized with their activation quantizer's params;
+//  - activation params from every ActQuant's range (float scale, as the fake quantizer);
+//  - exp tables round(2^30 exp(-s d)) for the integer softmaxes.
+// Every failure is a ModelFileError "<source>: cannot export: <what>".
+#pragma once
+
+#include <flatbuffers/flatbuffers.h>
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+
+#include "bytelite_model_generated.h"
+#include "train/fake_quant.h"
+#include "train/layers.h"
+
+namespace bytelite {
+
+class FbWriter {
+ public:
+  explicit FbWriter(std::string source) : source_(std::move(source)) {}
+
+  [[noreturn]] void fail(const std::string& msg) const;
+
+  /// Activation params of an observed ActQuant. Throws if its range was never observed.
+  fb::QuantParams act(const ActQuant& a, const std::string& name) const;
+  /// y = act(x · Wᵀ + b): W [N, K] float, b [N], quantized as fake_quant_weight.
+  flatbuffers::Offset<fb::Dense> dense(const torch::Tensor& weight, const torch::Tensor& bias,
+                                       bool relu, const fb::QuantParams& in,
+                                       const fb::QuantParams& out, const std::string& name);
+  /// A QDense (batch norm folded).
+  flatbuffers::Offset<fb::Dense> dense(const QDense& d, const fb::QuantParams& in,
+                                       const fb::QuantParams& out, const std::string& name);
+  /// round(2^30 exp(-s d)) for d = 0..255.
+  flatbuffers::Offset<flatbuffers::Vector<uint32_t>> exp_table(float scale);
+  /// A table [rows, dim] quantized with q exactly as the fake quantizer does.
+  flatbuffers::Offset<fb::Embedding> table(const torch::Tensor& t, const fb::QuantParams& q);
+  flatbuffers::Offset<fb::LayerNorm> layer_norm(const LayerNorm& n, const std::string& name);
+  /// GBST from input params in_q; *mix_q receives its output params.
+  flatbuffers::Offset<fb::Gbst> gbst(const Gbst& g, const fb::QuantParams& in_q,
+                                     fb::QuantParams* mix_q);
+  /// A post-LN Transformer (or funnel) encoder layer on input params in_q with attention logits
+  /// scaled by `factor`; *out_q receives its output params (norm2's).
+  flatbuffers::Offset<fb::TransformerLayer> transformer_layer(const TransformerLayerImpl& l,
+                                                              const fb::QuantParams& in_q,
+                                                              float factor, const std::string& name,
+                                                              fb::QuantParams* out_q);
+
+  flatbuffers::FlatBufferBuilder& builder() { return b_; }
+  /// int8 weights + embedding values + int32 biases + layer-norm floats written so far.
+  int64_t params() const { return params_; }
+  const std::string& source() const { return source_; }
+
+ protected:
+  std::string source_;
+  flatbuffers::FlatBufferBuilder b_{1 << 16};
+  int64_t params_ = 0;
+};
+
+}  // namespace bytelite
