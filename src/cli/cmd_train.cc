@@ -7,6 +7,7 @@
 #include "train/checkpoint.h"
 #include "train/config.h"
 #include "train/export.h"
+#include "train/seq2seq_trainer.h"
 #include "train/trainer.h"
 
 namespace bytelite::cli {
@@ -24,7 +25,9 @@ struct TrainArgs {
 
 CLI::App* add_train_command(CLI::App& app) {
   auto args = std::make_shared<TrainArgs>();
-  auto* cmd = app.add_subcommand("train", "Train a classifier from labelled TSV/CSV/JSONL");
+  auto* cmd = app.add_subcommand(
+      "train",
+      "Train a classifier (or, with task \"seq2seq\", a byte-to-byte model) from TSV/CSV/JSONL");
   cmd->add_option("--config", args->config,
                   "Experiment config (JSON), e.g. configs/byteqrnn_olid.json")
       ->required();
@@ -68,6 +71,31 @@ CLI::App* add_train_command(CLI::App& app) {
     o.out_dir = args->out;
     o.resume = args->resume;
     o.verbose = !args->quiet;
+    if (cfg.task == "seq2seq") {
+      if (!args->init_from.empty()) {
+        throw InvalidArgument("--init-from: expected a classifier config, found task \"seq2seq\"");
+      }
+      Seq2SeqTrainResult r = train_seq2seq(cfg, o);
+      nlohmann::json summary = {{"task", "seq2seq"},
+                                {"parameters", r.parameter_count},
+                                {"steps", r.steps},
+                                {"train_seconds", r.seconds},
+                                {"valid", r.valid},
+                                {"qat", cfg.quant.enabled},
+                                {"model", r.model_path},
+                                {"model_bytes", r.model_bytes},
+                                {"threads", cfg.train.threads}};
+      write_file_atomic(args->out + "/summary.json", summary.dump(2) + "\n");
+      std::printf("trained %lld steps in %.1fs; valid %s\n", static_cast<long long>(r.steps),
+                  r.seconds, r.valid.dump().c_str());
+      if (r.model_path.empty()) {
+        std::printf("no int8 model: trained without QAT (--qat on to get OUT/model.blt)\n");
+      } else {
+        std::printf("int8 model: %s (%lld bytes)\n", r.model_path.c_str(),
+                    static_cast<long long>(r.model_bytes));
+      }
+      return;
+    }
     TrainResult r = train_classifier(cfg, o, args->init_from);
     // The int8 model for the runtime, from the best checkpoint (QAT models only: a float model
     // has no activation ranges to quantize with).

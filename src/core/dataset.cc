@@ -632,4 +632,27 @@ std::vector<std::string> read_texts(const std::string& path, const DataSpec& spe
   return texts;
 }
 
+std::vector<TextPair> read_text_pairs(const std::string& path, const DataSpec& spec) {
+  if (spec.label_columns.size() != 1) {
+    throw InputError(path + ": expected exactly one target column for source/target pairs, found " +
+                     std::to_string(spec.label_columns.size()));
+  }
+  std::vector<TextPair> pairs;
+  RowFn fn = [&](int64_t line, std::string text, const std::vector<Cell>& cells) {
+    std::string target;
+    if (cells[0].value != nullptr) {
+      if (!cells[0].value->is_string()) {
+        throw InputError(location(path, line) + ": column \"" + spec.label_columns[0] +
+                         "\": expected a string, found " + describe(*cells[0].value));
+      }
+      target = cells[0].value->get<std::string>();
+    } else {
+      target = std::string(cells[0].text);
+    }
+    pairs.push_back({std::move(text), std::move(target)});
+  };
+  for_each_row(path, spec, spec.label_columns, fn);
+  return pairs;
+}
+
 }  // namespace bytelite

@@ -64,6 +64,16 @@ Dataset read_dataset(const std::string& path, const DataSpec& spec,
 /// Reads only the text column of a file (labels not required), for prediction.
 std::vector<std::string> read_texts(const std::string& path, const DataSpec& spec);
 
+/// A source/target pair of a sequence-to-sequence data file (raw bytes of both columns).
+struct TextPair {
+  std::string source, target;
+};
+
+/// Reads pairs: spec.text_column is the source column, spec.label_columns (exactly one) the
+/// target column; TSV/CSV/JSONL as above (JSONL targets must be strings). Rows keep file order.
+/// Throws InputError (file, missing column, malformed row, a non-string JSON target).
+std::vector<TextPair> read_text_pairs(const std::string& path, const DataSpec& spec);
+
 /// Format from extension (.tsv, .csv, .jsonl, .json); throws InputError for anything else.
 DataFormat detect_format(const std::string& path);
 

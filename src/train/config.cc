@@ -242,7 +242,7 @@ ExperimentConfig config_from_json(const json& j, const std::string& source) {
     s.get_double("adam_beta2", tc.adam_beta2, 0, 0.999999);
     s.get_double("adam_eps", tc.adam_eps, 0, 1, true);
     s.get_int("lr_warmup_steps", tc.lr_warmup_steps, 0, 1 << 30);
-    s.get_string("lr_schedule", tc.lr_schedule, {"cosine", "linear", "constant"});
+    s.get_string("lr_schedule", tc.lr_schedule, {"cosine", "linear", "constant", "cosine_clamped"});
     s.get_double("min_lr_ratio", tc.min_lr_ratio, 0, 1);
     s.get_double("grad_clip", tc.grad_clip, 0, 1e9);
     s.get_string("class_weights", tc.class_weights, {"none", "balanced"});
@@ -283,6 +283,33 @@ ExperimentConfig config_from_json(const json& j, const std::string& source) {
                  ", the rows of the position embedding of the " + c.model.encoder + " encoder)",
              json(pc.seq_len));
     }
+  }
+  top.get_string("task", c.task, {"classify", "seq2seq"});
+  if (const json* t = top.sub("seq2seq")) {
+    Section s(*t, "seq2seq", source);
+    auto& q = c.seq2seq;
+    s.get_long("dim", q.dim, 1, 4096);
+    s.get_long("num_heads", q.heads, 1, 64);
+    s.get_long("intermediate_size", q.intermediate, 1, 16384);
+    s.get_long("encoder_layers", q.encoder_layers, 0, 32);
+    s.get_long("decoder_layers", q.decoder_layers, 1, 32);
+    s.get_long("gbst_max_block_width", q.gbst_max_block_width, 1, 16);
+    s.get_long("gbst_conv_kernel_size", q.gbst_conv_kernel, 1, 63);
+    s.get_long("gbst_downsample_rate", q.gbst_downsample_rate, 1, 16);
+    s.get_long("max_source", q.max_source, 1, 1 << 16);
+    s.get_long("max_target", q.max_target, 2, 1 << 16);
+    s.get_double("dropout", q.dropout, 0, 0.99);
+    s.get_double("label_smoothing", q.label_smoothing, 0, 0.99);
+    s.get_int("beam_size", q.beam_size, 1, 1024);
+    s.get_double("length_penalty", q.length_penalty, 0, 10);
+    s.get_int("eval_sources", q.eval_sources, 0, 1 << 30);
+    s.check_unknown();
+    if (q.dim % q.heads != 0) {
+      s.fail("seq2seq.num_heads", "a divisor of dim (" + std::to_string(q.dim) + ")",
+             json(q.heads));
+    }
+  } else if (c.task == "seq2seq") {
+    top.fail("seq2seq", "a \"seq2seq\" section (the model) when task is \"seq2seq\"", json());
   }
   top.sub("comment");  // free-form note, ignored
   top.check_unknown();
@@ -356,6 +383,25 @@ json config_to_json(const ExperimentConfig& c) {
                 {"metric", t.metric},
                 {"seed", t.seed},
                 {"threads", t.threads}};
+  if (c.task == "seq2seq") {
+    const auto& q = c.seq2seq;
+    j["task"] = c.task;
+    j["seq2seq"] = {{"dim", q.dim},
+                    {"num_heads", q.heads},
+                    {"intermediate_size", q.intermediate},
+                    {"encoder_layers", q.encoder_layers},
+                    {"decoder_layers", q.decoder_layers},
+                    {"gbst_max_block_width", q.gbst_max_block_width},
+                    {"gbst_conv_kernel_size", q.gbst_conv_kernel},
+                    {"gbst_downsample_rate", q.gbst_downsample_rate},
+                    {"max_source", q.max_source},
+                    {"max_target", q.max_target},
+                    {"dropout", q.dropout},
+                    {"label_smoothing", q.label_smoothing},
+                    {"beam_size", q.beam_size},
+                    {"length_penalty", q.length_penalty},
+                    {"eval_sources", q.eval_sources}};
+  }
   if (c.has_pretrain) {
     const auto& p = c.pretrain;
     j["pretrain"] = {{"seq_len", p.seq_len},

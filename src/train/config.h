@@ -4,6 +4,7 @@
 // bad one gives ConfigError("<file>: <key>: expected ..., found ...").
 #pragma once
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -49,8 +50,10 @@ struct TrainConfig {
   double learning_rate = 2e-3;  // peak learning rate (AdamW)
   double weight_decay = 0.01;   // decoupled weight decay (AdamW)
   double adam_beta1 = 0.9, adam_beta2 = 0.999, adam_eps = 1e-8;
-  int lr_warmup_steps = 200;                // linear warm-up from 0
-  std::string lr_schedule = "cosine";       // "cosine" | "linear" | "constant" decay after warm-up
+  int lr_warmup_steps = 200;  // linear warm-up from 0
+  // decay after warm-up: "cosine" | "linear" (from peak to min_lr_ratio * peak) | "constant" |
+  // "cosine_clamped" (peak * max(cosine decay to 0, min_lr_ratio))
+  std::string lr_schedule = "cosine";
   double min_lr_ratio = 0.05;               // final lr = min_lr_ratio * learning_rate
   double grad_clip = 1.0;                   // max global L2 norm of gradients (0 = off)
   std::string class_weights = "none";       // "none" | "balanced" (single-label only)
@@ -85,7 +88,29 @@ struct PretrainConfig {
   int threads = 2;
 };
 
+// Byte-to-byte sequence-to-sequence model (train/seq2seq.h; docs/seq2seq.md): the JSON section
+// "seq2seq", used when "task" is "seq2seq".
+struct Seq2SeqConfig {
+  int64_t dim = 64;            // D (encoder and decoder width; embedding width too)
+  int64_t heads = 4;           // encoder and decoder cross-attention heads
+  int64_t intermediate = 128;  // feed-forward width
+  int64_t encoder_layers = 2;
+  int64_t decoder_layers = 2;
+  int64_t gbst_max_block_width = 1;  // 1: GBST is a causal conv + identity mixture
+  int64_t gbst_conv_kernel = 3;
+  int64_t gbst_downsample_rate = 1;
+  int64_t max_source = 64;  // rows of the encoder position table
+  int64_t max_target = 64;  // rows of the decoder position table (start id + target ids)
+  double dropout = 0.0;
+  double label_smoothing = 0.0;
+  // generation and evaluation during training
+  int beam_size = 4;            // beam search width (stored in the model file as the default)
+  double length_penalty = 0.6;  // GNMT alpha (stored in the model file as the default)
+  int eval_sources = 500;       // validation sources decoded with the int8 model at each evaluation
+};
+
 struct ExperimentConfig {
+  std::string task = "classify";  // "classify" | "seq2seq" (source/target pairs)
   DataSpec data;
   int max_length = 256;  // bytes per example; longer texts are truncated (counted, reported)
   bool lowercase_ascii = false;  // tokenizer maps bytes A-Z to a-z (see ByteTokenizer)
@@ -94,6 +119,7 @@ struct ExperimentConfig {
   TrainConfig train;
   PretrainConfig pretrain;
   bool has_pretrain = false;  // the file had a "pretrain" section (written back only then)
+  Seq2SeqConfig seq2seq;      // task "seq2seq"
 };
 
 /// Parses and validates. `source` names the file in error messages.

@@ -28,25 +28,11 @@
 #include <utility>
 #include <vector>
 
+#include "train/config.h"
 #include "train/fake_quant.h"
 #include "train/layers.h"
 
 namespace bytelite {
-
-struct Seq2SeqConfig {
-  int64_t dim = 64;            // D (encoder and decoder width; embedding width too)
-  int64_t heads = 4;           // encoder and decoder cross-attention heads
-  int64_t intermediate = 128;  // feed-forward width
-  int64_t encoder_layers = 2;
-  int64_t decoder_layers = 2;
-  int64_t gbst_max_block_width = 1;  // 1: GBST is a causal conv + identity mixture
-  int64_t gbst_conv_kernel = 3;
-  int64_t gbst_downsample_rate = 1;
-  int64_t max_source = 64;  // rows of the encoder position table
-  int64_t max_target = 64;  // rows of the decoder position table (start id + target ids)
-  double dropout = 0.0;
-  double label_smoothing = 0.0;
-};
 
 /// The start id fed to the decoder at step 1 (PAD, as the original's beam search SOS).
 constexpr int64_t kSeq2SeqStartId = 0;

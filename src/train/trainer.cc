@@ -48,6 +48,17 @@ std::string fmt(const char* f, double v) {
 
 double learning_rate_at(const TrainConfig& c, int64_t step, int64_t total) {
   const double peak = c.learning_rate;
+  if (c.lr_schedule == "cosine_clamped") {
+    // peak * max(f, min_lr_ratio), f the linear warm-up then a cosine decay to 0 (the G2P
+    // recipe's schedule; the expressions are those of examples/seq2seq_g2p, so both give the
+    // same float values)
+    const int64_t w = c.lr_warmup_steps;
+    const double f =
+        step < w ? (static_cast<double>(step) + 1.0) / static_cast<double>(w)
+                 : 0.5 * (1 + std::cos(M_PI * static_cast<double>(step - w) /
+                                       static_cast<double>(std::max<int64_t>(1, total - w))));
+    return peak * std::max(f, c.min_lr_ratio);
+  }
   if (c.lr_warmup_steps > 0 && step < c.lr_warmup_steps) {
     return peak * static_cast<double>(step + 1) / c.lr_warmup_steps;
   }

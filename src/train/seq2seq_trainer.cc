@@ -1,0 +1,297 @@
+#include "train/seq2seq_trainer.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <random>
+#include <sstream>
+#include <utility>
+#include <vector>
+
+#include "bytelite/beam_search.h"
+#include "bytelite/errors.h"
+#include "core/atomic_file.h"
+#include "core/dataset.h"
+#include "core/progress.h"
+#include "core/seq2seq_metrics.h"
+#include "runtime/models/classifier_net.h"
+#include "train/seq2seq.h"
+#include "train/seq2seq_export.h"
+
+namespace bytelite {
+
+namespace {
+
+using Pairs = std::vector<std::pair<std::string, std::string>>;
+
+Pairs read_pairs(const std::string& path, const DataSpec& spec) {
+  Pairs out;
+  for (auto& p : read_text_pairs(path, spec))
+    out.emplace_back(std::move(p.source), std::move(p.target));
+  return out;
+}
+
+// Distinct sources in order of first appearance, each with all its references.
+struct Grouped {
+  std::vector<std::string> sources;
+  std::vector<std::vector<std::string>> references;
+};
+Grouped group_by_source(const Pairs& pairs) {
+  Grouped g;
+  std::map<std::string, size_t> index;
+  for (const auto& [s, t] : pairs) {
+    auto [it, fresh] = index.emplace(s, g.sources.size());
+    if (fresh) {
+      g.sources.push_back(s);
+      g.references.emplace_back();
+    }
+    g.references[it->second].push_back(t);
+  }
+  return g;
+}
+
+// Beam-search outputs of the int8 model for each source (EOS removed).
+std::vector<std::string> decode_int8(const Model& model, const std::vector<std::string>& sources,
+                                     size_t limit, int beam, double alpha) {
+  const rt::Seq2SeqNet& net = *model.impl().seq2seq;
+  const ModelInfo& info = model.info();
+  BeamSearchOptions o;
+  o.beam_size = beam;
+  o.n_best = 1;
+  o.max_len = info.max_target;
+  o.length_penalty = alpha;
+  const BeamSearch search(o);
+  const rt::Isa isa = rt::best_isa();
+  rt::EncoderScratch es;
+  std::vector<int8_t> enc;
+  rt::MattDecoderSession session(net.decoder, beam, isa);
+  std::vector<std::string> out;
+  for (size_t i = 0; i < sources.size() && i < limit; ++i) {
+    std::vector<int32_t> ids;
+    for (unsigned char ch : sources[i].substr(0, static_cast<size_t>(info.max_length)))
+      ids.push_back(static_cast<int32_t>(ch) + kByteOffset);
+    if (ids.empty()) ids.push_back(kPadId);
+    const int64_t S =
+        rt::seq2seq_encode(isa, net.encoder, ids.data(), static_cast<int64_t>(ids.size()), enc, es);
+    session.set_memory(enc.data(), S, net.encoder.out);
+    rt::MattBeamDecoder dec(session);
+    auto hyp = search.search(dec)[0].ids;
+    if (!hyp.empty() && hyp.back() == kEosId) hyp.pop_back();
+    out.push_back(ByteTokenizer::decode(hyp));
+  }
+  return out;
+}
+
+Seq2SeqExportInfo export_info(const ExperimentConfig& cfg, int64_t step, std::string source) {
+  Seq2SeqExportInfo info;
+  info.source_column = cfg.data.text_column;
+  info.target_column = cfg.data.label_columns.empty() ? "" : cfg.data.label_columns[0];
+  info.training_step = step;
+  info.source_checkpoint = std::move(source);
+  info.beam_size = cfg.seq2seq.beam_size;
+  info.length_penalty = cfg.seq2seq.length_penalty;
+  return info;
+}
+
+// Validation loss over every pair (teacher forcing, eval mode: fake-quantized) and the int8
+// beam-search scores on the first eval_sources distinct sources.
+nlohmann::json evaluate(ByteSeq2Seq& model, const ExperimentConfig& cfg, const Pairs& valid,
+                        const Grouped& groups, int64_t step) {
+  torch::NoGradGuard ng;
+  model->eval();
+  const Seq2SeqConfig& c = cfg.seq2seq;
+  double loss_sum = 0, tokens = 0;
+  for (size_t i = 0; i < valid.size(); i += 256) {
+    const Pairs chunk(valid.begin() + static_cast<std::ptrdiff_t>(i),
+                      valid.begin() + static_cast<std::ptrdiff_t>(std::min(valid.size(), i + 256)));
+    auto b = make_seq2seq_batch(chunk, c.max_source, c.max_target);
+    const double n = b.tgt_mask.sum().item<double>();
+    loss_sum += model->loss(model->forward(b.src, b.src_mask, b.dec_in), b.target, b.tgt_mask)
+                    .item<double>() *
+                n;
+    tokens += n;
+  }
+  nlohmann::json r = {{"step", step}, {"loss", loss_sum / std::max(1.0, tokens)}};
+  if (c.eval_sources > 0 && model->qat->enabled) {
+    auto m = export_seq2seq_model(*model, export_info(cfg, step, ""));
+    const auto hyps = decode_int8(*m, groups.sources, static_cast<size_t>(c.eval_sources),
+                                  c.beam_size, c.length_penalty);
+    std::vector<Seq2SeqItem> items;
+    for (size_t i = 0; i < hyps.size(); ++i) items.push_back({hyps[i], groups.references[i]});
+    const Seq2SeqScores s = score_seq2seq(items);
+    r["sources"] = s.sources;
+    r["wer"] = s.wer;
+    r["per"] = s.per;
+    r["exact_match"] = s.exact_match;
+    r["chrf"] = s.chrf;
+  }
+  model->train();
+  return r;
+}
+
+void save_module(ByteSeq2Seq& model, const std::string& path) {
+  std::ostringstream os;
+  torch::save(model, os);
+  write_file_atomic(path, os.str());
+}
+
+std::string fmt(const char* f, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
+std::string describe(const nlohmann::json& e) {
+  std::string s = "valid loss " + fmt("%.4f", e.at("loss").get<double>());
+  if (e.contains("wer")) {
+    s += " wer " + fmt("%.2f%%", 100 * e.at("wer").get<double>()) + " per " +
+         fmt("%.2f%%", 100 * e.at("per").get<double>()) + " (" +
+         std::to_string(e.at("sources").get<int64_t>()) + " int8)";
+  }
+  return s;
+}
+
+}  // namespace
+
+Seq2SeqTrainResult train_seq2seq(const ExperimentConfig& cfg, const TrainOptions& opts) {
+  if (cfg.task != "seq2seq") {
+    throw ConfigError("train_seq2seq: expected task \"seq2seq\", found \"" + cfg.task + "\"");
+  }
+  if (opts.resume) {
+    throw InvalidArgument(
+        "--resume: expected a classifier config; seq2seq training does not resume "
+        "yet (start again, or export OUT/model.pt)");
+  }
+  const TrainConfig& tc = cfg.train;
+  const Seq2SeqConfig& c = cfg.seq2seq;
+  // The order of these calls (threads, seed, data, model, optimizer) fixes the random streams.
+  torch::set_num_threads(tc.threads);
+  torch::manual_seed(tc.seed);
+  const Pairs train = read_pairs(opts.train_path, cfg.data);
+  const Pairs valid = read_pairs(opts.valid_path, cfg.data);
+  const Grouped groups = group_by_source(valid);
+  int64_t long_src = 0, long_tgt = 0;
+  for (const auto& [s, t] : train) {
+    long_src += static_cast<int64_t>(s.size()) > c.max_source;
+    long_tgt += static_cast<int64_t>(t.size()) > c.max_target - 1;
+  }
+  make_dirs(opts.out_dir);
+  write_file_atomic(opts.out_dir + "/config.json", config_to_json(cfg).dump(2) + "\n");
+
+  auto qat = std::make_shared<QatState>();
+  qat->enabled = cfg.quant.enabled;
+  qat->ema_decay = cfg.quant.ema_decay;
+  ByteSeq2Seq model(c, qat);
+  torch::optim::AdamW optim(model->parameters(), torch::optim::AdamWOptions(tc.learning_rate)
+                                                     .weight_decay(tc.weight_decay)
+                                                     .betas({tc.adam_beta1, tc.adam_beta2})
+                                                     .eps(tc.adam_eps));
+  const int64_t n = static_cast<int64_t>(train.size());
+  const int64_t steps = tc.max_steps > 0 ? tc.max_steps
+                                         : static_cast<int64_t>(tc.epochs) *
+                                               ((n + tc.batch_size - 1) / tc.batch_size);
+  const int64_t eval_every =
+      tc.eval_every_steps > 0 ? tc.eval_every_steps : (n + tc.batch_size - 1) / tc.batch_size;
+  if (opts.verbose) {
+    std::fprintf(stderr,
+                 "seq2seq: %lld training pairs (%lld sources > %lld bytes and %lld targets > %lld "
+                 "bytes truncated), %zu validation sources; %lld parameters; %lld steps of %d\n",
+                 static_cast<long long>(n), static_cast<long long>(long_src),
+                 static_cast<long long>(c.max_source), static_cast<long long>(long_tgt),
+                 static_cast<long long>(c.max_target - 1), groups.sources.size(),
+                 static_cast<long long>(model->parameter_count()), static_cast<long long>(steps),
+                 tc.batch_size);
+  }
+
+  std::mt19937 rng(static_cast<uint32_t>(tc.seed));
+  model->train();
+  Progress clock("train", steps, "steps");
+  std::string log;
+  std::string last_eval = "no evaluation yet";
+  nlohmann::json last;
+  double run_loss = 0;
+  int64_t run_n = 0;
+  const std::string model_pt = opts.out_dir + "/model.pt";
+  for (int64_t s = 0; s < steps; ++s) {
+    qat->active = qat->enabled && s >= cfg.quant.warmup_steps;
+    const double lr = learning_rate_at(tc, s, steps);
+    for (auto& g : optim.param_groups())
+      static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
+    Pairs batch;
+    for (int i = 0; i < tc.batch_size; ++i) batch.push_back(train[rng() % train.size()]);
+    auto b = make_seq2seq_batch(batch, c.max_source, c.max_target);
+    auto loss = model->loss(model->forward(b.src, b.src_mask, b.dec_in), b.target, b.tgt_mask);
+    optim.zero_grad();
+    loss.backward();
+    if (tc.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), tc.grad_clip);
+    optim.step();
+    const double lv = loss.item<double>();
+    if (!std::isfinite(lv)) {
+      throw TrainingError("step " + std::to_string(s + 1) + ": loss is " + fmt("%g", lv) +
+                          " at learning rate " + fmt("%.3g", lr) +
+                          " (expected a finite loss; lower train.learning_rate)");
+    }
+    run_loss += lv;
+    ++run_n;
+    if (opts.verbose) {
+      clock.update(s + 1, "loss " + fmt("%.4f", run_loss / run_n) + " | lr " + fmt("%.2e", lr) +
+                              " | " + last_eval);
+    }
+    if ((s + 1) % 100 == 0) run_loss = 0, run_n = 0;
+    if ((s + 1) % eval_every == 0 || s + 1 == steps) {
+      last = evaluate(model, cfg, valid, groups, s + 1);
+      last["train_loss"] = run_n > 0 ? run_loss / run_n : lv;
+      last["seconds"] = clock.elapsed_s();
+      last_eval = describe(last);
+      log += last.dump() + "\n";
+      write_file_atomic(opts.out_dir + "/train_log.jsonl", log);
+      save_module(model, model_pt);
+      if (opts.verbose) {
+        std::fprintf(stderr, "step %lld: %s\n", static_cast<long long>(s + 1), last_eval.c_str());
+      }
+    }
+  }
+  if (opts.verbose) clock.finish(steps, last_eval);
+
+  Seq2SeqTrainResult r;
+  r.steps = steps;
+  r.seconds = clock.elapsed_s();
+  r.parameter_count = model->parameter_count();
+  r.valid = last;
+  model->eval();
+  if (cfg.quant.enabled) {
+    r.model_path = opts.out_dir + "/model.blt";
+    const std::string bytes = export_seq2seq_bytes(*model, export_info(cfg, steps, model_pt));
+    write_file_atomic(r.model_path, bytes);
+    r.model_bytes = static_cast<int64_t>(bytes.size());
+  }
+  return r;
+}
+
+int64_t export_seq2seq_checkpoint(const std::string& dir, const std::string& out_path) {
+  const ExperimentConfig cfg = load_config(dir + "/config.json");
+  if (cfg.task != "seq2seq") {
+    throw ConfigError(dir + "/config.json: task: expected \"seq2seq\", found \"" + cfg.task + "\"");
+  }
+  auto qat = std::make_shared<QatState>();
+  qat->enabled = cfg.quant.enabled;
+  ByteSeq2Seq model(cfg.seq2seq, qat);
+  const std::string pt = dir + "/model.pt";
+  try {
+    torch::load(model, pt);
+  } catch (const c10::Error& e) {
+    throw ModelFileError(pt + ": expected a seq2seq model saved by 'bytelite train' with " + dir +
+                         "/config.json, found a file that does not load (" +
+                         std::string(e.what_without_backtrace()).substr(0, 200) + ")");
+  }
+  model->eval();
+  const std::string bytes = export_seq2seq_bytes(*model, export_info(cfg, 0, pt));
+  write_file_atomic(out_path, bytes);
+  return static_cast<int64_t>(bytes.size());
+}
+
+}  // namespace bytelite

@@ -1,0 +1,42 @@
+// Training of a byte-to-byte seq2seq model (train/seq2seq.h; docs/seq2seq.md) from TSV/CSV/JSONL
+// source/target pairs: teacher forcing, cross-entropy with optional label smoothing,
+// quantization-aware training from quantization.warmup_steps on, AdamW with the schedule of
+// train.lr_schedule, global gradient-norm clipping. Each step samples train.batch_size pairs
+// uniformly with replacement (std::mt19937 seeded with train.seed). Every
+// train.eval_every_steps steps and at the end: the validation loss (teacher forcing, all pairs)
+// and, with the int8 model exported in memory, beam-search WER / PER / exact match / chrF on the
+// first seq2seq.eval_sources distinct validation sources (core/seq2seq_metrics.h).
+//
+// Writes, atomically: OUT/model.pt (the torch module: parameters and QAT range buffers, after
+// every evaluation), OUT/model.blt (the int8 model file, at the end), OUT/config.json and
+// OUT/train_log.jsonl (one line per evaluation).
+//
+// Reproducibility: the same config, data, seed and thread count give the same model file.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "train/config.h"
+#include "train/trainer.h"
+
+namespace bytelite {
+
+struct Seq2SeqTrainResult {
+  int64_t steps = 0;
+  double seconds = 0;
+  int64_t parameter_count = 0;  // float parameters of the training model
+  nlohmann::json valid;         // last evaluation: loss, wer, per, exact_match, chrf, sources
+  std::string model_path;       // OUT/model.blt
+  int64_t model_bytes = 0;
+};
+
+/// Throws InputError (data), ConfigError, TrainingError (non-finite loss; the message names the
+/// step, the loss and the learning rate) or ModelFileError (export).
+Seq2SeqTrainResult train_seq2seq(const ExperimentConfig& cfg, const TrainOptions& opts);
+
+/// The QAT model saved in OUT/model.pt exported to an int8 model file (the config in
+/// OUT/config.json). Returns the file's size in bytes. Throws ModelFileError / ConfigError.
+int64_t export_seq2seq_checkpoint(const std::string& dir, const std::string& out_path);
+
+}  // namespace bytelite
