@@ -632,4 +632,35 @@ std::vector<std::string> read_texts(const std::string& path, const DataSpec& spe
   return texts;
 }
 
+TextPairs read_text_pairs(const std::string& path, const std::string& source_column,
+                          const std::string& target_column, DataFormat format, bool skip_bad_rows) {
+  if (source_column == target_column) {
+    throw ConfigError("seq2seq columns: expected different source and target columns, found " +
+                      show(source_column) + " for both");
+  }
+  DataSpec spec;
+  spec.text_column = source_column;
+  spec.label_columns = {target_column};
+  spec.format = format;
+  spec.skip_bad_rows = skip_bad_rows;
+  TextPairs out;
+  out.path = path;
+  RowFn fn = [&](int64_t line, std::string text, const std::vector<Cell>& cells) {
+    TextPair p;
+    p.line = line;
+    if (cells[0].value != nullptr) {
+      if (!cells[0].value->is_string()) {
+        bad_row(path, line, "a string value for " + show(target_column), describe(*cells[0].value));
+      }
+      p.target = cells[0].value->get<std::string>();
+    } else {
+      p.target = std::string(cells[0].text);
+    }
+    p.source = std::move(text);
+    out.pairs.push_back(std::move(p));
+  };
+  out.skipped_rows = for_each_row(path, spec, spec.label_columns, fn);
+  return out;
+}
+
 }  // namespace bytelite
