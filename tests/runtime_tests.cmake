@@ -14,7 +14,11 @@ bytelite_test(test_runtime_diff_transformer SOURCES test_runtime_diff_transforme
   LIBS bytelite_train)
 bytelite_test(test_runtime_cli SOURCES test_runtime_cli.cc LIBS bytelite_train)
 add_dependencies(test_runtime_cli bytelite classify_example)
-foreach(t test_runtime_model test_runtime_diff test_runtime_diff_transformer test_runtime_cli)
+# The seq2seq API and CLI commands on a tiny trained seq2seq model (generate, eval, info, bench).
+bytelite_test(test_generate SOURCES test_generate.cc LIBS bytelite_train)
+add_dependencies(test_generate bytelite)
+foreach(t test_runtime_model test_runtime_diff test_runtime_diff_transformer test_runtime_cli
+    test_generate)
   target_precompile_headers(${t} REUSE_FROM bytelite_train)
   target_include_directories(${t} PRIVATE ${BYTELITE_GENERATED_DIR})
 endforeach()

@@ -213,6 +213,36 @@ TEST(DatasetReadTexts, NeedsOnlyTheTextColumn) {
   EXPECT_EQ(read_texts(csv, spec), std::vector<std::string>({"a, b"}));
 }
 
+TEST(DatasetTextPairs, ReadsSourceAndTargetColumnsInEveryFormat) {
+  const std::string tsv =
+      write_temp("p.tsv", "id\tword\tphones\n1\tAB\tEY1 B\n2\tAB\tAE B\n\n3\t\t\r\n");
+  const TextPairs t = read_text_pairs(tsv, "word", "phones");
+  ASSERT_EQ(t.pairs.size(), 3u);
+  EXPECT_EQ(t.pairs[0].source, "AB");
+  EXPECT_EQ(t.pairs[0].target, "EY1 B");
+  EXPECT_EQ(t.pairs[1].target, "AE B");
+  EXPECT_EQ(t.pairs[1].line, 3);
+  EXPECT_EQ(t.pairs[2].source, "");  // empty fields are values, not errors
+  EXPECT_EQ(t.pairs[2].target, "");
+  EXPECT_EQ(t.pairs[2].line, 5);
+  const std::string csv = write_temp("p.csv", "phones,word\n\"a, b\",\"x\ny\"\n");
+  const TextPairs c = read_text_pairs(csv, "word", "phones");
+  ASSERT_EQ(c.pairs.size(), 1u);
+  EXPECT_EQ(c.pairs[0].source, "x\ny");
+  EXPECT_EQ(c.pairs[0].target, "a, b");
+  const std::string jsonl =
+      write_temp("p.jsonl", "{\"src\": \"a\", \"tgt\": \"b\"}\n{\"src\": \"c\", \"tgt\": 3}\n");
+  EXPECT_CONTAINS(input_error([&] { read_text_pairs(jsonl, "src", "tgt"); }),
+                  ":2: expected a string value for \"tgt\", found the number 3");
+  const TextPairs j = read_text_pairs(jsonl, "src", "tgt", DataFormat::kAuto, true);
+  ASSERT_EQ(j.pairs.size(), 1u);
+  EXPECT_EQ(j.skipped_rows, 1);
+  EXPECT_EQ(j.pairs[0].target, "b");
+  EXPECT_CONTAINS(input_error([&] { read_text_pairs(tsv, "word", "pron"); }),
+                  "expected a column named \"pron\" in the header");
+  EXPECT_THROW(read_text_pairs(tsv, "word", "word"), ConfigError);
+}
+
 TEST(DatasetFormat, DetectAndForce) {
   EXPECT_EQ(detect_format("x/y.tsv"), DataFormat::kTsv);
   EXPECT_EQ(detect_format("y.CSV"), DataFormat::kCsv);

@@ -14,6 +14,16 @@
 //    interleaved round-robin with --model's (so machine noise hits all alike); reported as
 //    examples/s and the ratio to --model.
 // Timing is reported, never asserted by tests.
+//
+// A seq2seq model (architecture byteseq2seq; --data not needed) gets the decoder step time of
+// docs/seq2seq.md instead: the time per output byte (one decoder step of the whole beam divided
+// by the beam size) at steps 16, 64 and 256 of the model's MAtt decoder (fixed-size running-sum
+// cache) and of the growing key/value cache baseline decoder (random int8 weights of the model's
+// width, layers, heads and feed-forward size), runs interleaved in one process, over a random
+// source memory of --source-positions rows (rt::time_decoder_steps, also used by
+// bench/bench_seq2seq.cc). When the model's position table has fewer than 256 rows, the timed
+// decoder is a copy whose extra position rows repeat the last one (the step cost does not depend
+// on the row); the output says so.
 #include <sys/stat.h>
 #include <torch/torch.h>
 
@@ -27,7 +37,9 @@
 #include "cli/commands.h"
 #include "core/dataset.h"
 #include "core/errors.h"
+#include "runtime/kernel_isa.h"
 #include "runtime/models/classifier_net.h"
+#include "runtime/seq2seq_bench.h"
 #include "train/batcher.h"
 #include "train/checkpoint.h"
 
@@ -39,6 +51,9 @@ struct BenchArgs {
   std::vector<std::string> compare;
   int threads = 1, max_examples = 0, repeat = 1;
   bool json = false, no_float = false;
+  // seq2seq models
+  int beam_size = 0, runs = 10;
+  int64_t source_positions = 32;
 };
 
 using Clock = std::chrono::steady_clock;
@@ -76,6 +91,83 @@ std::string find_checkpoint(const BenchArgs& a, const ModelInfo& info) {
                     info.source_checkpoint + "', or best.ckpt beside the model), found none; " +
                     "pass --checkpoint DIR or --no-float");
 }
+KernelIsa parse_isa(const std::string& isa) {
+  return isa == "reference"    ? KernelIsa::kReference
+         : isa == "avx2"       ? KernelIsa::kAvx2
+         : isa == "avx512vnni" ? KernelIsa::kAvx512Vnni
+                               : KernelIsa::kAuto;
+}
+
+// Decoder step time of a seq2seq model against the growing-cache baseline (see the top comment).
+void bench_seq2seq_model(const BenchArgs& a, const std::shared_ptr<const Model>& model) {
+  const ModelInfo& mi = model->info();
+  const rt::MattDecoderRt& dec = model->impl().seq2seq->decoder;
+  constexpr int64_t kMaxStep = 256;
+  rt::StepBenchOptions o;
+  o.beam = a.beam_size > 0 ? a.beam_size : mi.beam_size;
+  o.source_positions = a.source_positions;
+  o.runs = a.runs;
+  o.steps = {16, 64, kMaxStep};
+  o.isa = rt::supported_rt_isa(parse_isa(a.isa));
+  std::vector<int8_t> table;
+  const rt::MattDecoderRt timed = rt::extend_positions(dec, kMaxStep, table);
+  const bool extended = dec.position.rows < kMaxStep;
+  const rt::BaselineDecoderRt base = rt::random_baseline_decoder(
+      mi.bottleneck_size, mi.decoder_layers, mi.num_heads, mi.intermediate_size, kMaxStep, 2);
+  const rt::StepBenchResult r = rt::time_decoder_steps(timed, base, o);
+  const size_t last = r.steps.size() - 1;
+  const double matt_ratio = r.matt_s[last] / r.matt_s[0];
+  const double base_ratio = r.baseline_s[last] / r.baseline_s[0];
+  auto per_byte_us = [&](const std::vector<double>& v) {
+    std::vector<double> out;
+    for (double s : v) out.push_back(1e6 * s / o.beam);
+    return out;
+  };
+  const std::vector<double> mb = per_byte_us(r.matt_s), bb = per_byte_us(r.baseline_s);
+  if (a.json) {
+    nlohmann::ordered_json j = {{"model", a.model},
+                                {"architecture", mi.architecture},
+                                {"isa", rt::isa_name(o.isa)},
+                                {"model_dimension", mi.bottleneck_size},
+                                {"decoder_layers", mi.decoder_layers},
+                                {"num_heads", mi.num_heads},
+                                {"intermediate_size", mi.intermediate_size},
+                                {"beam_size", o.beam},
+                                {"source_positions", o.source_positions},
+                                {"runs", o.runs},
+                                {"position_rows", dec.position.rows},
+                                {"positions_extended", extended},
+                                {"steps", r.steps},
+                                {"matt_us_per_byte", mb},
+                                {"baseline_us_per_byte", bb},
+                                {"matt_ratio_256_16", matt_ratio},
+                                {"baseline_ratio_256_16", base_ratio}};
+    std::printf("%s\n", j.dump().c_str());
+    return;
+  }
+  std::printf(
+      "seq2seq decoder step time: %s (isa %s; D %d, %d decoder layers, %d heads, ffn %d; "
+      "beam %d; source memory %lld positions; median of %d runs)\n",
+      a.model.c_str(), rt::isa_name(o.isa), mi.bottleneck_size, mi.decoder_layers, mi.num_heads,
+      mi.intermediate_size, o.beam, static_cast<long long>(o.source_positions), o.runs);
+  std::printf(
+      "baseline: standard decoder layers with a growing key/value cache, random int8 "
+      "weights of the same shape\n");
+  if (extended) {
+    std::printf(
+        "note: the model has %lld decoder positions (max_target); for timing, positions "
+        "%lld..%lld reuse its last position row (the step cost does not depend on the "
+        "row)\n",
+        static_cast<long long>(dec.position.rows), static_cast<long long>(dec.position.rows + 1),
+        static_cast<long long>(kMaxStep));
+  }
+  std::printf("%-6s %16s %20s\n", "step", "MAtt us/byte", "baseline us/byte");
+  for (size_t i = 0; i < r.steps.size(); ++i) {
+    std::printf("%-6lld %16.2f %20.2f\n", static_cast<long long>(r.steps[i]), mb[i], bb[i]);
+  }
+  std::printf("step 256 / step 16: MAtt %.3f (target <= 1.15), baseline %.3f\n", matt_ratio,
+              base_ratio);
+}
 }  // namespace
 
 CLI::App* add_bench_command(CLI::App& app) {
@@ -83,8 +175,8 @@ CLI::App* add_bench_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("bench",
                                  "Measure int8 runtime speed against the libtorch float32 forward");
   cmd->add_option("--model", a->model, "Int8 model file")->required();
-  cmd->add_option("--data", a->data, "Data file with a text column (labels not needed)")
-      ->required();
+  cmd->add_option("--data", a->data,
+                  "Data file with a text column (labels not needed; classifiers only)");
   cmd->add_option("--checkpoint", a->checkpoint,
                   "Float checkpoint (default: the one recorded in the model, or best.ckpt "
                   "beside it)");
@@ -100,13 +192,29 @@ CLI::App* add_bench_command(CLI::App& app) {
   cmd->add_option("--compare", a->compare,
                   "Other int8 models to time against --model, interleaved in the same run");
   cmd->add_flag("--json", a->json, "Print one JSON object");
+  const std::string s2s = "Seq2seq models (byteseq2seq)";
+  cmd->add_option("--beam-size", a->beam_size, "Beam size (0 = the model's default)")
+      ->check(CLI::Range(0, 1024))
+      ->group(s2s);
+  cmd->add_option("--runs", a->runs, "Measured runs of 256 decoder steps each")
+      ->check(CLI::PositiveNumber)
+      ->group(s2s);
+  cmd->add_option("--source-positions", a->source_positions,
+                  "Rows of the (random) encoder output the decoders attend to")
+      ->check(CLI::PositiveNumber)
+      ->group(s2s);
   cmd->callback([a]() {
     ClassifierOptions opt;
-    opt.isa = a->isa == "reference"    ? KernelIsa::kReference
-              : a->isa == "avx2"       ? KernelIsa::kAvx2
-              : a->isa == "avx512vnni" ? KernelIsa::kAvx512Vnni
-                                       : KernelIsa::kAuto;
+    opt.isa = parse_isa(a->isa);
     auto model = Model::load(a->model);
+    if (model->impl().seq2seq) {
+      bench_seq2seq_model(*a, model);
+      return;
+    }
+    if (a->data.empty()) {
+      throw ConfigError("bench: expected --data FILE (texts to time the classifier " + a->model +
+                        " on), found none");
+    }
     Classifier clf(model, opt);
     const ModelInfo& info = clf.info();
     DataSpec spec;

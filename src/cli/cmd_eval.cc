@@ -2,21 +2,32 @@
 // Given both, it evaluates the int8 model and reports how far it is from the checkpoint
 // (robustness case C7): the largest and mean |probability difference| per example and the
 // difference of every metric.
+// A seq2seq model file (architecture byteseq2seq) is evaluated on (source, target) pairs read
+// from the model's source / target columns: rows with the same source are one source with
+// several references; each distinct source is decoded once with beam search (--beam-size,
+// --length-penalty, --max-len; --threads sources in parallel, identical results for every
+// thread count) and scored with core/seq2seq_metrics.h (G2P WER with the any-reference rule,
+// PER, exact match, chrF), plus the decode time and sources ("words") per second.
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <unordered_map>
 
 #include "bytelite/classifier.h"
+#include "bytelite/seq2seq.h"
 #include "cli/commands.h"
+#include "cli/generation_flags.h"
 #include "core/byte_tokenizer.h"
 #include "core/dataset.h"
 #include "core/errors.h"
 #include "core/metrics.h"
 #include "core/progress.h"
+#include "core/seq2seq_metrics.h"
 #include "train/batcher.h"
 #include "train/checkpoint.h"
 
@@ -27,6 +38,7 @@ struct EvalArgs {
   std::string checkpoint, model, data;
   bool json = false, skip_bad_rows = false;
   int threads = 2, batch_size = 64;
+  GenerateOptions gen;  // seq2seq models only
 };
 
 struct Scored {
@@ -49,6 +61,95 @@ MetricInput metric_input(bool multilabel, int32_t C, std::vector<float> probs,
   }
   return in;
 }
+
+// Seq2seq model: WER / PER / exact match / chrF of beam-search outputs (see the top comment).
+void eval_seq2seq(const EvalArgs& a, const std::shared_ptr<const Model>& model) {
+  if (!a.checkpoint.empty()) {
+    throw ConfigError("eval: expected --model alone for a seq2seq model (" + a.model +
+                      " is byteseq2seq; checkpoints of seq2seq models are not evaluated by the "
+                      "CLI), found --checkpoint " +
+                      a.checkpoint);
+  }
+  const ModelInfo& mi = model->info();
+  const std::string source_col = mi.text_column.empty() ? "source" : mi.text_column;
+  const std::string target_col = mi.label_columns.empty() ? "target" : mi.label_columns[0];
+  const TextPairs data =
+      read_text_pairs(a.data, source_col, target_col, DataFormat::kAuto, a.skip_bad_rows);
+  // Distinct sources in order of first appearance, each with every reference of its rows.
+  std::vector<std::string> sources;
+  std::vector<std::vector<std::string>> refs;
+  std::unordered_map<std::string, size_t> index;
+  for (const TextPair& p : data.pairs) {
+    const auto [it, fresh] = index.emplace(p.source, sources.size());
+    if (fresh) {
+      sources.push_back(p.source);
+      refs.emplace_back();
+    }
+    refs[it->second].push_back(p.target);
+  }
+  const int64_t N = static_cast<int64_t>(sources.size());
+  int64_t truncated = 0;
+  for (const auto& s : sources) truncated += static_cast<int64_t>(s.size()) > mi.max_length;
+  const GenerateOptions used = Seq2SeqGenerator(model, a.gen).options();  // validated, resolved
+  const int threads = static_cast<int>(std::min<int64_t>(a.threads, std::max<int64_t>(N, 1)));
+
+  Progress prog("eval seq2seq", N, "src");
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto results =
+      generate_batch(model, sources, a.gen, threads, [&prog](int64_t done) { prog.update(done); });
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  prog.finish(N);
+  std::vector<Seq2SeqItem> items(sources.size());
+  for (size_t i = 0; i < sources.size(); ++i) {
+    items[i].hypothesis = results[i].front().text;
+    items[i].references = std::move(refs[i]);
+  }
+  const Seq2SeqScores sc = score_seq2seq(items);
+  const double per_s = secs > 0 ? static_cast<double>(N) / secs : 0.0;
+  if (a.json) {
+    nlohmann::ordered_json j = {{"model", a.model},
+                                {"data", a.data},
+                                {"rows", static_cast<int64_t>(data.pairs.size())},
+                                {"sources", sc.sources},
+                                {"wer", sc.wer},
+                                {"per", sc.per},
+                                {"exact_match", sc.exact_match},
+                                {"chrf", sc.chrf},
+                                {"token_errors", sc.token_errors},
+                                {"reference_tokens", sc.reference_tokens},
+                                {"decode_seconds", secs},
+                                {"words_per_second", per_s},
+                                {"beam_size", used.beam_size},
+                                {"length_penalty", used.length_penalty},
+                                {"max_len", used.max_len},
+                                {"threads", threads},
+                                {"isa", Classifier::isa_name(used.isa)},
+                                {"truncated_sources", truncated},
+                                {"skipped_rows", data.skipped_rows}};
+    std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    return;
+  }
+  std::printf(
+      "int8 seq2seq model %s (kernels: %s; beam %d, length penalty %.3g, max_len %d, "
+      "threads %d)\n",
+      a.model.c_str(), Classifier::isa_name(used.isa), used.beam_size, used.length_penalty,
+      used.max_len, threads);
+  std::printf("data: %s: %lld rows, %lld distinct sources (columns '%s' -> '%s')\n", a.data.c_str(),
+              static_cast<long long>(data.pairs.size()), static_cast<long long>(N),
+              source_col.c_str(), target_col.c_str());
+  if (truncated > 0)
+    std::printf("note: %lld sources truncated to %d bytes\n", static_cast<long long>(truncated),
+                mi.max_length);
+  if (data.skipped_rows > 0)
+    std::printf("note: %lld bad rows skipped\n", static_cast<long long>(data.skipped_rows));
+  std::printf("sources      %lld\n", static_cast<long long>(sc.sources));
+  std::printf("wer          %.4f  (sources whose output matches no reference)\n", sc.wer);
+  std::printf("per          %.4f  (%lld token edits / %lld reference tokens)\n", sc.per,
+              static_cast<long long>(sc.token_errors), static_cast<long long>(sc.reference_tokens));
+  std::printf("exact_match  %.4f\n", sc.exact_match);
+  std::printf("chrf         %.2f\n", sc.chrf);
+  std::printf("decode       %.3f s, %.1f words/s (distinct sources per second)\n", secs, per_s);
+}
 }  // namespace
 
 CLI::App* add_eval_command(CLI::App& app) {
@@ -68,9 +169,27 @@ CLI::App* add_eval_command(CLI::App& app) {
   cmd->add_option("--batch-size", a->batch_size, "Examples per forward pass (checkpoints)")
       ->check(CLI::PositiveNumber);
   cmd->add_flag("--skip-bad-rows", a->skip_bad_rows, "Skip and count malformed data rows");
-  cmd->callback([a]() {
+  add_generation_flags(cmd, &a->gen, /*n_best=*/false);
+  for (const char* f : {"--beam-size", "--max-len", "--length-penalty"})
+    cmd->get_option(f)->group("Seq2seq models (byteseq2seq)");
+  cmd->callback([a, cmd]() {
     if (a->checkpoint.empty() && a->model.empty()) {
       throw ConfigError("eval: expected --checkpoint DIR or --model FILE, found neither");
+    }
+    std::shared_ptr<const Model> model;
+    if (!a->model.empty()) {
+      model = Model::load(a->model);
+      if (model->info().architecture == "byteseq2seq") {
+        eval_seq2seq(*a, model);
+        return;
+      }
+    }
+    for (const char* f : {"--beam-size", "--max-len", "--length-penalty"}) {
+      if (cmd->count(f) > 0) {
+        throw ConfigError(std::string("eval: ") + f +
+                          " applies to seq2seq models only, found a classifier " +
+                          (model ? "model" : "checkpoint"));
+      }
     }
     torch::set_num_threads(a->threads);
     // Labels, thresholds and data columns come from the model file if given, else from the
@@ -91,7 +210,7 @@ CLI::App* add_eval_command(CLI::App& app) {
       max_length = lc.meta.config.max_length;
     }
     if (!a->model.empty()) {
-      clf = std::make_shared<Classifier>(Model::load(a->model));
+      clf = std::make_shared<Classifier>(model);
       const ModelInfo& mi = clf->info();
       if (!a->checkpoint.empty() && (mi.labels != labels || mi.multilabel != multilabel)) {
         throw ConfigError(a->model + ": expected the labels of checkpoint " + a->checkpoint +

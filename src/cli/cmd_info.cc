@@ -50,7 +50,27 @@ CLI::App* add_info_command(CLI::App& app) {
       cfg["attention_scale"] = m.attention_scale;
       cfg["layer_norm"] = m.layer_norm;
     }
-    cfg["pooling"] = m.pooling;
+    const bool seq2seq = m.architecture == "byteseq2seq";
+    if (seq2seq) {
+      // The encoder is a ByteTransformer of transformer_layers layers of width D, the decoder
+      // decoder_layers MAtt layers of the same width (docs/seq2seq.md).
+      cfg = {{"encoder", m.encoder},
+             {"model_dimension", m.bottleneck_size},
+             {"num_heads", m.num_heads},
+             {"intermediate_size", m.intermediate_size},
+             {"encoder_layers", m.transformer_layers},
+             {"decoder_layers", m.decoder_layers},
+             {"max_source", m.max_length},
+             {"max_target", m.max_target},
+             {"gbst_max_block_width", m.gbst_max_block_width},
+             {"gbst_conv_kernel_size", m.gbst_conv_kernel_size},
+             {"gbst_downsample_rate", m.gbst_downsample_rate},
+             {"attention_scale", m.attention_scale},
+             {"layer_norm", m.layer_norm}};
+    } else {
+      cfg["pooling"] = m.pooling;
+    }
+    nlohmann::ordered_json gen = {{"beam_size", m.beam_size}, {"length_penalty", m.length_penalty}};
     if (a->json) {
       nlohmann::ordered_json j = {{"path", m.path},
                                   {"file_bytes", m.file_bytes},
@@ -71,6 +91,7 @@ CLI::App* add_info_command(CLI::App& app) {
                                   {"trained_parameters", m.trained_parameters},
                                   {"source_checkpoint", m.source_checkpoint},
                                   {"training_step", m.training_step}};
+      if (seq2seq) j["generation"] = gen;
       std::printf("%s\n", j.dump().c_str());
       return;
     }
@@ -78,15 +99,27 @@ CLI::App* add_info_command(CLI::App& app) {
                 static_cast<long long>(m.file_bytes), m.format_version, crc);
     std::printf("producer:      %s\n", m.producer.c_str());
     std::printf("architecture:  %s\n", m.architecture.c_str());
-    std::printf("labels:        %s (%s)\n", join(m.labels).c_str(),
-                m.multilabel ? "multi-label, sigmoid per label" : "single-label, softmax");
-    std::string th;
-    for (float t : m.thresholds) th += (th.empty() ? "" : ", ") + std::to_string(t);
-    std::printf("thresholds:    %s\n", th.empty() ? "none (argmax / 0.5)" : th.c_str());
-    std::printf("tokenizer:     bytes (id = byte + 3), max_length %d%s\n", m.max_length,
-                m.lowercase_ascii ? ", ASCII A-Z lowercased" : "");
-    std::printf("data columns:  text '%s', labels '%s'\n", m.text_column.c_str(),
-                join(m.label_columns).c_str());
+    if (seq2seq) {
+      std::printf("task:          seq2seq, byte to byte: ByteTransformer encoder, MAtt decoder\n");
+      std::printf(
+          "tokenizer:     bytes (id = byte + 3), source max_length %d%s; output at most "
+          "%d ids (EOS included)\n",
+          m.max_length, m.lowercase_ascii ? ", ASCII A-Z lowercased" : "", m.max_target);
+      std::printf("data columns:  source '%s', target '%s'\n", m.text_column.c_str(),
+                  join(m.label_columns).c_str());
+      std::printf("generation:    beam_size %d, length_penalty %.3g (defaults stored at export)\n",
+                  m.beam_size, static_cast<double>(m.length_penalty));
+    } else {
+      std::printf("labels:        %s (%s)\n", join(m.labels).c_str(),
+                  m.multilabel ? "multi-label, sigmoid per label" : "single-label, softmax");
+      std::string th;
+      for (float t : m.thresholds) th += (th.empty() ? "" : ", ") + std::to_string(t);
+      std::printf("thresholds:    %s\n", th.empty() ? "none (argmax / 0.5)" : th.c_str());
+      std::printf("tokenizer:     bytes (id = byte + 3), max_length %d%s\n", m.max_length,
+                  m.lowercase_ascii ? ", ASCII A-Z lowercased" : "");
+      std::printf("data columns:  text '%s', labels '%s'\n", m.text_column.c_str(),
+                  join(m.label_columns).c_str());
+    }
     std::string c;
     for (auto& [k, v] : cfg.items()) c += (c.empty() ? "" : ", ") + k + " " + v.dump();
     std::printf("config:        %s\n", c.c_str());

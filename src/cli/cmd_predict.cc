@@ -19,6 +19,7 @@
 
 #include "bytelite/classifier.h"
 #include "cli/commands.h"
+#include "cli/lines.h"
 #include "core/atomic_file.h"
 #include "core/byte_tokenizer.h"
 #include "core/errors.h"
@@ -34,20 +35,6 @@ struct PredictArgs {
   int threads = 2, batch_size = 64, top_k = 0;
   double threshold = -1;
 };
-
-std::vector<std::string> split_lines(const std::string& raw) {
-  std::vector<std::string> lines;
-  size_t start = 0;
-  while (start < raw.size()) {
-    size_t nl = raw.find('\n', start);
-    size_t end = nl == std::string::npos ? raw.size() : nl;
-    std::string line = raw.substr(start, end - start);
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    lines.push_back(std::move(line));
-    start = end + 1;
-  }
-  return lines;
-}
 
 // JSONL output for probabilities [N * C]; labels by the decision rule of metrics.h.
 std::string format_output(const std::vector<float>& probs, size_t n,

@@ -13,5 +13,6 @@ CLI::App* add_export_command(CLI::App& app);
 CLI::App* add_info_command(CLI::App& app);
 CLI::App* add_bench_command(CLI::App& app);
 CLI::App* add_pretrain_command(CLI::App& app);
+CLI::App* add_generate_command(CLI::App& app);
 
 }  // namespace bytelite::cli

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   bytelite::cli::add_info_command(app);
   bytelite::cli::add_bench_command(app);
   bytelite::cli::add_pretrain_command(app);
+  bytelite::cli::add_generate_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -632,27 +632,35 @@ std::vector<std::string> read_texts(const std::string& path, const DataSpec& spe
   return texts;
 }
 
-std::vector<TextPair> read_text_pairs(const std::string& path, const DataSpec& spec) {
-  if (spec.label_columns.size() != 1) {
-    throw InputError(path + ": expected exactly one target column for source/target pairs, found " +
-                     std::to_string(spec.label_columns.size()));
+TextPairs read_text_pairs(const std::string& path, const std::string& source_column,
+                          const std::string& target_column, DataFormat format, bool skip_bad_rows) {
+  if (source_column == target_column) {
+    throw ConfigError("seq2seq columns: expected different source and target columns, found " +
+                      show(source_column) + " for both");
   }
-  std::vector<TextPair> pairs;
+  DataSpec spec;
+  spec.text_column = source_column;
+  spec.label_columns = {target_column};
+  spec.format = format;
+  spec.skip_bad_rows = skip_bad_rows;
+  TextPairs out;
+  out.path = path;
   RowFn fn = [&](int64_t line, std::string text, const std::vector<Cell>& cells) {
-    std::string target;
+    TextPair p;
+    p.line = line;
     if (cells[0].value != nullptr) {
       if (!cells[0].value->is_string()) {
-        throw InputError(location(path, line) + ": column \"" + spec.label_columns[0] +
-                         "\": expected a string, found " + describe(*cells[0].value));
+        bad_row(path, line, "a string value for " + show(target_column), describe(*cells[0].value));
       }
-      target = cells[0].value->get<std::string>();
+      p.target = cells[0].value->get<std::string>();
     } else {
-      target = std::string(cells[0].text);
+      p.target = std::string(cells[0].text);
     }
-    pairs.push_back({std::move(text), std::move(target)});
+    p.source = std::move(text);
+    out.pairs.push_back(std::move(p));
   };
-  for_each_row(path, spec, spec.label_columns, fn);
-  return pairs;
+  out.skipped_rows = for_each_row(path, spec, spec.label_columns, fn);
+  return out;
 }
 
 }  // namespace bytelite

@@ -64,15 +64,27 @@ Dataset read_dataset(const std::string& path, const DataSpec& spec,
 /// Reads only the text column of a file (labels not required), for prediction.
 std::vector<std::string> read_texts(const std::string& path, const DataSpec& spec);
 
-/// A source/target pair of a sequence-to-sequence data file (raw bytes of both columns).
+/// One (source, target) row of a sequence-to-sequence data file.
 struct TextPair {
-  std::string source, target;
+  std::string source;  // raw bytes, exactly as in the file (after CSV/JSON unquoting)
+  std::string target;  // likewise (may be empty)
+  int64_t line = 0;    // 1-based line where the row starts
 };
 
-/// Reads pairs: spec.text_column is the source column, spec.label_columns (exactly one) the
-/// target column; TSV/CSV/JSONL as above (JSONL targets must be strings). Rows keep file order.
-/// Throws InputError (file, missing column, malformed row, a non-string JSON target).
-std::vector<TextPair> read_text_pairs(const std::string& path, const DataSpec& spec);
+struct TextPairs {
+  std::string path;
+  std::vector<TextPair> pairs;  // file order
+  int64_t skipped_rows = 0;     // rows skipped because of skip_bad_rows
+};
+
+/// Reads two string columns of a TSV/CSV/JSONL file (same rules as read_dataset: header, blank
+/// lines, BOM, CRLF, errors naming file and line; rows are not grouped or deduplicated). In
+/// JSONL both values must be strings. Throws ConfigError if the two column names are equal,
+/// InputError for a missing file or column, a malformed row (unless skip_bad_rows) or a file
+/// without data rows.
+TextPairs read_text_pairs(const std::string& path, const std::string& source_column,
+                          const std::string& target_column, DataFormat format = DataFormat::kAuto,
+                          bool skip_bad_rows = false);
 
 /// Format from extension (.tsv, .csv, .jsonl, .json); throws InputError for anything else.
 DataFormat detect_format(const std::string& path);

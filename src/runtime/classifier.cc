@@ -6,37 +6,14 @@
 
 #include "bytelite/byte_tokenizer.h"
 #include "bytelite/errors.h"
+#include "runtime/kernel_isa.h"
 #include "runtime/models/classifier_net.h"
 
 namespace bytelite {
 
 namespace {
 
-rt::Isa to_rt(KernelIsa isa) {
-  switch (isa) {
-    case KernelIsa::kAvx512Vnni:
-      return rt::Isa::kAvx512Vnni;
-    case KernelIsa::kAvx2:
-      return rt::Isa::kAvx2;
-    case KernelIsa::kReference:
-      return rt::Isa::kReference;
-    case KernelIsa::kAuto:
-      break;
-  }
-  return rt::best_isa();
-}
-
-KernelIsa from_rt(rt::Isa isa) {
-  switch (isa) {
-    case rt::Isa::kAvx512Vnni:
-      return KernelIsa::kAvx512Vnni;
-    case rt::Isa::kAvx2:
-      return KernelIsa::kAvx2;
-    case rt::Isa::kReference:
-      break;
-  }
-  return KernelIsa::kReference;
-}
+rt::Isa to_rt(KernelIsa isa) { return rt::to_rt_isa(isa); }
 
 rt::Workspace& thread_workspace() {
   thread_local rt::Workspace ws;
@@ -48,15 +25,12 @@ rt::Workspace& thread_workspace() {
 Classifier::Classifier(std::shared_ptr<const Model> model, ClassifierOptions options)
     : model_(std::move(model)) {
   if (!model_) throw ConfigError("Classifier: expected a model, found a null pointer");
-  const rt::Isa isa = to_rt(options.isa);
-  if (!rt::isa_supported(isa)) {
-    std::string supported;
-    for (KernelIsa k : available_isas())
-      supported += (supported.empty() ? "" : ", ") + std::string(isa_name(k));
-    throw ConfigError("kernel path: expected one this CPU supports (" + supported + "), found " +
-                      rt::isa_name(isa));
+  if (model_->impl().seq2seq) {
+    throw InvalidArgument("Classifier: expected a classifier model, found architecture " +
+                          model_->info().architecture +
+                          " (a seq2seq model: use Seq2SeqGenerator, bytelite/seq2seq.h)");
   }
-  isa_ = from_rt(isa);
+  isa_ = rt::from_rt_isa(rt::supported_rt_isa(options.isa));
 }
 
 Classifier Classifier::load(const std::string& path, ClassifierOptions options) {

@@ -29,8 +29,15 @@ namespace {
 using Pairs = std::vector<std::pair<std::string, std::string>>;
 
 Pairs read_pairs(const std::string& path, const DataSpec& spec) {
+  if (spec.label_columns.size() != 1) {
+    throw ConfigError("data.label_columns: expected exactly one target column for task "
+                      "\"seq2seq\", found " +
+                      std::to_string(spec.label_columns.size()));
+  }
   Pairs out;
-  for (auto& p : read_text_pairs(path, spec))
+  for (auto& p : read_text_pairs(path, spec.text_column, spec.label_columns[0], spec.format,
+                                 spec.skip_bad_rows)
+                     .pairs)
     out.emplace_back(std::move(p.source), std::move(p.target));
   return out;
 }

@@ -1,0 +1,25 @@
+// Line framing of the CLI's text input (predict, generate): split on '\n' only, a trailing '\r'
+// removed (CRLF files work); every other byte, including NUL and invalid UTF-8, is part of the
+// line. An empty line is a line; a final '\n' does not start another one.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace bytelite::cli {
+
+inline std::vector<std::string> split_lines(const std::string& raw) {
+  std::vector<std::string> lines;
+  size_t start = 0;
+  while (start < raw.size()) {
+    size_t nl = raw.find('\n', start);
+    size_t end = nl == std::string::npos ? raw.size() : nl;
+    std::string line = raw.substr(start, end - start);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    lines.push_back(std::move(line));
+    start = end + 1;
+  }
+  return lines;
+}
+
+}  // namespace bytelite::cli
