@@ -75,18 +75,9 @@ void eval_seq2seq(const EvalArgs& a, const std::shared_ptr<const Model>& model) 
   const std::string target_col = mi.label_columns.empty() ? "target" : mi.label_columns[0];
   const TextPairs data =
       read_text_pairs(a.data, source_col, target_col, DataFormat::kAuto, a.skip_bad_rows);
-  // Distinct sources in order of first appearance, each with every reference of its rows.
-  std::vector<std::string> sources;
-  std::vector<std::vector<std::string>> refs;
-  std::unordered_map<std::string, size_t> index;
-  for (const TextPair& p : data.pairs) {
-    const auto [it, fresh] = index.emplace(p.source, sources.size());
-    if (fresh) {
-      sources.push_back(p.source);
-      refs.emplace_back();
-    }
-    refs[it->second].push_back(p.target);
-  }
+  GroupedPairs grouped = group_by_source(data.pairs);
+  const std::vector<std::string>& sources = grouped.sources;
+  std::vector<std::vector<std::string>>& refs = grouped.references;
   const int64_t N = static_cast<int64_t>(sources.size());
   int64_t truncated = 0;
   for (const auto& s : sources) truncated += static_cast<int64_t>(s.size()) > mi.max_length;

@@ -663,4 +663,18 @@ TextPairs read_text_pairs(const std::string& path, const std::string& source_col
   return out;
 }
 
+GroupedPairs group_by_source(const std::vector<TextPair>& pairs) {
+  GroupedPairs g;
+  std::unordered_map<std::string, size_t> index;
+  for (const TextPair& p : pairs) {
+    const auto [it, fresh] = index.emplace(p.source, g.sources.size());
+    if (fresh) {
+      g.sources.push_back(p.source);
+      g.references.emplace_back();
+    }
+    g.references[it->second].push_back(p.target);
+  }
+  return g;
+}
+
 }  // namespace bytelite

@@ -86,6 +86,14 @@ TextPairs read_text_pairs(const std::string& path, const std::string& source_col
                           const std::string& target_column, DataFormat format = DataFormat::kAuto,
                           bool skip_bad_rows = false);
 
+/// The distinct sources of a pairs file in order of first appearance, each with the targets of
+/// all its rows (the references of a source, e.g. every pronunciation of a word).
+struct GroupedPairs {
+  std::vector<std::string> sources;
+  std::vector<std::vector<std::string>> references;  // [sources.size()], each non-empty
+};
+GroupedPairs group_by_source(const std::vector<TextPair>& pairs);
+
 /// Format from extension (.tsv, .csv, .jsonl, .json); throws InputError for anything else.
 DataFormat detect_format(const std::string& path);
 

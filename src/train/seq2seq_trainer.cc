@@ -6,19 +6,17 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
-#include <map>
 #include <random>
 #include <sstream>
 #include <utility>
 #include <vector>
 
-#include "bytelite/beam_search.h"
 #include "bytelite/errors.h"
+#include "bytelite/seq2seq.h"
 #include "core/atomic_file.h"
 #include "core/dataset.h"
 #include "core/progress.h"
 #include "core/seq2seq_metrics.h"
-#include "runtime/models/classifier_net.h"
 #include "train/seq2seq.h"
 #include "train/seq2seq_export.h"
 
@@ -28,68 +26,22 @@ namespace {
 
 using Pairs = std::vector<std::pair<std::string, std::string>>;
 
-Pairs read_pairs(const std::string& path, const DataSpec& spec) {
+std::vector<TextPair> read_pairs(const std::string& path, const DataSpec& spec) {
   if (spec.label_columns.size() != 1) {
-    throw ConfigError("data.label_columns: expected exactly one target column for task "
-                      "\"seq2seq\", found " +
-                      std::to_string(spec.label_columns.size()));
+    throw ConfigError(
+        "data.label_columns: expected exactly one target column for task "
+        "\"seq2seq\", found " +
+        std::to_string(spec.label_columns.size()));
   }
+  return read_text_pairs(path, spec.text_column, spec.label_columns[0], spec.format,
+                         spec.skip_bad_rows)
+      .pairs;
+}
+
+Pairs as_pairs(const std::vector<TextPair>& v) {
   Pairs out;
-  for (auto& p : read_text_pairs(path, spec.text_column, spec.label_columns[0], spec.format,
-                                 spec.skip_bad_rows)
-                     .pairs)
-    out.emplace_back(std::move(p.source), std::move(p.target));
-  return out;
-}
-
-// Distinct sources in order of first appearance, each with all its references.
-struct Grouped {
-  std::vector<std::string> sources;
-  std::vector<std::vector<std::string>> references;
-};
-Grouped group_by_source(const Pairs& pairs) {
-  Grouped g;
-  std::map<std::string, size_t> index;
-  for (const auto& [s, t] : pairs) {
-    auto [it, fresh] = index.emplace(s, g.sources.size());
-    if (fresh) {
-      g.sources.push_back(s);
-      g.references.emplace_back();
-    }
-    g.references[it->second].push_back(t);
-  }
-  return g;
-}
-
-// Beam-search outputs of the int8 model for each source (EOS removed).
-std::vector<std::string> decode_int8(const Model& model, const std::vector<std::string>& sources,
-                                     size_t limit, int beam, double alpha) {
-  const rt::Seq2SeqNet& net = *model.impl().seq2seq;
-  const ModelInfo& info = model.info();
-  BeamSearchOptions o;
-  o.beam_size = beam;
-  o.n_best = 1;
-  o.max_len = info.max_target;
-  o.length_penalty = alpha;
-  const BeamSearch search(o);
-  const rt::Isa isa = rt::best_isa();
-  rt::EncoderScratch es;
-  std::vector<int8_t> enc;
-  rt::MattDecoderSession session(net.decoder, beam, isa);
-  std::vector<std::string> out;
-  for (size_t i = 0; i < sources.size() && i < limit; ++i) {
-    std::vector<int32_t> ids;
-    for (unsigned char ch : sources[i].substr(0, static_cast<size_t>(info.max_length)))
-      ids.push_back(static_cast<int32_t>(ch) + kByteOffset);
-    if (ids.empty()) ids.push_back(kPadId);
-    const int64_t S =
-        rt::seq2seq_encode(isa, net.encoder, ids.data(), static_cast<int64_t>(ids.size()), enc, es);
-    session.set_memory(enc.data(), S, net.encoder.out);
-    rt::MattBeamDecoder dec(session);
-    auto hyp = search.search(dec)[0].ids;
-    if (!hyp.empty() && hyp.back() == kEosId) hyp.pop_back();
-    out.push_back(ByteTokenizer::decode(hyp));
-  }
+  out.reserve(v.size());
+  for (const auto& p : v) out.emplace_back(p.source, p.target);
   return out;
 }
 
@@ -107,7 +59,7 @@ Seq2SeqExportInfo export_info(const ExperimentConfig& cfg, int64_t step, std::st
 // Validation loss over every pair (teacher forcing, eval mode: fake-quantized) and the int8
 // beam-search scores on the first eval_sources distinct sources.
 nlohmann::json evaluate(ByteSeq2Seq& model, const ExperimentConfig& cfg, const Pairs& valid,
-                        const Grouped& groups, int64_t step) {
+                        const GroupedPairs& groups, int64_t step) {
   torch::NoGradGuard ng;
   model->eval();
   const Seq2SeqConfig& c = cfg.seq2seq;
@@ -125,8 +77,15 @@ nlohmann::json evaluate(ByteSeq2Seq& model, const ExperimentConfig& cfg, const P
   nlohmann::json r = {{"step", step}, {"loss", loss_sum / std::max(1.0, tokens)}};
   if (c.eval_sources > 0 && model->qat->enabled) {
     auto m = export_seq2seq_model(*model, export_info(cfg, step, ""));
-    const auto hyps = decode_int8(*m, groups.sources, static_cast<size_t>(c.eval_sources),
-                                  c.beam_size, c.length_penalty);
+    const size_t n = std::min(groups.sources.size(), static_cast<size_t>(c.eval_sources));
+    const std::vector<std::string> sources(groups.sources.begin(),
+                                           groups.sources.begin() + static_cast<std::ptrdiff_t>(n));
+    GenerateOptions o;
+    o.beam_size = c.beam_size;
+    o.length_penalty = c.length_penalty;
+    const auto outs = generate_batch(m, sources, o);
+    std::vector<std::string> hyps;
+    for (const auto& g : outs) hyps.push_back(g.front().text);
     std::vector<Seq2SeqItem> items;
     for (size_t i = 0; i < hyps.size(); ++i) items.push_back({hyps[i], groups.references[i]});
     const Seq2SeqScores s = score_seq2seq(items);
@@ -178,9 +137,10 @@ Seq2SeqTrainResult train_seq2seq(const ExperimentConfig& cfg, const TrainOptions
   // The order of these calls (threads, seed, data, model, optimizer) fixes the random streams.
   torch::set_num_threads(tc.threads);
   torch::manual_seed(tc.seed);
-  const Pairs train = read_pairs(opts.train_path, cfg.data);
-  const Pairs valid = read_pairs(opts.valid_path, cfg.data);
-  const Grouped groups = group_by_source(valid);
+  const Pairs train = as_pairs(read_pairs(opts.train_path, cfg.data));
+  const std::vector<TextPair> valid_rows = read_pairs(opts.valid_path, cfg.data);
+  const Pairs valid = as_pairs(valid_rows);
+  const GroupedPairs groups = group_by_source(valid_rows);
   int64_t long_src = 0, long_tgt = 0;
   for (const auto& [s, t] : train) {
     long_src += static_cast<int64_t>(s.size()) > c.max_source;
@@ -296,7 +256,17 @@ int64_t export_seq2seq_checkpoint(const std::string& dir, const std::string& out
                          std::string(e.what_without_backtrace()).substr(0, 200) + ")");
   }
   model->eval();
-  const std::string bytes = export_seq2seq_bytes(*model, export_info(cfg, 0, pt));
+  // the step of the saved model: the last line of OUT/train_log.jsonl (model.pt is saved with
+  // every evaluation)
+  int64_t step = 0;
+  std::ifstream log(dir + "/train_log.jsonl");
+  for (std::string line; std::getline(log, line);) {
+    const auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_object() && j.contains("step") && j["step"].is_number_integer()) {
+      step = j["step"].get<int64_t>();
+    }
+  }
+  const std::string bytes = export_seq2seq_bytes(*model, export_info(cfg, step, pt));
   write_file_atomic(out_path, bytes);
   return static_cast<int64_t>(bytes.size());
 }

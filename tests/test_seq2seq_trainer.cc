@@ -1,0 +1,256 @@
+// Seq2seq training from a config (train/seq2seq_trainer.h): config section, learning-rate
+// schedule, a short run end to end (model file, log, validation scores), export from the saved
+// module, reproducibility, and user errors.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "bytelite/errors.h"
+#include "bytelite/model.h"
+#include "bytelite/seq2seq.h"
+#include "core/seq2seq_metrics.h"
+#include "train/config.h"
+#include "train/seq2seq_trainer.h"
+#include "train/trainer.h"
+#include "train_test_util.h"
+
+namespace bytelite {
+namespace {
+
+using testutil::fresh_dir;
+using testutil::head_tsv;
+using testutil::read_all;
+using testutil::source_path;
+
+nlohmann::json tiny_config_json() {
+  return nlohmann::json::parse(R"({
+    "task": "seq2seq",
+    "data": {"text_column": "word", "label_columns": ["pronunciation"]},
+    "seq2seq": {"dim": 32, "num_heads": 2, "intermediate_size": 64, "encoder_layers": 1,
+                "decoder_layers": 1, "max_source": 24, "max_target": 48, "dropout": 0.0,
+                "label_smoothing": 0.1, "beam_size": 2, "length_penalty": 0.6,
+                "eval_sources": 20},
+    "quantization": {"enabled": true, "warmup_steps": 20},
+    "train": {"batch_size": 16, "max_steps": 60, "learning_rate": 0.003,
+              "lr_warmup_steps": 10, "lr_schedule": "cosine_clamped", "min_lr_ratio": 0.02,
+              "eval_every_steps": 30, "seed": 3, "threads": 1}
+  })");
+}
+
+TEST(Seq2SeqConfig, SectionParsedAndWrittenBack) {
+  const ExperimentConfig c = config_from_json(tiny_config_json(), "t.json");
+  EXPECT_EQ(c.task, "seq2seq");
+  EXPECT_EQ(c.seq2seq.dim, 32);
+  EXPECT_EQ(c.seq2seq.heads, 2);
+  EXPECT_EQ(c.seq2seq.max_target, 48);
+  EXPECT_EQ(c.seq2seq.beam_size, 2);
+  EXPECT_DOUBLE_EQ(c.seq2seq.label_smoothing, 0.1);
+  const ExperimentConfig back = config_from_json(config_to_json(c), "back.json");
+  EXPECT_EQ(config_to_json(back), config_to_json(c));
+}
+
+TEST(Seq2SeqConfig, UserErrorsNameTheKey) {
+  auto expect_error = [](nlohmann::json j, const std::string& needle) {
+    try {
+      config_from_json(j, "t.json");
+      ADD_FAILURE() << "no error for " << j.dump();
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  auto j = tiny_config_json();
+  j.erase("seq2seq");
+  expect_error(j, "t.json: seq2seq: expected a \"seq2seq\" section");
+  j = tiny_config_json();
+  j["seq2seq"]["num_heads"] = 3;
+  expect_error(j, "seq2seq.num_heads: expected a divisor of dim (32)");
+  j = tiny_config_json();
+  j["seq2seq"]["beam"] = 3;
+  expect_error(j, "beam");
+  j = tiny_config_json();
+  j["task"] = "translate";
+  expect_error(j, "task: expected one of \"classify\" \"seq2seq\"");
+  j = tiny_config_json();
+  j["seq2seq"]["max_target"] = 1;
+  expect_error(j, "seq2seq.max_target");
+}
+
+TEST(Seq2SeqConfig, CosineClampedSchedule) {
+  TrainConfig t;
+  t.learning_rate = 2e-3;
+  t.lr_warmup_steps = 200;
+  t.lr_schedule = "cosine_clamped";
+  t.min_lr_ratio = 0.02;
+  // warm-up (s + 1) / 200, clamped below at 0.02: step 0 -> 0.005 -> 0.02 * peak
+  EXPECT_DOUBLE_EQ(learning_rate_at(t, 0, 1000), 2e-3 * 0.02);
+  EXPECT_DOUBLE_EQ(learning_rate_at(t, 99, 1000), 2e-3 * (100.0 / 200.0));
+  EXPECT_DOUBLE_EQ(learning_rate_at(t, 200, 1000), 2e-3);  // cos(0) = 1
+  // half-way through the decay: 0.5 (1 + cos(pi / 2)) = 0.5
+  EXPECT_NEAR(learning_rate_at(t, 600, 1000), 1e-3, 1e-15);
+  EXPECT_DOUBLE_EQ(learning_rate_at(t, 999, 1000), 2e-3 * 0.02);  // clamped at the end
+}
+
+struct TinyRun {
+  std::string dir;
+  Seq2SeqTrainResult result;
+};
+
+TinyRun train_tiny(const std::string& tag, const nlohmann::json& cfg_json) {
+  const std::string dir = fresh_dir(tag);
+  head_tsv(source_path("data/cmudict/g2p_train.tsv"), dir + "/train.tsv", 600);
+  head_tsv(source_path("data/cmudict/g2p_valid.tsv"), dir + "/valid.tsv", 40);
+  TrainOptions o;
+  o.train_path = dir + "/train.tsv";
+  o.valid_path = dir + "/valid.tsv";
+  o.out_dir = dir + "/out";
+  o.verbose = false;
+  return TinyRun{dir, train_seq2seq(config_from_json(cfg_json, "tiny.json"), o)};
+}
+
+TEST(Seq2SeqTrainer, ShortRunWritesAModelLogAndScores) {
+  const TinyRun r = train_tiny("a", tiny_config_json());
+  EXPECT_EQ(r.result.steps, 60);
+  // two evaluations (steps 30 and 60), each a JSON line with the scores
+  std::ifstream log(r.dir + "/out/train_log.jsonl");
+  std::vector<nlohmann::json> lines;
+  for (std::string l; std::getline(log, l);) lines.push_back(nlohmann::json::parse(l));
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0]["step"], 30);
+  EXPECT_EQ(lines[1]["step"], 60);
+  EXPECT_LT(lines[1]["loss"].get<double>(), lines[0]["loss"].get<double>());
+  EXPECT_EQ(lines[1], r.result.valid);
+  // the validation head has 40 rows; its distinct words are decoded (at most eval_sources)
+  EXPECT_GT(r.result.valid["sources"].get<int64_t>(), 0);
+  EXPECT_LE(r.result.valid["sources"].get<int64_t>(), 20);
+  const double wer = r.result.valid["wer"].get<double>();
+  EXPECT_GE(wer, 0.0);
+  EXPECT_LE(wer, 1.0);
+
+  // the model file loads as a seq2seq model with the config's shape and generation defaults
+  auto model = Model::load(r.result.model_path);
+  EXPECT_EQ(model->info().architecture, "byteseq2seq");
+  EXPECT_EQ(model->info().bottleneck_size, 32);
+  EXPECT_EQ(model->info().decoder_layers, 1);
+  EXPECT_EQ(model->info().max_target, 48);
+  EXPECT_EQ(model->info().beam_size, 2);
+  EXPECT_EQ(model->info().text_column, "word");
+  EXPECT_EQ(model->info().training_step, 60);
+  EXPECT_EQ(static_cast<int64_t>(read_all(r.result.model_path).size()), r.result.model_bytes);
+
+  // the validation scores of the log are those of the int8 model file on the same sources
+  const auto rows = read_text_pairs(r.dir + "/valid.tsv", "word", "pronunciation").pairs;
+  const GroupedPairs g = group_by_source(rows);
+  const size_t n = std::min<size_t>(g.sources.size(), 20);
+  std::vector<Seq2SeqItem> items;
+  Seq2SeqGenerator gen(model);
+  for (size_t i = 0; i < n; ++i)
+    items.push_back({gen.generate(g.sources[i])[0].text, g.references[i]});
+  const Seq2SeqScores s = score_seq2seq(items);
+  EXPECT_EQ(s.wer, wer);
+  EXPECT_EQ(s.per, r.result.valid["per"].get<double>());
+  EXPECT_EQ(s.chrf, r.result.valid["chrf"].get<double>());
+
+  // export from the saved module gives the same file
+  const std::string again = r.dir + "/again.blt";
+  EXPECT_EQ(export_seq2seq_checkpoint(r.dir + "/out", again), r.result.model_bytes);
+  EXPECT_EQ(read_all(again), read_all(r.result.model_path));
+}
+
+TEST(Seq2SeqTrainer, SameConfigSameModelFile) {
+  auto j = tiny_config_json();
+  j["train"]["max_steps"] = 25;
+  j["train"]["eval_every_steps"] = 100;
+  j["seq2seq"]["eval_sources"] = 0;
+  j["quantization"]["warmup_steps"] = 10;
+  const TinyRun a = train_tiny("a", j);
+  const TinyRun b = train_tiny("b", j);
+  // the files record their own module path (source_checkpoint): mask it, then compare
+  auto strip = [](const std::string& bytes, const std::string& path) {
+    std::string s = bytes;
+    const size_t at = s.find(path);
+    if (at != std::string::npos) s.replace(at, path.size(), std::string(path.size(), '#'));
+    return s;
+  };
+  const std::string pa = a.dir + "/out/model.pt", pb = b.dir + "/out/model.pt";
+  ASSERT_EQ(pa.size() - a.dir.size(), pb.size() - b.dir.size());
+  const std::string fa = strip(read_all(a.result.model_path), pa);
+  const std::string fb = strip(read_all(b.result.model_path), pb);
+  ASSERT_EQ(fa.size(), fb.size());
+  // header bytes 24..31 hold the payload and header CRCs, which include the path
+  EXPECT_EQ(fa.substr(32), fb.substr(32));
+  EXPECT_EQ(fa.substr(0, 24), fb.substr(0, 24));
+}
+
+TEST(Seq2SeqTrainer, UserErrors) {
+  const std::string dir = fresh_dir("e");
+  head_tsv(source_path("data/cmudict/g2p_train.tsv"), dir + "/train.tsv", 50);
+  TrainOptions o;
+  o.train_path = dir + "/train.tsv";
+  o.valid_path = dir + "/missing.tsv";
+  o.out_dir = dir + "/out";
+  o.verbose = false;
+  const ExperimentConfig c = config_from_json(tiny_config_json(), "tiny.json");
+  EXPECT_THROW(train_seq2seq(c, o), InputError);  // the validation file does not exist
+  auto j = tiny_config_json();
+  j["data"]["label_columns"] = {"pronunciation", "word"};
+  o.valid_path = dir + "/train.tsv";
+  try {
+    train_seq2seq(config_from_json(j, "tiny.json"), o);
+    ADD_FAILURE() << "two target columns accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("expected exactly one target column"), std::string::npos);
+  }
+  j = tiny_config_json();
+  j["data"]["text_column"] = "spelling";
+  try {
+    train_seq2seq(config_from_json(j, "tiny.json"), o);
+    ADD_FAILURE() << "missing column accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("spelling"), std::string::npos) << e.what();
+  }
+  o.resume = true;
+  EXPECT_THROW(train_seq2seq(c, o), InvalidArgument);
+  EXPECT_THROW(export_seq2seq_checkpoint(dir + "/nothing", dir + "/m.blt"), Error);
+}
+
+TEST(Seq2SeqTrainer, CommandLineTrainExportEval) {
+  const std::string dir = fresh_dir("cli");
+  head_tsv(source_path("data/cmudict/g2p_train.tsv"), dir + "/train.tsv", 300);
+  head_tsv(source_path("data/cmudict/g2p_valid.tsv"), dir + "/valid.tsv", 30);
+  auto j = tiny_config_json();
+  j["train"]["max_steps"] = 30;
+  j["seq2seq"]["eval_sources"] = 100;  // every distinct word of the 30 rows
+  testutil::write_file(dir + "/cfg.json", j.dump());
+  const auto tr = testutil::run("train --config " + dir + "/cfg.json --train " + dir +
+                                "/train.tsv --valid " + dir + "/valid.tsv --out " + dir + "/out");
+  ASSERT_EQ(tr.code, 0) << tr.out;
+  EXPECT_NE(tr.out.find("int8 model: " + dir + "/out/model.blt"), std::string::npos) << tr.out;
+  const auto summary = nlohmann::json::parse(read_all(dir + "/out/summary.json"));
+  EXPECT_EQ(summary["task"], "seq2seq");
+  EXPECT_EQ(summary["steps"], 30);
+  // export from the directory gives the same file; eval scores the validation file
+  const auto ex = testutil::run("export --checkpoint " + dir + "/out --out " + dir + "/m.blt");
+  ASSERT_EQ(ex.code, 0) << ex.out;
+  EXPECT_EQ(read_all(dir + "/m.blt"), read_all(dir + "/out/model.blt"));
+  const auto ev =
+      testutil::run("eval --model " + dir + "/m.blt --data " + dir + "/valid.tsv --json");
+  ASSERT_EQ(ev.code, 0) << ev.out;
+  const auto lines = testutil::lines_of(ev.out);
+  const auto e = nlohmann::json::parse(lines.back());
+  EXPECT_EQ(e["sources"], summary["valid"]["sources"]);
+  EXPECT_EQ(e["wer"], summary["valid"]["wer"]);
+  EXPECT_EQ(e["per"], summary["valid"]["per"]);
+  // --init-from is a classifier option
+  const auto bad =
+      testutil::run("train --config " + dir + "/cfg.json --train " + dir + "/train.tsv --valid " +
+                    dir + "/valid.tsv --out " + dir + "/out2 --init-from " + dir + "/out");
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.out.find("--init-from: expected a classifier config"), std::string::npos)
+      << bad.out;
+}
+
+}  // namespace
+}  // namespace bytelite
