@@ -22,8 +22,8 @@
 #include <string>
 #include <vector>
 
-#include "bytelite/beam_search.h"
-#include "runtime/ops/decoder.h"
+#include "bytelite/seq2seq.h"
+#include "core/seq2seq_metrics.h"
 #include "train/seq2seq.h"
 #include "train/seq2seq_export.h"
 
@@ -45,27 +45,6 @@ Dict read_dict(const std::string& path) {
     d[line.substr(0, tab)].push_back(line.substr(tab + 1));
   }
   return d;
-}
-
-std::vector<std::string> split_ws(const std::string& s) {
-  std::istringstream in(s);
-  std::vector<std::string> v;
-  std::string w;
-  while (in >> w) v.push_back(w);
-  return v;
-}
-
-int edit_distance(const std::vector<std::string>& a, const std::vector<std::string>& b) {
-  std::vector<int> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = static_cast<int>(j);
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = static_cast<int>(i);
-    for (size_t j = 1; j <= b.size(); ++j) {
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
 }
 
 }  // namespace
@@ -156,53 +135,26 @@ int main(int argc, char** argv) {
     torch::save(model, opt["save"]);  // parameters and QAT ranges (buffers)
     std::printf("saved %s\n", opt["save"].c_str());
   }
-  auto net = bytelite::export_seq2seq(*model);
+  auto int8 = bytelite::export_seq2seq_model(*model);
 
-  const int beam = static_cast<int>(num("beam"));
-  bytelite::BeamSearchOptions o;
-  o.beam_size = beam;
-  o.n_best = 1;
-  o.max_len = static_cast<int32_t>(c.max_target);
-  o.length_penalty = num("alpha");
-  const bytelite::BeamSearch search(o);
-  const bytelite::rt::Isa isa = bytelite::rt::best_isa();
-  bytelite::rt::EncoderScratch es;
-  std::vector<int8_t> enc;
-  bytelite::rt::MattDecoderSession session(net->decoder, beam, isa);
   const size_t limit = num("eval") > 0 ? static_cast<size_t>(num("eval")) : eval.size();
-  size_t words = 0, wrong = 0;
-  long phone_err = 0, phones = 0;
-  const auto e0 = std::chrono::steady_clock::now();
+  std::vector<std::string> words;
+  std::vector<bytelite::Seq2SeqItem> items;
   for (const auto& [w, refs] : eval) {
-    if (words >= limit) break;
-    std::vector<int32_t> ids;
-    for (unsigned char ch : w.substr(0, c.max_source))
-      ids.push_back(static_cast<int32_t>(ch) + bytelite::kByteOffset);
-    const int64_t S = bytelite::rt::seq2seq_encode(isa, net->encoder, ids.data(),
-                                                   static_cast<int64_t>(ids.size()), enc, es);
-    session.set_memory(enc.data(), S, net->encoder.out);
-    bytelite::rt::MattBeamDecoder dec(session);
-    auto hyp = search.search(dec)[0].ids;
-    if (!hyp.empty() && hyp.back() == bytelite::kEosId) hyp.pop_back();
-    const auto hp = split_ws(bytelite::ByteTokenizer::decode(hyp));
-    int best = 1 << 30;
-    size_t best_len = 1;
-    for (const auto& r : refs) {
-      const auto rp = split_ws(r);
-      const int d = edit_distance(hp, rp);
-      if (d < best) {
-        best = d;
-        best_len = rp.size();
-      }
-    }
-    wrong += best != 0;
-    phone_err += best;
-    phones += static_cast<long>(best_len);
-    ++words;
+    if (words.size() >= limit) break;
+    words.push_back(w);
+    items.push_back({"", refs});
   }
+  bytelite::GenerateOptions o;
+  o.beam_size = static_cast<int32_t>(num("beam"));
+  o.length_penalty = num("alpha");
+  const auto e0 = std::chrono::steady_clock::now();
+  const auto outs = bytelite::generate_batch(int8, words, o);
   const double es_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - e0).count();
-  std::printf("%s: %zu words, WER %.2f%%, PER %.2f%% (int8, beam %d, alpha %.2f; %.1f ms/word)\n",
-              opt["split"].c_str(), words, 100.0 * wrong / words, 100.0 * phone_err / phones, beam,
-              num("alpha"), 1000 * es_ / words);
+  for (size_t i = 0; i < outs.size(); ++i) items[i].hypothesis = outs[i].front().text;
+  const bytelite::Seq2SeqScores sc = bytelite::score_seq2seq(items);
+  std::printf("%s: %lld words, WER %.2f%%, PER %.2f%% (int8, beam %d, alpha %.2f; %.1f ms/word)\n",
+              opt["split"].c_str(), static_cast<long long>(sc.sources), 100.0 * sc.wer,
+              100.0 * sc.per, o.beam_size, o.length_penalty, 1000 * es_ / words.size());
   return 0;
 }

@@ -26,22 +26,7 @@ namespace {
 
 using Pairs = std::vector<std::pair<std::string, std::string>>;
 
-// G2P pairs from data/cmudict/train.tsv: lines with index % every == offset, short ones only.
-Pairs read_g2p(int every, int offset, size_t n) {
-  std::ifstream in(testutil::source_path("data/cmudict/train.tsv"));
-  EXPECT_TRUE(in.good());
-  Pairs out;
-  std::string line;
-  for (int i = 0; std::getline(in, line) && out.size() < n; ++i) {
-    if (i % every != offset) continue;
-    const auto tab = line.find('\t');
-    if (tab == std::string::npos) continue;
-    std::string w = line.substr(0, tab), p = line.substr(tab + 1);
-    if (w.size() > 12 || p.size() > 40) continue;
-    out.emplace_back(w, p);
-  }
-  return out;
-}
+using testutil::read_g2p;
 
 std::vector<int32_t> ids_of(const std::string& s) {
   std::vector<int32_t> v;

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace bytelite::testutil {
@@ -76,6 +77,24 @@ inline std::vector<std::string> lines_of(const std::string& s) {
 
 inline std::string source_path(const std::string& rel) {
   return std::string(BYTELITE_SOURCE_DIR) + "/" + rel;
+}
+
+/// CMUdict G2P pairs (word, phones) from data/cmudict/train.tsv: the lines whose index % every
+/// == offset, words of at most 12 bytes and phone strings of at most 40, the first n of them.
+inline std::vector<std::pair<std::string, std::string>> read_g2p(int every, int offset, size_t n) {
+  std::ifstream in(source_path("data/cmudict/train.tsv"));
+  EXPECT_TRUE(in.good());
+  std::vector<std::pair<std::string, std::string>> out;
+  std::string line;
+  for (int i = 0; std::getline(in, line) && out.size() < n; ++i) {
+    if (i % every != offset) continue;
+    const auto tab = line.find('\t');
+    if (tab == std::string::npos) continue;
+    std::string w = line.substr(0, tab), p = line.substr(tab + 1);
+    if (w.size() > 12 || p.size() > 40) continue;
+    out.emplace_back(w, p);
+  }
+  return out;
 }
 
 }  // namespace bytelite::testutil

@@ -66,11 +66,7 @@ CLI::App* add_generate_command(CLI::App& app) {
       nlohmann::ordered_json j = {{"source", lines[i]}, {"hypotheses", hyps}};
       out += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     }
-    if (a->output.empty() || a->output == "-") {
-      std::fwrite(out.data(), 1, out.size(), stdout);
-    } else {
-      write_file_atomic(a->output, out);
-    }
+    write_output(a->output, out);
   });
   return cmd;
 }

@@ -154,11 +154,7 @@ CLI::App* add_predict_command(CLI::App& app) {
     }
     const std::string out =
         format_output(probs, lines.size(), names, multilabel, thresholds, a->top_k);
-    if (a->output.empty() || a->output == "-") {
-      std::fwrite(out.data(), 1, out.size(), stdout);
-    } else {
-      write_file_atomic(a->output, out);
-    }
+    write_output(a->output, out);
   });
   return cmd;
 }

@@ -1,10 +1,13 @@
-// Line framing of the CLI's text input (predict, generate): split on '\n' only, a trailing '\r'
-// removed (CRLF files work); every other byte, including NUL and invalid UTF-8, is part of the
-// line. An empty line is a line; a final '\n' does not start another one.
+// Line framing and output of the CLI's text input (predict, generate): split on '\n' only, a
+// trailing '\r' removed (CRLF files work); every other byte, including NUL and invalid UTF-8, is
+// part of the line. An empty line is a line; a final '\n' does not start another one.
 #pragma once
 
+#include <cstdio>
 #include <string>
 #include <vector>
+
+#include "core/atomic_file.h"
 
 namespace bytelite::cli {
 
@@ -20,6 +23,15 @@ inline std::vector<std::string> split_lines(const std::string& raw) {
     start = end + 1;
   }
   return lines;
+}
+
+/// Writes a command's output to stdout (path empty or "-") or atomically to a file.
+inline void write_output(const std::string& path, const std::string& bytes) {
+  if (path.empty() || path == "-") {
+    std::fwrite(bytes.data(), 1, bytes.size(), stdout);
+  } else {
+    write_file_atomic(path, bytes);
+  }
 }
 
 }  // namespace bytelite::cli
