@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -147,8 +148,15 @@ TEST(CliErrors, UserMistakesGiveOneLineErrorAndNonZeroExit) {
   EXPECT_EQ(typo.code, 1);
   EXPECT_NE(typo.out.find("unknown key \"train.epoch\""), std::string::npos) << typo.out;
 
-  CmdResult flag = run("train --config x --train a --valid b --out c --qat maybe");
-  EXPECT_NE(flag.code, 0);
+  // bad flag values: exit 1 and one line, as every other user error
+  for (const char* args : {"train --config x --train a --valid b --out c --qat maybe",
+                                  "train --config x --train a --valid b --out c --threads 0",
+                                  "predict --model m.blt --bogus", "eval --threads abc"}) {
+    CmdResult flag = run(std::string(args));
+    EXPECT_EQ(flag.code, 1) << args << "\n" << flag.out;
+    EXPECT_EQ(flag.out.rfind("bytelite: error: ", 0), 0u) << flag.out;
+    EXPECT_EQ(std::count(flag.out.begin(), flag.out.end(), '\n'), 1) << flag.out;
+  }
 }
 
 }  // namespace

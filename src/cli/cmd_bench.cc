@@ -180,12 +180,11 @@ CLI::App* add_bench_command(CLI::App& app) {
   cmd->add_option("--checkpoint", a->checkpoint,
                   "Float checkpoint (default: the one recorded in the model, or best.ckpt "
                   "beside it)");
-  cmd->add_option("--threads", a->threads, "Threads for the throughput runs")
-      ->check(CLI::PositiveNumber);
+  cmd->add_option("--threads", a->threads, "Threads for the throughput runs")->check(kPositive);
   cmd->add_option("--max-examples", a->max_examples, "Use the first N texts (0 = all)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   cmd->add_option("--repeat", a->repeat, "Passes over the texts for the int8 measurements")
-      ->check(CLI::PositiveNumber);
+      ->check(kPositive);
   cmd->add_option("--isa", a->isa, "Int8 kernel path")
       ->check(CLI::IsMember({"auto", "reference", "avx2", "avx512vnni"}));
   cmd->add_flag("--no-float", a->no_float, "Skip the float comparison");
@@ -197,11 +196,11 @@ CLI::App* add_bench_command(CLI::App& app) {
       ->check(CLI::Range(0, 1024))
       ->group(s2s);
   cmd->add_option("--runs", a->runs, "Measured runs of 256 decoder steps each")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositive)
       ->group(s2s);
   cmd->add_option("--source-positions", a->source_positions,
-                  "Rows of the (random) encoder output the decoders attend to")
-      ->check(CLI::PositiveNumber)
+                  "Rows of the (random) encoder output the decoders attend to (1..65536)")
+      ->check(CLI::Range(1, 65536))
       ->group(s2s);
   cmd->callback([a]() {
     ClassifierOptions opt;

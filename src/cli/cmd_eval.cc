@@ -156,9 +156,9 @@ CLI::App* add_eval_command(CLI::App& app) {
   cmd->add_flag("--json", a->json, "Print one JSON object instead of a table");
   cmd->add_option("--threads", a->threads,
                   "Threads (intra-op for checkpoints, examples for models)")
-      ->check(CLI::PositiveNumber);
+      ->check(kPositive);
   cmd->add_option("--batch-size", a->batch_size, "Examples per forward pass (checkpoints)")
-      ->check(CLI::PositiveNumber);
+      ->check(kPositive);
   cmd->add_flag("--skip-bad-rows", a->skip_bad_rows, "Skip and count malformed data rows");
   add_generation_flags(cmd, &a->gen, /*n_best=*/false);
   for (const char* f : {"--beam-size", "--max-len", "--length-penalty"})

@@ -39,7 +39,7 @@ CLI::App* add_generate_command(CLI::App& app) {
   add_generation_flags(cmd, &a->options, /*n_best=*/true);
   cmd->add_option("--threads", a->threads,
                   "Threads (lines decoded in parallel; the output does not depend on it)")
-      ->check(CLI::PositiveNumber);
+      ->check(kPositive);
   cmd->callback([a]() {
     // Load and validate before reading stdin, so a bad model or option fails fast.
     auto model = load_seq2seq_model(a->model, "generate");

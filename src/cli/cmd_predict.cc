@@ -86,15 +86,15 @@ CLI::App* add_predict_command(CLI::App& app) {
   cmd->add_option("--top-k", a->top_k,
                   "Scores of the K most probable labels only, most probable first (0 = every "
                   "label, in label order)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   cmd->add_option("--threshold", a->threshold,
                   "Decision threshold instead of the model's: two labels: the second label iff "
                   "its probability >= T; multi-label: each label with probability >= T; "
                   "otherwise argmax (-1 = the model's thresholds)");
   cmd->add_option("--threads", a->threads, "Threads (intra-op for checkpoints, lines for models)")
-      ->check(CLI::PositiveNumber);
+      ->check(kPositive);
   cmd->add_option("--batch-size", a->batch_size, "Examples per forward pass (checkpoints)")
-      ->check(CLI::PositiveNumber);
+      ->check(kPositive);
   cmd->callback([a]() {
     if (a->checkpoint.empty() == a->model.empty()) {
       throw ConfigError(

@@ -41,13 +41,13 @@ CLI::App* add_pretrain_command(CLI::App& app) {
   cmd->add_flag("--resume", args->resume, "Continue from OUT/last.ckpt");
   cmd->add_option("--steps", args->steps,
                   "Planned steps, the schedule's length (overrides pretrain.steps; 0 = config)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   cmd->add_option("--max-steps", args->max_steps,
                   "Stop after this step without changing the schedule (0 = run all steps)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   cmd->add_option("--threads", args->threads,
                   "Intra-op threads (overrides pretrain.threads; 0 = from config)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   cmd->add_option("--seed", args->seed, "Random seed (overrides pretrain.seed; -1 = from config)");
   cmd->add_flag("--quiet", args->quiet, "No progress output");
   cmd->callback([args]() {

@@ -40,12 +40,12 @@ CLI::App* add_train_command(CLI::App& app) {
   cmd->add_flag("--resume", args->resume, "Continue from OUT/last.ckpt");
   cmd->add_option("--max-steps", args->max_steps,
                   "Optimizer steps (overrides train.max_steps and epochs; 0 = from config)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   cmd->add_option("--epochs", args->epochs, "Epochs (overrides train.epochs; 0 = from config)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   cmd->add_option("--threads", args->threads,
                   "Intra-op threads (overrides train.threads; 0 = from config)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   cmd->add_option("--seed", args->seed, "Random seed (overrides train.seed; -1 = from config)");
   cmd->add_option("--qat", args->qat, "Quantization-aware training on|off (overrides config)")
       ->check(CLI::IsMember({"", "on", "off"}));

@@ -8,20 +8,21 @@
 
 #include "bytelite/errors.h"
 #include "bytelite/seq2seq.h"
+#include "cli/commands.h"
 
 namespace bytelite::cli {
 
 inline void add_generation_flags(CLI::App* cmd, GenerateOptions* o, bool n_best) {
   cmd->add_option("--beam-size", o->beam_size,
                   "Beam size K (0 = the model's default, see `bytelite info`)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   if (n_best) {
     cmd->add_option("--n-best", o->n_best, "Hypotheses per source, best first (<= beam size)")
-        ->check(CLI::PositiveNumber);
+        ->check(kPositive);
   }
   cmd->add_option("--max-len", o->max_len,
                   "Output bytes per hypothesis at most, EOS included (0 = the model's max_target)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   cmd->add_option("--length-penalty", o->length_penalty,
                   "GNMT length penalty alpha (negative = the model's default; 0 = none)");
 }

@@ -22,14 +22,31 @@ int main(int argc, char** argv) {
   bytelite::cli::add_generate_command(app);
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // bad flags or values: one line, exit 1 (as every other user error)
+    std::string msg = e.what();
+    for (char& c : msg) {
+      if (c == '\n') c = ' ';
+    }
+    std::fprintf(stderr, "bytelite: error: %s (see --help)\n", msg.c_str());
+    return 1;
   } catch (const bytelite::Error& e) {
     std::fprintf(stderr, "bytelite: error: %s\n", e.what());
     return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bytelite: internal error: %s\n", e.what());
     return 2;
+  }
+  // output lost (e.g. a full disk behind stdout) is an error, not a success
+  if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+    std::fprintf(stderr, "bytelite: error: cannot write to standard output\n");
+    return 1;
   }
   return 0;
 }

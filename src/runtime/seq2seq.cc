@@ -58,6 +58,12 @@ GenerateOptions resolve(const ModelInfo& info, GenerateOptions o) {
             std::to_string(o.length_penalty));
   }
   if (o.length_penalty < 0) o.length_penalty = info.length_penalty;
+  if (o.length_penalty > 10) {
+    invalid(p +
+            "length_penalty must be in [0, 10] (GNMT alpha; negative = the model's default), "
+            "found " +
+            std::to_string(o.length_penalty));
+  }
   o.isa = rt::from_rt_isa(rt::supported_rt_isa(o.isa));
   return o;
 }
@@ -93,6 +99,11 @@ struct Seq2SeqGenerator::State {
     b.num_classes = kVocabSize;
     b.sos_id = kPadId;  // the decoder's start id (kSeq2SeqStartId)
     b.eos_id = kEosId;
+    // PAD and UNK are never training targets: a hypothesis holds byte ids and EOS only, so its
+    // text has exactly one byte per id before EOS
+    b.class_mask.assign(kVocabSize, true);
+    b.class_mask[kPadId] = false;
+    b.class_mask[kUnkId] = false;
     return b;
   }
 };

@@ -26,16 +26,36 @@ namespace {
 
 using Pairs = std::vector<std::pair<std::string, std::string>>;
 
-std::vector<TextPair> read_pairs(const std::string& path, const DataSpec& spec) {
+// Pairs of a data file; an empty source is a bad row (the runtime answers an empty source
+// with an empty hypothesis without running the model, so it is never a training example).
+std::vector<TextPair> read_pairs(const std::string& path, const DataSpec& spec, bool verbose) {
   if (spec.label_columns.size() != 1) {
     throw ConfigError(
         "data.label_columns: expected exactly one target column for task "
         "\"seq2seq\", found " +
         std::to_string(spec.label_columns.size()));
   }
-  return read_text_pairs(path, spec.text_column, spec.label_columns[0], spec.format,
-                         spec.skip_bad_rows)
-      .pairs;
+  TextPairs t = read_text_pairs(path, spec.text_column, spec.label_columns[0], spec.format,
+                                spec.skip_bad_rows);
+  std::vector<TextPair> out;
+  int64_t skipped = t.skipped_rows;
+  for (auto& p : t.pairs) {
+    if (p.source.empty()) {
+      if (!spec.skip_bad_rows) {
+        throw InputError(path + ":" + std::to_string(p.line) + ": column \"" + spec.text_column +
+                         "\": expected a non-empty source, found an empty one");
+      }
+      ++skipped;
+      continue;
+    }
+    out.push_back(std::move(p));
+  }
+  if (out.empty()) throw InputError(path + ": expected at least one usable row, found none");
+  if (verbose && skipped > 0) {
+    std::fprintf(stderr, "data: %s: skipped %lld bad rows\n", path.c_str(),
+                 static_cast<long long>(skipped));
+  }
+  return out;
 }
 
 Pairs as_pairs(const std::vector<TextPair>& v) {
@@ -99,9 +119,16 @@ nlohmann::json evaluate(ByteSeq2Seq& model, const ExperimentConfig& cfg, const P
   return r;
 }
 
-void save_module(ByteSeq2Seq& model, const std::string& path) {
+constexpr const char* kConfigKey = "bytelite_seq2seq_config";
+
+// The module (parameters and QAT range buffers) and, under kConfigKey, the config it was built
+// from, so that an export can refuse a config.json that does not describe it.
+void save_module(ByteSeq2Seq& model, const ExperimentConfig& cfg, const std::string& path) {
+  torch::serialize::OutputArchive archive;
+  model->save(archive);
+  archive.write(kConfigKey, c10::IValue(config_to_json(cfg).dump()));
   std::ostringstream os;
-  torch::save(model, os);
+  archive.save_to(os);
   write_file_atomic(path, os.str());
 }
 
@@ -137,8 +164,8 @@ Seq2SeqTrainResult train_seq2seq(const ExperimentConfig& cfg, const TrainOptions
   // The order of these calls (threads, seed, data, model, optimizer) fixes the random streams.
   torch::set_num_threads(tc.threads);
   torch::manual_seed(tc.seed);
-  const Pairs train = as_pairs(read_pairs(opts.train_path, cfg.data));
-  const std::vector<TextPair> valid_rows = read_pairs(opts.valid_path, cfg.data);
+  const Pairs train = as_pairs(read_pairs(opts.train_path, cfg.data, opts.verbose));
+  const std::vector<TextPair> valid_rows = read_pairs(opts.valid_path, cfg.data, opts.verbose);
   const Pairs valid = as_pairs(valid_rows);
   const GroupedPairs groups = group_by_source(valid_rows);
   int64_t long_src = 0, long_tgt = 0;
@@ -216,7 +243,7 @@ Seq2SeqTrainResult train_seq2seq(const ExperimentConfig& cfg, const TrainOptions
       last_eval = describe(last);
       log += last.dump() + "\n";
       write_file_atomic(opts.out_dir + "/train_log.jsonl", log);
-      save_module(model, model_pt);
+      save_module(model, cfg, model_pt);
       if (opts.verbose) {
         std::fprintf(stderr, "step %lld: %s\n", static_cast<long long>(s + 1), last_eval.c_str());
       }
@@ -248,12 +275,45 @@ int64_t export_seq2seq_checkpoint(const std::string& dir, const std::string& out
   qat->enabled = cfg.quant.enabled;
   ByteSeq2Seq model(cfg.seq2seq, qat);
   const std::string pt = dir + "/model.pt";
+  // shapes the config implies, to check what the archive holds against
+  std::vector<std::pair<std::string, std::vector<int64_t>>> expected;
+  for (const auto& t : model->named_parameters())
+    expected.emplace_back(t.key(), t.value().sizes().vec());
+  for (const auto& t : model->named_buffers())
+    expected.emplace_back(t.key(), t.value().sizes().vec());
+  torch::serialize::InputArchive archive;
   try {
-    torch::load(model, pt);
+    archive.load_from(pt);
+    model->load(archive);
   } catch (const c10::Error& e) {
     throw ModelFileError(pt + ": expected a seq2seq model saved by 'bytelite train' with " + dir +
                          "/config.json, found a file that does not load (" +
                          std::string(e.what_without_backtrace()).substr(0, 200) + ")");
+  }
+  auto shape = [](const std::vector<int64_t>& v) {
+    std::string s = "[";
+    for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
+    return s + "]";
+  };
+  const auto params = model->named_parameters();
+  const auto buffers = model->named_buffers();
+  for (const auto& [name, want] : expected) {
+    const torch::Tensor* t = params.find(name);
+    if (t == nullptr) t = buffers.find(name);
+    if (t == nullptr || t->sizes().vec() != want) {
+      throw ModelFileError(pt + ": tensor '" + name + "': expected shape " + shape(want) +
+                           " (from " + dir + "/config.json), found " +
+                           (t == nullptr ? std::string("none") : shape(t->sizes().vec())) +
+                           " (config.json and model.pt come from different runs?)");
+    }
+  }
+  c10::IValue saved;
+  if (archive.try_read(kConfigKey, saved) && saved.isString() &&
+      saved.toStringRef() != config_to_json(cfg).dump()) {
+    throw ModelFileError(pt + ": expected the model of " + dir +
+                         "/config.json, found one trained with another config (the config "
+                         "saved in model.pt differs; config.json and model.pt come from "
+                         "different runs?)");
   }
   model->eval();
   // the step of the saved model: the last line of OUT/train_log.jsonl (model.pt is saved with
