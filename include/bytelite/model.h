@@ -53,8 +53,14 @@ struct ModelInfo {
   std::vector<int32_t> pool_windows;  // per layer (1 = no query pooling)
   std::string attention_scale;        // "sqrt" | "none"
   std::string layer_norm;             // "channel" | "scalar"
-  // Seq2seq ("byteseq2seq"; docs/seq2seq.md): the encoder is a ByteTransformer of
-  // transformer_layers layers of width bottleneck_size; max_length is the source limit in bytes
+  // Seq2seq ("byteseq2seq"; docs/seq2seq.md): max_length is the source limit in bytes; the
+  // encoder is a ByteTransformer of transformer_layers layers of width bottleneck_size (encoder
+  // "transformer"), or the classifier's encoder described by the fields above (encoder "qrnn" |
+  // "funnel"); the decoder has width decoder_dimension, decoder_num_heads heads and feed-forward
+  // size decoder_intermediate_size.
+  int32_t decoder_dimension = 0;
+  int32_t decoder_num_heads = 0;
+  int32_t decoder_intermediate_size = 0;
   int32_t decoder_layers = 0;      // merged-attention decoder layers
   int32_t max_target = 0;          // output ids per hypothesis at most (EOS included)
   int32_t beam_size = 0;           // generation defaults stored at export

@@ -112,8 +112,9 @@ void bench_seq2seq_model(const BenchArgs& a, const std::shared_ptr<const Model>&
   std::vector<int8_t> table;
   const rt::MattDecoderRt timed = rt::extend_positions(dec, kMaxStep, table);
   const bool extended = dec.position.rows < kMaxStep;
-  const rt::BaselineDecoderRt base = rt::random_baseline_decoder(
-      mi.bottleneck_size, mi.decoder_layers, mi.num_heads, mi.intermediate_size, kMaxStep, 2);
+  const rt::BaselineDecoderRt base =
+      rt::random_baseline_decoder(mi.decoder_dimension, mi.decoder_layers, mi.decoder_num_heads,
+                                  mi.decoder_intermediate_size, kMaxStep, 2);
   const rt::StepBenchResult r = rt::time_decoder_steps(timed, base, o);
   const size_t last = r.steps.size() - 1;
   const double matt_ratio = r.matt_s[last] / r.matt_s[0];
@@ -128,10 +129,10 @@ void bench_seq2seq_model(const BenchArgs& a, const std::shared_ptr<const Model>&
     nlohmann::ordered_json j = {{"model", a.model},
                                 {"architecture", mi.architecture},
                                 {"isa", rt::isa_name(o.isa)},
-                                {"model_dimension", mi.bottleneck_size},
+                                {"model_dimension", mi.decoder_dimension},
                                 {"decoder_layers", mi.decoder_layers},
-                                {"num_heads", mi.num_heads},
-                                {"intermediate_size", mi.intermediate_size},
+                                {"num_heads", mi.decoder_num_heads},
+                                {"intermediate_size", mi.decoder_intermediate_size},
                                 {"beam_size", o.beam},
                                 {"source_positions", o.source_positions},
                                 {"runs", o.runs},
@@ -148,8 +149,9 @@ void bench_seq2seq_model(const BenchArgs& a, const std::shared_ptr<const Model>&
   std::printf(
       "seq2seq decoder step time: %s (isa %s; D %d, %d decoder layers, %d heads, ffn %d; "
       "beam %d; source memory %lld positions; median of %d runs)\n",
-      a.model.c_str(), rt::isa_name(o.isa), mi.bottleneck_size, mi.decoder_layers, mi.num_heads,
-      mi.intermediate_size, o.beam, static_cast<long long>(o.source_positions), o.runs);
+      a.model.c_str(), rt::isa_name(o.isa), mi.decoder_dimension, mi.decoder_layers,
+      mi.decoder_num_heads, mi.decoder_intermediate_size, o.beam,
+      static_cast<long long>(o.source_positions), o.runs);
   std::printf(
       "baseline: standard decoder layers with a growing key/value cache, random int8 "
       "weights of the same shape\n");

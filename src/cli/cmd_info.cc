@@ -51,7 +51,15 @@ CLI::App* add_info_command(CLI::App& app) {
       cfg["layer_norm"] = m.layer_norm;
     }
     const bool seq2seq = m.architecture == "byteseq2seq";
-    if (seq2seq) {
+    if (seq2seq && m.encoder != "transformer") {
+      // The classifier's QRNN / funnel encoder (its hyperparameters above), then the decoder.
+      cfg["decoder_dimension"] = m.decoder_dimension;
+      cfg["decoder_num_heads"] = m.decoder_num_heads;
+      cfg["decoder_intermediate_size"] = m.decoder_intermediate_size;
+      cfg["decoder_layers"] = m.decoder_layers;
+      cfg["max_source"] = m.max_length;
+      cfg["max_target"] = m.max_target;
+    } else if (seq2seq) {
       // The encoder is a ByteTransformer of transformer_layers layers of width D, the decoder
       // decoder_layers MAtt layers of the same width (docs/seq2seq.md).
       cfg = {{"encoder", m.encoder},
@@ -100,7 +108,10 @@ CLI::App* add_info_command(CLI::App& app) {
     std::printf("producer:      %s\n", m.producer.c_str());
     std::printf("architecture:  %s\n", m.architecture.c_str());
     if (seq2seq) {
-      std::printf("task:          seq2seq, byte to byte: ByteTransformer encoder, MAtt decoder\n");
+      std::printf("task:          seq2seq, byte to byte: %s encoder, MAtt decoder\n",
+                  m.encoder == "qrnn"     ? "ByteQRNN"
+                  : m.encoder == "funnel" ? "ByteFunnelTransformer"
+                                          : "ByteTransformer");
       std::printf(
           "tokenizer:     bytes (id = byte + 3), source max_length %d%s; output at most "
           "%d ids (EOS included)\n",

@@ -3,6 +3,7 @@
 // kernels (zero points folded into the biases, fixed-point multipliers, packed weights).
 #include "bytelite/model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -275,12 +276,15 @@ class Loader {
     std::string prefix;
     if (info.architecture == "byteqrnn") {
       prefix = "byteqrnn";
-      load_qrnn(m, lm, &width, &out_q);
+      load_qrnn(m->config(), m->byteqrnn(), "config", "byteqrnn", lm.info, lm.net, &width, &out_q);
       pool = m->byteqrnn()->pool();
       head = m->byteqrnn()->head();
     } else if (info.architecture == "bytetransformer" || info.architecture == "bytefunnel") {
       prefix = "transformer";
-      load_transformer(m, lm, &width, &out_q);
+      const std::string want = info.architecture == "bytefunnel" ? "funnel" : "transformer";
+      load_transformer(m->transformer_config(), m->transformer(), "transformer_config",
+                       "transformer", want, "the encoder of architecture " + info.architecture,
+                       lm.info, lm.net, &width, &out_q);
       pool = m->transformer()->pool();
       head = m->transformer()->head();
     } else {
@@ -320,11 +324,13 @@ class Loader {
 
   // ByteQRNN: everything up to the attention pooling. Returns the encoder output width and
   // params.
-  void load_qrnn(const fb::Model* m, LoadedModel& lm, int64_t* width, QParams* out_q) const {
-    ModelInfo& info = lm.info;
+  // cfg_name / prefix: the tables' names in messages ("config" / "byteqrnn" in a classifier).
+  void load_qrnn(const fb::ByteQrnnConfig* config, const fb::ByteQrnn* qrnn,
+                 const std::string& cfg_name, const std::string& prefix, ModelInfo& info,
+                 ClassifierNet& net, int64_t* width, QParams* out_q) const {
     info.encoder = "qrnn";
     int64_t& params = params_;
-    const fb::ByteQrnnConfig* cfg = need(m->config(), "config");
+    const fb::ByteQrnnConfig* cfg = need(config, cfg_name);
     info.embedding_size = cfg->embedding_size();
     info.bottleneck_size = cfg->bottleneck_size();
     info.gbst_max_block_width = cfg->gbst_max_block_width();
@@ -333,46 +339,46 @@ class Loader {
     info.qrnn_state_size = cfg->qrnn_state_size();
     info.qrnn_kernel_width = cfg->qrnn_kernel_width();
     info.qrnn_layers = cfg->qrnn_layers();
-    check_int(info.embedding_size, 1, kMaxDim, "config.embedding_size");
-    check_int(info.bottleneck_size, 1, kMaxDim, "config.bottleneck_size");
-    check_int(info.gbst_max_block_width, 1, 16, "config.gbst_max_block_width");
-    check_int(info.gbst_conv_kernel_size, 1, 63, "config.gbst_conv_kernel_size");
-    check_int(info.gbst_downsample_rate, 1, 16, "config.gbst_downsample_rate");
-    check_int(info.qrnn_state_size, 1, kMaxDim, "config.qrnn_state_size");
-    check_int(info.qrnn_kernel_width, 1, 63, "config.qrnn_kernel_width");
-    check_int(info.qrnn_layers, 1, 16, "config.qrnn_layers");
+    check_int(info.embedding_size, 1, kMaxDim, cfg_name + ".embedding_size");
+    check_int(info.bottleneck_size, 1, kMaxDim, cfg_name + ".bottleneck_size");
+    check_int(info.gbst_max_block_width, 1, 16, cfg_name + ".gbst_max_block_width");
+    check_int(info.gbst_conv_kernel_size, 1, 63, cfg_name + ".gbst_conv_kernel_size");
+    check_int(info.gbst_downsample_rate, 1, 16, cfg_name + ".gbst_downsample_rate");
+    check_int(info.qrnn_state_size, 1, kMaxDim, cfg_name + ".qrnn_state_size");
+    check_int(info.qrnn_kernel_width, 1, 63, cfg_name + ".qrnn_kernel_width");
+    check_int(info.qrnn_layers, 1, 16, cfg_name + ".qrnn_layers");
 
-    const fb::ByteQrnn* q = need(m->byteqrnn(), "byteqrnn");
-    ClassifierNet& net = lm.net;
+    const fb::ByteQrnn* q = need(qrnn, prefix);
 
     // embedding
-    const fb::Embedding* emb = need(q->embedding(), "byteqrnn.embedding");
-    check_int(emb->vocab_size(), kVocab, kVocab, "byteqrnn.embedding.vocab_size");
-    check_int(emb->dim(), info.embedding_size, info.embedding_size, "byteqrnn.embedding.dim");
+    const fb::Embedding* emb = need(q->embedding(), prefix + ".embedding");
+    check_int(emb->vocab_size(), kVocab, kVocab, prefix + ".embedding.vocab_size");
+    check_int(emb->dim(), info.embedding_size, info.embedding_size, prefix + ".embedding.dim");
     const int64_t F = emb->dim();
-    check_size(emb->table(), kVocab * F, "byteqrnn.embedding.table",
+    check_size(emb->table(), kVocab * F, prefix + ".embedding.table",
                std::to_string(kVocab) + " x " + std::to_string(F));
     net.vocab_size = kVocab;
     net.embedding_size = static_cast<int32_t>(F);
     net.embedding = emb->table()->data();
-    net.embedding_q = qparams(emb->output(), "byteqrnn.embedding.output");
+    net.embedding_q = qparams(emb->output(), prefix + ".embedding.output");
     params += kVocab * F;
 
     // bottleneck
     const int64_t D = info.bottleneck_size;
-    net.bottleneck = dense(q->bottleneck(), "byteqrnn.bottleneck", F, D, net.embedding_q);
+    net.bottleneck = dense(q->bottleneck(), prefix + ".bottleneck", F, D, net.embedding_q);
     count(net.bottleneck);
 
-    load_gbst(q->gbst(), "byteqrnn.gbst", D, net.bottleneck.out, info, net.gbst);
+    load_gbst(q->gbst(), prefix + ".gbst", D, net.bottleneck.out, info, net.gbst);
     const GbstLayer& G = net.gbst;
 
     // QRNN
-    const auto* layers = need(q->qrnn(), "byteqrnn.qrnn");
-    check_int(layers->size(), info.qrnn_layers, info.qrnn_layers, "number of byteqrnn.qrnn layers");
+    const auto* layers = need(q->qrnn(), prefix + ".qrnn");
+    check_int(layers->size(), info.qrnn_layers, info.qrnn_layers,
+              "number of " + prefix + ".qrnn layers");
     int64_t in = D;
     QParams in_q = G.mix;
     for (flatbuffers::uoffset_t i = 0; i < layers->size(); ++i) {
-      const std::string name = "byteqrnn.qrnn[" + std::to_string(i) + "]";
+      const std::string name = prefix + ".qrnn[" + std::to_string(i) + "]";
       const fb::QrnnLayer* l = need(layers->Get(i), name);
       check_int(l->kernel_width(), info.qrnn_kernel_width, info.qrnn_kernel_width,
                 name + ".kernel_width");
@@ -493,19 +499,20 @@ class Loader {
     return e->table()->data();
   }
 
-  void load_transformer(const fb::Model* m, LoadedModel& lm, int64_t* width, QParams* out_q) const {
-    ModelInfo& info = lm.info;
-    ClassifierNet& net = lm.net;
+  // cfg_name / prefix: the tables' names in messages ("transformer_config" / "transformer" in a
+  // classifier); want_encoder: the encoder required ("transformer" | "funnel"), want_what: why.
+  void load_transformer(const fb::TransformerConfig* config, const fb::ByteTransformer* tr,
+                        const std::string& cfg_name, const std::string& prefix,
+                        const std::string& want_encoder, const std::string& want_what,
+                        ModelInfo& info, ClassifierNet& net, int64_t* width, QParams* out_q) const {
     net.transformer = true;
-    const fb::TransformerConfig* cfg = need(m->transformer_config(), "transformer_config");
+    const fb::TransformerConfig* cfg = need(config, cfg_name);
     info.encoder = str(cfg->encoder());
     if (info.encoder != "transformer" && info.encoder != "funnel") {
-      fail("transformer_config.encoder", "\"transformer\" or \"funnel\"",
-           "\"" + info.encoder + "\"");
+      fail(cfg_name + ".encoder", "\"transformer\" or \"funnel\"", "\"" + info.encoder + "\"");
     }
-    if ((info.encoder == "funnel") != (info.architecture == "bytefunnel")) {
-      fail("transformer_config.encoder", "the encoder of architecture " + info.architecture,
-           "\"" + info.encoder + "\"");
+    if (info.encoder != want_encoder) {
+      fail(cfg_name + ".encoder", want_what, "\"" + info.encoder + "\"");
     }
     info.embedding_size = cfg->embedding_size();
     info.bottleneck_size = cfg->model_dimension();
@@ -517,56 +524,55 @@ class Loader {
     info.intermediate_size = cfg->intermediate_size();
     info.attention_scale = str(cfg->attention_scale());
     info.layer_norm = str(cfg->layer_norm());
-    check_int(info.embedding_size, 1, kMaxDim, "transformer_config.embedding_size");
-    check_int(info.bottleneck_size, 1, kMaxDim, "transformer_config.model_dimension");
-    check_int(info.gbst_max_block_width, 1, 16, "transformer_config.gbst_max_block_width");
-    check_int(info.gbst_conv_kernel_size, 1, 63, "transformer_config.gbst_conv_kernel_size");
-    check_int(info.gbst_downsample_rate, 1, 16, "transformer_config.gbst_downsample_rate");
-    check_int(info.transformer_layers, 1, 32, "transformer_config.num_layers");
-    check_int(info.num_heads, 1, info.bottleneck_size, "transformer_config.num_heads");
-    check_int(info.intermediate_size, 1, kMaxDim, "transformer_config.intermediate_size");
+    check_int(info.embedding_size, 1, kMaxDim, cfg_name + ".embedding_size");
+    check_int(info.bottleneck_size, 1, kMaxDim, cfg_name + ".model_dimension");
+    check_int(info.gbst_max_block_width, 1, 16, cfg_name + ".gbst_max_block_width");
+    check_int(info.gbst_conv_kernel_size, 1, 63, cfg_name + ".gbst_conv_kernel_size");
+    check_int(info.gbst_downsample_rate, 1, 16, cfg_name + ".gbst_downsample_rate");
+    check_int(info.transformer_layers, 1, 32, cfg_name + ".num_layers");
+    check_int(info.num_heads, 1, info.bottleneck_size, cfg_name + ".num_heads");
+    check_int(info.intermediate_size, 1, kMaxDim, cfg_name + ".intermediate_size");
     if (info.bottleneck_size % info.num_heads != 0) {
-      fail("transformer_config.num_heads",
+      fail(cfg_name + ".num_heads",
            "a divisor of model_dimension " + std::to_string(info.bottleneck_size),
            std::to_string(info.num_heads));
     }
     if (info.layer_norm != "channel" && info.layer_norm != "scalar") {
-      fail("transformer_config.layer_norm", "\"channel\" or \"scalar\"",
-           "\"" + info.layer_norm + "\"");
+      fail(cfg_name + ".layer_norm", "\"channel\" or \"scalar\"", "\"" + info.layer_norm + "\"");
     }
     const bool scalar = info.layer_norm == "scalar";
-    const fb::ByteTransformer* t = need(m->transformer(), "transformer");
+    const fb::ByteTransformer* t = need(tr, prefix);
     const int64_t F = info.embedding_size, D = info.bottleneck_size;
 
     net.vocab_size = kVocab;
     net.embedding_size = static_cast<int32_t>(F);
     net.embedding =
-        embedding_table(t->embedding(), "transformer.embedding", kVocab, F, &net.embedding_q);
-    const fb::Embedding* pos = need(t->position(), "transformer.position");
-    check_int(pos->vocab_size(), info.max_length, 1 << 20, "transformer.position.vocab_size");
+        embedding_table(t->embedding(), prefix + ".embedding", kVocab, F, &net.embedding_q);
+    const fb::Embedding* pos = need(t->position(), prefix + ".position");
+    check_int(pos->vocab_size(), info.max_length, 1 << 20, prefix + ".position.vocab_size");
     net.max_positions = pos->vocab_size();
     net.position =
-        embedding_table(pos, "transformer.position", net.max_positions, F, &net.position_q);
-    net.embedding_norm = layer_norm(t->embedding_norm(), "transformer.embedding_norm", F, scalar);
+        embedding_table(pos, prefix + ".position", net.max_positions, F, &net.position_q);
+    net.embedding_norm = layer_norm(t->embedding_norm(), prefix + ".embedding_norm", F, scalar);
     QParams x_q = net.embedding_norm.out;
     net.has_bottleneck = F != D;
     if (net.has_bottleneck) {
-      net.bottleneck = dense(t->bottleneck(), "transformer.bottleneck", F, D, x_q);
+      net.bottleneck = dense(t->bottleneck(), prefix + ".bottleneck", F, D, x_q);
       count(net.bottleneck);
       x_q = net.bottleneck.out;
     } else if (t->bottleneck() != nullptr) {
-      fail("transformer.bottleneck", "none (embedding_size equals model_dimension)", "a layer");
+      fail(prefix + ".bottleneck", "none (embedding_size equals model_dimension)", "a layer");
     }
-    load_gbst(t->gbst(), "transformer.gbst", D, x_q, info, net.gbst);
+    load_gbst(t->gbst(), prefix + ".gbst", D, x_q, info, net.gbst);
 
-    const auto* layers = need(t->layers(), "transformer.layers");
+    const auto* layers = need(t->layers(), prefix + ".layers");
     check_int(layers->size(), info.transformer_layers, info.transformer_layers,
-              "number of transformer.layers");
+              "number of " + prefix + ".layers");
     const auto* windows = cfg->pool_windows();
     QParams in_q = net.gbst.mix;
     const int64_t H = info.num_heads, I = info.intermediate_size;
     for (flatbuffers::uoffset_t i = 0; i < layers->size(); ++i) {
-      const std::string name = "transformer.layers[" + std::to_string(i) + "]";
+      const std::string name = prefix + ".layers[" + std::to_string(i) + "]";
       const fb::TransformerLayer* l = need(layers->Get(i), name);
       TransformerLayerRt L =
           transformer_layer(l, name, D, H, I, in_q, scalar, info.attention_scale == "none",
@@ -677,32 +683,82 @@ class Loader {
            std::to_string(info.length_penalty));
     }
     const int64_t D = info.bottleneck_size, H = info.num_heads, I = info.intermediate_size;
+    info.decoder_dimension = static_cast<int32_t>(D);
+    info.decoder_num_heads = static_cast<int32_t>(H);
+    info.decoder_intermediate_size = static_cast<int32_t>(I);
     const fb::ByteSeq2Seq* s = need(m->seq2seq(), "seq2seq");
     lm.seq2seq = std::make_unique<Seq2SeqNet>();
     Seq2SeqNet& net = *lm.seq2seq;
+    Seq2SeqEncoderRt& enc = net.encoder;
+    enc.max_source = info.max_length;
 
     // encoder
-    const fb::ByteTransformer* e = need(s->encoder(), "seq2seq.encoder");
-    Seq2SeqEncoderRt& enc = net.encoder;
-    enc.dim = D;
-    enc.embedding = embedding_rt(e->embedding(), "seq2seq.encoder.embedding", kVocab, D);
-    enc.position = embedding_rt(e->position(), "seq2seq.encoder.position", info.max_length, D);
-    enc.norm = layer_norm(e->embedding_norm(), "seq2seq.encoder.embedding_norm", D, false);
-    if (e->bottleneck() != nullptr || e->pool() != nullptr || e->head() != nullptr) {
-      fail("seq2seq.encoder", "no bottleneck, pool or head", "a classifier's layers");
+    const std::string encoder = cfg->encoder() ? str(cfg->encoder()) : "transformer";
+    QParams h_q;
+    if (encoder == "qrnn" || encoder == "funnel") {
+      // the classifier's encoder (no pool or head); the info fields describe it
+      auto cn = std::make_shared<ClassifierNet>();
+      int64_t E = 0;
+      info.transformer_layers = info.num_heads = info.intermediate_size = 0;
+      info.attention_scale.clear();
+      info.layer_norm.clear();
+      if (encoder == "qrnn") {
+        if (s->encoder() != nullptr) {
+          fail("seq2seq.encoder", "none (seq2seq_config.encoder \"qrnn\")", "a table");
+        }
+        load_qrnn(cfg->qrnn_config(), s->qrnn_encoder(), "seq2seq_config.qrnn_config",
+                  "seq2seq.qrnn_encoder", info, *cn, &E, &h_q);
+        if (s->qrnn_encoder()->pool() != nullptr || s->qrnn_encoder()->head() != nullptr) {
+          fail("seq2seq.qrnn_encoder", "no pool or head", "a classifier's layers");
+        }
+        enc.max_source = info.max_length;
+      } else {
+        if (s->qrnn_encoder() != nullptr) {
+          fail("seq2seq.qrnn_encoder", "none (seq2seq_config.encoder \"funnel\")", "a table");
+        }
+        load_transformer(cfg->transformer_config(), s->encoder(),
+                         "seq2seq_config.transformer_config", "seq2seq.encoder", "funnel",
+                         "\"funnel\" (seq2seq_config.encoder)", info, *cn, &E, &h_q);
+        if (s->encoder()->pool() != nullptr || s->encoder()->head() != nullptr) {
+          fail("seq2seq.encoder", "no pool or head", "a classifier's layers");
+        }
+        enc.max_source = std::min<int64_t>(info.max_length, cn->max_positions);
+      }
+      check_int(cfg->encoder_layers(),
+                encoder == "qrnn" ? info.qrnn_layers : info.transformer_layers,
+                encoder == "qrnn" ? info.qrnn_layers : info.transformer_layers,
+                "seq2seq_config.encoder_layers");
+      enc.dim = E;
+      enc.out = h_q;
+      enc.classifier = std::move(cn);
+    } else if (encoder != "transformer") {
+      fail("seq2seq_config.encoder", "\"transformer\", \"qrnn\" or \"funnel\"",
+           "\"" + encoder + "\"");
+    } else {
+      const fb::ByteTransformer* e = need(s->encoder(), "seq2seq.encoder");
+      if (s->qrnn_encoder() != nullptr) {
+        fail("seq2seq.qrnn_encoder", "none (seq2seq_config.encoder \"transformer\")", "a table");
+      }
+      enc.dim = D;
+      enc.embedding = embedding_rt(e->embedding(), "seq2seq.encoder.embedding", kVocab, D);
+      enc.position = embedding_rt(e->position(), "seq2seq.encoder.position", info.max_length, D);
+      enc.norm = layer_norm(e->embedding_norm(), "seq2seq.encoder.embedding_norm", D, false);
+      if (e->bottleneck() != nullptr || e->pool() != nullptr || e->head() != nullptr) {
+        fail("seq2seq.encoder", "no bottleneck, pool or head", "a classifier's layers");
+      }
+      load_gbst(e->gbst(), "seq2seq.encoder.gbst", D, enc.norm.out, info, enc.gbst);
+      const auto* elayers = need(e->layers(), "seq2seq.encoder.layers");
+      check_int(elayers->size(), info.transformer_layers, info.transformer_layers,
+                "number of seq2seq.encoder.layers");
+      h_q = enc.gbst.mix;
+      for (flatbuffers::uoffset_t i = 0; i < elayers->size(); ++i) {
+        enc.layers.push_back(transformer_layer(elayers->Get(i),
+                                               "seq2seq.encoder.layers[" + std::to_string(i) + "]",
+                                               D, H, I, h_q, false, false, 1));
+        h_q = enc.layers.back().norm2.out;
+      }
+      enc.out = h_q;
     }
-    load_gbst(e->gbst(), "seq2seq.encoder.gbst", D, enc.norm.out, info, enc.gbst);
-    const auto* elayers = need(e->layers(), "seq2seq.encoder.layers");
-    check_int(elayers->size(), info.transformer_layers, info.transformer_layers,
-              "number of seq2seq.encoder.layers");
-    QParams h_q = enc.gbst.mix;
-    for (flatbuffers::uoffset_t i = 0; i < elayers->size(); ++i) {
-      enc.layers.push_back(transformer_layer(elayers->Get(i),
-                                             "seq2seq.encoder.layers[" + std::to_string(i) + "]", D,
-                                             H, I, h_q, false, false, 1));
-      h_q = enc.layers.back().norm2.out;
-    }
-    enc.out = h_q;
 
     // decoder
     MattDecoderRt& dec = net.decoder;
@@ -723,7 +779,7 @@ class Loader {
       L.uniform = dense(l->uniform(), name + ".uniform", D, D, x_q);
       L.average = qparams(l->average(), name + ".average");
       L.query = dense(l->query(), name + ".query", D, D, x_q);
-      L.key_value = dense(l->key_value(), name + ".key_value", D, 2 * D, h_q);
+      L.key_value = dense(l->key_value(), name + ".key_value", enc.dim, 2 * D, h_q);
       L.attn = attention(l->num_heads(), l->logit_factor(), l->logits(), l->logits_exp(),
                          l->context(), L.query.out, L.key_value.out, D, false, name);
       L.merge = qparams(l->merge(), name + ".merge");

@@ -67,9 +67,11 @@ StepBenchResult time_decoder_steps(const MattDecoderRt& matt, const BaselineDeco
             " beyond the position tables (MAtt " + std::to_string(matt.position.rows) +
             " rows, baseline " + std::to_string(base.position.rows) + ")");
   }
-  const int64_t S = o.source_positions, D = matt.dim;
+  // the encoder output: as wide as the wider of the two key/value layers' inputs
+  const int64_t S = o.source_positions,
+                E = std::max(matt.layers[0].key_value.w.k, base.layers[0].cross_kv.w.k);
   std::mt19937 rng(static_cast<uint32_t>(o.seed));
-  std::vector<int8_t> mem(static_cast<size_t>(S * D));
+  std::vector<int8_t> mem(static_cast<size_t>(S * E));
   for (auto& x : mem) x = static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
   MattDecoderSession ms(matt, o.beam, o.isa);
   BaselineDecoderSession bs(base, o.beam, o.isa);

@@ -288,6 +288,7 @@ ExperimentConfig config_from_json(const json& j, const std::string& source) {
   if (const json* t = top.sub("seq2seq")) {
     Section s(*t, "seq2seq", source);
     auto& q = c.seq2seq;
+    s.get_string("encoder", q.encoder, {"transformer", "qrnn", "funnel"});
     s.get_long("dim", q.dim, 1, 4096);
     s.get_long("num_heads", q.heads, 1, 64);
     s.get_long("intermediate_size", q.intermediate, 1, 16384);
@@ -307,6 +308,20 @@ ExperimentConfig config_from_json(const json& j, const std::string& source) {
     if (q.dim % q.heads != 0) {
       s.fail("seq2seq.num_heads", "a divisor of dim (" + std::to_string(q.dim) + ")",
              json(q.heads));
+    }
+    if (q.encoder != "transformer") {
+      // the classifier's encoder, configured by the "model" section
+      if (c.model.encoder != q.encoder) {
+        s.fail("seq2seq.encoder",
+               "the encoder of model.encoder (\"" + c.model.encoder +
+                   "\"; set model.encoder to \"" + q.encoder + "\" for this seq2seq encoder)",
+               json(q.encoder));
+      }
+      if (c.model.norm_position != "post") {
+        s.fail("model.norm_position", "\"post\" for a seq2seq encoder",
+               json(c.model.norm_position));
+      }
+      q.encoder_model = c.model;
     }
   } else if (c.task == "seq2seq") {
     top.fail("seq2seq", "a \"seq2seq\" section (the model) when task is \"seq2seq\"", json());
@@ -401,6 +416,7 @@ json config_to_json(const ExperimentConfig& c) {
                     {"beam_size", q.beam_size},
                     {"length_penalty", q.length_penalty},
                     {"eval_sources", q.eval_sources}};
+    if (q.encoder != "transformer") j["seq2seq"]["encoder"] = q.encoder;
   }
   if (c.has_pretrain) {
     const auto& p = c.pretrain;

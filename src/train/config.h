@@ -91,7 +91,13 @@ struct PretrainConfig {
 // Byte-to-byte sequence-to-sequence model (train/seq2seq.h; docs/seq2seq.md): the JSON section
 // "seq2seq", used when "task" is "seq2seq".
 struct Seq2SeqConfig {
-  int64_t dim = 64;            // D (encoder and decoder width; embedding width too)
+  // "transformer": the built-in encoder below (width D); "qrnn" | "funnel": the classifier's
+  // encoder (ByteClassifier with num_labels 0) built from encoder_model (the config's "model"
+  // section, whose encoder must be the same); its output width E (2 * qrnn_state_size or
+  // bottleneck_size) is the input of the decoder's key/value layers.
+  std::string encoder = "transformer";
+  ModelConfig encoder_model;   // encoder "qrnn" | "funnel"
+  int64_t dim = 64;            // D (decoder width; built-in encoder width and embedding width)
   int64_t heads = 4;           // encoder and decoder cross-attention heads
   int64_t intermediate = 128;  // feed-forward width
   int64_t encoder_layers = 2;

@@ -26,32 +26,8 @@ class Exporter : public FbWriter {
   std::string run();
 
  private:
-  // Table of a bounded nonlinearity over the 256 int8 inputs with params `in`, computed with the
-  // libtorch functions the training forward uses, quantized to `out` (int8 q, index q_in + 128).
-  std::vector<int8_t> lut(const fb::QuantParams& in, const QuantParams& out,
-                          torch::Tensor (*fn)(const torch::Tensor&)) {
-    std::vector<float> x(256);
-    for (int i = 0; i < 256; ++i) {
-      // The fake quantizer's output value: float((q - z) * scale), one rounding.
-      x[i] = static_cast<float>(static_cast<double>(i - 128 - in.zero_point()) *
-                                static_cast<double>(in.scale()));
-    }
-    auto xt = torch::from_blob(x.data(), {256}, torch::kFloat).clone();
-    auto y = fake_quant(fn(xt), out).contiguous();
-    const float* yp = y.data_ptr<float>();
-    const float so = static_cast<float>(out.scale);
-    std::vector<int8_t> q(256);
-    for (int i = 0; i < 256; ++i) {
-      const double v = std::nearbyint(static_cast<double>(yp[i]) / so) + out.zero_point;
-      q[i] = static_cast<int8_t>(std::fmin(std::fmax(v, -128.0), 127.0));
-    }
-    return q;
-  }
-
   // The transformer encoder up to the attention pooling; returns the pooling input params.
-  flatbuffers::Offset<fb::ByteTransformer> transformer(const fb::QuantParams& emb_q,
-                                                       flatbuffers::Offset<fb::Embedding> emb,
-                                                       fb::QuantParams* out_q,
+  flatbuffers::Offset<fb::ByteTransformer> transformer(fb::QuantParams* out_q,
                                                        flatbuffers::Offset<fb::AttentionPool>* pool,
                                                        flatbuffers::Offset<fb::Dense>* head);
   // Attention pooling and head from the encoder output params `in_q`.
@@ -60,9 +36,6 @@ class Exporter : public FbWriter {
 
   const LoadedCheckpoint& lc_;
 };
-
-torch::Tensor tanh_fn(const torch::Tensor& x) { return torch::tanh(x); }
-torch::Tensor sigmoid_fn(const torch::Tensor& x) { return torch::sigmoid(x); }
 
 void Exporter::pool_head(const fb::QuantParams& in_q, flatbuffers::Offset<fb::AttentionPool>* pool,
                          flatbuffers::Offset<fb::Dense>* head, fb::QuantParams* head_q) {
@@ -81,36 +54,14 @@ void Exporter::pool_head(const fb::QuantParams& in_q, flatbuffers::Offset<fb::At
 }
 
 flatbuffers::Offset<fb::ByteTransformer> Exporter::transformer(
-    const fb::QuantParams& emb_q, flatbuffers::Offset<fb::Embedding> emb, fb::QuantParams* out_q,
-    flatbuffers::Offset<fb::AttentionPool>* pool, flatbuffers::Offset<fb::Dense>* head) {
-  auto& m = lc_.model;
-  const ModelConfig& mc = lc_.meta.config.model;
-  const fb::QuantParams pos_q = act(m->position_quant, "position_quant");
-  auto pos = table(m->position, pos_q);
-  auto enorm = layer_norm(m->embedding_norm, "embedding_norm");
-  fb::QuantParams x_q = act(m->embedding_norm->out_quant, "embedding_norm.out_quant");
-  flatbuffers::Offset<fb::Dense> bott;
-  if (m->bottleneck) {
-    const fb::QuantParams bq = act(m->bottleneck->out_quant, "bottleneck.out_quant");
-    bott = dense(m->bottleneck, x_q, bq, "bottleneck");
-    x_q = bq;
-  }
-  fb::QuantParams in_q;
-  auto gb = gbst(m->gbst, x_q, &in_q);
-  const int64_t dh = mc.bottleneck_size / mc.num_heads;
-  const float factor = mc.attention_scale == "sqrt"
-                           ? static_cast<float>(1.0 / std::sqrt(static_cast<double>(dh)))
-                           : 1.0f;
-  std::vector<flatbuffers::Offset<fb::TransformerLayer>> layers;
-  for (size_t i = 0; i < m->layers->size(); ++i) {
-    auto l = m->layers->ptr(i)->as<TransformerLayerImpl>();
-    layers.push_back(transformer_layer(*l, in_q, factor, "layers." + std::to_string(i), &in_q));
-  }
-  auto lv = b_.CreateVector(layers);
-  *out_q = in_q;
+    fb::QuantParams* out_q, flatbuffers::Offset<fb::AttentionPool>* pool,
+    flatbuffers::Offset<fb::Dense>* head) {
+  const TransformerEncoder e = transformer_encoder(*lc_.model);
+  *out_q = e.out_q;
   fb::QuantParams head_q;
-  pool_head(in_q, pool, head, &head_q);
-  return fb::CreateByteTransformer(b_, emb, pos, enorm, bott, gb, lv, *pool, *head);
+  pool_head(e.out_q, pool, head, &head_q);
+  return fb::CreateByteTransformer(b_, e.embedding, e.position, e.embedding_norm, e.bottleneck,
+                                   e.gbst, e.layers, *pool, *head);
 }
 
 std::string Exporter::run() {
@@ -139,50 +90,20 @@ std::string Exporter::run() {
          " inputs (another model.pooling?)");
   }
 
-  // embedding, quantized with its activation params exactly as the fake quantizer does
-  const fb::QuantParams emb_q = act(m->embedding_quant, "embedding_quant");
-  auto emb = table(m->embedding, emb_q);
   fb::QuantParams head_q;
   flatbuffers::Offset<fb::ByteQrnn> net;
   flatbuffers::Offset<fb::ByteTransformer> tnet;
   if (mc.encoder == "qrnn") {
-    const fb::QuantParams bott_q = act(m->bottleneck->out_quant, "bottleneck.out_quant");
-    auto bottleneck = dense(m->bottleneck, emb_q, bott_q, "bottleneck");
-    fb::QuantParams mix_q;
-    auto gb = gbst(m->gbst, bott_q, &mix_q);
-
-    // QRNN layers
-    const fb::QuantParams su(static_cast<float>(signed_unit_range_params().scale),
-                             static_cast<int32_t>(signed_unit_range_params().zero_point));
-    std::vector<flatbuffers::Offset<fb::QrnnLayer>> layers;
-    fb::QuantParams in_q = mix_q;
-    for (size_t i = 0; i < m->qrnn->size(); ++i) {
-      auto l = m->qrnn->ptr(i)->as<QrnnLayerImpl>();
-      const std::string name = "qrnn." + std::to_string(i);
-      flatbuffers::Offset<fb::QrnnDirection> dirs[2];
-      for (int d = 0; d < 2; ++d) {
-        const QDense& gates = d == 0 ? l->gates_fwd : l->gates_bwd;
-        const std::string dn = name + (d == 0 ? ".gates_fwd" : ".gates_bwd");
-        const fb::QuantParams gq = act(gates->out_quant, dn + ".out_quant");
-        auto gd = dense(gates, in_q, gq, dn);
-        auto th = b_.CreateVector(lut(gq, signed_unit_range_params(), tanh_fn));
-        auto sg = b_.CreateVector(lut(gq, unit_range_params(), sigmoid_fn));
-        dirs[d] = fb::CreateQrnnDirection(b_, gd, th, sg);
-      }
-      layers.push_back(fb::CreateQrnnLayer(b_, static_cast<int32_t>(l->kernel_width),
-                                           static_cast<int32_t>(l->state_size), dirs[0], dirs[1]));
-      in_q = su;
-    }
-    auto qrnn = b_.CreateVector(layers);
+    const QrnnEncoder e = qrnn_encoder(*m);
     flatbuffers::Offset<fb::AttentionPool> pool;
     flatbuffers::Offset<fb::Dense> head;
-    pool_head(in_q, &pool, &head, &head_q);
-    net = fb::CreateByteQrnn(b_, emb, bottleneck, gb, qrnn, pool, head);
+    pool_head(e.out_q, &pool, &head, &head_q);
+    net = fb::CreateByteQrnn(b_, e.embedding, e.bottleneck, e.gbst, e.qrnn, pool, head);
   } else {
     flatbuffers::Offset<fb::AttentionPool> pool;
     flatbuffers::Offset<fb::Dense> head;
     fb::QuantParams out_q;
-    tnet = transformer(emb_q, emb, &out_q, &pool, &head);
+    tnet = transformer(&out_q, &pool, &head);
     head_q = act(m->head->out_quant, "head.out_quant");
   }
 

@@ -16,8 +16,10 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "bytelite_model_generated.h"
+#include "train/classifier_model.h"
 #include "train/fake_quant.h"
 #include "train/layers.h"
 
@@ -52,6 +54,37 @@ class FbWriter {
                                                               const fb::QuantParams& in_q,
                                                               float factor, const std::string& name,
                                                               fb::QuantParams* out_q);
+
+  /// The parts of a classifier's QRNN encoder (fb::ByteQrnn without pool and head).
+  struct QrnnEncoder {
+    flatbuffers::Offset<fb::Embedding> embedding;
+    flatbuffers::Offset<fb::Dense> bottleneck;
+    flatbuffers::Offset<fb::Gbst> gbst;
+    flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::QrnnLayer>>> qrnn;
+    fb::QuantParams out_q;  // the encoder output's params (the QRNN state's fixed [-1, 1])
+  };
+  /// Writes the QRNN encoder of m (model.encoder "qrnn"): embedding, bottleneck, GBST, QRNN
+  /// layers (gate nonlinearities as tables), in this order.
+  QrnnEncoder qrnn_encoder(const ByteClassifierImpl& m);
+
+  /// The parts of a classifier's Transformer / funnel encoder (fb::ByteTransformer without pool
+  /// and head).
+  struct TransformerEncoder {
+    flatbuffers::Offset<fb::Embedding> embedding, position;
+    flatbuffers::Offset<fb::LayerNorm> embedding_norm;
+    flatbuffers::Offset<fb::Dense> bottleneck;  // null when F == D
+    flatbuffers::Offset<fb::Gbst> gbst;
+    flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::TransformerLayer>>> layers;
+    fb::QuantParams out_q;  // the last layer's output params
+  };
+  /// Writes the Transformer / funnel encoder of m: embedding, position, embedding norm,
+  /// bottleneck, GBST, layers, in this order.
+  TransformerEncoder transformer_encoder(const ByteClassifierImpl& m);
+
+  /// Table of a bounded nonlinearity over the 256 int8 inputs with params `in`, computed with the
+  /// libtorch function the training forward uses, quantized to `out` (int8 q, index q_in + 128).
+  std::vector<int8_t> lut(const fb::QuantParams& in, const QuantParams& out,
+                          torch::Tensor (*fn)(const torch::Tensor&));
 
   flatbuffers::FlatBufferBuilder& builder() { return b_; }
   /// int8 weights + embedding values + int32 biases + layer-norm floats written so far.

@@ -4,16 +4,18 @@
 #include <cmath>
 
 #include "bytelite/byte_tokenizer.h"
+#include "bytelite/errors.h"
 
 namespace bytelite {
 
 MattDecoderLayerImpl::MattDecoderLayerImpl(int64_t d, int64_t h, int64_t inter, double drop,
-                                           QatStatePtr qat)
+                                           QatStatePtr qat, int64_t memory_dim)
     : dim(d), heads(h), intermediate(inter), dropout(drop), qat_(qat) {
+  const int64_t e = memory_dim > 0 ? memory_dim : d;
   uniform = register_module("uniform", QDense(d, d, false, Activation::kNone, qat));
   average_quant = register_module("average_quant", ActQuant(qat));
   query = register_module("query", QDense(d, d, false, Activation::kNone, qat));
-  key_value = register_module("key_value", QDense(d, 2 * d, false, Activation::kNone, qat));
+  key_value = register_module("key_value", QDense(e, 2 * d, false, Activation::kNone, qat));
   logits_quant = register_module("logits_quant", ActQuant(qat));
   context_quant = register_module("context_quant", ActQuant(qat));
   merge_quant = register_module("merge_quant", ActQuant(qat));
@@ -119,6 +121,10 @@ Seq2SeqBatch make_seq2seq_batch(const std::vector<std::pair<std::string, std::st
 ByteSeq2SeqImpl::ByteSeq2SeqImpl(const Seq2SeqConfig& c, QatStatePtr q)
     : cfg(c), qat(std::move(q)) {
   const int64_t D = cfg.dim;
+  if (cfg.encoder != "transformer") {
+    build_classifier_encoder();
+    return;
+  }
   src_embedding = register_parameter("src_embedding", torch::randn({kVocabSize, D}) * 0.02);
   src_embedding_quant = register_module("src_embedding_quant", ActQuant(qat));
   src_position = register_parameter("src_position", torch::randn({cfg.max_source, D}) * 0.02);
@@ -132,6 +138,31 @@ ByteSeq2SeqImpl::ByteSeq2SeqImpl(const Seq2SeqConfig& c, QatStatePtr q)
                                         /*scalar_norm=*/false, /*pre_norm=*/false, cfg.dropout,
                                         qat));
   }
+  build_decoder(D);
+}
+
+void ByteSeq2SeqImpl::build_classifier_encoder() {
+  const ModelConfig& mc = cfg.encoder_model;
+  if (cfg.encoder != "qrnn" && cfg.encoder != "funnel") {
+    throw ConfigError(
+        "seq2seq.encoder: expected \"transformer\", \"qrnn\" or \"funnel\", found \"" +
+        cfg.encoder + "\"");
+  }
+  if (mc.encoder != cfg.encoder) {
+    throw ConfigError("seq2seq.encoder \"" + cfg.encoder + "\" needs model.encoder \"" +
+                      cfg.encoder + "\", found model.encoder \"" + mc.encoder + "\"");
+  }
+  if (mc.norm_position != "post") {
+    throw ConfigError(
+        "model.norm_position: expected \"post\" for a seq2seq encoder (the runtime's), found \"" +
+        mc.norm_position + "\"");
+  }
+  classifier = register_module("classifier", ByteClassifier(mc, 0, qat, cfg.max_source));
+  build_decoder(classifier->encoder_width());
+}
+
+void ByteSeq2SeqImpl::build_decoder(int64_t E) {
+  const int64_t D = cfg.dim;
   // Tied embedding: unit-norm rows on average, so that h · Eᵀ starts at logits of order 1.
   embedding = register_parameter("embedding",
                                  torch::randn({kVocabSize, D}) / std::sqrt(static_cast<double>(D)));
@@ -141,7 +172,7 @@ ByteSeq2SeqImpl::ByteSeq2SeqImpl(const Seq2SeqConfig& c, QatStatePtr q)
   dec_norm = register_module("dec_norm", LayerNorm(D, false, qat));
   decoder = register_module("decoder", torch::nn::ModuleList());
   for (int64_t i = 0; i < cfg.decoder_layers; ++i) {
-    decoder->push_back(MattDecoderLayer(D, cfg.heads, cfg.intermediate, cfg.dropout, qat));
+    decoder->push_back(MattDecoderLayer(D, cfg.heads, cfg.intermediate, cfg.dropout, qat, E));
   }
   logits_bias = register_parameter("logits_bias", torch::zeros({kVocabSize}));
   logits_quant = register_module("logits_quant", ActQuant(qat));
@@ -149,6 +180,7 @@ ByteSeq2SeqImpl::ByteSeq2SeqImpl(const Seq2SeqConfig& c, QatStatePtr q)
 
 std::pair<torch::Tensor, torch::Tensor> ByteSeq2SeqImpl::encode(const torch::Tensor& src,
                                                                 const torch::Tensor& mask) {
+  if (classifier) return classifier->encode(src, mask);
   const int64_t B = src.size(0), L = src.size(1), D = cfg.dim;
   auto x = src_embedding.index_select(0, src.reshape({-1})).reshape({B, L, D});
   x = src_embedding_quant->forward(x);
@@ -162,6 +194,10 @@ std::pair<torch::Tensor, torch::Tensor> ByteSeq2SeqImpl::encode(const torch::Ten
     in_q = layer->output_quant();
   }
   return {h, hm};
+}
+
+int64_t ByteSeq2SeqImpl::encoder_width() const {
+  return classifier ? classifier->encoder_width() : cfg.dim;
 }
 
 std::vector<torch::Tensor> ByteSeq2SeqImpl::memory(const torch::Tensor& h) {

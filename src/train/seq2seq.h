@@ -3,9 +3,13 @@
 // Transformer"; the self part is the cumulative average of Zhang, Xiong & Su 2018, "Accelerating
 // Neural Transformer via an Average Attention Network", without its gate and FFN).
 //
-// Encoder (as ByteClassifierImpl's "transformer" encoder, composed from the same layer classes):
-// byte embedding [259, D] + learned position [max_source, D] -> layer norm -> GBST -> post-LN
-// Transformer layers. Output h [B, S', D] with mask [B, S'].
+// Encoder, selected by Seq2SeqConfig::encoder:
+//  - "transformer" (as ByteClassifierImpl's "transformer" encoder, composed from the same layer
+//    classes): byte embedding [259, D] + learned position [max_source, D] -> layer norm -> GBST
+//    -> post-LN Transformer layers. Output h [B, S', D] with mask [B, S'];
+//  - "qrnn" | "funnel": the classifier's encoder itself (ByteClassifier with num_labels 0, built
+//    from Seq2SeqConfig::encoder_model, position rows max_source), with its QAT points. Output
+//    h [B, S', E] (E = encoder_width()); the decoder's key/value layers take E inputs.
 //
 // Decoder input: x = LN(fq(E[id]) + fq(P[t])) with the tied byte embedding E [259, D] and learned
 // positions P [max_target, D]. Each MattDecoderLayer (docs/seq2seq.md):
@@ -28,6 +32,7 @@
 #include <utility>
 #include <vector>
 
+#include "train/classifier_model.h"
 #include "train/config.h"
 #include "train/fake_quant.h"
 #include "train/layers.h"
@@ -40,10 +45,11 @@ constexpr int64_t kSeq2SeqStartId = 0;
 /// One MAtt decoder layer (spec §3.1) with QAT fake quantization.
 class MattDecoderLayerImpl : public torch::nn::Module {
  public:
+  /// memory_dim: width E of the encoder output (0: dim).
   MattDecoderLayerImpl(int64_t dim, int64_t heads, int64_t intermediate, double dropout,
-                       QatStatePtr qat);
+                       QatStatePtr qat, int64_t memory_dim = 0);
 
-  /// Keys and values of the encoder output: mem [B, S, D] -> [B, S, 2D] (fake-quantized).
+  /// Keys and values of the encoder output: mem [B, S, E] -> [B, S, 2D] (fake-quantized).
   torch::Tensor memory(const torch::Tensor& mem);
   /// Teacher-forced forward: x [B, T, D]; kv from memory(); mem_mask [B, S]. Returns [B, T, D].
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& kv,
@@ -87,9 +93,11 @@ class ByteSeq2SeqImpl : public torch::nn::Module {
  public:
   ByteSeq2SeqImpl(const Seq2SeqConfig& cfg, QatStatePtr qat);
 
-  /// Encoder: src [B, S], mask [B, S] -> (h [B, S', D], mask [B, S']).
+  /// Encoder: src [B, S], mask [B, S] -> (h [B, S', E], mask [B, S']) (E = encoder_width()).
   std::pair<torch::Tensor, torch::Tensor> encode(const torch::Tensor& src,
                                                  const torch::Tensor& src_mask);
+  /// Width E of the encoder output: D, or the classifier encoder's width.
+  int64_t encoder_width() const;
   /// Per decoder layer: the keys and values of the encoder output [B, S', 2D].
   std::vector<torch::Tensor> memory(const torch::Tensor& h);
   /// Teacher-forced logits [B, T, 259] of decoder inputs dec_in [B, T].
@@ -117,7 +125,9 @@ class ByteSeq2SeqImpl : public torch::nn::Module {
 
   Seq2SeqConfig cfg;
   QatStatePtr qat;
-  // encoder
+  // encoder "qrnn" | "funnel" (then the built-in encoder's members below are null)
+  ByteClassifier classifier{nullptr};
+  // encoder "transformer"
   torch::Tensor src_embedding, src_position;  // [259, D], [max_source, D]
   ActQuant src_embedding_quant{nullptr}, src_position_quant{nullptr};
   LayerNorm src_norm{nullptr};
@@ -132,7 +142,10 @@ class ByteSeq2SeqImpl : public torch::nn::Module {
   ActQuant logits_quant{nullptr};
 
  private:
+  void build_classifier_encoder();
+  void build_decoder(int64_t E);
   torch::Tensor decoder_input(const torch::Tensor& ids, int64_t pos0);
+
   torch::Tensor project(const torch::Tensor& h);
 };
 TORCH_MODULE(ByteSeq2Seq);

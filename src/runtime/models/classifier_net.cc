@@ -5,11 +5,12 @@
 
 namespace bytelite::rt {
 
-void classifier_forward(const ClassifierNet& m, const int32_t* ids, int64_t T, Isa isa,
-                        Workspace& ws, int8_t* logits, Trace* trace, Profile* prof) {
+ClassifierEncoding classifier_encode(const ClassifierNet& m, const int32_t* ids, int64_t T, Isa isa,
+                                     OpScratch& ops, std::vector<int8_t>& a, std::vector<int8_t>& b,
+                                     Trace* trace, Profile* prof) {
   const int64_t F = m.embedding_size;
   // Embedding: rows of the table, already quantized with the embedding output params.
-  int8_t* x = grow(ws.a, T * F);
+  int8_t* x = grow(a, T * F);
   {
     OpTimer tm(prof, Op::kEmbedding);
     for (int64_t t = 0; t < T; ++t) {
@@ -21,7 +22,7 @@ void classifier_forward(const ClassifierNet& m, const int32_t* ids, int64_t T, I
   QParams xq = m.embedding_q;
   if (m.transformer) {
     // + position embedding of positions 0..T-1, then layer norm
-    int8_t* xn = grow(ws.b, T * F);
+    int8_t* xn = grow(b, T * F);
     {
       OpTimer tm(prof, Op::kAdd);
       add(isa, x, m.embedding_q, m.position, m.position_q, T * F, m.embedding_norm.in, x);
@@ -30,8 +31,8 @@ void classifier_forward(const ClassifierNet& m, const int32_t* ids, int64_t T, I
       OpTimer tm(prof, Op::kLayerNorm);
       layer_norm(isa, m.embedding_norm, x, T, F, xn);
     }
-    std::swap(ws.a, ws.b);
-    x = ws.a.data();
+    std::swap(a, b);
+    x = a.data();
     xq = m.embedding_norm.out;
     if (trace) trace->add("embedding_norm", x, T, F, xq);
   }
@@ -40,31 +41,31 @@ void classifier_forward(const ClassifierNet& m, const int32_t* ids, int64_t T, I
   const int64_t Bn = m.has_bottleneck ? m.bottleneck.w.n : F;
   int8_t* xb = x;
   if (m.has_bottleneck) {
-    xb = grow(ws.b, T * Bn);
+    xb = grow(b, T * Bn);
     {
       OpTimer tm(prof, Op::kDense);
-      dense(isa, m.bottleneck, x, T, F, xb, ws.ops);
+      dense(isa, m.bottleneck, x, T, F, xb, ops);
     }
     if (trace) trace->add("bottleneck", xb, T, Bn, m.bottleneck.out);
   } else {
-    std::swap(ws.a, ws.b);  // the GBST input lives in ws.b
-    xb = ws.b.data();
+    std::swap(a, b);  // the GBST input lives in b
+    xb = b.data();
   }
 
   // GBST: [T, Bn] -> [T', Bn].
   const int64_t tg = (T + m.gbst.downsample_rate - 1) / m.gbst.downsample_rate;
-  int8_t* h = grow(ws.a, tg * Bn);
-  int64_t L = gbst(isa, m.gbst, xb, T, h, ws.ops, trace, prof);
+  int8_t* h = grow(a, tg * Bn);
+  int64_t L = gbst(isa, m.gbst, xb, T, h, ops, trace, prof);
   int64_t C = Bn;
 
-  std::vector<int8_t>* cur = &ws.a;
-  std::vector<int8_t>* nxt = &ws.b;
+  std::vector<int8_t>* cur = &a;
+  std::vector<int8_t>* nxt = &b;
   // Transformer stack: [L, D] -> [L', D], alternating between the two buffers.
   QParams hq = m.gbst.mix;
   for (size_t i = 0; i < m.layers.size(); ++i) {
     const auto& layer = m.layers[i];
     int8_t* y = grow(*nxt, L * C);
-    L = transformer_layer(isa, layer, cur->data(), L, C, hq, y, ws.ops, trace, prof,
+    L = transformer_layer(isa, layer, cur->data(), L, C, hq, y, ops, trace, prof,
                           "layers" + std::to_string(i));
     hq = layer.norm2.out;
     std::swap(cur, nxt);
@@ -74,11 +75,23 @@ void classifier_forward(const ClassifierNet& m, const int32_t* ids, int64_t T, I
     const auto& layer = m.qrnn[i];
     const int64_t out = 2 * static_cast<int64_t>(layer.state_size);
     int8_t* y = grow(*nxt, L * out);
-    qrnn_layer(isa, layer, cur->data(), L, C, y, ws.ops, trace, prof, "qrnn" + std::to_string(i));
+    qrnn_layer(isa, layer, cur->data(), L, C, y, ops, trace, prof, "qrnn" + std::to_string(i));
     std::swap(cur, nxt);
     C = out;
   }
 
+  QParams out_q = m.gbst.mix;
+  if (!m.layers.empty()) out_q = m.layers.back().norm2.out;
+  if (!m.qrnn.empty()) out_q = kSignedUnitParams;
+  return ClassifierEncoding{cur, L, C, out_q};
+}
+
+void classifier_forward(const ClassifierNet& m, const int32_t* ids, int64_t T, Isa isa,
+                        Workspace& ws, int8_t* logits, Trace* trace, Profile* prof) {
+  const ClassifierEncoding e = classifier_encode(m, ids, T, isa, ws.ops, ws.a, ws.b, trace, prof);
+  std::vector<int8_t>* cur = e.buffer;
+  std::vector<int8_t>* nxt = cur == &ws.a ? &ws.b : &ws.a;
+  const int64_t L = e.length, C = e.width;
   // Attention pooling and head.
   int8_t* pooled = grow(*nxt, C);
   attention_pool(isa, m.pool, cur->data(), L, C, pooled, ws.ops, trace, prof);

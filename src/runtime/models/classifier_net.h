@@ -53,7 +53,22 @@ struct Workspace {
   std::vector<int32_t> acc;
 };
 
-/// ids [T] (T >= 1, each in [0, vocab_size)) -> int8 logits [num_labels] (head.out params).
+/// The encoder's output: [length, width] int8 at params q, in *buffer (one of the two buffers
+/// passed to classifier_encode).
+struct ClassifierEncoding {
+  std::vector<int8_t>* buffer = nullptr;
+  int64_t length = 0, width = 0;
+  QParams q;
+};
+/// The encoder part of classifier_forward: embedding [+ position, layer norm] -> bottleneck ->
+/// GBST -> Transformer / funnel or QRNN layers, on ids [T] (T >= 1, each in
+/// [0, vocab_size); transformer: T <= max_positions), alternating between buffers a and b.
+ClassifierEncoding classifier_encode(const ClassifierNet& m, const int32_t* ids, int64_t T, Isa isa,
+                                     OpScratch& ops, std::vector<int8_t>& a, std::vector<int8_t>& b,
+                                     Trace* trace = nullptr, Profile* prof = nullptr);
+
+/// ids [T] (T >= 1, each in [0, vocab_size)) -> int8 logits [num_labels] (head.out params):
+/// classifier_encode, then attention pooling and the head.
 void classifier_forward(const ClassifierNet& m, const int32_t* ids, int64_t T, Isa isa,
                         Workspace& ws, int8_t* logits, Trace* trace = nullptr,
                         Profile* prof = nullptr);

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "bytelite/errors.h"
+#include "runtime/models/classifier_net.h"
 
 namespace bytelite::rt {
 
@@ -225,6 +226,20 @@ void cross_attention(Isa isa, const AttentionLayer& l, const CrossMemory& m, con
 int64_t seq2seq_encode(Isa isa, const Seq2SeqEncoderRt& enc, const int32_t* ids, int64_t T,
                        std::vector<int8_t>& out, EncoderScratch& s) {
   const int64_t D = enc.dim;
+  if (enc.classifier) {
+    // the classifier's QRNN / funnel encoder
+    const ClassifierNet& c = *enc.classifier;
+    const int64_t max_t =
+        c.transformer ? std::min<int64_t>(enc.max_source, c.max_positions) : enc.max_source;
+    if (T < 1 || T > max_t) {
+      invalid("encoder: source length " + std::to_string(T) + " outside [1, " +
+              std::to_string(max_t) + "]");
+    }
+    check_ids(ids, T, c.vocab_size);
+    const ClassifierEncoding e = classifier_encode(c, ids, T, isa, s.ops, s.a, s.b);
+    out.assign(e.buffer->begin(), e.buffer->begin() + e.length * e.width);
+    return e.length;
+  }
   if (T < 1 || T > enc.position.rows) {
     invalid("encoder: source length " + std::to_string(T) + " outside [1, " +
             std::to_string(enc.position.rows) + "]");
@@ -300,7 +315,7 @@ void MattDecoderSession::set_memory(const int8_t* enc_out, int64_t S, QParams q)
       invalid("decoder session: encoder output params differ from the key/value layer's input");
     }
     kv_[l].resize(static_cast<size_t>(S * 2 * D));
-    dense(isa_, kv, enc_out, S, D, kv_[l].data(), ops_);
+    dense(isa_, kv, enc_out, S, kv.w.k, kv_[l].data(), ops_);
     prepare_cross_memory(isa_, dec_.layers[l].attn, dec_.layers[l].query.out, kv_[l].data(), kv.out,
                          S, D, cross_[l]);
   }

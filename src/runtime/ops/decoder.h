@@ -75,14 +75,19 @@ struct EmbeddingRt {
   QParams q;
 };
 
-/// The encoder (src/train/seq2seq.h ByteSeq2SeqImpl::encode).
+struct ClassifierNet;  // runtime/models/classifier_net.h
+
+/// The encoder (src/train/seq2seq.h ByteSeq2SeqImpl::encode): the built-in Transformer encoder,
+/// or (classifier set) a classifier's QRNN / funnel encoder run by classifier_encode.
 struct Seq2SeqEncoderRt {
-  int64_t dim = 0;
+  int64_t dim = 0;  // output width (D, or the classifier encoder's E)
   EmbeddingRt embedding, position;
   LayerNormLayer norm;
   GbstLayer gbst;
   std::vector<TransformerLayerRt> layers;
   QParams out;  // params of the output (last layer's norm2.out, or gbst.mix)
+  std::shared_ptr<const ClassifierNet> classifier;  // encoder "qrnn" | "funnel" (else null)
+  int64_t max_source = 0;                           // longest source (ids) the encoder accepts
 };
 
 /// One MAtt decoder layer (src/train/seq2seq.h MattDecoderLayerImpl).
@@ -115,7 +120,7 @@ struct EncoderScratch {
   OpScratch ops;
   std::vector<int8_t> a, b;
 };
-/// ids [T] (T >= 1, T <= encoder.position.rows) -> out [T', D] at enc.out; returns T'.
+/// ids [T] (T >= 1, T <= enc.max_source) -> out [T', enc.dim] at enc.out; returns T'.
 int64_t seq2seq_encode(Isa isa, const Seq2SeqEncoderRt& enc, const int32_t* ids, int64_t T,
                        std::vector<int8_t>& out, EncoderScratch& s);
 
@@ -125,8 +130,8 @@ int64_t seq2seq_encode(Isa isa, const Seq2SeqEncoderRt& enc, const int32_t* ids,
 class MattDecoderSession {
  public:
   MattDecoderSession(const MattDecoderRt& dec, int32_t beam, Isa isa);
-  /// Sets the source: enc_out [S, D] at q; computes every layer's keys and values once and
-  /// resets the step counter (the next step is step 1).
+  /// Sets the source: enc_out [S, E] at q (E: the key/value layers' input width); computes every
+  /// layer's keys and values once and resets the step counter (the next step is step 1).
   void set_memory(const int8_t* enc_out, int64_t S, QParams q);
   /// Step t = steps() + 1: ids [beam] are the inputs, parents [beam] in [0, beam) the slot each
   /// row continues (ignored at step 1, where every sum starts at zero). Returns the int8 logits
