@@ -89,9 +89,18 @@ TEST(Seq2SeqEncoderConfig, ClassifierEncoderFromModelSection) {
   // the default: the built-in encoder, nothing new written
   json d = seq2seq_json("transformer", "qrnn");
   d["seq2seq"].erase("encoder");
+  EXPECT_NE(config_error(d).find("cfg.json: model: expected no \"model\" section"),
+            std::string::npos)
+      << config_error(d);  // it would configure nothing
+  d.erase("model");
   c = config_from_json(d, "cfg.json");
   EXPECT_EQ(c.seq2seq.encoder, "transformer");
   EXPECT_FALSE(config_to_json(c)["seq2seq"].contains("encoder"));
+  EXPECT_FALSE(config_to_json(c).contains("model"));
+  EXPECT_FALSE(config_to_json(c).contains("tokenizer"));
+  d["tokenizer"] = {{"max_length", 5}};
+  EXPECT_NE(config_error(d).find("tokenizer: expected no \"tokenizer\" section"),
+            std::string::npos);
 }
 
 TEST(Seq2SeqEncoderConfig, Errors) {

@@ -326,6 +326,23 @@ ExperimentConfig config_from_json(const json& j, const std::string& source) {
   } else if (c.task == "seq2seq") {
     top.fail("seq2seq", "a \"seq2seq\" section (the model) when task is \"seq2seq\"", json());
   }
+  // sections another task reads are errors, not silently ignored settings
+  if (c.task == "seq2seq" && j.contains("tokenizer")) {
+    top.fail("tokenizer",
+             "no \"tokenizer\" section when task is \"seq2seq\" (seq2seq.max_source limits the "
+             "source bytes)",
+             j.at("tokenizer"));
+  }
+  if (c.task == "seq2seq" && c.seq2seq.encoder == "transformer" && j.contains("model")) {
+    top.fail("model",
+             "no \"model\" section when task is \"seq2seq\" with seq2seq.encoder \"transformer\" "
+             "(the seq2seq section describes the model; \"model\" configures a \"qrnn\" or "
+             "\"funnel\" encoder)",
+             j.at("model"));
+  }
+  if (c.task != "seq2seq" && j.contains("seq2seq")) {
+    top.fail("seq2seq", "no \"seq2seq\" section unless task is \"seq2seq\"", j.at("seq2seq"));
+  }
   top.sub("comment");  // free-form note, ignored
   top.check_unknown();
   return c;
@@ -353,7 +370,10 @@ json config_to_json(const ExperimentConfig& c) {
                {"text_column", c.data.text_column},
                {"label_columns", c.data.label_columns},
                {"skip_bad_rows", c.data.skip_bad_rows}};
-  j["tokenizer"] = {{"max_length", c.max_length}, {"lowercase_ascii", c.lowercase_ascii}};
+  const bool seq2seq = c.task == "seq2seq";
+  if (!seq2seq) {
+    j["tokenizer"] = {{"max_length", c.max_length}, {"lowercase_ascii", c.lowercase_ascii}};
+  }
   const auto& m = c.model;
   j["model"] = {{"encoder", m.encoder},
                 {"embedding_size", m.embedding_size},
@@ -374,6 +394,7 @@ json config_to_json(const ExperimentConfig& c) {
                 {"pooling", m.pooling},
                 {"dropout", m.dropout}};
   if (!m.pool_windows.empty()) j["model"]["pool_windows"] = m.pool_windows;
+  if (seq2seq && c.seq2seq.encoder == "transformer") j.erase("model");
   j["quantization"] = {{"enabled", c.quant.enabled},
                        {"ema_decay", c.quant.ema_decay},
                        {"warmup_steps", c.quant.warmup_steps}};
