@@ -184,6 +184,51 @@ TEST(Seq2SeqTrainer, SameConfigSameModelFile) {
   EXPECT_EQ(fa.substr(0, 24), fb.substr(0, 24));
 }
 
+TEST(Seq2SeqTrainer, InterruptedRunResumesBitForBit) {
+  auto j = tiny_config_json();
+  j["train"]["max_steps"] = 40;
+  j["train"]["eval_every_steps"] = 15;
+  j["seq2seq"]["dropout"] = 0.2;  // dropout draws from libtorch's stream: resume must restore it
+  const ExperimentConfig c = config_from_json(j, "tiny.json");
+  const std::string dir = fresh_dir("r");
+  head_tsv(source_path("data/cmudict/g2p_train.tsv"), dir + "/train.tsv", 400);
+  head_tsv(source_path("data/cmudict/g2p_valid.tsv"), dir + "/valid.tsv", 30);
+  TrainOptions o;
+  o.train_path = dir + "/train.tsv";
+  o.valid_path = dir + "/valid.tsv";
+  o.verbose = false;
+  o.out_dir = dir + "/full";
+  const Seq2SeqTrainResult full = train_seq2seq(c, o);
+  o.out_dir = dir + "/part";
+  o.stop_after = 16;  // stops after the evaluation at step 30
+  const Seq2SeqTrainResult part = train_seq2seq(c, o);
+  EXPECT_EQ(part.steps, 30);
+  EXPECT_TRUE(part.model_path.empty());
+  o.stop_after = 0;
+  o.resume = true;
+  const Seq2SeqTrainResult resumed = train_seq2seq(c, o);
+  EXPECT_EQ(resumed.steps, 40);
+  // the same validation scores (wall time and the running training loss aside)
+  auto scores = [](nlohmann::json v) {
+    v.erase("seconds");
+    v.erase("train_loss");
+    return v;
+  };
+  EXPECT_EQ(scores(resumed.valid), scores(full.valid));
+  // the files differ only in the recorded module path ("part" / "full", same length)
+  std::string a = read_all(full.model_path), b = read_all(resumed.model_path);
+  const size_t at = a.find(dir + "/full/model.pt");
+  ASSERT_NE(at, std::string::npos);
+  ASSERT_EQ(b.find(dir + "/part/model.pt"), at);
+  ASSERT_EQ(a.size(), b.size());
+  EXPECT_EQ(a.substr(32, at - 32), b.substr(32, at - 32));  // every tensor before the path
+  EXPECT_EQ(a.substr(at + dir.size() + 5), b.substr(at + dir.size() + 5));
+  // another config is refused
+  auto j2 = j;
+  j2["train"]["learning_rate"] = 0.001;
+  EXPECT_THROW(train_seq2seq(config_from_json(j2, "tiny.json"), o), ConfigError);
+}
+
 TEST(Seq2SeqTrainer, UserErrors) {
   const std::string dir = fresh_dir("e");
   head_tsv(source_path("data/cmudict/g2p_train.tsv"), dir + "/train.tsv", 50);
@@ -211,8 +256,8 @@ TEST(Seq2SeqTrainer, UserErrors) {
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("spelling"), std::string::npos) << e.what();
   }
-  o.resume = true;
-  EXPECT_THROW(train_seq2seq(c, o), InvalidArgument);
+  o.resume = true;  // nothing to resume from
+  EXPECT_THROW(train_seq2seq(c, o), ModelFileError);
   EXPECT_THROW(export_seq2seq_checkpoint(dir + "/nothing", dir + "/m.blt"), Error);
 }
 

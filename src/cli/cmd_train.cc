@@ -16,7 +16,7 @@ namespace {
 struct TrainArgs {
   std::string config, train, valid, out;
   bool resume = false, quiet = false, skip_bad_rows = false;
-  long max_steps = 0;
+  long max_steps = 0, stop_after = 0;
   int epochs = 0, threads = 0;
   long seed = -1;
   std::string qat, init_from;
@@ -37,7 +37,12 @@ CLI::App* add_train_command(CLI::App& app) {
       ->required();
   cmd->add_option("--out", args->out, "Output directory (best.ckpt, last.ckpt, config.json)")
       ->required();
-  cmd->add_flag("--resume", args->resume, "Continue from OUT/last.ckpt");
+  cmd->add_flag("--resume", args->resume,
+                "Continue from OUT/last.ckpt (seq2seq: from OUT/model.pt, bit for bit)");
+  cmd->add_option("--stop-after", args->stop_after,
+                  "Seq2seq: stop at the first evaluation after this many steps, resumable with "
+                  "--resume (0 = run to the end)")
+      ->check(kNonNegative);
   cmd->add_option("--max-steps", args->max_steps,
                   "Optimizer steps (overrides train.max_steps and epochs; 0 = from config)")
       ->check(kNonNegative);
@@ -70,6 +75,7 @@ CLI::App* add_train_command(CLI::App& app) {
     o.valid_path = args->valid;
     o.out_dir = args->out;
     o.resume = args->resume;
+    o.stop_after = args->stop_after;
     o.verbose = !args->quiet;
     if (cfg.task == "seq2seq") {
       if (!args->init_from.empty()) {

@@ -120,13 +120,23 @@ nlohmann::json evaluate(ByteSeq2Seq& model, const ExperimentConfig& cfg, const P
 }
 
 constexpr const char* kConfigKey = "bytelite_seq2seq_config";
+constexpr const char* kStateKey = "bytelite_seq2seq_trainer_state";
+constexpr const char* kOptimizerKey = "bytelite_seq2seq_optimizer";
 
-// The module (parameters and QAT range buffers) and, under kConfigKey, the config it was built
-// from, so that an export can refuse a config.json that does not describe it.
-void save_module(ByteSeq2Seq& model, const ExperimentConfig& cfg, const std::string& path) {
+// The module (parameters and QAT range buffers), the config it was built from (so that an
+// export can refuse a config.json that does not describe it) and, for --resume, the optimizer
+// and the trainer state (step, random streams, log).
+void save_module(ByteSeq2Seq& model, const ExperimentConfig& cfg, const std::string& path,
+                 torch::optim::Optimizer* optim = nullptr, const nlohmann::json& state = {}) {
   torch::serialize::OutputArchive archive;
   model->save(archive);
   archive.write(kConfigKey, c10::IValue(config_to_json(cfg).dump()));
+  if (optim != nullptr) {
+    torch::serialize::OutputArchive oa;
+    optim->save(oa);
+    archive.write(kOptimizerKey, oa);
+    archive.write(kStateKey, c10::IValue(state.dump()));
+  }
   std::ostringstream os;
   archive.save_to(os);
   write_file_atomic(path, os.str());
@@ -153,11 +163,6 @@ std::string describe(const nlohmann::json& e) {
 Seq2SeqTrainResult train_seq2seq(const ExperimentConfig& cfg, const TrainOptions& opts) {
   if (cfg.task != "seq2seq") {
     throw ConfigError("train_seq2seq: expected task \"seq2seq\", found \"" + cfg.task + "\"");
-  }
-  if (opts.resume) {
-    throw InvalidArgument(
-        "--resume: expected a classifier config; seq2seq training does not resume "
-        "yet (start again, or export OUT/model.pt)");
   }
   const TrainConfig& tc = cfg.train;
   const Seq2SeqConfig& c = cfg.seq2seq;
@@ -202,15 +207,64 @@ Seq2SeqTrainResult train_seq2seq(const ExperimentConfig& cfg, const TrainOptions
   }
 
   std::mt19937 rng(static_cast<uint32_t>(tc.seed));
-  model->train();
-  Progress clock("train", steps, "steps");
   std::string log;
   std::string last_eval = "no evaluation yet";
   nlohmann::json last;
+  const std::string model_pt = opts.out_dir + "/model.pt";
+  int64_t first = 0;
+  if (opts.resume) {
+    // continue bit for bit from the last evaluation's save: module, optimizer, step, both random
+    // streams (the batch sampler's and libtorch's, which dropout draws from) and the log
+    auto missing = [&](const std::string& what) {
+      return ModelFileError(model_pt + ": expected " + what +
+                            " for --resume (a model.pt saved by 'bytelite train' with this "
+                            "config), found none");
+    };
+    torch::serialize::InputArchive archive;
+    try {
+      archive.load_from(model_pt);
+      model->load(archive);
+    } catch (const c10::Error&) {
+      throw missing("a seq2seq model that loads");
+    }
+    c10::IValue saved_cfg, saved_state;
+    if (!archive.try_read(kConfigKey, saved_cfg) || !saved_cfg.isString())
+      throw missing("a config");
+    if (saved_cfg.toStringRef() != config_to_json(cfg).dump()) {
+      throw ConfigError(model_pt +
+                        ": --resume needs the config of the run it continues, found "
+                        "another (compare " +
+                        opts.out_dir +
+                        "/config.json; flags such as "
+                        "--threads and --max-steps count too)");
+    }
+    torch::serialize::InputArchive oa;
+    if (!archive.try_read(kOptimizerKey, oa) || !archive.try_read(kStateKey, saved_state) ||
+        !saved_state.isString()) {
+      throw missing("optimizer and trainer state");
+    }
+    optim.load(oa);
+    const auto st = nlohmann::json::parse(saved_state.toStringRef());
+    first = st.at("step").get<int64_t>();
+    std::istringstream(st.at("sampler").get<std::string>()) >> rng;
+    const auto bytes = st.at("torch_rng").get<std::vector<int>>();
+    auto state = torch::empty({static_cast<int64_t>(bytes.size())}, torch::kUInt8);
+    std::copy(bytes.begin(), bytes.end(), state.data_ptr<uint8_t>());
+    auto gen = at::detail::getDefaultCPUGenerator();
+    gen.set_state(state);
+    log = st.at("log").get<std::string>();
+    last = st.at("last");
+    last_eval = describe(last);
+    if (opts.verbose) {
+      std::fprintf(stderr, "resume: %s at step %lld of %lld\n", model_pt.c_str(),
+                   static_cast<long long>(first), static_cast<long long>(steps));
+    }
+  }
+  model->train();
+  Progress clock("train", steps, "steps");
   double run_loss = 0;
   int64_t run_n = 0;
-  const std::string model_pt = opts.out_dir + "/model.pt";
-  for (int64_t s = 0; s < steps; ++s) {
+  for (int64_t s = first; s < steps; ++s) {
     qat->active = qat->enabled && s >= cfg.quant.warmup_steps;
     const double lr = learning_rate_at(tc, s, steps);
     for (auto& g : optim.param_groups())
@@ -243,9 +297,27 @@ Seq2SeqTrainResult train_seq2seq(const ExperimentConfig& cfg, const TrainOptions
       last_eval = describe(last);
       log += last.dump() + "\n";
       write_file_atomic(opts.out_dir + "/train_log.jsonl", log);
-      save_module(model, cfg, model_pt);
+      std::ostringstream sampler;
+      sampler << rng;
+      const auto tr = at::detail::getDefaultCPUGenerator().get_state();
+      const nlohmann::json state = {
+          {"step", s + 1},
+          {"sampler", sampler.str()},
+          {"torch_rng",
+           std::vector<int>(tr.data_ptr<uint8_t>(), tr.data_ptr<uint8_t>() + tr.numel())},
+          {"log", log},
+          {"last", last}};
+      save_module(model, cfg, model_pt, &optim, state);
       if (opts.verbose) {
         std::fprintf(stderr, "step %lld: %s\n", static_cast<long long>(s + 1), last_eval.c_str());
+      }
+      if (opts.stop_after > 0 && s + 1 >= opts.stop_after && s + 1 < steps) {
+        Seq2SeqTrainResult r;  // stopped as if interrupted: OUT/model.pt resumes
+        r.steps = s + 1;
+        r.seconds = clock.elapsed_s();
+        r.parameter_count = model->parameter_count();
+        r.valid = last;
+        return r;
       }
     }
   }

@@ -12,6 +12,9 @@
 // OUT/train_log.jsonl (one line per evaluation).
 //
 // Reproducibility: the same config, data, seed and thread count give the same model file.
+// --resume (TrainOptions::resume) continues from OUT/model.pt, which every evaluation saves with
+// the optimizer state, the step, both random streams and the log: an interrupted run resumed
+// gives exactly the model of an uninterrupted one (tested). The config must be the same.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -31,8 +34,11 @@ struct Seq2SeqTrainResult {
   int64_t model_bytes = 0;
 };
 
-/// Throws InputError (data), ConfigError, TrainingError (non-finite loss; the message names the
-/// step, the loss and the learning rate) or ModelFileError (export).
+/// With opts.stop_after > 0 it returns after the first evaluation at or after that step (an
+/// interrupted run: no model.blt; resume with opts.resume).
+/// Throws InputError (data), ConfigError (also a --resume with another config), TrainingError
+/// (non-finite loss; the message names the step, the loss and the learning rate) or ModelFileError
+/// (export).
 Seq2SeqTrainResult train_seq2seq(const ExperimentConfig& cfg, const TrainOptions& opts);
 
 /// The QAT model saved in OUT/model.pt exported to an int8 model file (the config in

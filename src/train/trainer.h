@@ -7,6 +7,7 @@
 // reductions inside libtorch and so gives slightly different (equally good) weights.
 #pragma once
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -21,6 +22,9 @@ struct TrainOptions {
   std::string out_dir;     // created if missing
   bool resume = false;     // continue from out_dir/last.ckpt
   bool verbose = true;     // progress lines on stderr
+  // seq2seq: stop at the first evaluation at or after this many steps, as an interrupted run
+  // (OUT/model.pt then resumes); 0 = off. For tests and time-boxed runs.
+  int64_t stop_after = 0;
 };
 
 struct TrainResult {
