@@ -17,6 +17,7 @@
 #include "bytelite/beam_search.h"
 #include "bytelite/errors.h"
 #include "runtime/ops/decoder.h"
+#include "seq2seq_test_util.h"
 #include "train/seq2seq.h"
 #include "train/seq2seq_export.h"
 #include "train_test_util.h"
@@ -28,12 +29,7 @@ using Pairs = std::vector<std::pair<std::string, std::string>>;
 
 using testutil::read_g2p;
 
-std::vector<int32_t> ids_of(const std::string& s) {
-  std::vector<int32_t> v;
-  for (unsigned char c : s) v.push_back(static_cast<int32_t>(c) + kByteOffset);
-  if (v.empty()) v.push_back(kPadId);
-  return v;
-}
+using testutil::ids_of;
 
 rt::QParams qp(float scale, int32_t zp) { return rt::QParams{scale, zp}; }
 
@@ -358,59 +354,11 @@ TEST(Seq2SeqRuntime, QatTeacherForcedEqualsQatStepByStep) {
 // forcing, on held-out G2P pairs.
 TEST(Seq2SeqRuntime, QatMatchesInt8StepDecode) {
   Trained& tr = trained();
-  torch::NoGradGuard ng;
-  const rt::Seq2SeqNet& net = *tr.net;
-  const rt::QParams lq = net.decoder.logits.out;
-  int64_t positions = 0, argmax_agree = 0, within1 = 0, max_code_diff = 0;
-  double sum_code_diff = 0;
-  rt::EncoderScratch es;
-  std::vector<int8_t> enc;
-  for (size_t i = 0; i < tr.eval_pairs.size(); i += 20) {
-    const size_t n = std::min<size_t>(20, tr.eval_pairs.size() - i);
-    Pairs chunk(tr.eval_pairs.begin() + i, tr.eval_pairs.begin() + i + n);
-    auto b = make_seq2seq_batch(chunk, 16, 48);
-    auto logits = tr.model->forward(b.src, b.src_mask, b.dec_in);
-    for (size_t j = 0; j < n; ++j) {
-      auto src = ids_of(chunk[j].first);
-      const int64_t S = rt::seq2seq_encode(rt::best_isa(), net.encoder, src.data(),
-                                           static_cast<int64_t>(src.size()), enc, es);
-      rt::MattDecoderSession s(net.decoder, 1, rt::best_isa());
-      s.set_memory(enc.data(), S, net.encoder.out);
-      const int64_t T = static_cast<int64_t>(b.tgt_mask[j].sum().item<float>());
-      auto row = logits[j];
-      for (int64_t t = 0; t < T; ++t) {
-        const int32_t id = static_cast<int32_t>(b.dec_in[j][t].item<int64_t>());
-        const int32_t p0 = 0;
-        const int8_t* q = s.step(&id, &p0);
-        auto want = row[t];  // fake-quantized float logits
-        auto codes = (want / lq.scale).round() + lq.zero_point;
-        auto ca = codes.accessor<float, 1>();
-        int best_rt = 0, best_tr = 0;
-        for (int c = 0; c < kVocabSize; ++c) {
-          const int64_t d = std::llabs(static_cast<int64_t>(q[c]) - static_cast<int64_t>(ca[c]));
-          max_code_diff = std::max(max_code_diff, d);
-          sum_code_diff += static_cast<double>(d);
-          within1 += d <= 1;
-          if (q[c] > q[best_rt]) best_rt = c;
-          if (ca[c] > ca[best_tr]) best_tr = c;
-        }
-        argmax_agree += best_rt == best_tr;
-        ++positions;
-      }
-    }
-  }
-  const double agree = static_cast<double>(argmax_agree) / static_cast<double>(positions);
-  const double mean_diff = sum_code_diff / static_cast<double>(positions * kVocabSize);
-  const double frac1 = static_cast<double>(within1) / static_cast<double>(positions * kVocabSize);
-  std::printf(
-      "QAT vs int8 decoder: %lld positions, argmax agreement %.4f, logit codes: mean |diff| "
-      "%.4f, within 1 LSB %.4f, max |diff| %lld (scale %.4f)\n",
-      static_cast<long long>(positions), agree, mean_diff, frac1,
-      static_cast<long long>(max_code_diff), lq.scale);
-  EXPECT_GT(positions, 1000);
-  EXPECT_GE(agree, 0.99);
-  EXPECT_GE(frac1, 0.99);
-  EXPECT_LE(mean_diff, 0.1);
+  const auto r = testutil::qat_vs_int8(*tr.model, *tr.net, tr.eval_pairs, "");
+  EXPECT_GT(r.positions, 1000);
+  EXPECT_GE(r.argmax, 0.99);
+  EXPECT_GE(r.within1, 0.99);
+  EXPECT_LE(r.mean_diff, 0.1);
 }
 
 // ---- beam search on the int8 decoder ----

@@ -21,6 +21,7 @@
 #include "bytelite/seq2seq.h"
 #include "runtime/models/classifier_net.h"
 #include "runtime/ops/decoder.h"
+#include "seq2seq_test_util.h"
 #include "train/config.h"
 #include "train/seq2seq.h"
 #include "train/seq2seq_export.h"
@@ -32,29 +33,9 @@ namespace {
 using Pairs = std::vector<std::pair<std::string, std::string>>;
 using nlohmann::json;
 
-// G2P pairs from data/cmudict/train.tsv (as tests/test_seq2seq.cc read_g2p).
-Pairs read_g2p(int every, int offset, size_t n) {
-  std::ifstream in(testutil::source_path("data/cmudict/train.tsv"));
-  EXPECT_TRUE(in.good());
-  Pairs out;
-  std::string line;
-  for (int i = 0; std::getline(in, line) && out.size() < n; ++i) {
-    if (i % every != offset) continue;
-    const auto tab = line.find('\t');
-    if (tab == std::string::npos) continue;
-    std::string w = line.substr(0, tab), p = line.substr(tab + 1);
-    if (w.size() > 12 || p.size() > 40) continue;
-    out.emplace_back(w, p);
-  }
-  return out;
-}
+using testutil::read_g2p;
 
-std::vector<int32_t> ids_of(const std::string& s) {
-  std::vector<int32_t> v;
-  for (unsigned char c : s) v.push_back(static_cast<int32_t>(c) + kByteOffset);
-  if (v.empty()) v.push_back(kPadId);
-  return v;
-}
+using testutil::ids_of;
 
 // ---- config ----
 
@@ -270,60 +251,14 @@ TEST_P(Seq2SeqEncoders, ShortG2pTrainingReducesLoss) {
 // forcing, on held-out G2P pairs (as Seq2SeqRuntime.QatMatchesInt8StepDecode).
 TEST_P(Seq2SeqEncoders, QatMatchesInt8StepDecode) {
   Trained& tr = trained(GetParam());
-  torch::NoGradGuard ng;
   const rt::Seq2SeqNet& net = *tr.loaded->impl().seq2seq;
   ASSERT_TRUE(net.encoder.classifier != nullptr);
   EXPECT_EQ(net.encoder.dim, tr.model->encoder_width());
-  const rt::QParams lq = net.decoder.logits.out;
-  int64_t positions = 0, argmax_agree = 0, within1 = 0, max_code_diff = 0;
-  double sum_code_diff = 0;
-  rt::EncoderScratch es;
-  std::vector<int8_t> enc;
-  for (size_t i = 0; i < tr.eval_pairs.size(); i += 20) {
-    const size_t n = std::min<size_t>(20, tr.eval_pairs.size() - i);
-    Pairs chunk(tr.eval_pairs.begin() + i, tr.eval_pairs.begin() + i + n);
-    auto b = make_seq2seq_batch(chunk, 16, 48);
-    auto logits = tr.model->forward(b.src, b.src_mask, b.dec_in);
-    for (size_t j = 0; j < n; ++j) {
-      auto src = ids_of(chunk[j].first);
-      const int64_t S = rt::seq2seq_encode(rt::best_isa(), net.encoder, src.data(),
-                                           static_cast<int64_t>(src.size()), enc, es);
-      rt::MattDecoderSession s(net.decoder, 1, rt::best_isa());
-      s.set_memory(enc.data(), S, net.encoder.out);
-      const int64_t T = static_cast<int64_t>(b.tgt_mask[j].sum().item<float>());
-      auto row = logits[j];
-      for (int64_t t = 0; t < T; ++t) {
-        const int32_t id = static_cast<int32_t>(b.dec_in[j][t].item<int64_t>());
-        const int32_t p0 = 0;
-        const int8_t* q = s.step(&id, &p0);
-        auto codes = (row[t] / lq.scale).round() + lq.zero_point;
-        auto ca = codes.accessor<float, 1>();
-        int best_rt = 0, best_tr = 0;
-        for (int c = 0; c < kVocabSize; ++c) {
-          const int64_t d = std::llabs(static_cast<int64_t>(q[c]) - static_cast<int64_t>(ca[c]));
-          max_code_diff = std::max(max_code_diff, d);
-          sum_code_diff += static_cast<double>(d);
-          within1 += d <= 1;
-          if (q[c] > q[best_rt]) best_rt = c;
-          if (ca[c] > ca[best_tr]) best_tr = c;
-        }
-        argmax_agree += best_rt == best_tr;
-        ++positions;
-      }
-    }
-  }
-  const double agree = static_cast<double>(argmax_agree) / static_cast<double>(positions);
-  const double mean_diff = sum_code_diff / static_cast<double>(positions * kVocabSize);
-  const double frac1 = static_cast<double>(within1) / static_cast<double>(positions * kVocabSize);
-  std::printf(
-      "%s encoder, QAT vs int8 decoder: %lld positions, argmax agreement %.4f, logit codes: "
-      "mean |diff| %.4f, within 1 LSB %.4f, max |diff| %lld (scale %.4f)\n",
-      GetParam().c_str(), static_cast<long long>(positions), agree, mean_diff, frac1,
-      static_cast<long long>(max_code_diff), lq.scale);
-  EXPECT_GT(positions, 500);
-  EXPECT_GE(agree, 0.99);
-  EXPECT_GE(frac1, 0.99);
-  EXPECT_LE(mean_diff, 0.1);
+  const auto r = testutil::qat_vs_int8(*tr.model, net, tr.eval_pairs, GetParam() + " encoder, ");
+  EXPECT_GT(r.positions, 500);
+  EXPECT_GE(r.argmax, 0.99);
+  EXPECT_GE(r.within1, 0.99);
+  EXPECT_LE(r.mean_diff, 0.1);
 }
 
 // The model file: info, a second load gives the same bytes' model, the generator generates.

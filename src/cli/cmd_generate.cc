@@ -44,15 +44,7 @@ CLI::App* add_generate_command(CLI::App& app) {
     // Load and validate before reading stdin, so a bad model or option fails fast.
     auto model = load_seq2seq_model(a->model, "generate");
     Seq2SeqGenerator probe(model, a->options);  // validates the options
-    std::string raw;
-    if (a->input.empty() || a->input == "-") {
-      std::ostringstream ss;
-      ss << std::cin.rdbuf();
-      raw = ss.str();
-    } else {
-      raw = read_file(a->input);
-    }
-    const std::vector<std::string> lines = split_lines(raw);
+    const std::vector<std::string> lines = split_lines(read_input(a->input));
     const auto results = generate_batch(model, lines, a->options, a->threads);
     std::string out;
     for (size_t i = 0; i < lines.size(); ++i) {

@@ -114,15 +114,7 @@ CLI::App* add_predict_command(CLI::App& app) {
       torch::set_num_threads(a->threads);
       lc = load_checkpoint(a->checkpoint);
     }
-    std::string raw;
-    if (a->input.empty() || a->input == "-") {
-      std::ostringstream ss;
-      ss << std::cin.rdbuf();
-      raw = ss.str();
-    } else {
-      raw = read_file(a->input);
-    }
-    const std::vector<std::string> lines = split_lines(raw);
+    const std::vector<std::string> lines = split_lines(read_input(a->input));
     std::vector<std::string> names;
     bool multilabel = false;
     std::vector<float> thresholds, probs;

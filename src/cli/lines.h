@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdio>
+#include <iostream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -23,6 +25,17 @@ inline std::vector<std::string> split_lines(const std::string& raw) {
     start = end + 1;
   }
   return lines;
+}
+
+/// The whole text input of a command: stdin (path empty or "-") or a file (InputError if it
+/// cannot be read or is a directory).
+inline std::string read_input(const std::string& path) {
+  if (path.empty() || path == "-") {
+    std::ostringstream ss;
+    ss << std::cin.rdbuf();
+    return ss.str();
+  }
+  return read_file(path);
 }
 
 /// Writes a command's output to stdout (path empty or "-") or atomically to a file.
