@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -26,6 +27,34 @@ inline std::vector<int32_t> ids_of(const std::string& s) {
   for (unsigned char c : s) v.push_back(static_cast<int32_t>(c) + kByteOffset);
   if (v.empty()) v.push_back(kPadId);
   return v;
+}
+
+/// A short QAT training run as the seq2seq tests use it: AdamW 3e-3 (weight decay 0.01),
+/// batches of `batch` pairs sampled with std::mt19937(5), sources up to 16 bytes and targets up
+/// to 48 ids, fake quantization from step `qat_from`, gradient norm clipped at 1. Returns the
+/// loss of every step; the model is left in eval mode.
+inline std::vector<double> train_short_qat(
+    ByteSeq2SeqImpl& model, QatState& qat,
+    const std::vector<std::pair<std::string, std::string>>& train, int steps, int batch,
+    int qat_from) {
+  torch::optim::AdamW opt(model.parameters(), torch::optim::AdamWOptions(3e-3).weight_decay(0.01));
+  model.train();
+  std::vector<double> losses;
+  std::mt19937 rng(5);
+  for (int s = 0; s < steps; ++s) {
+    if (s == qat_from) qat.active = true;
+    std::vector<std::pair<std::string, std::string>> pairs;
+    for (int i = 0; i < batch; ++i) pairs.push_back(train[rng() % train.size()]);
+    auto b = make_seq2seq_batch(pairs, 16, 48);
+    auto loss = model.loss(model.forward(b.src, b.src_mask, b.dec_in), b.target, b.tgt_mask);
+    opt.zero_grad();
+    loss.backward();
+    torch::nn::utils::clip_grad_norm_(model.parameters(), 1.0);
+    opt.step();
+    losses.push_back(loss.item<double>());
+  }
+  model.eval();
+  return losses;
 }
 
 struct QatInt8Agreement {

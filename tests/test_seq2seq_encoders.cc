@@ -203,25 +203,7 @@ Trained& trained(const std::string& encoder) {
   r->model = ByteSeq2Seq(encoder_config(encoder), r->qat);
   const Pairs train = read_g2p(40, 0, 2000);
   r->eval_pairs = read_g2p(40, 20, 100);
-  torch::optim::AdamW opt(r->model->parameters(),
-                          torch::optim::AdamWOptions(3e-3).weight_decay(0.01));
-  r->model->train();
-  const int steps = 220, bs = 24, warmup = 80;
-  std::mt19937 rng(5);
-  for (int s = 0; s < steps; ++s) {
-    if (s == warmup) r->qat->active = true;
-    Pairs batch;
-    for (int i = 0; i < bs; ++i) batch.push_back(train[rng() % train.size()]);
-    auto b = make_seq2seq_batch(batch, 16, 48);
-    auto logits = r->model->forward(b.src, b.src_mask, b.dec_in);
-    auto loss = r->model->loss(logits, b.target, b.tgt_mask);
-    opt.zero_grad();
-    loss.backward();
-    torch::nn::utils::clip_grad_norm_(r->model->parameters(), 1.0);
-    opt.step();
-    r->losses.push_back(loss.item<double>());
-  }
-  r->model->eval();
+  r->losses = testutil::train_short_qat(*r->model, *r->qat, train, 220, 24, 80);
   Seq2SeqExportInfo info;
   info.beam_size = 3;
   r->file = export_seq2seq_bytes(*r->model, info);

@@ -296,6 +296,21 @@ void uniform_causal_average(const int8_t* v, QParams vq, int64_t beam, int64_t D
   }
 }
 
+namespace {
+// The keys and values of one layer's cross-attention over the encoder output enc_out [S, E] at
+// params q (kv_dense: E -> 2D), computed and packed once per source.
+void source_memory(Isa isa, const DenseLayer& kv_dense, const AttentionLayer& attn,
+                   QParams query_params, const int8_t* enc_out, int64_t S, int64_t D, QParams q,
+                   std::vector<int8_t>& kv, CrossMemory& cross, OpScratch& ops) {
+  if (kv_dense.in.scale != q.scale || kv_dense.in.zero_point != q.zero_point) {
+    invalid("decoder session: encoder output params differ from the key/value layer's input");
+  }
+  kv.resize(static_cast<size_t>(S * 2 * D));
+  dense(isa, kv_dense, enc_out, S, kv_dense.w.k, kv.data(), ops);
+  prepare_cross_memory(isa, attn, query_params, kv.data(), kv_dense.out, S, D, cross);
+}
+}  // namespace
+
 MattDecoderSession::MattDecoderSession(const MattDecoderRt& dec, int32_t beam, Isa isa)
     : dec_(dec), beam_(beam), isa_(isa) {
   if (beam < 1) invalid("decoder session: beam must be >= 1");
@@ -310,14 +325,9 @@ void MattDecoderSession::set_memory(const int8_t* enc_out, int64_t S, QParams q)
   if (S < 1) invalid("decoder session: empty encoder output");
   const int64_t D = dec_.dim;
   for (size_t l = 0; l < dec_.layers.size(); ++l) {
-    const DenseLayer& kv = dec_.layers[l].key_value;
-    if (kv.in.scale != q.scale || kv.in.zero_point != q.zero_point) {
-      invalid("decoder session: encoder output params differ from the key/value layer's input");
-    }
-    kv_[l].resize(static_cast<size_t>(S * 2 * D));
-    dense(isa_, kv, enc_out, S, kv.w.k, kv_[l].data(), ops_);
-    prepare_cross_memory(isa_, dec_.layers[l].attn, dec_.layers[l].query.out, kv_[l].data(), kv.out,
-                         S, D, cross_[l]);
+    const MattLayerRt& L = dec_.layers[l];
+    source_memory(isa_, L.key_value, L.attn, L.query.out, enc_out, S, D, q, kv_[l], cross_[l],
+                  ops_);
   }
   S_ = S;
   t_ = 0;
@@ -384,14 +394,9 @@ void BaselineDecoderSession::set_memory(const int8_t* enc_out, int64_t S, QParam
   if (S < 1) invalid("decoder session: empty encoder output");
   const int64_t D = dec_.dim;
   for (size_t l = 0; l < dec_.layers.size(); ++l) {
-    const DenseLayer& kv = dec_.layers[l].cross_kv;
-    if (kv.in.scale != q.scale || kv.in.zero_point != q.zero_point) {
-      invalid("decoder session: encoder output params differ from the key/value layer's input");
-    }
-    mem_kv_[l].resize(static_cast<size_t>(S * 2 * D));
-    dense(isa_, kv, enc_out, S, D, mem_kv_[l].data(), ops_);
-    prepare_cross_memory(isa_, dec_.layers[l].cross_attn, dec_.layers[l].cross_query.out,
-                         mem_kv_[l].data(), kv.out, S, D, cross_[l]);
+    const BaselineLayerRt& L = dec_.layers[l];
+    source_memory(isa_, L.cross_kv, L.cross_attn, L.cross_query.out, enc_out, S, D, q, mem_kv_[l],
+                  cross_[l], ops_);
   }
   S_ = S;
   t_ = 0;
