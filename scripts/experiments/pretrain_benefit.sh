@@ -11,6 +11,12 @@
 #   DATASETS    default "olid davidson"
 # Then: /usr/bin/python3 scripts/pretrain_benefit_table.py OUT  (table + docs/ plot)
 # Threads: THREADS (default 1) per run; run two copies with disjoint SEEDS to use 2 cores.
+# ARMS (default "scratch pretrained") picks the arms, e.g. ARMS=scratch before PRETRAINED is done
+# (PRETRAINED must still name a directory).
+# Budget: each run is the dataset config's recipe (epochs, early stopping). On a fraction of the
+# labels the epochs stay and the step-based warmups (quantization.warmup_steps,
+# train.lr_warmup_steps) shrink by the same fraction, so QAT covers the same share of training
+# (a 10% OLID run has 300 steps, fewer than the 400 float steps the full recipe starts with).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PRE=${1:?usage: pretrain_benefit.sh PRETRAINED [OUT] [SEEDS] [FRACTIONS] [DATASETS]}
@@ -19,6 +25,7 @@ SEEDS=${3:-1 2 3}
 FRACTIONS=${4:-10 30 100}
 DATASETS=${5:-olid davidson}
 THREADS=${THREADS:-1}
+ARMS=${ARMS:-scratch pretrained}
 B=build/bytelite
 [ -x "$B" ] || { echo "build bytelite first (scripts/test.sh or cmake --build build)" >&2; exit 1; }
 [ -d "$PRE" ] || { echo "$PRE: expected a pretraining output directory" >&2; exit 1; }
@@ -45,14 +52,27 @@ with open(dst, "wb") as f:
     f.write(header + b"\n" + b"".join(rows[i] + b"\n" for i in keep))
 PY
     fi
+    cfg=$OUT/configs/byteqrnn_${ds}_frac${frac}.json
+    if [ ! -f "$cfg" ]; then
+      mkdir -p "$OUT/configs"
+      /usr/bin/python3 - "configs/byteqrnn_${ds}.json" "$cfg" "$frac" <<'PY'
+import json, sys
+src, dst, frac = sys.argv[1], sys.argv[2], int(sys.argv[3])
+c = json.load(open(src))
+c["quantization"]["warmup_steps"] = round(c["quantization"]["warmup_steps"] * frac / 100)
+c["train"]["lr_warmup_steps"] = round(c["train"]["lr_warmup_steps"] * frac / 100)
+c["comment"] = f"{src} on {frac}% of the training labels (warmups scaled), pretrain_benefit.sh"
+json.dump(c, open(dst, "w"), indent=2)
+PY
+    fi
     for seed in $SEEDS; do
-      for arm in scratch pretrained; do
+      for arm in $ARMS; do
         run=$OUT/$ds/$arm/frac${frac}_seed${seed}
         [ -f "$run/test.json" ] && continue
         init=()
         [ "$arm" = pretrained ] && init=(--init-from "$PRE")
         echo "== $ds $arm ${frac}% seed $seed -> $run" >&2
-        "$B" train --config "configs/byteqrnn_${ds}.json" --train "$sub" --valid "$valid" \
+        "$B" train --config "$cfg" --train "$sub" --valid "$valid" \
           --out "$run" --seed "$seed" --threads "$THREADS" --quiet "${init[@]}"
         "$B" eval --model "$run/model.blt" --data "$test" --json \
           > "$run/test.json.tmp" && mv "$run/test.json.tmp" "$run/test.json"
