@@ -379,6 +379,14 @@ TEST(PretrainConfig, ParsesValidatesAndRoundTrips) {
   EXPECT_TRUE(encoder_config_differences(ft, c).empty());
   EXPECT_FALSE(ft.has_pretrain);
   EXPECT_EQ(config_to_json(ft).count("pretrain"), 0u);
+  // The same for the larger ByteTransformer pair, whose seq_len must fit the position table.
+  auto ct = load_config(testutil::source_path("configs/pretrain_bytetransformer.json"));
+  EXPECT_TRUE(ct.has_pretrain);
+  EXPECT_EQ(ct.model.encoder, "transformer");
+  EXPECT_LE(ct.pretrain.seq_len, ct.max_length);
+  auto ftt = load_config(testutil::source_path("configs/bytetransformer_large_olid.json"));
+  EXPECT_TRUE(encoder_config_differences(ftt, ct).empty());
+  EXPECT_FALSE(encoder_config_differences(ftt, c).empty());
 }
 
 }  // namespace

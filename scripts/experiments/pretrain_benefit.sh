@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Issue 6 measurement: ByteQRNN fine-tuned from a pretrained encoder vs trained from scratch, same
-# fine-tuning recipe (configs/byteqrnn_<data>.json), on OLID and Davidson et al., for several
+# Issue 6 measurement: a classifier fine-tuned from a pretrained encoder vs trained from scratch,
+# same fine-tuning recipe (configs/<MODEL>_<data>.json), on OLID and Davidson et al., for several
 # seeds and fractions of the training labels. Each run trains with QAT, then `bytelite eval`
 # scores its int8 model on the test set. Resumable: finished runs (test.json present) are skipped.
 #
@@ -11,6 +11,9 @@
 #   DATASETS    default "olid davidson"
 # Then: /usr/bin/python3 scripts/pretrain_benefit_table.py OUT  (table + docs/ plot)
 # Threads: THREADS (default 1) per run; run two copies with disjoint SEEDS to use 2 cores.
+# MODEL (default byteqrnn) picks the recipe configs/<MODEL>_<data>.json, whose tokenizer and model
+# sections must match the pretraining config (e.g. MODEL=bytetransformer_large with
+# configs/pretrain_bytetransformer.json; OLID only, there is no Davidson recipe for it).
 # ARMS (default "scratch pretrained") picks the arms, e.g. ARMS=scratch before PRETRAINED is done
 # (PRETRAINED must still name a directory).
 # Budget: each run is the dataset config's recipe (epochs, early stopping). On a fraction of the
@@ -26,6 +29,7 @@ FRACTIONS=${4:-10 30 100}
 DATASETS=${5:-olid davidson}
 THREADS=${THREADS:-1}
 ARMS=${ARMS:-scratch pretrained}
+MODEL=${MODEL:-byteqrnn}
 B=build/bytelite
 [ -x "$B" ] || { echo "build bytelite first (scripts/test.sh or cmake --build build)" >&2; exit 1; }
 [ -d "$PRE" ] || { echo "$PRE: expected a pretraining output directory" >&2; exit 1; }
@@ -52,10 +56,11 @@ with open(dst, "wb") as f:
     f.write(header + b"\n" + b"".join(rows[i] + b"\n" for i in keep))
 PY
     fi
-    cfg=$OUT/configs/byteqrnn_${ds}_frac${frac}.json
+    cfg=$OUT/configs/${MODEL}_${ds}_frac${frac}.json
+    [ -f "configs/${MODEL}_${ds}.json" ] || { echo "configs/${MODEL}_${ds}.json: no such recipe" >&2; exit 1; }
     if [ ! -f "$cfg" ]; then
       mkdir -p "$OUT/configs"
-      /usr/bin/python3 - "configs/byteqrnn_${ds}.json" "$cfg" "$frac" <<'PY'
+      /usr/bin/python3 - "configs/${MODEL}_${ds}.json" "$cfg" "$frac" <<'PY'
 import json, sys
 src, dst, frac = sys.argv[1], sys.argv[2], int(sys.argv[3])
 c = json.load(open(src))
