@@ -76,12 +76,14 @@ def main():
         colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
         for ax, data in zip(axes[0], datasets):
             for li, label in enumerate(labels):
-                for arm, style in (("scratch", "o--"), ("pretrained", "s-")):
+                for ai, (arm, style) in enumerate((("scratch", "o--"), ("pretrained", "s-"))):
                     fr = sorted(k[3] for k in res if k[:3] == (label, data, arm))
                     if not fr:
                         continue
                     st = [stats([x[0] for x in res[(label, data, arm, f)]]) for f in fr]
-                    ax.errorbar(fr, [s[0] for s in st],
+                    # a small horizontal offset per line keeps the min-max bars apart
+                    shift = 1.0 + 0.025 * (2 * li + ai - len(labels) + 0.5)
+                    ax.errorbar([f * shift for f in fr], [s[0] for s in st],
                                 yerr=[[s[0] - s[1] for s in st], [s[2] - s[0] for s in st]],
                                 fmt=style, color=colors[li % len(colors)], capsize=3,
                                 label="%s %s" % (label, arm))
@@ -91,7 +93,7 @@ def main():
             ax.set_xlim(8, 125)
             ax.set_xlabel("training labels used")
             ax.set_ylabel("test macro-F1, int8 model (mean, min-max of seeds)")
-            ax.set_title(data)
+            ax.set_title({"olid": "OLID (OffensEval 2019)", "davidson": "Davidson et al. 2017"}.get(data, data))
             ax.grid(alpha=0.3)
             ax.legend(fontsize=8)
         fig.tight_layout()

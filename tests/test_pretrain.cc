@@ -11,6 +11,7 @@
 #include "train/checkpoint.h"
 #include "train/config.h"
 #include "train/pretrain.h"
+#include "train/trainer.h"
 #include "train_test_util.h"
 
 namespace bytelite {
@@ -296,6 +297,71 @@ TEST(InitFrom, LoadsExactlyTheEncoderTensors) {
   EXPECT_EQ(static_cast<int64_t>(mlm->encoder->named_parameters().size() +
                                  mlm->encoder->named_buffers().size()),
             n);
+}
+
+// train.freeze_encoder_steps (LP-FT): during the frozen steps the encoder's parameters stay
+// the pretrained ones while pooling and head train; after them the encoder trains too.
+TEST(InitFrom, FreezeEncoderStepsKeepsThePretrainedEncoderThenReleasesIt) {
+  auto dir = fresh_dir("freeze");
+  auto cfg = tiny_config();
+  cfg.model.pooling = "attention_max";
+  const auto pre = pretrain_tiny(dir, cfg);
+  auto mlm = load_pretrain_checkpoint(pre);
+  auto src_p = mlm->named_parameters();
+
+  // A small labelled set: label 1 iff the sentence mentions a dog.
+  std::string train = "text\tlabel\n", valid = train;
+  const char* subj[] = {"the cat", "a dog", "my friend", "the dog"};
+  for (int i = 0; i < 48; ++i) {
+    const std::string row = std::string(subj[i % 4]) + " sees thing " + std::to_string(i) + "\t" +
+                            ((i % 2) ? "1" : "0") + "\n";
+    (i < 32 ? train : valid) += row;
+  }
+  const auto train_path = write_file(dir + "/train.tsv", train);
+  const auto valid_path = write_file(dir + "/valid.tsv", valid);
+
+  auto ft = cfg;
+  ft.has_pretrain = false;
+  ft.train.batch_size = 8;
+  ft.train.max_steps = 6;
+  ft.train.eval_every_steps = 3;
+  ft.train.lr_warmup_steps = 0;
+  ft.train.threads = 1;
+  ft.train.early_stopping_patience = 0;
+  auto run = [&](int freeze, const std::string& out) {
+    ft.train.freeze_encoder_steps = freeze;
+    train_classifier(ft, TrainOptions{train_path, valid_path, dir + out, false, false}, pre);
+    return load_checkpoint(dir + out + "/last.ckpt");
+  };
+  // The head as the trainer initialises it (same seed, same construction order).
+  auto frozen = run(6, "/frozen");
+  ModelMeta meta = frozen.meta;
+  meta.config = ft;
+  torch::manual_seed(ft.train.seed);
+  ByteClassifier fresh = build_model(meta, std::make_shared<QatState>());
+  auto fresh_p = fresh->named_parameters();
+  int encoder_same = 0, head_changed = 0;
+  for (const auto& p : frozen.model->named_parameters()) {
+    if (ByteClassifierImpl::is_head_tensor(p.key())) {
+      head_changed += !torch::equal(p.value(), fresh_p[p.key()]);
+    } else {
+      const bool same = torch::equal(p.value(), src_p["encoder." + p.key()]);
+      EXPECT_TRUE(same) << p.key() << " moved during the frozen steps";
+      encoder_same += same;
+    }
+  }
+  EXPECT_GT(encoder_same, 5);
+  EXPECT_GE(head_changed, 3);  // pool score and head weights trained
+
+  // Frozen for 3 of 6 steps: the encoder trains afterwards.
+  auto half = run(3, "/half");
+  int encoder_moved = 0;
+  for (const auto& p : half.model->named_parameters()) {
+    if (!ByteClassifierImpl::is_head_tensor(p.key())) {
+      encoder_moved += !torch::equal(p.value(), src_p["encoder." + p.key()]);
+    }
+  }
+  EXPECT_GT(encoder_moved, 5);
 }
 
 TEST(InitFrom, ShapeOrConfigMismatchIsAnErrorNamingTheTensorOrKey) {

@@ -250,6 +250,7 @@ ExperimentConfig config_from_json(const json& j, const std::string& source) {
     s.get_int("eval_every_steps", tc.eval_every_steps, 0, 1 << 30);
     s.get_bool("bucket_by_length", tc.bucket_by_length);
     s.get_int("early_stopping_patience", tc.early_stopping_patience, 0, 1 << 20);
+    s.get_int("freeze_encoder_steps", tc.freeze_encoder_steps, 0, 1 << 30);
     s.get_string("metric", tc.metric, {"macro_f1", "roc_auc"});
     s.get_ulong("seed", tc.seed);
     s.get_int("threads", tc.threads, 1, 1024);
@@ -416,6 +417,7 @@ json config_to_json(const ExperimentConfig& c) {
                 {"eval_every_steps", t.eval_every_steps},
                 {"bucket_by_length", t.bucket_by_length},
                 {"early_stopping_patience", t.early_stopping_patience},
+                {"freeze_encoder_steps", t.freeze_encoder_steps},
                 {"metric", t.metric},
                 {"seed", t.seed},
                 {"threads", t.threads}};

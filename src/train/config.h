@@ -61,6 +61,11 @@ struct TrainConfig {
   int eval_every_steps = 0;                 // 0 = once per epoch
   bool bucket_by_length = true;             // batches of similar-length texts (less padding)
   int early_stopping_patience = 4;  // evaluations without improvement before stopping (0 = off)
+  // Steps at the start during which only pooling and head train and the encoder's parameters
+  // get no update (linear probing, then fine-tuning: "LP-FT", Kumar et al. 2022, "Fine-Tuning
+  // can Distort Pretrained Features and Underperform Out-of-Distribution"). For use with
+  // --init-from; 0 = off. Encoder buffers (activation ranges, batch-norm statistics) still update.
+  int freeze_encoder_steps = 0;
   std::string metric = "macro_f1";  // validation metric for best checkpoint: macro_f1 | roc_auc
   unsigned long seed = 1;
   int threads = 2;

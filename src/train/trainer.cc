@@ -136,9 +136,10 @@ TrainResult train_classifier(const ExperimentConfig& cfg, const TrainOptions& op
                    static_cast<long long>(n), init_from.c_str(), static_cast<long long>(pstep));
     }
   }
-  std::vector<torch::Tensor> decay, no_decay;
+  std::vector<torch::Tensor> decay, no_decay, encoder_params;
   for (const auto& p : model->named_parameters()) {
     (p.value().dim() >= 2 ? decay : no_decay).push_back(p.value());
+    if (!ByteClassifierImpl::is_head_tensor(p.key())) encoder_params.push_back(p.value());
   }
   torch::optim::AdamWOptions ao(tc.learning_rate);
   ao.betas({tc.adam_beta1, tc.adam_beta2}).eps(tc.adam_eps).weight_decay(tc.weight_decay);
@@ -280,6 +281,11 @@ TrainResult train_classifier(const ExperimentConfig& cfg, const TrainOptions& op
       if (!std::isfinite(lv)) throw diverged("the loss", lv);
       optimizer.zero_grad();
       loss.backward();
+      if (step < tc.freeze_encoder_steps) {
+        // LP-FT: an undefined gradient makes AdamW skip the tensor (no moment update, no weight
+        // decay) and leaves it out of the clipped norm.
+        for (auto& t : encoder_params) t.mutable_grad().reset();
+      }
       const double max_norm = tc.grad_clip > 0 ? tc.grad_clip : 1e30;
       const double gn = torch::nn::utils::clip_grad_norm_(params, max_norm);
       if (!std::isfinite(gn)) throw diverged("the gradient norm", gn);
