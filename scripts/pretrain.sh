@@ -8,7 +8,8 @@
 # configs/byteqrnn_olid_finetune.json) pick the encoder, e.g. the larger ByteTransformer:
 #   PRETRAIN_CONFIG=configs/pretrain_bytetransformer.json \
 #   FINETUNE_CONFIG=configs/bytetransformer_large_olid.json scripts/pretrain.sh runs/pretrain_bytetransformer
-# Time: see docs/pretraining.md ("Reproducing"); the full 20,000 steps take hours on 2 cores.
+# Time and exact reproduction: docs/pretraining.md ("Recipes and cost"); the full 20,000 ByteQRNN
+# steps take about 1.5-2 h on one thread.
 # Extra flags for `bytelite pretrain` can be passed in PRETRAIN_ARGS (e.g. "--max-steps 2000").
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -18,8 +18,8 @@
 # (PRETRAINED must still name a directory).
 # Budget: each run is the dataset config's recipe (epochs, early stopping). On a fraction of the
 # labels the epochs stay and the step-based warmups (quantization.warmup_steps,
-# train.lr_warmup_steps) shrink by the same fraction, so QAT covers the same share of training
-# (a 10% OLID run has 300 steps, fewer than the 400 float steps the full recipe starts with).
+# train.lr_warmup_steps, train.freeze_encoder_steps) shrink by the same fraction, so QAT covers
+# the same share of training (a 10% OLID run has 300 steps, fewer than the 400 float steps the full recipe starts with).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PRE=${1:?usage: pretrain_benefit.sh PRETRAINED [OUT] [SEEDS] [FRACTIONS] [DATASETS]}
@@ -66,6 +66,8 @@ src, dst, frac = sys.argv[1], sys.argv[2], int(sys.argv[3])
 c = json.load(open(src))
 c["quantization"]["warmup_steps"] = round(c["quantization"]["warmup_steps"] * frac / 100)
 c["train"]["lr_warmup_steps"] = round(c["train"]["lr_warmup_steps"] * frac / 100)
+if "freeze_encoder_steps" in c["train"]:
+    c["train"]["freeze_encoder_steps"] = round(c["train"]["freeze_encoder_steps"] * frac / 100)
 c["comment"] = f"{src} on {frac}% of the training labels (warmups scaled), pretrain_benefit.sh"
 json.dump(c, open(dst, "w"), indent=2)
 PY
