@@ -19,7 +19,8 @@
 # Budget: each run is the dataset config's recipe (epochs, early stopping). On a fraction of the
 # labels the epochs stay and the step-based warmups (quantization.warmup_steps,
 # train.lr_warmup_steps, train.freeze_encoder_steps) shrink by the same fraction, so QAT covers
-# the same share of training (a 10% OLID run has 300 steps, fewer than the 400 float steps the full recipe starts with).
+# the same share of training (a 10% OLID run has 300 steps, fewer than the 400 float steps the
+# full recipe starts with).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PRE=${1:?usage: pretrain_benefit.sh PRETRAINED [OUT] [SEEDS] [FRACTIONS] [DATASETS]}
