@@ -24,7 +24,7 @@ foreach(t test_runtime_model test_runtime_diff test_runtime_diff_transformer tes
 endforeach()
 endif()
 
-# The runtime library and the example must not link libtorch (ARCHITECTURE.md: the boundary is
+# The runtime library and the example must not link libtorch (docs/architecture.md: the boundary is
 # the product). Checks the dynamic section (readelf -d) and the resolved dependencies (ldd).
 add_test(NAME runtime_links_no_libtorch
   COMMAND ${CMAKE_COMMAND}

@@ -10,7 +10,7 @@
 //    columns may be strings, integers, booleans or numbers (multi-label targets).
 //
 // Errors (InputError) name the file, the 1-based line number and what was expected and found,
-// e.g. "data/x.csv:17: unterminated quoted field (expected closing '\"' before end of file)".
+// e.g. "my_data.csv:17: unterminated quoted field (expected closing '\"' before end of file)".
 // With skip_bad_rows, malformed rows are skipped and counted in Dataset::skipped_rows instead
 // (file-level problems such as a missing header column still throw).
 // Blank lines are skipped in every format. Label values are trimmed of surrounding whitespace;

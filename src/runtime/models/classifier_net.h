@@ -1,5 +1,5 @@
 // The ByteQRNN classifier of the runtime: its layers prepared from a model file and the int8
-// forward pass wiring the ops (src/runtime/ops/ops.h). Mirrors src/train/byteqrnn.cc:
+// forward pass wiring the ops (src/runtime/ops/ops.h). Mirrors src/train/classifier_model.cc:
 // embedding -> bottleneck (dense, ReLU) -> GBST -> bidirectional QRNN layers -> attention
 // pooling -> head (int8 logits) -> probabilities.
 #pragma once
