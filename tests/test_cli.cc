@@ -67,6 +67,39 @@ TEST_F(CliTest, TrainWritesCheckpointsAndSummary) {
   EXPECT_EQ(cfg["labels"], nlohmann::json({"not-offensive", "offensive"}));
 }
 
+// The trainer's messages name the encoder that is trained (they said ByteQRNN for all three).
+TEST(CliTrain, MessagesNameTheEncoder) {
+  const std::string dir = fresh_dir("cli_encoder_name");
+  head_tsv(source_path("data/olid/train.tsv"), dir + "/train.tsv", 40);
+  head_tsv(source_path("data/olid/valid.tsv"), dir + "/valid.tsv", 20);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"qrnn", "ByteQRNN"},
+      {"transformer", "ByteTransformer"},
+      {"funnel", "ByteFunnelTransformer"}};
+  for (const auto& [encoder, name] : cases) {
+    SCOPED_TRACE(encoder);
+    nlohmann::json cfg = nlohmann::json::parse(kTinyConfig);
+    cfg["model"]["encoder"] = encoder;
+    if (encoder != "qrnn") {
+      cfg["model"].erase("qrnn_state_size");
+      cfg["model"].erase("qrnn_layers");
+      cfg["model"]["transformer_layers"] = 2;
+      cfg["model"]["num_heads"] = 2;
+      cfg["model"]["intermediate_size"] = 16;
+    }
+    if (encoder == "funnel") cfg["model"]["pool_windows"] = {1, 2};
+    write_file(dir + "/" + encoder + ".json", cfg.dump());
+    CmdResult r = run("train --config " + dir + "/" + encoder + ".json --train " + dir +
+                      "/train.tsv --valid " + dir + "/valid.tsv --out " + dir + "/" + encoder +
+                      " --max-steps 2 --qat off --threads 1");
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_NE(r.out.find("model: " + name + ", "), std::string::npos) << r.out;
+    if (encoder != "qrnn") {
+      EXPECT_EQ(r.out.find("ByteQRNN"), std::string::npos) << r.out;
+    }
+  }
+}
+
 TEST_F(CliTest, EvalJsonHasEveryMetricAsFraction) {
   ASSERT_EQ(train_->code, 0) << train_->out;
   CmdResult r = run("eval --checkpoint " + *dir_ + "/model --data " + *dir_ + "/valid.tsv --json");
@@ -150,8 +183,8 @@ TEST(CliErrors, UserMistakesGiveOneLineErrorAndNonZeroExit) {
 
   // bad flag values: exit 1 and one line, as every other user error
   for (const char* args : {"train --config x --train a --valid b --out c --qat maybe",
-                                  "train --config x --train a --valid b --out c --threads 0",
-                                  "predict --model m.blt --bogus", "eval --threads abc"}) {
+                           "train --config x --train a --valid b --out c --threads 0",
+                           "predict --model m.blt --bogus", "eval --threads abc"}) {
     CmdResult flag = run(std::string(args));
     EXPECT_EQ(flag.code, 1) << args << "\n" << flag.out;
     EXPECT_EQ(flag.out.rfind("bytelite: error: ", 0), 0u) << flag.out;

@@ -20,6 +20,13 @@
 namespace bytelite {
 namespace {
 
+// The model name of a config's encoder, for messages.
+const char* encoder_display_name(const std::string& encoder) {
+  if (encoder == "transformer") return "ByteTransformer";
+  if (encoder == "funnel") return "ByteFunnelTransformer";
+  return "ByteQRNN";
+}
+
 MetricInput metric_input(const EncodedDataset& d, const std::vector<float>& probs) {
   MetricInput in;
   in.multilabel = d.multilabel;
@@ -234,8 +241,9 @@ TrainResult train_classifier(const ExperimentConfig& cfg, const TrainOptions& op
 
   if (opts.verbose) {
     std::fprintf(stderr,
-                 "model: ByteQRNN, %lld parameters, QAT %s; %lld steps (%lld per epoch), "
+                 "model: %s, %lld parameters, QAT %s; %lld steps (%lld per epoch), "
                  "batch %d, %d threads\n",
+                 encoder_display_name(cfg.model.encoder),
                  static_cast<long long>(model->parameter_count()), cfg.quant.enabled ? "on" : "off",
                  static_cast<long long>(total_steps), static_cast<long long>(steps_per_epoch),
                  tc.batch_size, tc.threads);
