@@ -7,6 +7,13 @@ bytelite_test(test_runtime_transformer_ops SOURCES test_runtime_transformer_ops.
 target_include_directories(test_runtime_transformer_ops PRIVATE ${PROJECT_SOURCE_DIR}/src)
 bytelite_test(test_beam_search SOURCES test_beam_search.cc LIBS bytelite_runtime)
 target_include_directories(test_beam_search PRIVATE ${PROJECT_SOURCE_DIR}/src)
+# The committed golden model files (tests/data/models/v1) against their recorded outputs, and the
+# tool that records them (scripts/make_golden_models.sh); both link only the runtime.
+bytelite_test(test_golden_models PREFIX golden. SOURCES test_golden_models.cc LIBS bytelite_runtime)
+add_executable(golden_model_dump golden_model_dump.cc)
+target_compile_options(golden_model_dump PRIVATE ${BYTELITE_WARNINGS})
+target_link_libraries(golden_model_dump PRIVATE bytelite_runtime)
+set_target_properties(golden_model_dump PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR})
 if(NOT BYTELITE_RUNTIME_ONLY)
 bytelite_test(test_runtime_model SOURCES test_runtime_model.cc LIBS bytelite_train)
 bytelite_test(test_runtime_diff SOURCES test_runtime_diff.cc LIBS bytelite_train)

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -99,6 +100,54 @@ TEST(RuntimeCliTrain, TrainWritesTheInt8ModelAndInfoDescribesIt) {
                     dir + "/valid.tsv --out " + dir + "/float --max-steps 2 --qat off --quiet");
   ASSERT_EQ(f.code, 0) << f.out;
   EXPECT_NE(f.out.find("no int8 model: trained without QAT"), std::string::npos) << f.out;
+}
+
+// `bytelite info --json` (and the text form) on each golden model file of
+// tests/data/models/v1 (tests/data/models/README.md): the values recorded in NAME.expected when
+// the file was made.
+TEST(RuntimeCliGolden, InfoJsonDescribesEachGoldenFile) {
+  for (const char* name : {"byteqrnn", "bytetransformer", "bytefunnel", "seq2seq_transformer",
+                           "seq2seq_qrnn", "seq2seq_funnel"}) {
+    SCOPED_TRACE(name);
+    const std::string base = source_path(std::string("tests/data/models/v1/") + name);
+    std::map<std::string, std::string> want;  // "info KEY VALUE" lines of NAME.expected
+    std::istringstream expected(read_all(base + ".expected"));
+    for (std::string line; std::getline(expected, line);) {
+      if (line.rfind("info ", 0) != 0) continue;
+      const size_t sp = line.find(' ', 5);
+      want[line.substr(5, sp - 5)] = sp == std::string::npos ? "" : line.substr(sp + 1);
+    }
+    ASSERT_EQ(want["format_version"], "1");
+    CmdResult r = run("info --json " + base + ".blt");
+    ASSERT_EQ(r.code, 0) << r.out;
+    const auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["path"], base + ".blt");
+    EXPECT_EQ(j["format_version"], 1);
+    EXPECT_EQ(j["checksum"], "0x" + want["checksum"]);
+    EXPECT_EQ(j["file_bytes"], std::stoll(want["file_bytes"]));
+    EXPECT_EQ(j["file_bytes"], static_cast<int64_t>(read_all(base + ".blt").size()));
+    EXPECT_EQ(j["producer"], want["producer"]);
+    EXPECT_EQ(j["architecture"], want["architecture"]);
+    EXPECT_EQ(j["config"]["encoder"], want["encoder"]);
+    EXPECT_EQ(j["max_length"], std::stoll(want["max_length"]));
+    EXPECT_EQ(j["parameter_count"], std::stoll(want["parameter_count"]));
+    EXPECT_EQ(j["trained_parameters"], std::stoll(want["trained_parameters"]));
+    EXPECT_EQ(j["training_step"], std::stoll(want["training_step"]));
+    EXPECT_EQ(j["source_checkpoint"], want["source_checkpoint"]);
+    std::string labels;
+    for (const auto& l : j["labels"]) labels += (labels.empty() ? "" : " ") + l.get<std::string>();
+    EXPECT_EQ(labels, want["labels"]);
+    if (want["architecture"] == "byteseq2seq") {
+      EXPECT_EQ(j["config"]["max_target"], std::stoll(want["max_target"]));
+      EXPECT_EQ(j["generation"]["beam_size"], std::stoll(want["beam_size"]));
+    } else {
+      EXPECT_EQ(j["thresholds"].size(), 1u);
+    }
+    CmdResult text = run("info " + base + ".blt");
+    ASSERT_EQ(text.code, 0) << text.out;
+    EXPECT_NE(text.out.find("architecture:  " + want["architecture"]), std::string::npos)
+        << text.out;
+  }
 }
 
 TEST_F(RuntimeCli, ExportIsDeterministicAndLoadable) {
