@@ -86,8 +86,8 @@ int main(int argc, char** argv) {
 
   bytelite::Seq2SeqConfig c;
   c.dim = static_cast<int64_t>(num("dim"));
-  c.heads = static_cast<int64_t>(num("heads"));
-  c.intermediate = static_cast<int64_t>(num("ffn"));
+  c.num_heads = static_cast<int64_t>(num("heads"));
+  c.intermediate_size = static_cast<int64_t>(num("ffn"));
   c.encoder_layers = static_cast<int64_t>(num("enc_layers"));
   c.decoder_layers = static_cast<int64_t>(num("dec_layers"));
   c.max_source = 40;

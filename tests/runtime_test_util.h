@@ -25,12 +25,12 @@ namespace bytelite::testutil {
 /// A small ByteQRNN config for tests.
 inline ExperimentConfig small_config(int dim = 16, int layers = 2, int max_length = 128) {
   ExperimentConfig c;
-  c.max_length = max_length;
+  c.tokenizer.max_length = max_length;
   c.model.embedding_size = dim;
   c.model.bottleneck_size = dim;
   c.model.qrnn_state_size = dim;
   c.model.qrnn_layers = layers;
-  c.quant.warmup_steps = 0;
+  c.quantization.warmup_steps = 0;
   c.train.threads = 2;
   c.train.early_stopping_patience = 0;
   return c;
@@ -72,7 +72,7 @@ inline LoadedCheckpoint random_qat_checkpoint(const ExperimentConfig& cfg, int s
   lc.qat->enabled = true;
   lc.qat->active = false;  // observe only
   lc.model = build_model(lc.meta, lc.qat);
-  ByteTokenizer tok(cfg.max_length);
+  ByteTokenizer tok(cfg.tokenizer.max_length);
   auto texts = olid_texts("data/olid/train.tsv", 96);
   std::vector<std::vector<int32_t>> seqs;
   for (const auto& t : texts) seqs.push_back(encode_text(tok, t));

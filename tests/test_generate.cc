@@ -56,8 +56,8 @@ std::string train_tiny_model() {
   torch::manual_seed(7);
   Seq2SeqConfig c;
   c.dim = 32;
-  c.heads = 4;
-  c.intermediate = 64;
+  c.num_heads = 4;
+  c.intermediate_size = 64;
   c.encoder_layers = 1;
   c.decoder_layers = 1;
   c.max_source = kMaxSource;

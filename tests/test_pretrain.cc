@@ -24,14 +24,14 @@ using testutil::write_file;
 // A tiny QRNN encoder and pretraining setup that runs in seconds.
 ExperimentConfig tiny_config() {
   ExperimentConfig c;
-  c.max_length = 64;
-  c.lowercase_ascii = true;
+  c.tokenizer.max_length = 64;
+  c.tokenizer.lowercase_ascii = true;
   c.model.embedding_size = 32;
   c.model.bottleneck_size = 32;
   c.model.qrnn_state_size = 32;
   c.model.qrnn_layers = 1;
   c.model.dropout = 0.1;
-  c.quant.warmup_steps = 20;
+  c.quantization.warmup_steps = 20;
   c.has_pretrain = true;
   auto& p = c.pretrain;
   p.seq_len = 64;
@@ -201,7 +201,7 @@ TEST(Pretrain, ResumeIsBitIdentical) {
   auto cfg = tiny_config();
   cfg.pretrain.steps = 24;
   cfg.pretrain.eval_every_steps = 4;
-  cfg.quant.warmup_steps = 6;  // fake quantization active before the split
+  cfg.quantization.warmup_steps = 6;  // fake quantization active before the split
   cfg.pretrain.heldout = make_corpus(dir + "/heldout.txt", 50, 2);
   PretrainOptions o;
   o.corpus = {make_corpus(dir + "/corpus.txt", 400, 1)};
@@ -401,7 +401,7 @@ TEST(InitFrom, ShapeOrConfigMismatchIsAnErrorNamingTheTensorOrKey) {
   EXPECT_NE(msg.find("found none"), std::string::npos) << msg;
   // Same shapes, different tokenizer: a config error naming the key.
   ft = cfg;
-  ft.lowercase_ascii = false;
+  ft.tokenizer.lowercase_ascii = false;
   model = build(ft);
   msg.clear();
   try {
@@ -449,7 +449,7 @@ TEST(PretrainConfig, ParsesValidatesAndRoundTrips) {
   auto ct = load_config(testutil::source_path("configs/pretrain_bytetransformer.json"));
   EXPECT_TRUE(ct.has_pretrain);
   EXPECT_EQ(ct.model.encoder, "transformer");
-  EXPECT_LE(ct.pretrain.seq_len, ct.max_length);
+  EXPECT_LE(ct.pretrain.seq_len, ct.tokenizer.max_length);
   auto ftt = load_config(testutil::source_path("configs/bytetransformer_large_olid.json"));
   EXPECT_TRUE(encoder_config_differences(ftt, ct).empty());
   EXPECT_FALSE(encoder_config_differences(ftt, c).empty());

@@ -29,7 +29,7 @@ using testutil::run_cmd;
 
 ExperimentConfig cli_config() {
   ExperimentConfig c = testutil::small_config(16, 1, 128);
-  c.quant.warmup_steps = 10;
+  c.quantization.warmup_steps = 10;
   c.train.batch_size = 16;
   c.train.max_steps = 60;
   c.train.eval_every_steps = 60;

@@ -31,9 +31,9 @@ using testutil::trained_qat_model;
 // short warm-up, a few hundred steps on an OLID subset (about a minute on 2 cores).
 ExperimentConfig diff_config() {
   ExperimentConfig c = small_config(32, 2, 160);
-  c.lowercase_ascii = true;           // as the shipped OLID recipe
-  c.model.pooling = "attention_max";  // attention pooling concatenated with max pooling
-  c.quant.warmup_steps = 40;
+  c.tokenizer.lowercase_ascii = true;  // as the shipped OLID recipe
+  c.model.pooling = "attention_max";   // attention pooling concatenated with max pooling
+  c.quantization.warmup_steps = 40;
   c.train.batch_size = 32;
   c.train.max_steps = 240;
   c.train.eval_every_steps = 120;
@@ -284,7 +284,7 @@ TEST_F(RuntimeDiff, OlidTestSetProbabilitiesAndAucAgree) {
   Dataset test =
       read_dataset(testutil::source_path("data/olid/test.tsv"), spec, lc.meta.label_names);
   ASSERT_EQ(test.examples.size(), 860u);
-  ByteTokenizer tok(lc.meta.config.max_length, lc.meta.config.lowercase_ascii);
+  ByteTokenizer tok(lc.meta.config.tokenizer.max_length, lc.meta.config.tokenizer.lowercase_ascii);
   EncodedDataset enc = encode_dataset(test, tok);
   auto p_torch = predict_probabilities(lc.model, false, enc.ids);
   std::vector<std::string> texts;

@@ -28,14 +28,14 @@ using testutil::trained_qat_model;
 
 ExperimentConfig transformer_config(const std::string& encoder) {
   ExperimentConfig c = small_config(32, 2, 160);
-  c.lowercase_ascii = true;
+  c.tokenizer.lowercase_ascii = true;
   c.model.encoder = encoder;
   c.model.transformer_layers = 2;
   c.model.num_heads = 4;
   c.model.intermediate_size = 64;
   if (encoder == "funnel") c.model.pool_windows = {1, 2};
   c.model.pooling = "attention_max";
-  c.quant.warmup_steps = 40;
+  c.quantization.warmup_steps = 40;
   c.train.batch_size = 32;
   c.train.max_steps = 240;
   c.train.eval_every_steps = 120;
@@ -190,7 +190,7 @@ TEST_P(TransformerDiff, OlidTestSetProbabilitiesAndAucAgree) {
   Dataset test =
       read_dataset(testutil::source_path("data/olid/test.tsv"), spec, lc.meta.label_names);
   ASSERT_EQ(test.examples.size(), 860u);
-  ByteTokenizer tok(lc.meta.config.max_length, lc.meta.config.lowercase_ascii);
+  ByteTokenizer tok(lc.meta.config.tokenizer.max_length, lc.meta.config.tokenizer.lowercase_ascii);
   EncodedDataset enc = encode_dataset(test, tok);
   auto p_torch = predict_probabilities(lc.model, false, enc.ids);
   std::vector<std::string> texts;

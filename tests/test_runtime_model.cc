@@ -236,7 +236,7 @@ TEST(ModelInfo, DescribesTheExportedCheckpoint) {
 TEST(ModelExport, RefusesACheckpointTrainedWithoutQat) {
   auto cfg = small_config(16, 1, 64);
   auto lc = random_qat_checkpoint(cfg, 7);
-  lc.meta.config.quant.enabled = false;
+  lc.meta.config.quantization.enabled = false;
   try {
     export_model_bytes(lc, "float.ckpt");
     FAIL() << "exported a float checkpoint";

@@ -177,8 +177,8 @@ TEST(Seq2SeqCache, ReorderMatchesIndependentDecoding) {
 Seq2SeqConfig small_config() {
   Seq2SeqConfig c;
   c.dim = 64;
-  c.heads = 4;
-  c.intermediate = 128;
+  c.num_heads = 4;
+  c.intermediate_size = 128;
   c.encoder_layers = 2;
   c.decoder_layers = 2;
   c.max_source = 16;

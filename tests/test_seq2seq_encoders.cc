@@ -118,8 +118,8 @@ Seq2SeqConfig encoder_config(const std::string& encoder) {
   Seq2SeqConfig c;
   c.encoder = encoder;
   c.dim = 64;
-  c.heads = 4;
-  c.intermediate = 128;
+  c.num_heads = 4;
+  c.intermediate_size = 128;
   c.decoder_layers = 2;
   c.max_source = 16;
   c.max_target = 48;

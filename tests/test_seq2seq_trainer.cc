@@ -44,7 +44,7 @@ TEST(Seq2SeqConfig, SectionParsedAndWrittenBack) {
   const ExperimentConfig c = config_from_json(tiny_config_json(), "t.json");
   EXPECT_EQ(c.task, "seq2seq");
   EXPECT_EQ(c.seq2seq.dim, 32);
-  EXPECT_EQ(c.seq2seq.heads, 2);
+  EXPECT_EQ(c.seq2seq.num_heads, 2);
   EXPECT_EQ(c.seq2seq.max_target, 48);
   EXPECT_EQ(c.seq2seq.beam_size, 2);
   EXPECT_DOUBLE_EQ(c.seq2seq.label_smoothing, 0.1);

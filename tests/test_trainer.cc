@@ -22,12 +22,12 @@ using testutil::source_path;
 // A small, fast configuration for tests.
 ExperimentConfig tiny_config() {
   ExperimentConfig c;
-  c.max_length = 160;
+  c.tokenizer.max_length = 160;
   c.model.embedding_size = 32;
   c.model.bottleneck_size = 32;
   c.model.qrnn_state_size = 32;
   c.model.qrnn_layers = 1;
-  c.quant.warmup_steps = 20;
+  c.quantization.warmup_steps = 20;
   c.train.batch_size = 32;
   c.train.lr_warmup_steps = 20;
   c.train.threads = 2;
@@ -89,7 +89,7 @@ TEST(Config, ShippedConfigParsesAndRoundTrips) {
   auto c = load_config(source_path("configs/byteqrnn_olid.json"));
   auto again = config_from_json(config_to_json(c), "roundtrip");
   EXPECT_EQ(config_to_json(again), config_to_json(c));
-  EXPECT_TRUE(c.quant.enabled);
+  EXPECT_TRUE(c.quantization.enabled);
 }
 
 TEST(Config, ErrorsNameKeyExpectedAndFound) {
@@ -115,7 +115,7 @@ TEST(Trainer, LearnsOnRealOlidSubset) {
   auto dir = fresh_dir("learn");
   auto data = small_olid(dir, 3000, 600);
   auto cfg = tiny_config();
-  cfg.lowercase_ascii = true;  // as the shipped recipe
+  cfg.tokenizer.lowercase_ascii = true;  // as the shipped recipe
   cfg.model.pooling = "attention_max";
   cfg.train.max_steps = 280;
   cfg.train.eval_every_steps = 140;
@@ -151,7 +151,7 @@ TEST(Trainer, NonFiniteLossStopsWithStepLossAndLearningRate) {
   auto dir = fresh_dir("nan");
   auto data = small_olid(dir, 400, 100);
   auto cfg = tiny_config();
-  cfg.quant.enabled = false;
+  cfg.quantization.enabled = false;
   cfg.train.max_steps = 40;
   cfg.train.eval_every_steps = 5;
   cfg.train.lr_warmup_steps = 0;

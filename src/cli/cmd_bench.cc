@@ -290,7 +290,8 @@ CLI::App* add_bench_command(CLI::App& app) {
       lc.qat->enabled = false;  // the plain float32 forward
       lc.model->eval();
       torch::NoGradGuard ng;
-      ByteTokenizer tok(lc.meta.config.max_length, lc.meta.config.lowercase_ascii);
+      ByteTokenizer tok(lc.meta.config.tokenizer.max_length,
+                        lc.meta.config.tokenizer.lowercase_ascii);
       std::vector<std::vector<int32_t>> seqs;
       for (const auto& t : texts) seqs.push_back(encode_text(tok, t));
       auto run_one = [&](const std::vector<int32_t>& s) {

@@ -198,7 +198,7 @@ CLI::App* add_eval_command(CLI::App& app) {
       thresholds = lc.meta.thresholds;
       multilabel = lc.meta.multilabel;
       spec = lc.meta.config.data;
-      max_length = lc.meta.config.max_length;
+      max_length = lc.meta.config.tokenizer.max_length;
     }
     if (!a->model.empty()) {
       clf = std::make_shared<Classifier>(model);
@@ -230,7 +230,8 @@ CLI::App* add_eval_command(CLI::App& app) {
     };
     Scored ck, md;
     if (!a->checkpoint.empty()) {
-      ByteTokenizer tok(lc.meta.config.max_length, lc.meta.config.lowercase_ascii);
+      ByteTokenizer tok(lc.meta.config.tokenizer.max_length,
+                        lc.meta.config.tokenizer.lowercase_ascii);
       EncodedDataset enc = encode_dataset(data, tok);
       Progress prog("eval", N, "ex");
       ck = score(predict_probabilities(lc.model, multilabel, enc.ids, a->batch_size));

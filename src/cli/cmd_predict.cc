@@ -128,7 +128,8 @@ CLI::App* add_predict_command(CLI::App& app) {
       names = lc.meta.label_names;
       multilabel = lc.meta.multilabel;
       thresholds = lc.meta.thresholds;
-      ByteTokenizer tok(lc.meta.config.max_length, lc.meta.config.lowercase_ascii);
+      ByteTokenizer tok(lc.meta.config.tokenizer.max_length,
+                        lc.meta.config.tokenizer.lowercase_ascii);
       std::vector<std::vector<int32_t>> seqs;
       seqs.reserve(lines.size());
       for (const auto& l : lines) seqs.push_back(encode_text(tok, l));

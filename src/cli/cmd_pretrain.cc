@@ -18,6 +18,7 @@ struct PretrainArgs {
   long max_steps = 0, steps = 0;
   int threads = 0;
   long seed = -1;
+  std::vector<std::string> set;
 };
 }  // namespace
 
@@ -49,9 +50,12 @@ CLI::App* add_pretrain_command(CLI::App& app) {
                   "Intra-op threads (overrides pretrain.threads; 0 = from config)")
       ->check(kNonNegative);
   cmd->add_option("--seed", args->seed, "Random seed (overrides pretrain.seed; -1 = from config)");
+  cmd->add_option("--set", args->set,
+                  "Override a config key, section.key=value (repeatable; applied before the "
+                  "dedicated flags; keys: docs/config.md)");
   cmd->add_flag("--quiet", args->quiet, "No progress output");
   cmd->callback([args]() {
-    ExperimentConfig cfg = load_config(args->config);
+    ExperimentConfig cfg = load_config(args->config, args->set);
     auto& pc = cfg.pretrain;
     cfg.has_pretrain = true;
     if (args->steps > 0) pc.steps = args->steps;

@@ -1,5 +1,6 @@
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "cli/commands.h"
 #include "core/atomic_file.h"
@@ -20,6 +21,7 @@ struct TrainArgs {
   int epochs = 0, threads = 0;
   long seed = -1;
   std::string qat, init_from;
+  std::vector<std::string> set;
 };
 }  // namespace
 
@@ -57,10 +59,13 @@ CLI::App* add_train_command(CLI::App& app) {
   cmd->add_option("--init-from", args->init_from,
                   "Start the encoder from a pretraining checkpoint (the OUT directory of "
                   "'bytelite pretrain', or a .ckpt file); pooling and head start fresh");
+  cmd->add_option("--set", args->set,
+                  "Override a config key, section.key=value (repeatable; applied before the "
+                  "dedicated flags; keys: docs/config.md)");
   cmd->add_flag("--skip-bad-rows", args->skip_bad_rows, "Skip and count malformed data rows");
   cmd->add_flag("--quiet", args->quiet, "No progress output");
   cmd->callback([args]() {
-    ExperimentConfig cfg = load_config(args->config);
+    ExperimentConfig cfg = load_config(args->config, args->set);
     if (args->max_steps > 0) cfg.train.max_steps = args->max_steps;
     if (args->epochs > 0) {
       cfg.train.epochs = args->epochs;
@@ -68,7 +73,7 @@ CLI::App* add_train_command(CLI::App& app) {
     }
     if (args->threads > 0) cfg.train.threads = args->threads;
     if (args->seed >= 0) cfg.train.seed = static_cast<unsigned long>(args->seed);
-    if (!args->qat.empty()) cfg.quant.enabled = args->qat == "on";
+    if (!args->qat.empty()) cfg.quantization.enabled = args->qat == "on";
     if (args->skip_bad_rows) cfg.data.skip_bad_rows = true;
     TrainOptions o;
     o.train_path = args->train;
@@ -87,7 +92,7 @@ CLI::App* add_train_command(CLI::App& app) {
                                 {"steps", r.steps},
                                 {"train_seconds", r.seconds},
                                 {"valid", r.valid},
-                                {"qat", cfg.quant.enabled},
+                                {"qat", cfg.quantization.enabled},
                                 {"model", r.model_path},
                                 {"model_bytes", r.model_bytes},
                                 {"threads", cfg.train.threads}};
@@ -107,7 +112,7 @@ CLI::App* add_train_command(CLI::App& app) {
     // has no activation ranges to quantize with).
     ExportSummary ex;
     std::string model_note;
-    if (!cfg.quant.enabled) {
+    if (!cfg.quantization.enabled) {
       model_note = "no int8 model: trained without QAT (--qat on to get OUT/model.blt)";
     } else if (r.best_step == 0) {
       model_note = "no int8 model: no evaluation finished, so there is no best checkpoint";
@@ -122,7 +127,7 @@ CLI::App* add_train_command(CLI::App& app) {
                               {"metric", cfg.train.metric},
                               {"train_seconds", r.seconds},
                               {"stopped_early", r.stopped_early},
-                              {"qat", cfg.quant.enabled},
+                              {"qat", cfg.quantization.enabled},
                               {"model", ex.path},
                               {"model_bytes", ex.model_bytes},
                               {"float_bytes", ex.float_bytes},

@@ -10,6 +10,7 @@
 #include "bytelite/errors.h"
 #include "bytelite_model_generated.h"
 #include "runtime/model_file.h"
+#include "runtime/model_limits.h"
 #include "runtime/models/classifier_net.h"
 
 namespace bytelite {
@@ -18,7 +19,6 @@ namespace rt {
 namespace {
 
 constexpr int32_t kVocab = 259;
-constexpr int64_t kMaxDim = 1 << 16;
 constexpr int32_t kExpOne = 1 << 30;
 
 class Loader {
@@ -200,7 +200,7 @@ class Loader {
   // Tokenizer settings and the provenance fields every model file has.
   void load_common(const fb::Model* m, ModelInfo& info) const {
     const fb::Tokenizer* tok = need(m->tokenizer(), "tokenizer");
-    check_int(tok->max_length(), 1, 1 << 20, "tokenizer.max_length");
+    check_int(tok->max_length(), 1, limits::kMaxLength, "tokenizer.max_length");
     check_int(tok->byte_offset(), 3, 3, "tokenizer.byte_offset");
     check_int(tok->pad_id(), 0, 0, "tokenizer.pad_id");
     check_int(tok->vocab_size(), kVocab, kVocab, "tokenizer.vocab_size");
@@ -339,14 +339,17 @@ class Loader {
     info.qrnn_state_size = cfg->qrnn_state_size();
     info.qrnn_kernel_width = cfg->qrnn_kernel_width();
     info.qrnn_layers = cfg->qrnn_layers();
-    check_int(info.embedding_size, 1, kMaxDim, cfg_name + ".embedding_size");
-    check_int(info.bottleneck_size, 1, kMaxDim, cfg_name + ".bottleneck_size");
-    check_int(info.gbst_max_block_width, 1, 16, cfg_name + ".gbst_max_block_width");
-    check_int(info.gbst_conv_kernel_size, 1, 63, cfg_name + ".gbst_conv_kernel_size");
-    check_int(info.gbst_downsample_rate, 1, 16, cfg_name + ".gbst_downsample_rate");
-    check_int(info.qrnn_state_size, 1, kMaxDim, cfg_name + ".qrnn_state_size");
-    check_int(info.qrnn_kernel_width, 1, 63, cfg_name + ".qrnn_kernel_width");
-    check_int(info.qrnn_layers, 1, 16, cfg_name + ".qrnn_layers");
+    check_int(info.embedding_size, 1, limits::kMaxWidth, cfg_name + ".embedding_size");
+    check_int(info.bottleneck_size, 1, limits::kMaxWidth, cfg_name + ".bottleneck_size");
+    check_int(info.gbst_max_block_width, 1, limits::kMaxGbstBlockWidth,
+              cfg_name + ".gbst_max_block_width");
+    check_int(info.gbst_conv_kernel_size, 1, limits::kMaxKernel,
+              cfg_name + ".gbst_conv_kernel_size");
+    check_int(info.gbst_downsample_rate, 1, limits::kMaxDownsample,
+              cfg_name + ".gbst_downsample_rate");
+    check_int(info.qrnn_state_size, 1, limits::kMaxWidth, cfg_name + ".qrnn_state_size");
+    check_int(info.qrnn_kernel_width, 1, limits::kMaxKernel, cfg_name + ".qrnn_kernel_width");
+    check_int(info.qrnn_layers, 1, limits::kMaxQrnnLayers, cfg_name + ".qrnn_layers");
 
     const fb::ByteQrnn* q = need(qrnn, prefix);
 
@@ -524,14 +527,17 @@ class Loader {
     info.intermediate_size = cfg->intermediate_size();
     info.attention_scale = str(cfg->attention_scale());
     info.layer_norm = str(cfg->layer_norm());
-    check_int(info.embedding_size, 1, kMaxDim, cfg_name + ".embedding_size");
-    check_int(info.bottleneck_size, 1, kMaxDim, cfg_name + ".model_dimension");
-    check_int(info.gbst_max_block_width, 1, 16, cfg_name + ".gbst_max_block_width");
-    check_int(info.gbst_conv_kernel_size, 1, 63, cfg_name + ".gbst_conv_kernel_size");
-    check_int(info.gbst_downsample_rate, 1, 16, cfg_name + ".gbst_downsample_rate");
-    check_int(info.transformer_layers, 1, 32, cfg_name + ".num_layers");
+    check_int(info.embedding_size, 1, limits::kMaxWidth, cfg_name + ".embedding_size");
+    check_int(info.bottleneck_size, 1, limits::kMaxWidth, cfg_name + ".model_dimension");
+    check_int(info.gbst_max_block_width, 1, limits::kMaxGbstBlockWidth,
+              cfg_name + ".gbst_max_block_width");
+    check_int(info.gbst_conv_kernel_size, 1, limits::kMaxKernel,
+              cfg_name + ".gbst_conv_kernel_size");
+    check_int(info.gbst_downsample_rate, 1, limits::kMaxDownsample,
+              cfg_name + ".gbst_downsample_rate");
+    check_int(info.transformer_layers, 1, limits::kMaxTransformerLayers, cfg_name + ".num_layers");
     check_int(info.num_heads, 1, info.bottleneck_size, cfg_name + ".num_heads");
-    check_int(info.intermediate_size, 1, kMaxDim, cfg_name + ".intermediate_size");
+    check_int(info.intermediate_size, 1, limits::kMaxIntermediate, cfg_name + ".intermediate_size");
     if (info.bottleneck_size % info.num_heads != 0) {
       fail(cfg_name + ".num_heads",
            "a divisor of model_dimension " + std::to_string(info.bottleneck_size),
@@ -549,7 +555,8 @@ class Loader {
     net.embedding =
         embedding_table(t->embedding(), prefix + ".embedding", kVocab, F, &net.embedding_q);
     const fb::Embedding* pos = need(t->position(), prefix + ".position");
-    check_int(pos->vocab_size(), info.max_length, 1 << 20, prefix + ".position.vocab_size");
+    check_int(pos->vocab_size(), info.max_length, limits::kMaxLength,
+              prefix + ".position.vocab_size");
     net.max_positions = pos->vocab_size();
     net.position =
         embedding_table(pos, prefix + ".position", net.max_positions, F, &net.position_q);
@@ -576,7 +583,7 @@ class Loader {
       const fb::TransformerLayer* l = need(layers->Get(i), name);
       TransformerLayerRt L =
           transformer_layer(l, name, D, H, I, in_q, scalar, info.attention_scale == "none",
-                            info.encoder == "funnel" ? 16 : 1);
+                            info.encoder == "funnel" ? limits::kMaxPoolWindow : 1);
       if (info.encoder == "funnel") {
         if (windows == nullptr || windows->size() != layers->size() ||
             windows->Get(i) != L.pool_window) {
@@ -661,22 +668,28 @@ class Loader {
     info.length_penalty = cfg->length_penalty();
     info.attention_scale = "sqrt";
     info.layer_norm = "channel";
-    check_int(info.bottleneck_size, 1, kMaxDim, "seq2seq_config.model_dimension");
+    check_int(info.bottleneck_size, 1, limits::kMaxWidth, "seq2seq_config.model_dimension");
     check_int(info.num_heads, 1, info.bottleneck_size, "seq2seq_config.num_heads");
     if (info.bottleneck_size % info.num_heads != 0) {
       fail("seq2seq_config.num_heads",
            "a divisor of model_dimension " + std::to_string(info.bottleneck_size),
            std::to_string(info.num_heads));
     }
-    check_int(info.intermediate_size, 1, kMaxDim, "seq2seq_config.intermediate_size");
-    check_int(info.transformer_layers, 0, 32, "seq2seq_config.encoder_layers");
-    check_int(info.decoder_layers, 1, 32, "seq2seq_config.decoder_layers");
+    check_int(info.intermediate_size, 1, limits::kMaxIntermediate,
+              "seq2seq_config.intermediate_size");
+    check_int(info.transformer_layers, 0, limits::kMaxTransformerLayers,
+              "seq2seq_config.encoder_layers");
+    check_int(info.decoder_layers, 1, limits::kMaxTransformerLayers,
+              "seq2seq_config.decoder_layers");
     check_int(cfg->max_source(), info.max_length, info.max_length, "seq2seq_config.max_source");
-    check_int(info.max_target, 1, 1 << 16, "seq2seq_config.max_target");
-    check_int(info.gbst_max_block_width, 1, 16, "seq2seq_config.gbst_max_block_width");
-    check_int(info.gbst_conv_kernel_size, 1, 63, "seq2seq_config.gbst_conv_kernel_size");
-    check_int(info.gbst_downsample_rate, 1, 16, "seq2seq_config.gbst_downsample_rate");
-    check_int(info.beam_size, 1, 1024, "seq2seq_config.beam_size");
+    check_int(info.max_target, 1, limits::kMaxPositions, "seq2seq_config.max_target");
+    check_int(info.gbst_max_block_width, 1, limits::kMaxGbstBlockWidth,
+              "seq2seq_config.gbst_max_block_width");
+    check_int(info.gbst_conv_kernel_size, 1, limits::kMaxKernel,
+              "seq2seq_config.gbst_conv_kernel_size");
+    check_int(info.gbst_downsample_rate, 1, limits::kMaxDownsample,
+              "seq2seq_config.gbst_downsample_rate");
+    check_int(info.beam_size, 1, limits::kMaxBeam, "seq2seq_config.beam_size");
     if (!std::isfinite(info.length_penalty) || info.length_penalty < 0.0f ||
         info.length_penalty > 10.0f) {
       fail("seq2seq_config.length_penalty", "a value in [0, 10]",

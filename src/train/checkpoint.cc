@@ -48,7 +48,7 @@ ModelMeta meta_from_json(const nlohmann::json& j, const std::string& source) {
 
 ByteClassifier build_model(const ModelMeta& meta, QatStatePtr qat) {
   return ByteClassifier(meta.config.model, static_cast<int64_t>(meta.label_names.size()), qat,
-                        meta.config.max_length);
+                        meta.config.tokenizer.max_length);
 }
 
 void save_checkpoint(const std::string& path, const ModelMeta& meta, ByteClassifier& model,
@@ -120,9 +120,9 @@ LoadedCheckpoint load_checkpoint(const std::string& path_or_dir) {
   }
   lc.meta = meta_from_json(mj, file);
   lc.qat = std::make_shared<QatState>();
-  lc.qat->enabled = lc.meta.config.quant.enabled;
+  lc.qat->enabled = lc.meta.config.quantization.enabled;
   lc.qat->active = lc.qat->enabled;
-  lc.qat->ema_decay = lc.meta.config.quant.ema_decay;
+  lc.qat->ema_decay = lc.meta.config.quantization.ema_decay;
   lc.model = build_model(lc.meta, lc.qat);
   try {
     lc.model->load(ar);

@@ -2,10 +2,12 @@
 
 #include <cmath>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <sstream>
 
 #include "core/errors.h"
+#include "runtime/model_limits.h"
 
 namespace bytelite {
 namespace {
@@ -22,7 +24,342 @@ std::string type_name(const json& v) {
   return "null";
 }
 
-// Reads keys of one JSON object, checking types and ranges, and rejecting unknown keys.
+std::string num(double x) {
+  std::ostringstream s;
+  s << x;
+  return s.str();
+}
+
+enum class Kind { kInt, kNumber, kBool, kString, kStrings, kInts, kPositiveNumbers };
+
+// One configuration key, declared once in keys() below: its JSON name (= the struct member's
+// name), value range, default (read off a default-constructed ExperimentConfig) and one-line
+// doc. Parsing, serialization, --set overrides and the documentation table are derived from it.
+struct Key {
+  const char* section;  // JSON section ("" = top level) = the ExperimentConfig member
+  const char* name;     // JSON key = the member of that section's struct
+  Kind kind;
+  double lo = 0, hi = 0;  // kInt, kNumber, kInts: inclusive range (lo exclusive if lo_open)
+  bool lo_open = false;
+  std::vector<std::string> choices;  // kString: allowed values (empty: any non-empty string)
+  const char* doc = "";
+  std::function<json(const ExperimentConfig&)> get;
+  std::function<void(ExperimentConfig&, const json&)> set;  // value already validated
+  // written by config_to_json unless this returns true (optional keys left at their default)
+  std::function<bool(const ExperimentConfig&)> omit = nullptr;
+
+  std::string path() const { return *section ? std::string(section) + "." + name : name; }
+
+  // What a valid value looks like, as error messages and the documentation say it.
+  std::string expected() const {
+    switch (kind) {
+      case Kind::kInt:
+        return "an integer in [" + std::to_string(static_cast<long long>(lo)) + ", " +
+               std::to_string(static_cast<long long>(hi)) + "]";
+      case Kind::kNumber:
+        return std::string("a number in ") + (lo_open ? "(" : "[") + num(lo) + ", " + num(hi) + "]";
+      case Kind::kBool:
+        return "true or false";
+      case Kind::kString: {
+        if (choices.empty()) return "a non-empty string";
+        std::string e = "one of";
+        for (auto& c : choices) e += " \"" + c + "\"";
+        return e;
+      }
+      case Kind::kStrings:
+        return "a string or a non-empty array of strings";
+      case Kind::kInts:
+        return "an array of integers in [" + std::to_string(static_cast<long long>(lo)) + ", " +
+               std::to_string(static_cast<long long>(hi)) + "]";
+      case Kind::kPositiveNumbers:
+        return "an array of positive numbers";
+    }
+    return "";
+  }
+
+  // Whether `v` is a valid value (type and range).
+  bool valid(const json& v) const {
+    switch (kind) {
+      case Kind::kInt: {
+        if (!v.is_number_integer()) return false;
+        const double x = v.is_number_unsigned() ? static_cast<double>(v.get<unsigned long long>())
+                                                : static_cast<double>(v.get<long long>());
+        return x >= lo && x <= hi;
+      }
+      case Kind::kNumber: {
+        if (!v.is_number()) return false;
+        const double x = v.get<double>();
+        return std::isfinite(x) && x >= lo && x <= hi && !(lo_open && x == lo);
+      }
+      case Kind::kBool:
+        return v.is_boolean();
+      case Kind::kString: {
+        if (!v.is_string() || v.get<std::string>().empty()) return false;
+        if (choices.empty()) return true;
+        for (auto& c : choices)
+          if (c == v.get<std::string>()) return true;
+        return false;
+      }
+      case Kind::kStrings: {
+        if (v.is_string()) return true;
+        if (!v.is_array() || v.empty()) return false;
+        for (auto& e : v)
+          if (!e.is_string()) return false;
+        return true;
+      }
+      case Kind::kInts: {
+        if (!v.is_array()) return false;
+        for (auto& e : v)
+          if (!e.is_number_integer() || e.get<long long>() < lo || e.get<long long>() > hi)
+            return false;
+        return true;
+      }
+      case Kind::kPositiveNumbers: {
+        if (!v.is_array()) return false;
+        for (auto& e : v)
+          if (!e.is_number() || !(e.get<double>() > 0)) return false;
+        return true;
+      }
+    }
+    return false;
+  }
+};
+
+// Accessors of the member SECTION.FIELD of ExperimentConfig (the key's name is #FIELD, so the
+// JSON key and the struct member cannot drift apart).
+#define BL_ACCESS_GET(SECTION, FIELD) \
+  [](const ExperimentConfig& c) { return json(c.SECTION.FIELD); }
+#define BL_ACCESS(SECTION, FIELD)                                         \
+  BL_ACCESS_GET(SECTION, FIELD), [](ExperimentConfig& c, const json& v) { \
+    c.SECTION.FIELD = v.get<std::decay_t<decltype(c.SECTION.FIELD)>>();   \
+  }
+#define BL_INT(SECTION, FIELD, LO, HI, DOC)                      \
+  Key {                                                          \
+#SECTION, #FIELD, Kind::kInt, double(LO), double(HI), false, \
+        {}, DOC, BL_ACCESS(SECTION, FIELD)                       \
+  }
+#define BL_NUM(SECTION, FIELD, LO, HI, DOC) \
+  Key { #SECTION, #FIELD, Kind::kNumber, LO, HI, false, {}, DOC, BL_ACCESS(SECTION, FIELD) }
+#define BL_NUM_OPEN(SECTION, FIELD, LO, HI, DOC) \
+  Key { #SECTION, #FIELD, Kind::kNumber, LO, HI, true, {}, DOC, BL_ACCESS(SECTION, FIELD) }
+#define BL_BOOL(SECTION, FIELD, DOC) \
+  Key { #SECTION, #FIELD, Kind::kBool, 0, 0, false, {}, DOC, BL_ACCESS(SECTION, FIELD) }
+#define BL_STR(SECTION, FIELD, CHOICES, DOC) \
+  Key { #SECTION, #FIELD, Kind::kString, 0, 0, false, CHOICES, DOC, BL_ACCESS(SECTION, FIELD) }
+
+using Strings = std::vector<std::string>;
+constexpr long long kSteps = 1LL << 30;  // bound of step counts and step-based settings
+
+// Every key of the config file, in the order of the documentation.
+const std::vector<Key>& keys() {
+  using namespace limits;
+  static const std::vector<Key> k = [] {
+    std::vector<Key> v = {
+        // ---- data ----
+        Key{"data", "format", Kind::kString, 0, 0, false, Strings{"auto", "tsv", "csv", "jsonl"},
+            "file format; auto: by extension (.tsv, .csv, .jsonl)",
+            [](const ExperimentConfig& c) {
+              switch (c.data.format) {
+                case DataFormat::kTsv:
+                  return json("tsv");
+                case DataFormat::kCsv:
+                  return json("csv");
+                case DataFormat::kJsonl:
+                  return json("jsonl");
+                default:
+                  return json("auto");
+              }
+            },
+            [](ExperimentConfig& c, const json& v) {
+              const std::string f = v.get<std::string>();
+              c.data.format = f == "tsv"     ? DataFormat::kTsv
+                              : f == "csv"   ? DataFormat::kCsv
+                              : f == "jsonl" ? DataFormat::kJsonl
+                                             : DataFormat::kAuto;
+            }},
+        BL_STR(data, text_column, Strings{}, "column holding the text (seq2seq: the source)"),
+        Key{"data",
+            "label_columns",
+            Kind::kStrings,
+            0,
+            0,
+            false,
+            {},
+            "label column(s): one = single-label, several = multi-label (targets in [0, 1]); "
+            "seq2seq: the target column",
+            BL_ACCESS_GET(data, label_columns),
+            [](ExperimentConfig& c, const json& v) {
+              c.data.label_columns =
+                  v.is_string() ? Strings{v.get<std::string>()} : v.get<Strings>();
+            }},
+        BL_BOOL(data, skip_bad_rows, "skip and count malformed rows instead of stopping"),
+        // ---- tokenizer ----
+        BL_INT(tokenizer, max_length, 1, kMaxLength,
+               "bytes per example; longer texts are truncated at the end (counted, reported)"),
+        BL_BOOL(tokenizer, lowercase_ascii, "map bytes A-Z to a-z (UTF-8 safe)"),
+        // ---- model ----
+        BL_STR(model, encoder, (Strings{"qrnn", "transformer", "funnel"}),
+               "qrnn (ByteQRNN), transformer (ByteTransformer) or funnel (ByteFunnelTransformer)"),
+        BL_INT(model, embedding_size, 1, kMaxWidth, "byte embedding width F"),
+        BL_INT(model, bottleneck_size, 1, kMaxWidth,
+               "width after the bottleneck dense layer (GBST width; Transformer width D)"),
+        BL_INT(model, gbst_max_block_width, 1, kMaxGbstBlockWidth, "GBST block widths 1..W"),
+        BL_INT(model, gbst_conv_kernel_size, 1, kMaxKernel, "GBST causal convolution width"),
+        BL_INT(model, gbst_downsample_rate, 1, kMaxDownsample,
+               "mean-pool rate after GBST (1 = none)"),
+        BL_INT(model, qrnn_state_size, 1, kMaxWidth,
+               "QRNN state S per direction (encoder output 2S)"),
+        BL_INT(model, qrnn_kernel_width, 1, kMaxKernel, "QRNN gate convolution width k"),
+        BL_INT(model, qrnn_layers, 1, kMaxQrnnLayers, "bidirectional QRNN layers"),
+        BL_NUM(model, qrnn_zoneout, 0.0, 0.99, "zoneout p of layer 0; layer i uses p^(i+1)"),
+        BL_INT(model, transformer_layers, 1, kMaxTransformerLayers,
+               "Transformer / funnel layers of width bottleneck_size"),
+        BL_INT(model, num_heads, 1, kMaxHeads, "attention heads (a divisor of bottleneck_size)"),
+        BL_INT(model, intermediate_size, 1, kMaxIntermediate, "feed-forward width"),
+        Key{"model",
+            "pool_windows",
+            Kind::kInts,
+            1,
+            kMaxPoolWindow,
+            false,
+            {},
+            "funnel: query mean-pool window before each layer (one per layer; only for funnel)",
+            BL_ACCESS(model, pool_windows),
+            [](const ExperimentConfig& c) { return c.model.pool_windows.empty(); }},
+        BL_STR(model, attention_scale, (Strings{"sqrt", "none"}),
+               "attention logits / sqrt(D/H), or unscaled as the original (docs/deviations.md)"),
+        BL_STR(model, layer_norm, (Strings{"channel", "scalar"}),
+               "per-channel gamma and beta, or scalar as the original"),
+        BL_STR(model, norm_position, (Strings{"post", "pre"}),
+               "post-LN, or pre-LN (training only: export rejects it)"),
+        BL_STR(model, pooling, (Strings{"attention", "attention_max"}),
+               "attention pooling, or attention pooling concatenated with max pooling"),
+        BL_NUM(model, dropout, 0.0, 0.99,
+               "dropout on the GBST output, between QRNN layers and before the head"),
+        // ---- quantization ----
+        BL_BOOL(quantization, enabled, "quantization-aware training (needed for the int8 model)"),
+        BL_NUM(quantization, ema_decay, 0.0, 1.0,
+               "activation-range EMA: r <- decay r + (1 - decay) batch range"),
+        BL_INT(quantization, warmup_steps, 0, kSteps,
+               "steps that only observe ranges before fake quantization starts"),
+        // ---- train ----
+        BL_INT(train, batch_size, 1, 1 << 16, "examples per step"),
+        BL_INT(train, epochs, 1, 1 << 20, "passes over the training data"),
+        BL_INT(train, max_steps, 0, 1LL << 40, "optimizer steps; > 0 overrides epochs"),
+        BL_NUM_OPEN(train, learning_rate, 0.0, 1e30, "peak learning rate (AdamW)"),
+        BL_NUM(train, weight_decay, 0.0, 10.0, "decoupled weight decay (AdamW)"),
+        BL_NUM(train, adam_beta1, 0.0, 0.999999, "AdamW beta1"),
+        BL_NUM(train, adam_beta2, 0.0, 0.999999, "AdamW beta2"),
+        BL_NUM_OPEN(train, adam_eps, 0.0, 1.0, "AdamW epsilon"),
+        BL_INT(train, lr_warmup_steps, 0, kSteps, "linear warm-up steps from 0"),
+        BL_STR(train, lr_schedule, (Strings{"cosine", "linear", "constant", "cosine_clamped"}),
+               "decay after warm-up to min_lr_ratio x peak (cosine_clamped: max(cosine to 0, "
+               "min_lr_ratio))"),
+        BL_NUM(train, min_lr_ratio, 0.0, 1.0, "final learning rate / peak"),
+        BL_NUM(train, grad_clip, 0.0, 1e9, "max global L2 norm of the gradients (0 = off)"),
+        BL_STR(train, class_weights, (Strings{"none", "balanced"}),
+               "loss weights per class (single-label)"),
+        Key{"train",
+            "class_weight_values",
+            Kind::kPositiveNumbers,
+            0,
+            0,
+            false,
+            {},
+            "explicit loss weights, one per class (overrides class_weights)",
+            BL_ACCESS(train, class_weight_values)},
+        BL_INT(train, eval_every_steps, 0, kSteps, "validation every N steps (0 = each epoch)"),
+        BL_BOOL(train, bucket_by_length, "batches of similar-length texts (less padding)"),
+        BL_INT(train, early_stopping_patience, 0, 1 << 20,
+               "evaluations without improvement before stopping (0 = off)"),
+        BL_INT(train, freeze_encoder_steps, 0, kSteps,
+               "with --init-from: steps that train only pooling and head (LP-FT, Kumar et al. "
+               "2022)"),
+        BL_STR(train, metric, (Strings{"macro_f1", "roc_auc"}),
+               "validation metric that picks the best checkpoint"),
+        BL_INT(train, seed, 0, 1LL << 62, "random seed"),
+        BL_INT(train, threads, 1, 1024, "intra-op threads"),
+        // ---- pretrain (bytelite pretrain; docs/pretraining.md) ----
+        BL_INT(pretrain, seq_len, 8, 1 << 16, "ids per packed training sequence"),
+        BL_NUM_OPEN(pretrain, mask_rate, 0.0, 0.5, "fraction of each sequence's ids masked"),
+        BL_NUM(pretrain, mean_span, 1.0, 64.0, "mean length of a masked span, in ids"),
+        BL_INT(pretrain, batch_size, 1, 1 << 16, "sequences per step"),
+        BL_INT(pretrain, steps, 1, 1LL << 40, "planned optimizer steps (the schedule's length)"),
+        BL_NUM_OPEN(pretrain, learning_rate, 0.0, 1e30, "peak learning rate (AdamW)"),
+        BL_NUM(pretrain, weight_decay, 0.0, 10.0, "decoupled weight decay (AdamW)"),
+        BL_INT(pretrain, lr_warmup_steps, 0, kSteps, "linear warm-up steps from 0"),
+        BL_STR(pretrain, lr_schedule, (Strings{"cosine", "linear", "constant"}),
+               "decay after warm-up to min_lr_ratio x peak"),
+        BL_NUM(pretrain, min_lr_ratio, 0.0, 1.0, "final learning rate / peak"),
+        BL_NUM(pretrain, grad_clip, 0.0, 1e9, "max global L2 norm of the gradients (0 = off)"),
+        BL_INT(pretrain, eval_every_steps, 1, kSteps,
+               "held-out loss and a checkpoint every N steps"),
+        BL_INT(pretrain, heldout_sequences, 1, 1 << 24, "held-out sequences evaluated"),
+        Key{"pretrain",
+            "heldout",
+            Kind::kString,
+            0,
+            0,
+            false,
+            {},
+            "held-out corpus file (none when absent)",
+            BL_ACCESS(pretrain, heldout),
+            [](const ExperimentConfig& c) { return c.pretrain.heldout.empty(); }},
+        BL_INT(pretrain, shuffle_capacity, 1, 1 << 24, "documents in the shuffle buffer"),
+        BL_INT(pretrain, seed, 0, 1LL << 62, "random seed"),
+        BL_INT(pretrain, threads, 1, 1024, "intra-op threads"),
+        // ---- top level ----
+        Key{"", "task", Kind::kString, 0, 0, false, Strings{"classify", "seq2seq"},
+            "classify (texts -> labels) or seq2seq (source -> target bytes)",
+            [](const ExperimentConfig& c) { return json(c.task); },
+            [](ExperimentConfig& c, const json& v) { c.task = v.get<std::string>(); }},
+        // ---- seq2seq (task "seq2seq"; docs/seq2seq.md) ----
+        Key{"seq2seq", "encoder", Kind::kString, 0, 0, false,
+            Strings{"transformer", "qrnn", "funnel"},
+            "transformer: built in (width dim); qrnn or funnel: the \"model\" section's encoder",
+            BL_ACCESS(seq2seq, encoder),
+            [](const ExperimentConfig& c) { return c.seq2seq.encoder == "transformer"; }},
+        BL_INT(seq2seq, dim, 1, kMaxWidth, "decoder width D (and built-in encoder width)"),
+        BL_INT(seq2seq, num_heads, 1, kMaxHeads, "attention heads (a divisor of dim)"),
+        BL_INT(seq2seq, intermediate_size, 1, kMaxIntermediate, "feed-forward width"),
+        BL_INT(seq2seq, encoder_layers, 0, kMaxTransformerLayers, "built-in encoder layers"),
+        BL_INT(seq2seq, decoder_layers, 1, kMaxTransformerLayers,
+               "merged-attention decoder layers"),
+        BL_INT(seq2seq, gbst_max_block_width, 1, kMaxGbstBlockWidth,
+               "built-in encoder: GBST block widths 1..W"),
+        BL_INT(seq2seq, gbst_conv_kernel_size, 1, kMaxKernel,
+               "built-in encoder: GBST convolution width"),
+        BL_INT(seq2seq, gbst_downsample_rate, 1, kMaxDownsample,
+               "built-in encoder: GBST mean-pool rate"),
+        BL_INT(seq2seq, max_source, 1, kMaxPositions, "source bytes (encoder position rows)"),
+        BL_INT(seq2seq, max_target, 2, kMaxPositions,
+               "decoder position rows (start id + target ids)"),
+        BL_NUM(seq2seq, dropout, 0.0, 0.99, "dropout"),
+        BL_NUM(seq2seq, label_smoothing, 0.0, 0.99, "label smoothing of the target bytes"),
+        BL_INT(seq2seq, beam_size, 1, kMaxBeam, "beam width (stored in the model as default)"),
+        BL_NUM(seq2seq, length_penalty, 0.0, 10.0,
+               "GNMT length penalty alpha (stored in the model as default)"),
+        BL_INT(seq2seq, eval_sources, 0, kSteps,
+               "validation sources decoded with the int8 model at each evaluation"),
+    };
+    return v;
+  }();
+  return k;
+}
+
+#undef BL_ACCESS
+#undef BL_ACCESS_GET
+#undef BL_INT
+#undef BL_NUM
+#undef BL_NUM_OPEN
+#undef BL_BOOL
+#undef BL_STR
+
+// The sections, in the order they are read (errors name the first bad key in this order).
+const std::vector<std::string> kSections = {"data",  "tokenizer", "model",  "quantization",
+                                            "train", "pretrain",  "seq2seq"};
+
+// Reads the declared keys of one JSON object, rejecting unknown ones.
 class Section {
  public:
   Section(const json& j, std::string prefix, std::string source)
@@ -35,99 +372,16 @@ class Section {
     throw ConfigError(source_ + ": " + key + ": expected " + expected + ", found " +
                       type_name(found));
   }
-  std::string key(const std::string& k) const { return prefix_.empty() ? k : prefix_ + "." + k; }
 
-  void get_int(const std::string& k, int& out, long lo, long hi) {
-    long v = out;
-    get_long(k, v, lo, hi);
-    out = static_cast<int>(v);
-  }
-  void get_long(const std::string& k, long& out, long lo, long hi) {
-    seen_.insert(k);
-    if (!j_.contains(k)) return;
-    const json& v = j_.at(k);
-    std::string exp = "an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
-    if (!v.is_number_integer()) fail(key(k), exp, v);
-    long x = v.get<long>();
-    if (x < lo || x > hi) fail(key(k), exp, v);
-    out = x;
-  }
-  void get_ulong(const std::string& k, unsigned long& out) {
-    long v = static_cast<long>(out);
-    get_long(k, v, 0, (1L << 62));
-    out = static_cast<unsigned long>(v);
-  }
-  void get_double(const std::string& k, double& out, double lo, double hi, bool lo_open = false) {
-    seen_.insert(k);
-    if (!j_.contains(k)) return;
-    const json& v = j_.at(k);
-    std::string exp =
-        std::string("a number in ") + (lo_open ? "(" : "[") + num(lo) + ", " + num(hi) + "]";
-    if (!v.is_number()) fail(key(k), exp, v);
-    double x = v.get<double>();
-    if (!std::isfinite(x) || x < lo || x > hi || (lo_open && x == lo)) fail(key(k), exp, v);
-    out = x;
-  }
-  void get_bool(const std::string& k, bool& out) {
-    seen_.insert(k);
-    if (!j_.contains(k)) return;
-    const json& v = j_.at(k);
-    if (!v.is_boolean()) fail(key(k), "true or false", v);
-    out = v.get<bool>();
-  }
-  void get_string(const std::string& k, std::string& out, const std::vector<std::string>& allowed) {
-    seen_.insert(k);
-    if (!j_.contains(k)) return;
-    const json& v = j_.at(k);
-    std::string exp = "one of";
-    for (auto& a : allowed) exp += " \"" + a + "\"";
-    if (allowed.empty()) exp = "a non-empty string";
-    if (!v.is_string() || v.get<std::string>().empty()) fail(key(k), exp, v);
-    std::string s = v.get<std::string>();
-    if (!allowed.empty()) {
-      bool ok = false;
-      for (auto& a : allowed) ok = ok || a == s;
-      if (!ok) fail(key(k), exp, v);
-    }
-    out = s;
-  }
-  void get_string_list(const std::string& k, std::vector<std::string>& out) {
-    seen_.insert(k);
-    if (!j_.contains(k)) return;
-    const json& v = j_.at(k);
-    if (v.is_string()) {
-      out = {v.get<std::string>()};
-      return;
-    }
-    if (!v.is_array() || v.empty()) fail(key(k), "a string or a non-empty array of strings", v);
-    out.clear();
-    for (auto& e : v) {
-      if (!e.is_string()) fail(key(k), "an array of strings", v);
-      out.push_back(e.get<std::string>());
-    }
-  }
-  void get_double_list(const std::string& k, std::vector<double>& out) {
-    seen_.insert(k);
-    if (!j_.contains(k)) return;
-    const json& v = j_.at(k);
-    if (!v.is_array()) fail(key(k), "an array of positive numbers", v);
-    out.clear();
-    for (auto& e : v) {
-      if (!e.is_number() || !(e.get<double>() > 0)) fail(key(k), "an array of positive numbers", v);
-      out.push_back(e.get<double>());
-    }
-  }
-  void get_int_list(const std::string& k, std::vector<int>& out, int lo, int hi) {
-    seen_.insert(k);
-    if (!j_.contains(k)) return;
-    const json& v = j_.at(k);
-    const std::string exp =
-        "an array of integers in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
-    if (!v.is_array()) fail(key(k), exp, v);
-    out.clear();
-    for (auto& e : v) {
-      if (!e.is_number_integer() || e.get<long>() < lo || e.get<long>() > hi) fail(key(k), exp, v);
-      out.push_back(e.get<int>());
+  // Every declared key of this section that the object holds, validated and stored.
+  void read_declared(ExperimentConfig& c) {
+    for (const Key& k : keys()) {
+      if (prefix_ != k.section) continue;
+      seen_.insert(k.name);
+      if (!j_.contains(k.name)) continue;
+      const json& v = j_.at(k.name);
+      if (!k.valid(v)) fail(k.path(), k.expected(), v);
+      k.set(c, v);
     }
   }
   const json* sub(const std::string& k) {
@@ -139,70 +393,24 @@ class Section {
       if (!seen_.count(it.key())) {
         std::string known;
         for (auto& s : seen_) known += (known.empty() ? "" : ", ") + s;
-        throw ConfigError(source_ + ": unknown key \"" + key(it.key()) +
-                          "\" (expected one of: " + known + ")");
+        const std::string key = prefix_.empty() ? it.key() : prefix_ + "." + it.key();
+        throw ConfigError(source_ + ": unknown key \"" + key + "\" (expected one of: " + known +
+                          ")");
       }
     }
   }
 
  private:
-  static std::string num(double x) {
-    std::ostringstream s;
-    s << x;
-    return s.str();
-  }
   const json& j_;
   std::string prefix_, source_;
   std::set<std::string> seen_;
 };
 
-}  // namespace
-
-ExperimentConfig config_from_json(const json& j, const std::string& source) {
-  ExperimentConfig c;
-  Section top(j, "", source);
-  if (const json* d = top.sub("data")) {
-    Section s(*d, "data", source);
-    std::string fmt = "auto";
-    s.get_string("format", fmt, {"auto", "tsv", "csv", "jsonl"});
-    c.data.format = fmt == "tsv"     ? DataFormat::kTsv
-                    : fmt == "csv"   ? DataFormat::kCsv
-                    : fmt == "jsonl" ? DataFormat::kJsonl
-                                     : DataFormat::kAuto;
-    s.get_string("text_column", c.data.text_column, {});
-    s.get_string_list("label_columns", c.data.label_columns);
-    s.get_bool("skip_bad_rows", c.data.skip_bad_rows);
-    s.check_unknown();
-  }
-  if (const json* t = top.sub("tokenizer")) {
-    Section s(*t, "tokenizer", source);
-    s.get_int("max_length", c.max_length, 1, 1 << 20);
-    s.get_bool("lowercase_ascii", c.lowercase_ascii);
-    s.check_unknown();
-  }
-  if (const json* m = top.sub("model")) {
-    Section s(*m, "model", source);
-    auto& mc = c.model;
-    s.get_string("encoder", mc.encoder, {"qrnn", "transformer", "funnel"});
-    s.get_int("embedding_size", mc.embedding_size, 1, 4096);
-    s.get_int("bottleneck_size", mc.bottleneck_size, 1, 4096);
-    s.get_int("gbst_max_block_width", mc.gbst_max_block_width, 1, 16);
-    s.get_int("gbst_conv_kernel_size", mc.gbst_conv_kernel_size, 1, 63);
-    s.get_int("gbst_downsample_rate", mc.gbst_downsample_rate, 1, 16);
-    s.get_int("qrnn_state_size", mc.qrnn_state_size, 1, 4096);
-    s.get_int("qrnn_kernel_width", mc.qrnn_kernel_width, 1, 63);
-    s.get_int("qrnn_layers", mc.qrnn_layers, 1, 16);
-    s.get_double("qrnn_zoneout", mc.qrnn_zoneout, 0, 0.99);
-    s.get_int("transformer_layers", mc.transformer_layers, 1, 32);
-    s.get_int("num_heads", mc.num_heads, 1, 64);
-    s.get_int("intermediate_size", mc.intermediate_size, 1, 16384);
-    s.get_int_list("pool_windows", mc.pool_windows, 1, 16);
-    s.get_string("attention_scale", mc.attention_scale, {"sqrt", "none"});
-    s.get_string("layer_norm", mc.layer_norm, {"channel", "scalar"});
-    s.get_string("norm_position", mc.norm_position, {"post", "pre"});
-    s.get_string("pooling", mc.pooling, {"attention", "attention_max"});
-    s.get_double("dropout", mc.dropout, 0, 0.99);
-    s.check_unknown();
+// Checks that involve several keys of a section (or of earlier sections), after it was read.
+void check_section(const std::string& name, const ExperimentConfig& c, const json& j,
+                   const Section& s) {
+  const auto& mc = c.model;
+  if (name == "model") {
     if (mc.encoder != "qrnn" && mc.bottleneck_size % mc.num_heads != 0) {
       s.fail("model.num_heads",
              "a divisor of bottleneck_size (the model width, " +
@@ -213,118 +421,66 @@ ExperimentConfig config_from_json(const json& j, const std::string& source) {
       if (static_cast<int>(mc.pool_windows.size()) != mc.transformer_layers) {
         s.fail("model.pool_windows",
                "one window per layer (" + std::to_string(mc.transformer_layers) + " values)",
-               m->contains("pool_windows") ? m->at("pool_windows") : json());
+               j.contains("pool_windows") ? j.at("pool_windows") : json());
       }
     } else if (!mc.pool_windows.empty()) {
       s.fail("model.pool_windows", "no pool_windows unless encoder is \"funnel\"",
-             m->at("pool_windows"));
+             j.at("pool_windows"));
     }
     if (mc.encoder == "funnel" && mc.norm_position == "pre") {
       s.fail("model.norm_position", "\"post\" for the funnel encoder", json("pre"));
     }
-  }
-  if (const json* q = top.sub("quantization")) {
-    Section s(*q, "quantization", source);
-    s.get_bool("enabled", c.quant.enabled);
-    s.get_double("ema_decay", c.quant.ema_decay, 0, 1);
-    s.get_int("warmup_steps", c.quant.warmup_steps, 0, 1 << 30);
-    s.check_unknown();
-  }
-  if (const json* t = top.sub("train")) {
-    Section s(*t, "train", source);
-    auto& tc = c.train;
-    s.get_int("batch_size", tc.batch_size, 1, 1 << 16);
-    s.get_int("epochs", tc.epochs, 1, 1 << 20);
-    s.get_long("max_steps", tc.max_steps, 0, 1L << 40);
-    s.get_double("learning_rate", tc.learning_rate, 0, 1e30, true);
-    s.get_double("weight_decay", tc.weight_decay, 0, 10);
-    s.get_double("adam_beta1", tc.adam_beta1, 0, 0.999999);
-    s.get_double("adam_beta2", tc.adam_beta2, 0, 0.999999);
-    s.get_double("adam_eps", tc.adam_eps, 0, 1, true);
-    s.get_int("lr_warmup_steps", tc.lr_warmup_steps, 0, 1 << 30);
-    s.get_string("lr_schedule", tc.lr_schedule, {"cosine", "linear", "constant", "cosine_clamped"});
-    s.get_double("min_lr_ratio", tc.min_lr_ratio, 0, 1);
-    s.get_double("grad_clip", tc.grad_clip, 0, 1e9);
-    s.get_string("class_weights", tc.class_weights, {"none", "balanced"});
-    s.get_double_list("class_weight_values", tc.class_weight_values);
-    s.get_int("eval_every_steps", tc.eval_every_steps, 0, 1 << 30);
-    s.get_bool("bucket_by_length", tc.bucket_by_length);
-    s.get_int("early_stopping_patience", tc.early_stopping_patience, 0, 1 << 20);
-    s.get_int("freeze_encoder_steps", tc.freeze_encoder_steps, 0, 1 << 30);
-    s.get_string("metric", tc.metric, {"macro_f1", "roc_auc"});
-    s.get_ulong("seed", tc.seed);
-    s.get_int("threads", tc.threads, 1, 1024);
-    s.check_unknown();
-  }
-  if (const json* t = top.sub("pretrain")) {
-    Section s(*t, "pretrain", source);
-    auto& pc = c.pretrain;
-    c.has_pretrain = true;
-    s.get_int("seq_len", pc.seq_len, 8, 1 << 16);
-    s.get_double("mask_rate", pc.mask_rate, 0, 0.5, true);
-    s.get_double("mean_span", pc.mean_span, 1, 64);
-    s.get_int("batch_size", pc.batch_size, 1, 1 << 16);
-    s.get_long("steps", pc.steps, 1, 1L << 40);
-    s.get_double("learning_rate", pc.learning_rate, 0, 1e30, true);
-    s.get_double("weight_decay", pc.weight_decay, 0, 10);
-    s.get_int("lr_warmup_steps", pc.lr_warmup_steps, 0, 1 << 30);
-    s.get_string("lr_schedule", pc.lr_schedule, {"cosine", "linear", "constant"});
-    s.get_double("min_lr_ratio", pc.min_lr_ratio, 0, 1);
-    s.get_double("grad_clip", pc.grad_clip, 0, 1e9);
-    s.get_int("eval_every_steps", pc.eval_every_steps, 1, 1 << 30);
-    s.get_int("heldout_sequences", pc.heldout_sequences, 1, 1 << 24);
-    s.get_string("heldout", pc.heldout, {});
-    s.get_int("shuffle_capacity", pc.shuffle_capacity, 1, 1 << 24);
-    s.get_ulong("seed", pc.seed);
-    s.get_int("threads", pc.threads, 1, 1024);
-    s.check_unknown();
-    if (c.model.encoder != "qrnn" && pc.seq_len > c.max_length) {
+  } else if (name == "pretrain") {
+    if (mc.encoder != "qrnn" && c.pretrain.seq_len > c.tokenizer.max_length) {
       s.fail("pretrain.seq_len",
-             "at most tokenizer.max_length (" + std::to_string(c.max_length) +
-                 ", the rows of the position embedding of the " + c.model.encoder + " encoder)",
-             json(pc.seq_len));
+             "at most tokenizer.max_length (" + std::to_string(c.tokenizer.max_length) +
+                 ", the rows of the position embedding of the " + mc.encoder + " encoder)",
+             json(c.pretrain.seq_len));
     }
-  }
-  top.get_string("task", c.task, {"classify", "seq2seq"});
-  if (const json* t = top.sub("seq2seq")) {
-    Section s(*t, "seq2seq", source);
-    auto& q = c.seq2seq;
-    s.get_string("encoder", q.encoder, {"transformer", "qrnn", "funnel"});
-    s.get_long("dim", q.dim, 1, 4096);
-    s.get_long("num_heads", q.heads, 1, 64);
-    s.get_long("intermediate_size", q.intermediate, 1, 16384);
-    s.get_long("encoder_layers", q.encoder_layers, 0, 32);
-    s.get_long("decoder_layers", q.decoder_layers, 1, 32);
-    s.get_long("gbst_max_block_width", q.gbst_max_block_width, 1, 16);
-    s.get_long("gbst_conv_kernel_size", q.gbst_conv_kernel, 1, 63);
-    s.get_long("gbst_downsample_rate", q.gbst_downsample_rate, 1, 16);
-    s.get_long("max_source", q.max_source, 1, 1 << 16);
-    s.get_long("max_target", q.max_target, 2, 1 << 16);
-    s.get_double("dropout", q.dropout, 0, 0.99);
-    s.get_double("label_smoothing", q.label_smoothing, 0, 0.99);
-    s.get_int("beam_size", q.beam_size, 1, 1024);
-    s.get_double("length_penalty", q.length_penalty, 0, 10);
-    s.get_int("eval_sources", q.eval_sources, 0, 1 << 30);
-    s.check_unknown();
-    if (q.dim % q.heads != 0) {
+  } else if (name == "seq2seq") {
+    const auto& q = c.seq2seq;
+    if (q.dim % q.num_heads != 0) {
       s.fail("seq2seq.num_heads", "a divisor of dim (" + std::to_string(q.dim) + ")",
-             json(q.heads));
+             json(q.num_heads));
     }
     if (q.encoder != "transformer") {
       // the classifier's encoder, configured by the "model" section
-      if (c.model.encoder != q.encoder) {
+      if (mc.encoder != q.encoder) {
         s.fail("seq2seq.encoder",
-               "the encoder of model.encoder (\"" + c.model.encoder +
-                   "\"; set model.encoder to \"" + q.encoder + "\" for this seq2seq encoder)",
+               "the encoder of model.encoder (\"" + mc.encoder + "\"; set model.encoder to \"" +
+                   q.encoder + "\" for this seq2seq encoder)",
                json(q.encoder));
       }
-      if (c.model.norm_position != "post") {
-        s.fail("model.norm_position", "\"post\" for a seq2seq encoder",
-               json(c.model.norm_position));
+      if (mc.norm_position != "post") {
+        s.fail("model.norm_position", "\"post\" for a seq2seq encoder", json(mc.norm_position));
       }
-      q.encoder_model = c.model;
     }
-  } else if (c.task == "seq2seq") {
+  }
+}
+
+const Key* find_key(const std::string& section, const std::string& name) {
+  for (const Key& k : keys())
+    if (section == k.section && name == k.name) return &k;
+  return nullptr;
+}
+
+}  // namespace
+
+ExperimentConfig config_from_json(const json& j, const std::string& source) {
+  ExperimentConfig c;
+  Section top(j, "", source);
+  for (const std::string& name : kSections) {
+    if (name == "seq2seq") top.read_declared(c);  // "task" decides what seq2seq means
+    const json* sj = top.sub(name);
+    if (sj == nullptr) continue;
+    Section s(*sj, name, source);
+    s.read_declared(c);
+    s.check_unknown();
+    check_section(name, c, *sj, s);
+    if (name == "pretrain") c.has_pretrain = true;
+    if (name == "seq2seq" && c.seq2seq.encoder != "transformer") c.seq2seq.encoder_model = c.model;
+  }
+  if (c.task == "seq2seq" && !j.contains("seq2seq")) {
     top.fail("seq2seq", "a \"seq2seq\" section (the model) when task is \"seq2seq\"", json());
   }
   // sections another task reads are errors, not silently ignored settings
@@ -349,119 +505,94 @@ ExperimentConfig config_from_json(const json& j, const std::string& source) {
   return c;
 }
 
-ExperimentConfig load_config(const std::string& path) {
+json load_config_json(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw ConfigError("cannot open config file '" + path + "'");
-  json j;
   try {
-    j = json::parse(in);
+    return json::parse(in);
   } catch (const json::parse_error& e) {
     throw ConfigError(path + ": expected valid JSON, found a syntax error (" + e.what() + ")");
   }
+}
+
+ExperimentConfig load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  json j = load_config_json(path);
+  for (const auto& o : overrides) apply_config_override(j, o);
   return config_from_json(j, path);
 }
 
+void apply_config_override(json& j, const std::string& assignment) {
+  const size_t eq = assignment.find('=');
+  const std::string key = assignment.substr(0, eq);
+  const size_t dot = key.find('.');
+  const std::string section = dot == std::string::npos ? "" : key.substr(0, dot);
+  const std::string name = dot == std::string::npos ? key : key.substr(dot + 1);
+  if (eq == std::string::npos || key.empty() || find_key(section, name) == nullptr) {
+    std::string known;
+    for (const Key& k : keys()) known += (known.empty() ? "" : ", ") + k.path();
+    throw InvalidArgument("--set: expected section.key=value with a config key (" + known +
+                          "), found '" + assignment + "'");
+  }
+  const std::string text = assignment.substr(eq + 1);
+  // JSON if it parses (3, 0.5, true, ["a","b"], "x"), otherwise the bare text as a string
+  json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded()) value = text;
+  if (!j.is_object()) j = json::object();
+  if (section.empty()) {
+    j[name] = value;
+  } else {
+    if (!j.contains(section) || !j.at(section).is_object()) j[section] = json::object();
+    j[section][name] = value;
+  }
+}
+
 json config_to_json(const ExperimentConfig& c) {
-  json j;
-  const char* fmt = c.data.format == DataFormat::kTsv     ? "tsv"
-                    : c.data.format == DataFormat::kCsv   ? "csv"
-                    : c.data.format == DataFormat::kJsonl ? "jsonl"
-                                                          : "auto";
-  j["data"] = {{"format", fmt},
-               {"text_column", c.data.text_column},
-               {"label_columns", c.data.label_columns},
-               {"skip_bad_rows", c.data.skip_bad_rows}};
   const bool seq2seq = c.task == "seq2seq";
-  if (!seq2seq) {
-    j["tokenizer"] = {{"max_length", c.max_length}, {"lowercase_ascii", c.lowercase_ascii}};
-  }
-  const auto& m = c.model;
-  j["model"] = {{"encoder", m.encoder},
-                {"embedding_size", m.embedding_size},
-                {"bottleneck_size", m.bottleneck_size},
-                {"gbst_max_block_width", m.gbst_max_block_width},
-                {"gbst_conv_kernel_size", m.gbst_conv_kernel_size},
-                {"gbst_downsample_rate", m.gbst_downsample_rate},
-                {"qrnn_state_size", m.qrnn_state_size},
-                {"qrnn_kernel_width", m.qrnn_kernel_width},
-                {"qrnn_layers", m.qrnn_layers},
-                {"qrnn_zoneout", m.qrnn_zoneout},
-                {"transformer_layers", m.transformer_layers},
-                {"num_heads", m.num_heads},
-                {"intermediate_size", m.intermediate_size},
-                {"attention_scale", m.attention_scale},
-                {"layer_norm", m.layer_norm},
-                {"norm_position", m.norm_position},
-                {"pooling", m.pooling},
-                {"dropout", m.dropout}};
-  if (!m.pool_windows.empty()) j["model"]["pool_windows"] = m.pool_windows;
-  if (seq2seq && c.seq2seq.encoder == "transformer") j.erase("model");
-  j["quantization"] = {{"enabled", c.quant.enabled},
-                       {"ema_decay", c.quant.ema_decay},
-                       {"warmup_steps", c.quant.warmup_steps}};
-  const auto& t = c.train;
-  j["train"] = {{"batch_size", t.batch_size},
-                {"epochs", t.epochs},
-                {"max_steps", t.max_steps},
-                {"learning_rate", t.learning_rate},
-                {"weight_decay", t.weight_decay},
-                {"adam_beta1", t.adam_beta1},
-                {"adam_beta2", t.adam_beta2},
-                {"adam_eps", t.adam_eps},
-                {"lr_warmup_steps", t.lr_warmup_steps},
-                {"lr_schedule", t.lr_schedule},
-                {"min_lr_ratio", t.min_lr_ratio},
-                {"grad_clip", t.grad_clip},
-                {"class_weights", t.class_weights},
-                {"class_weight_values", t.class_weight_values},
-                {"eval_every_steps", t.eval_every_steps},
-                {"bucket_by_length", t.bucket_by_length},
-                {"early_stopping_patience", t.early_stopping_patience},
-                {"freeze_encoder_steps", t.freeze_encoder_steps},
-                {"metric", t.metric},
-                {"seed", t.seed},
-                {"threads", t.threads}};
-  if (c.task == "seq2seq") {
-    const auto& q = c.seq2seq;
-    j["task"] = c.task;
-    j["seq2seq"] = {{"dim", q.dim},
-                    {"num_heads", q.heads},
-                    {"intermediate_size", q.intermediate},
-                    {"encoder_layers", q.encoder_layers},
-                    {"decoder_layers", q.decoder_layers},
-                    {"gbst_max_block_width", q.gbst_max_block_width},
-                    {"gbst_conv_kernel_size", q.gbst_conv_kernel},
-                    {"gbst_downsample_rate", q.gbst_downsample_rate},
-                    {"max_source", q.max_source},
-                    {"max_target", q.max_target},
-                    {"dropout", q.dropout},
-                    {"label_smoothing", q.label_smoothing},
-                    {"beam_size", q.beam_size},
-                    {"length_penalty", q.length_penalty},
-                    {"eval_sources", q.eval_sources}};
-    if (q.encoder != "transformer") j["seq2seq"]["encoder"] = q.encoder;
-  }
-  if (c.has_pretrain) {
-    const auto& p = c.pretrain;
-    j["pretrain"] = {{"seq_len", p.seq_len},
-                     {"mask_rate", p.mask_rate},
-                     {"mean_span", p.mean_span},
-                     {"batch_size", p.batch_size},
-                     {"steps", p.steps},
-                     {"learning_rate", p.learning_rate},
-                     {"weight_decay", p.weight_decay},
-                     {"lr_warmup_steps", p.lr_warmup_steps},
-                     {"lr_schedule", p.lr_schedule},
-                     {"min_lr_ratio", p.min_lr_ratio},
-                     {"grad_clip", p.grad_clip},
-                     {"eval_every_steps", p.eval_every_steps},
-                     {"heldout_sequences", p.heldout_sequences},
-                     {"shuffle_capacity", p.shuffle_capacity},
-                     {"seed", p.seed},
-                     {"threads", p.threads}};
-    if (!p.heldout.empty()) j["pretrain"]["heldout"] = p.heldout;
+  auto section_written = [&](const std::string& s) {
+    if (s == "tokenizer") return !seq2seq;
+    if (s == "model") return !(seq2seq && c.seq2seq.encoder == "transformer");
+    if (s == "pretrain") return c.has_pretrain;
+    if (s == "seq2seq" || s.empty()) return seq2seq;  // top level: "task"
+    return true;
+  };
+  json j;
+  for (const Key& k : keys()) {
+    if (!section_written(k.section) || (k.omit && k.omit(c))) continue;
+    if (*k.section) {
+      j[k.section][k.name] = k.get(c);
+    } else {
+      j[k.name] = k.get(c);
+    }
   }
   return j;
+}
+
+std::vector<ConfigKeyDoc> config_key_docs() {
+  const ExperimentConfig defaults;
+  std::vector<ConfigKeyDoc> out;
+  for (const Key& k : keys()) {
+    ConfigKeyDoc d;
+    d.section = k.section;
+    d.name = k.name;
+    d.default_value = k.get(defaults).dump();
+    d.range = k.expected();
+    d.doc = k.doc;
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+std::string config_keys_markdown() {
+  std::string md = "| key | default | valid values | meaning |\n|---|---|---|---|\n";
+  for (const ConfigKeyDoc& d : config_key_docs()) {
+    std::string range = d.range, doc = d.doc;
+    for (std::string* cell : {&range, &doc})  // a table cell holds no '|'
+      for (char& ch : *cell)
+        if (ch == '|') ch = '/';
+    md += "| `" + (d.section.empty() ? d.name : d.section + "." + d.name) + "` | `" +
+          d.default_value + "` | " + range + " | " + doc + " |\n";
+  }
+  return md;
 }
 
 }  // namespace bytelite

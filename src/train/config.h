@@ -37,6 +37,11 @@ struct ModelConfig {
   double dropout = 0.1;  // dropout on GBST output, between QRNN layers and before the head
 };
 
+struct TokenizerConfig {
+  int max_length = 256;  // bytes per example; longer texts are truncated (counted, reported)
+  bool lowercase_ascii = false;  // map bytes A-Z to a-z (see ByteTokenizer)
+};
+
 struct QuantConfig {
   bool enabled = true;      // quantization-aware training on/off
   double ema_decay = 0.99;  // activation range EMA: r <- decay * r + (1 - decay) * batch
@@ -101,14 +106,14 @@ struct Seq2SeqConfig {
   // section, whose encoder must be the same); its output width E (2 * qrnn_state_size or
   // bottleneck_size) is the input of the decoder's key/value layers.
   std::string encoder = "transformer";
-  ModelConfig encoder_model;   // encoder "qrnn" | "funnel"
-  int64_t dim = 64;            // D (decoder width; built-in encoder width and embedding width)
-  int64_t heads = 4;           // encoder and decoder cross-attention heads
-  int64_t intermediate = 128;  // feed-forward width
+  ModelConfig encoder_model;        // encoder "qrnn" | "funnel"
+  int64_t dim = 64;                 // D (decoder width; built-in encoder width and embedding width)
+  int64_t num_heads = 4;            // encoder and decoder cross-attention heads
+  int64_t intermediate_size = 128;  // feed-forward width
   int64_t encoder_layers = 2;
   int64_t decoder_layers = 2;
   int64_t gbst_max_block_width = 1;  // 1: GBST is a causal conv + identity mixture
-  int64_t gbst_conv_kernel = 3;
+  int64_t gbst_conv_kernel_size = 3;
   int64_t gbst_downsample_rate = 1;
   int64_t max_source = 64;  // rows of the encoder position table
   int64_t max_target = 64;  // rows of the decoder position table (start id + target ids)
@@ -123,19 +128,42 @@ struct Seq2SeqConfig {
 struct ExperimentConfig {
   std::string task = "classify";  // "classify" | "seq2seq" (source/target pairs)
   DataSpec data;
-  int max_length = 256;  // bytes per example; longer texts are truncated (counted, reported)
-  bool lowercase_ascii = false;  // tokenizer maps bytes A-Z to a-z (see ByteTokenizer)
+  TokenizerConfig tokenizer;
   ModelConfig model;
-  QuantConfig quant;
+  QuantConfig quantization;
   TrainConfig train;
   PretrainConfig pretrain;
   bool has_pretrain = false;  // the file had a "pretrain" section (written back only then)
   Seq2SeqConfig seq2seq;      // task "seq2seq"
 };
 
-/// Parses and validates. `source` names the file in error messages.
+// Every key above is declared once, in src/train/config.cc (its JSON name equals the struct
+// member's name; its range, default and one-line doc sit beside it). Parsing, serialization,
+// `--set section.key=value` overrides and the key table of docs/config.md derive from that list.
+
+/// Parses and validates. `source` names the file in error messages. Throws ConfigError
+/// ("<source>: <section.key>: expected ..., found ...", or an unknown key with the known ones).
 ExperimentConfig config_from_json(const nlohmann::json& j, const std::string& source);
-ExperimentConfig load_config(const std::string& path);
+/// Reads a JSON config file. Throws ConfigError if it cannot be opened or parsed.
+nlohmann::json load_config_json(const std::string& path);
+/// load_config_json + apply_config_override for each override + config_from_json.
+ExperimentConfig load_config(const std::string& path,
+                             const std::vector<std::string>& overrides = {});
+/// Sets one key of a config JSON object from "section.key=value" ("task=seq2seq" for the top
+/// level). The value is JSON if it parses as JSON (3, 0.5, true, [1,2], "x"), else the text as a
+/// string; it is validated later by config_from_json. Throws InvalidArgument naming the declared
+/// keys if the key is not one of them or there is no '='.
+void apply_config_override(nlohmann::json& j, const std::string& assignment);
+/// Every key with its value (omitting optional keys at their default and sections the task does
+/// not read); config_from_json(config_to_json(c)) == c.
 nlohmann::json config_to_json(const ExperimentConfig& c);
+
+/// One declared key, for documentation: default as JSON, valid values in words.
+struct ConfigKeyDoc {
+  std::string section, name, default_value, range, doc;
+};
+std::vector<ConfigKeyDoc> config_key_docs();
+/// The table of docs/config.md: one row per key (`section.key` | default | valid values | meaning).
+std::string config_keys_markdown();
 
 }  // namespace bytelite

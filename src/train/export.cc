@@ -69,7 +69,7 @@ std::string Exporter::run() {
   const ModelMeta& meta = lc_.meta;
   const ExperimentConfig& cfg = meta.config;
   const ModelConfig& mc = cfg.model;
-  if (!cfg.quant.enabled) {
+  if (!cfg.quantization.enabled) {
     fail(
         "the checkpoint was trained without quantization-aware training (expected "
         "quantization.enabled true; retrain with --qat on)");
@@ -140,7 +140,8 @@ std::string Exporter::run() {
         mc.transformer_layers, mc.num_heads, mc.intermediate_size, b_.CreateVector(windows),
         b_.CreateString(mc.attention_scale), b_.CreateString(mc.layer_norm));
   }
-  auto tok = fb::CreateTokenizer(b_, cfg.max_length, 3, 0, 259, cfg.lowercase_ascii);
+  auto tok =
+      fb::CreateTokenizer(b_, cfg.tokenizer.max_length, 3, 0, 259, cfg.tokenizer.lowercase_ascii);
   auto producer = b_.CreateString(std::string("bytelite ") + kVersionString);
   auto arch = b_.CreateString(mc.encoder == "qrnn"          ? "byteqrnn"
                               : mc.encoder == "transformer" ? "bytetransformer"

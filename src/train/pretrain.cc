@@ -253,7 +253,7 @@ MaskedBatch mask_batch(const PackedBatch& batch, double mask_rate, double mean_s
 }
 
 ByteMlmImpl::ByteMlmImpl(const ExperimentConfig& cfg, QatStatePtr qat) {
-  encoder = register_module("encoder", ByteClassifier(cfg.model, 0, qat, cfg.max_length));
+  encoder = register_module("encoder", ByteClassifier(cfg.model, 0, qat, cfg.tokenizer.max_length));
   bytes_per_position = encoder->bytes_per_position();
   mlm_head =
       register_module("mlm_head", QDense(encoder->encoder_width(), bytes_per_position * kVocabSize,
@@ -287,9 +287,9 @@ ByteMlm load_pretrain_checkpoint(const std::string& path_or_dir, ExperimentConfi
   ByteMlm m{nullptr};
   auto qat = std::make_shared<QatState>();
   auto pc = read_pretrain_checkpoint(path_or_dir, &m, qat);
-  qat->enabled = pc.config.quant.enabled;
+  qat->enabled = pc.config.quantization.enabled;
   qat->active = qat->enabled;
-  qat->ema_decay = pc.config.quant.ema_decay;
+  qat->ema_decay = pc.config.quantization.ema_decay;
   m->eval();
   if (cfg != nullptr) *cfg = pc.config;
   if (step != nullptr) *step = pc.meta.value("step", int64_t{0});
@@ -392,7 +392,7 @@ PretrainResult pretrain_encoder(const ExperimentConfig& cfg, const PretrainOptio
   so.corpus.epochs = 0;  // cycle; the loop stops after the planned steps
   so.corpus.seed = pc.seed;
   so.packer.seq_len = pc.seq_len;
-  so.packer.lowercase_ascii = cfg.lowercase_ascii;
+  so.packer.lowercase_ascii = cfg.tokenizer.lowercase_ascii;
   so.shuffle_capacity = static_cast<size_t>(pc.shuffle_capacity);
   so.batch_size = pc.batch_size;
   so.keep_last = false;
@@ -421,8 +421,8 @@ PretrainResult pretrain_encoder(const ExperimentConfig& cfg, const PretrainOptio
   // ---- model, optimizer ----
   torch::manual_seed(pc.seed);
   auto qat = std::make_shared<QatState>();
-  qat->enabled = cfg.quant.enabled;
-  qat->ema_decay = cfg.quant.ema_decay;
+  qat->enabled = cfg.quantization.enabled;
+  qat->ema_decay = cfg.quantization.ema_decay;
   ByteMlm model(cfg, qat);
   std::vector<torch::Tensor> decay, no_decay;
   for (const auto& p : model->named_parameters()) {
@@ -533,7 +533,7 @@ PretrainResult pretrain_encoder(const ExperimentConfig& cfg, const PretrainOptio
         "%lld steps of %d x %d bytes, %d threads; held-out: %zu batches\n",
         cfg.model.encoder.c_str(), static_cast<long long>(params),
         static_cast<long long>(model->mlm_head->weight.numel() + model->mlm_head->bias.numel()),
-        static_cast<long long>(model->bytes_per_position), cfg.quant.enabled ? "on" : "off",
+        static_cast<long long>(model->bytes_per_position), cfg.quantization.enabled ? "on" : "off",
         pc.mask_rate, pc.mean_span, static_cast<long long>(total), pc.batch_size, pc.seq_len,
         pc.threads, heldout.size());
   }
@@ -586,7 +586,7 @@ PretrainResult pretrain_encoder(const ExperimentConfig& cfg, const PretrainOptio
   while (step < stop) {
     if (!stream.next(&batch)) throw InputError("pretrain: the corpus stream ended");
     MaskedBatch mb = mask_batch(batch, pc.mask_rate, pc.mean_span, pc.seed, step);
-    qat->active = qat->enabled && step >= cfg.quant.warmup_steps;
+    qat->active = qat->enabled && step >= cfg.quantization.warmup_steps;
     lr = learning_rate_at(sched, step, total);
     for (auto& g : optimizer.param_groups()) g.options().set_lr(lr);
     model->train();

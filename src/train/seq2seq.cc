@@ -130,13 +130,13 @@ ByteSeq2SeqImpl::ByteSeq2SeqImpl(const Seq2SeqConfig& c, QatStatePtr q)
   src_position = register_parameter("src_position", torch::randn({cfg.max_source, D}) * 0.02);
   src_position_quant = register_module("src_position_quant", ActQuant(qat));
   src_norm = register_module("src_norm", LayerNorm(D, false, qat));
-  gbst = register_module("gbst", Gbst(D, cfg.gbst_max_block_width, cfg.gbst_conv_kernel,
+  gbst = register_module("gbst", Gbst(D, cfg.gbst_max_block_width, cfg.gbst_conv_kernel_size,
                                       cfg.gbst_downsample_rate, qat));
   encoder = register_module("encoder", torch::nn::ModuleList());
   for (int64_t i = 0; i < cfg.encoder_layers; ++i) {
-    encoder->push_back(TransformerLayer(D, cfg.heads, cfg.intermediate, 1, /*scale_logits=*/true,
-                                        /*scalar_norm=*/false, /*pre_norm=*/false, cfg.dropout,
-                                        qat));
+    encoder->push_back(
+        TransformerLayer(D, cfg.num_heads, cfg.intermediate_size, 1, /*scale_logits=*/true,
+                         /*scalar_norm=*/false, /*pre_norm=*/false, cfg.dropout, qat));
   }
   build_decoder(D);
 }
@@ -172,7 +172,8 @@ void ByteSeq2SeqImpl::build_decoder(int64_t E) {
   dec_norm = register_module("dec_norm", LayerNorm(D, false, qat));
   decoder = register_module("decoder", torch::nn::ModuleList());
   for (int64_t i = 0; i < cfg.decoder_layers; ++i) {
-    decoder->push_back(MattDecoderLayer(D, cfg.heads, cfg.intermediate, cfg.dropout, qat, E));
+    decoder->push_back(
+        MattDecoderLayer(D, cfg.num_heads, cfg.intermediate_size, cfg.dropout, qat, E));
   }
   logits_bias = register_parameter("logits_bias", torch::zeros({kVocabSize}));
   logits_quant = register_module("logits_quant", ActQuant(qat));

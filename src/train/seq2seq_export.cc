@@ -21,7 +21,7 @@ std::string export_seq2seq_bytes(ByteSeq2SeqImpl& m, const Seq2SeqExportInfo& in
   auto& b = w.builder();
   const Seq2SeqConfig& c = m.cfg;
   const int64_t D = c.dim;
-  const float factor = static_cast<float>(1.0 / std::sqrt(static_cast<double>(D / c.heads)));
+  const float factor = static_cast<float>(1.0 / std::sqrt(static_cast<double>(D / c.num_heads)));
 
   fb::QuantParams h_q;  // the encoder output's params (the key/value layers' input)
   flatbuffers::Offset<fb::ByteTransformer> encoder;
@@ -116,7 +116,7 @@ std::string export_seq2seq_bytes(ByteSeq2SeqImpl& m, const Seq2SeqExportInfo& in
   }
   // encoder layers and GBST: those of the encoder used
   int64_t enc_layers = c.encoder_layers, gbst_w = c.gbst_max_block_width,
-          gbst_k = c.gbst_conv_kernel, gbst_r = c.gbst_downsample_rate;
+          gbst_k = c.gbst_conv_kernel_size, gbst_r = c.gbst_downsample_rate;
   if (m.classifier) {
     const ModelConfig& mc = m.classifier->cfg;
     enc_layers = c.encoder == "qrnn" ? mc.qrnn_layers : mc.transformer_layers;
@@ -125,8 +125,8 @@ std::string export_seq2seq_bytes(ByteSeq2SeqImpl& m, const Seq2SeqExportInfo& in
     gbst_r = mc.gbst_downsample_rate;
   }
   auto scfg = fb::CreateSeq2SeqConfig(
-      b, static_cast<int32_t>(D), static_cast<int32_t>(c.heads),
-      static_cast<int32_t>(c.intermediate), static_cast<int32_t>(enc_layers),
+      b, static_cast<int32_t>(D), static_cast<int32_t>(c.num_heads),
+      static_cast<int32_t>(c.intermediate_size), static_cast<int32_t>(enc_layers),
       static_cast<int32_t>(c.decoder_layers), static_cast<int32_t>(c.max_source),
       static_cast<int32_t>(c.max_target), static_cast<int32_t>(gbst_w),
       static_cast<int32_t>(gbst_k), static_cast<int32_t>(gbst_r), info.beam_size,

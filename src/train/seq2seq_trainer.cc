@@ -182,8 +182,8 @@ Seq2SeqTrainResult train_seq2seq(const ExperimentConfig& cfg, const TrainOptions
   write_file_atomic(opts.out_dir + "/config.json", config_to_json(cfg).dump(2) + "\n");
 
   auto qat = std::make_shared<QatState>();
-  qat->enabled = cfg.quant.enabled;
-  qat->ema_decay = cfg.quant.ema_decay;
+  qat->enabled = cfg.quantization.enabled;
+  qat->ema_decay = cfg.quantization.ema_decay;
   ByteSeq2Seq model(c, qat);
   torch::optim::AdamW optim(model->parameters(), torch::optim::AdamWOptions(tc.learning_rate)
                                                      .weight_decay(tc.weight_decay)
@@ -265,7 +265,7 @@ Seq2SeqTrainResult train_seq2seq(const ExperimentConfig& cfg, const TrainOptions
   double run_loss = 0;
   int64_t run_n = 0;
   for (int64_t s = first; s < steps; ++s) {
-    qat->active = qat->enabled && s >= cfg.quant.warmup_steps;
+    qat->active = qat->enabled && s >= cfg.quantization.warmup_steps;
     const double lr = learning_rate_at(tc, s, steps);
     for (auto& g : optim.param_groups())
       static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
@@ -329,7 +329,7 @@ Seq2SeqTrainResult train_seq2seq(const ExperimentConfig& cfg, const TrainOptions
   r.parameter_count = model->parameter_count();
   r.valid = last;
   model->eval();
-  if (cfg.quant.enabled) {
+  if (cfg.quantization.enabled) {
     r.model_path = opts.out_dir + "/model.blt";
     const std::string bytes = export_seq2seq_bytes(*model, export_info(cfg, steps, model_pt));
     write_file_atomic(r.model_path, bytes);
@@ -344,7 +344,7 @@ int64_t export_seq2seq_checkpoint(const std::string& dir, const std::string& out
     throw ConfigError(dir + "/config.json: task: expected \"seq2seq\", found \"" + cfg.task + "\"");
   }
   auto qat = std::make_shared<QatState>();
-  qat->enabled = cfg.quant.enabled;
+  qat->enabled = cfg.quantization.enabled;
   ByteSeq2Seq model(cfg.seq2seq, qat);
   const std::string pt = dir + "/model.pt";
   // shapes the config implies, to check what the archive holds against

@@ -100,7 +100,7 @@ TrainResult train_classifier(const ExperimentConfig& cfg, const TrainOptions& op
   if (valid_data.examples.empty()) {
     throw InputError(opts.valid_path + ": expected at least one validation example, found none");
   }
-  ByteTokenizer tok(cfg.max_length, cfg.lowercase_ascii);
+  ByteTokenizer tok(cfg.tokenizer.max_length, cfg.tokenizer.lowercase_ascii);
   EncodedDataset train = encode_dataset(train_data, tok);
   EncodedDataset valid = encode_dataset(valid_data, tok);
   const int64_t C = train.num_labels;
@@ -119,15 +119,15 @@ TrainResult train_classifier(const ExperimentConfig& cfg, const TrainOptions& op
                    "note: truncated %lld of %zu examples (%.1f%%) to %d bytes "
                    "(tokenizer.max_length)\n",
                    static_cast<long long>(tr), train.size() + valid.size(),
-                   100.0 * tr / (train.size() + valid.size()), cfg.max_length);
+                   100.0 * tr / (train.size() + valid.size()), cfg.tokenizer.max_length);
     }
   }
 
   // ---- model, optimizer ----
   torch::manual_seed(tc.seed);
   auto qat = std::make_shared<QatState>();
-  qat->enabled = cfg.quant.enabled;
-  qat->ema_decay = cfg.quant.ema_decay;
+  qat->enabled = cfg.quantization.enabled;
+  qat->ema_decay = cfg.quantization.ema_decay;
   ModelMeta meta;
   meta.config = cfg;
   meta.label_names = train_data.label_names;
@@ -244,9 +244,9 @@ TrainResult train_classifier(const ExperimentConfig& cfg, const TrainOptions& op
                  "model: %s, %lld parameters, QAT %s; %lld steps (%lld per epoch), "
                  "batch %d, %d threads\n",
                  encoder_display_name(cfg.model.encoder),
-                 static_cast<long long>(model->parameter_count()), cfg.quant.enabled ? "on" : "off",
-                 static_cast<long long>(total_steps), static_cast<long long>(steps_per_epoch),
-                 tc.batch_size, tc.threads);
+                 static_cast<long long>(model->parameter_count()),
+                 cfg.quantization.enabled ? "on" : "off", static_cast<long long>(total_steps),
+                 static_cast<long long>(steps_per_epoch), tc.batch_size, tc.threads);
   }
 
   std::vector<torch::Tensor> params = model->parameters();
@@ -262,7 +262,7 @@ TrainResult train_classifier(const ExperimentConfig& cfg, const TrainOptions& op
         epoch_batches(train.ids, tc.batch_size, tc.seed, epoch, tc.bucket_by_length);
     for (int64_t bi = step % steps_per_epoch; bi < steps_per_epoch && step < total_steps; ++bi) {
       Batch batch = make_batch(train, batches[bi]);
-      qat->active = qat->enabled && step >= cfg.quant.warmup_steps;
+      qat->active = qat->enabled && step >= cfg.quantization.warmup_steps;
       const double lr = learning_rate_at(tc, step, total_steps);
       for (auto& g : optimizer.param_groups()) g.options().set_lr(lr);
       model->train();
