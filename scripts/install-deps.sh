@@ -13,6 +13,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-sklearn python3-numpy python3-matplotlib
   zlib1g-dev
+  fasttext
 )
 
 missing=()
