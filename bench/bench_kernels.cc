@@ -3,7 +3,15 @@
 // 64, window 3) and a 148-byte text (74 positions after downsampling). Run:
 //   build/bench_kernels [--benchmark_filter=gemm]
 // Reports time per call and MAC/s (GEMMs) or elements/s; compare paths side by side.
+// peak/avx512vnni: the core's int8 multiply-accumulate peak, measured as a loop of the GEMM's
+// own instruction (vpdpbusd zmm, 64 MACs each) on 16 independent accumulators; gemm MAC/s
+// divided by it, measured in the same run, is the fraction of the peak a GEMM shape reaches
+// (docs/runtime.md).
 #include <benchmark/benchmark.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include <random>
 #include <string>
@@ -92,7 +100,28 @@ void bm_qrnn_pool(benchmark::State& st, Isa isa) {
       benchmark::Counter(static_cast<double>(T * S) * st.iterations(), benchmark::Counter::kIsRate);
 }
 
+#if defined(__x86_64__)
+__attribute__((target("avx512f,avx512vnni"))) void bm_peak_vnni(benchmark::State& st) {
+  constexpr int kAcc = 16, kInner = 256;
+  __m512i c[kAcc];
+  for (int i = 0; i < kAcc; ++i) c[i] = _mm512_set1_epi32(i);
+  const __m512i a = _mm512_set1_epi8(3), b = _mm512_set1_epi8(-5);
+  for (auto _ : st) {
+    for (int it = 0; it < kInner; ++it)
+      for (int i = 0; i < kAcc; ++i) c[i] = _mm512_dpbusd_epi32(c[i], a, b);
+    for (int i = 0; i < kAcc; ++i) benchmark::DoNotOptimize(c[i]);
+  }
+  st.counters["MAC/s"] =
+      benchmark::Counter(64.0 * kAcc * kInner * st.iterations(), benchmark::Counter::kIsRate);
+}
+
+#endif
+
 int register_all() {
+#if defined(__x86_64__)
+  if (isa_supported(Isa::kAvx512Vnni))
+    benchmark::RegisterBenchmark("peak/avx512vnni", bm_peak_vnni);
+#endif
   for (Isa isa : {Isa::kReference, Isa::kAvx2, Isa::kAvx512Vnni}) {
     if (!isa_supported(isa)) continue;
     const std::string n = isa_name(isa);

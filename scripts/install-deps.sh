@@ -14,6 +14,7 @@ PACKAGES=(
   python3 python3-sklearn python3-numpy python3-matplotlib
   python3-dev python3-venv python3-pip python3-setuptools python3-wheel pybind11-dev python3-pytest
   zlib1g-dev
+  fasttext
 )
 
 missing=()

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 OUT=${1:-runs/main_job}
 scripts/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j"$(nproc)" --target bytelite
+cmake --build build -j"$(nproc)" --target bytelite bytelite-train
 mkdir -p "$OUT"
 for variant in qat float; do
   qat=on; [ "$variant" = float ] && qat=off

@@ -19,7 +19,7 @@ OUT=${1:-runs/pretrain_byteqrnn}
 PRETRAIN_CONFIG=${PRETRAIN_CONFIG:-configs/pretrain_byteqrnn.json}
 FINETUNE_CONFIG=${FINETUNE_CONFIG:-configs/byteqrnn_olid_finetune.json}
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j"$(nproc)" --target bytelite
+cmake --build build -j"$(nproc)" --target bytelite bytelite-train
 resume=()
 [ -f "$OUT/last.ckpt" ] && resume=(--resume)
 # shellcheck disable=SC2086

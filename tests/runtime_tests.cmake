@@ -13,10 +13,10 @@ bytelite_test(test_runtime_diff SOURCES test_runtime_diff.cc LIBS bytelite_train
 bytelite_test(test_runtime_diff_transformer SOURCES test_runtime_diff_transformer.cc
   LIBS bytelite_train)
 bytelite_test(test_runtime_cli SOURCES test_runtime_cli.cc LIBS bytelite_train)
-add_dependencies(test_runtime_cli bytelite classify_example)
+add_dependencies(test_runtime_cli bytelite bytelite-train classify_example)
 # The seq2seq API and CLI commands on a tiny trained seq2seq model (generate, eval, info, bench).
 bytelite_test(test_generate SOURCES test_generate.cc LIBS bytelite_train)
-add_dependencies(test_generate bytelite)
+add_dependencies(test_generate bytelite bytelite-train)
 foreach(t test_runtime_model test_runtime_diff test_runtime_diff_transformer test_runtime_cli
     test_generate)
   target_precompile_headers(${t} REUSE_FROM bytelite_train)
@@ -30,3 +30,10 @@ add_test(NAME runtime_links_no_libtorch
   COMMAND ${CMAKE_COMMAND}
     -DFILES=$<TARGET_FILE:bytelite_runtime>;$<TARGET_FILE:classify_example>
     -P ${CMAKE_CURRENT_SOURCE_DIR}/check_no_libtorch.cmake)
+
+# The runtime-only command-line executable (src/cli/handoff.h) must not link libtorch either.
+if(TARGET bytelite)
+  add_test(NAME bytelite_cli_links_no_libtorch
+    COMMAND ${CMAKE_COMMAND} -DFILES=$<TARGET_FILE:bytelite>
+      -P ${CMAKE_CURRENT_SOURCE_DIR}/check_no_libtorch.cmake)
+endif()

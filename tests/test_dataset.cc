@@ -1,11 +1,13 @@
 // Readers for TSV, CSV and JSONL, and their error messages (robustness case C9).
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "core/atomic_file.h"
 #include "core/dataset.h"
 #include "core/errors.h"
 
@@ -519,6 +521,34 @@ TEST(DatasetShippedData, DavidsonCounts) {
   EXPECT_EQ(class_counts(train), std::vector<int64_t>({1266, 3753, 17285}));
   const Dataset test = read_dataset(dir + "test.tsv", DataSpec{}, {"hate", "offensive", "neither"});
   EXPECT_EQ(class_counts(test), std::vector<int64_t>({164, 1905, 410}));
+}
+
+// The streaming atomic writer: the destination appears only at commit(), with every byte
+// written; a writer dropped before commit() (an exception) leaves the old file and no
+// temporary file behind.
+TEST(AtomicFileWriter, WritesOnCommitOnlyAndCleansUp) {
+  const std::string path = write_temp("atomic_writer.txt", "old");
+  const std::string dir = path.substr(0, path.find_last_of('/'));
+  auto count_tmp = [&]() {
+    return std::system(("ls " + dir + " | grep -q 'atomic_writer.txt.tmp'").c_str()) == 0;
+  };
+  {
+    AtomicFileWriter w(path);
+    w.write("new ");
+    w.write(std::string(100000, 'x'));
+    EXPECT_EQ(read_file(path), "old");
+  }
+  EXPECT_EQ(read_file(path), "old");
+  EXPECT_FALSE(count_tmp());
+  {
+    AtomicFileWriter w(path);
+    w.write("new ");
+    w.write(std::string(100000, 'x'));
+    w.commit();
+  }
+  EXPECT_EQ(read_file(path), "new " + std::string(100000, 'x'));
+  EXPECT_FALSE(count_tmp());
+  EXPECT_THROW(AtomicFileWriter("/nonexistent_dir_h1/x.txt"), Error);
 }
 
 }  // namespace

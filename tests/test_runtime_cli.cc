@@ -7,10 +7,15 @@
 
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "bytelite/classifier.h"
+#include "cli/line_reader.h"
+#include "cli/lines.h"
+#include "core/model_eval.h"
 #include "runtime_test_util.h"
 
 namespace bytelite {
@@ -263,6 +268,132 @@ TEST_F(RuntimeCli, ExampleLinksOnlyTheRuntimeAndClassifiesStdin) {
   CmdResult ldd = run_cmd("ldd " + exe);
   EXPECT_EQ(ldd.out.find("torch"), std::string::npos) << ldd.out;
   EXPECT_NE(ldd.out.find("libbytelite.so"), std::string::npos) << ldd.out;
+}
+
+// predict --model streams its input in chunks of 4,096 lines: an input of several chunks gives
+// the same bytes for every thread count, and every line's scores are the library's
+// (Classifier::classify) probabilities exactly.
+TEST_F(RuntimeCli, PredictModelStreamsManyChunksLikeTheLibrary) {
+  auto dir = fresh_dir("predict_stream");
+  std::vector<std::string> texts;
+  for (const auto& ex : read_dataset(source_path("data/olid/test.tsv"), DataSpec{}).examples)
+    texts.push_back(ex.text);
+  std::string input;
+  std::vector<std::string> lines;
+  for (int i = 0; lines.size() < 9000; ++i) {
+    lines.push_back(i % 97 == 0 ? std::string() : texts[i % texts.size()]);
+    input += lines.back() + (i % 13 == 0 ? "\r\n" : "\n");
+  }
+  write_file(dir + "/in.txt", input);
+  const Classifier clf = Classifier::load(model());
+  CmdResult one = run("predict --model " + model() + " --input " + dir + "/in.txt --threads 1");
+  ASSERT_EQ(one.code, 0) << one.out;
+  CmdResult three = run("predict --model " + model() + " --input " + dir + "/in.txt --threads 3");
+  ASSERT_EQ(three.code, 0);
+  EXPECT_TRUE(one.out == three.out) << "output differs with 3 threads";
+  const auto out = lines_of(one.out);
+  ASSERT_EQ(out.size(), lines.size());
+  const auto& names = clf.info().labels;
+  for (size_t i = 0; i < lines.size(); i += 7) {
+    const Prediction p = clf.classify(lines[i]);
+    auto j = nlohmann::json::parse(out[i]);
+    for (size_t c = 0; c < names.size(); ++c)
+      ASSERT_EQ(j["scores"][names[c]].get<float>(), p.probabilities[c]) << "line " << i;
+    ASSERT_EQ(j["labels"], nlohmann::json({names[p.labels[0]]})) << "line " << i;
+  }
+}
+
+// The streaming reader frames lines exactly as split_lines does, across its 64 KiB blocks.
+TEST(RuntimeCliLines, LineReaderMatchesSplitLines) {
+  auto dir = fresh_dir("line_reader");
+  std::mt19937 rng(7);
+  for (int trial = 0; trial < 6; ++trial) {
+    std::string input;
+    const size_t size = trial == 0 ? 0 : (trial < 3 ? 50 : 200000 + trial * 977);
+    const char alphabet[] = {'a', 'b', '\n', '\r', '\0', ' ', '\xff'};
+    while (input.size() < size) input.push_back(alphabet[rng() % sizeof alphabet]);
+    if (trial == 4) input += std::string(70000, 'x');  // a line longer than a block
+    if (trial == 5) input += "\n";
+    write_file(dir + "/in.txt", input);
+    cli::LineReader reader(dir + "/in.txt");
+    std::vector<std::string> got, chunk;
+    while (reader.next(chunk, 1000)) {
+      ASSERT_LE(chunk.size(), 1000u);
+      got.insert(got.end(), chunk.begin(), chunk.end());
+    }
+    EXPECT_TRUE(got == cli::split_lines(input)) << "trial " << trial;
+  }
+  EXPECT_THROW(cli::LineReader reader(dir + "/nope.txt"), InputError);
+  EXPECT_THROW(cli::LineReader reader(dir + "/"), InputError);
+}
+
+// The library evaluation (core/model_eval.h) is what `eval --model` prints.
+TEST_F(RuntimeCli, EvaluateModelIsTheEvalCommandsReport) {
+  const std::string data = source_path("data/olid/valid.tsv");
+  const Classifier clf = Classifier::load(model());
+  const ModelEvalResult r = evaluate_model_file(clf, data, 2);
+  CmdResult m = run("eval --model " + model() + " --data " + data + " --json");
+  ASSERT_EQ(m.code, 0) << m.out;
+  EXPECT_EQ(nlohmann::json::parse(lines_of(m.out).back()), nlohmann::json::parse(r.to_json()));
+  const Dataset d = read_dataset(data, DataSpec{}, clf.info().labels);
+  ASSERT_EQ(r.report.examples, static_cast<int64_t>(d.examples.size()));
+  ASSERT_EQ(r.probabilities.size(), d.examples.size() * 2);
+  for (size_t i = 0; i < d.examples.size(); i += 11) {
+    const Prediction p = clf.classify(d.examples[i].text);
+    EXPECT_EQ(r.probabilities[2 * i], p.probabilities[0]);
+    EXPECT_EQ(r.probabilities[2 * i + 1], p.probabilities[1]);
+  }
+  EXPECT_EQ(r.isa, Classifier::isa_name(clf.isa()));
+  CmdResult text = run("eval --model " + model() + " --data " + data);
+  ASSERT_EQ(text.code, 0);
+  EXPECT_NE(text.out.find("int8 model " + model() + " (kernels: "), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("macro_f1"), std::string::npos) << text.out;
+  EXPECT_THROW(evaluate_model(clf, d, 0), ConfigError);
+}
+
+// `bytelite` is runtime-only and hands libtorch commands to bytelite-train beside it; without
+// it (a runtime-only build), those commands fail with one line, the runtime ones still work.
+TEST_F(RuntimeCli, RuntimeExecutableHandsOffOrSaysWhatIsMissing) {
+  const std::string bin = std::string(BYTELITE_BINARY_DIR);
+  CmdResult help = run("--help");
+  ASSERT_EQ(help.code, 0) << help.out;
+  for (const char* sub :
+       {"train", "eval", "predict", "export", "info", "bench", "pretrain", "generate"}) {
+    EXPECT_NE(help.out.find(std::string("\n  ") + sub + " "), std::string::npos) << sub << help.out;
+  }
+  CmdResult ldd = run_cmd("ldd " + bin + "/bytelite");
+  EXPECT_EQ(ldd.out.find("torch"), std::string::npos) << ldd.out;
+  CmdResult ldd_train = run_cmd("ldd " + bin + "/bytelite-train");
+  EXPECT_NE(ldd_train.out.find("torch"), std::string::npos) << ldd_train.out;
+  // train --help through the runtime executable is bytelite-train's full help.
+  CmdResult th = run("train --help");
+  ASSERT_EQ(th.code, 0) << th.out;
+  EXPECT_NE(th.out.find("--config"), std::string::npos) << th.out;
+
+  auto dir = fresh_dir("runtime_only");
+  ASSERT_EQ(std::system(("cp " + bin + "/bytelite " + dir + "/bytelite").c_str()), 0);
+  write_file(dir + "/in.txt", "hello\n");
+  const std::string exe = dir + "/bytelite ";
+  for (const std::string& cmd :
+       {"predict --checkpoint " + *dir_ + " --input " + dir + "/in.txt",
+        "eval --checkpoint " + *dir_ + " --data " + source_path("data/olid/valid.tsv"),
+        std::string("train --config x.json"), "export --checkpoint " + *dir_ + " --out " + dir + "/m.blt",
+        "bench --model " + model() + " --data " + source_path("data/olid/test.tsv")}) {
+    CmdResult r = run_cmd(exe + cmd);
+    EXPECT_EQ(r.code, 1) << cmd << "\n" << r.out;
+    EXPECT_EQ(lines_of(r.out).size(), 1u) << r.out;
+    EXPECT_NE(r.out.find("needs libtorch: expected the training executable " + dir +
+                         "/bytelite-train, found none"),
+              std::string::npos)
+        << r.out;
+  }
+  CmdResult p = run_cmd(exe + "predict --model " + model() + " --input " + dir + "/in.txt");
+  ASSERT_EQ(p.code, 0) << p.out;
+  EXPECT_EQ(lines_of(p.out).size(), 1u);
+  CmdResult b = run_cmd(exe + "bench --no-float --json --max-examples 5 --model " + model() +
+                        " --data " + source_path("data/olid/test.tsv"));
+  ASSERT_EQ(b.code, 0) << b.out;
+  EXPECT_EQ(nlohmann::json::parse(lines_of(b.out).back())["examples"], 5);
 }
 
 }  // namespace

@@ -96,3 +96,37 @@ def export(checkpoint, out):
     """Exports a QAT checkpoint to an int8 model file, as ``bytelite export`` does. See
     bytelite/__init__.pyi."""
     return _train_module().export(_os.fspath(checkpoint), _os.fspath(out))
+
+
+def _is_model_file(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read(8) == b"BYTELITE"
+    except OSError:
+        return False
+
+
+def evaluate(model_or_checkpoint, data, *, checkpoint=None, threads=2, batch_size=64,
+             skip_bad_rows=False, beam_size=None, max_len=None, length_penalty=None):
+    """Evaluates an int8 model file or a checkpoint on labelled data and returns the dict that
+    ``bytelite eval --json`` prints. See bytelite/__init__.pyi."""
+    path = _os.fspath(model_or_checkpoint)
+    data = _os.fspath(data)
+    threads = _int("evaluate", "threads", threads, 2)
+    if _is_model_file(path) and checkpoint is None:
+        # the int8 runtime alone: libtorch is not loaded
+        from . import _runtime
+        return _runtime.evaluate_model(path, data, threads, bool(skip_bad_rows), beam_size,
+                                       max_len, length_penalty)
+    for name, value in (("beam_size", beam_size), ("max_len", max_len),
+                        ("length_penalty", length_penalty)):
+        if value is not None:
+            raise ConfigError("evaluate: %s applies to seq2seq model files only, found a "
+                              "checkpoint" % name)
+    if checkpoint is not None:
+        model, ckpt = path, _os.fspath(checkpoint)
+    else:
+        model, ckpt = "", path
+    return _train_module().evaluate(ckpt, model, data, threads,
+                                    _int("evaluate", "batch_size", batch_size, 64),
+                                    bool(skip_bad_rows))

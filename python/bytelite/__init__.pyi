@@ -169,3 +169,25 @@ def export(checkpoint: PathLike, out: PathLike) -> Dict[str, Any]:
     directory with model.pt) to the int8 model file ``out``, as ``bytelite export`` does.
     Returns {'task', 'path', 'model_bytes'} and for classifiers 'parameter_count' and
     'float_bytes'. Raises ModelFileError (missing checkpoint, trained without QAT)."""
+
+def evaluate(model_or_checkpoint: PathLike, data: PathLike, *,
+             checkpoint: Optional[PathLike] = None, threads: int = 2, batch_size: int = 64,
+             skip_bad_rows: bool = False, beam_size: Optional[int] = None,
+             max_len: Optional[int] = None, length_penalty: Optional[float] = None
+             ) -> Dict[str, Any]:
+    """Evaluates on labelled data (the columns the model was trained with) and returns the dict
+    ``bytelite eval --json`` prints:
+
+    - an int8 classifier model file (.blt): accuracy, macro_f1, roc_auc, per-label scores, ...
+      (core/metrics.h report_to_json), computed by the int8 runtime without loading libtorch;
+    - an int8 seq2seq model file: wer, per, exact_match, chrf, ... (``beam_size``, ``max_len``,
+      ``length_penalty`` as in :meth:`Seq2Seq.generate`; classifiers reject them: ConfigError);
+    - a checkpoint (a .ckpt file or a training directory; loads libtorch): the same keys for
+      the QAT float model; given a model file and ``checkpoint=``, the model's metrics plus
+      ``compare`` (max_abs_prob_diff, mean_abs_prob_diff, changed_predictions, metric
+      differences), as ``eval --model M --checkpoint C``.
+
+    ``threads`` >= 1 (examples in parallel for model files, intra-op for checkpoints; results
+    do not depend on it), ``batch_size`` >= 1 (checkpoints). Raises ModelFileError (model,
+    checkpoint), InputError (data; ``skip_bad_rows`` skips and counts malformed rows),
+    InvalidArgument / ConfigError (arguments). Progress lines go to stderr, as in the CLI."""

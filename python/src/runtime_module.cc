@@ -14,7 +14,9 @@
 #include "bytelite/errors.h"
 #include "bytelite/model.h"
 #include "bytelite/seq2seq.h"
+#include "core/model_eval.h"
 #include "core/model_info_json.h"
+#include "core/seq2seq_eval.h"
 #include "py_common.h"
 
 namespace pyb = pybind11;
@@ -137,6 +139,58 @@ class PySeq2Seq {
   KernelIsa isa_ = KernelIsa::kAuto;
 };
 
+// bytelite.evaluate for an int8 model file (no libtorch): the object `bytelite eval --model
+// FILE --json` prints, for classifiers and seq2seq models.
+pyb::object evaluate_model_path(pyb::handle path_obj, pyb::handle data_obj, int threads,
+                                bool skip_bad_rows, std::optional<int> beam_size,
+                                std::optional<int> max_len, std::optional<double> length_penalty) {
+  const std::string path = path_arg(path_obj, "evaluate: model");
+  const std::string data = path_arg(data_obj, "evaluate: data");
+  check_threads("evaluate", threads);
+  std::string json;
+  {
+    pyb::gil_scoped_release nogil;
+    auto model = Model::load(path);
+    if (model->info().architecture == "byteseq2seq") {
+      GenerateOptions o;
+      if (beam_size && *beam_size < 1) {
+        throw InvalidArgument(
+            "evaluate: beam_size: expected an integer in [1, 1024] or None, "
+            "found " +
+            std::to_string(*beam_size));
+      }
+      if (max_len && *max_len < 1) {
+        throw InvalidArgument("evaluate: max_len: expected an integer >= 1 or None, found " +
+                              std::to_string(*max_len));
+      }
+      if (length_penalty && !(*length_penalty >= 0)) {
+        throw InvalidArgument(
+            "evaluate: length_penalty: expected a finite number >= 0 or "
+            "None, found " +
+            std::to_string(*length_penalty));
+      }
+      if (beam_size) o.beam_size = *beam_size;
+      if (max_len) o.max_len = *max_len;
+      if (length_penalty) o.length_penalty = *length_penalty;
+      json = evaluate_seq2seq(model, path, data, o, threads, skip_bad_rows).to_json();
+    } else {
+      for (auto [name, given] : {std::pair<const char*, bool>{"beam_size", beam_size.has_value()},
+                                 {"max_len", max_len.has_value()},
+                                 {"length_penalty", length_penalty.has_value()}}) {
+        if (given) {
+          throw ConfigError(std::string("evaluate: ") + name +
+                            " applies to seq2seq models only, found a classifier model");
+        }
+      }
+      const Classifier clf(model);
+      ModelEvalResult r = evaluate_model_file(clf, data, threads, skip_bad_rows);
+      r.model_path = path;
+      json = r.to_json();
+    }
+  }
+  return pyb::module_::import("json").attr("loads")(pyb::str(json));
+}
+
 }  // namespace
 }  // namespace bytelite::py
 
@@ -157,6 +211,11 @@ PYBIND11_MODULE(_runtime, m) {
       },
       "Kernel paths this CPU supports, slowest ('reference') first. Every path gives "
       "bit-identical results.");
+
+  m.def("evaluate_model", &evaluate_model_path, pyb::arg("model"), pyb::arg("data"),
+        pyb::arg("threads"), pyb::arg("skip_bad_rows"), pyb::arg("beam_size"), pyb::arg("max_len"),
+        pyb::arg("length_penalty"),
+        "See bytelite.evaluate (an int8 model file, without libtorch).");
 
   pyb::class_<PyClassifier>(m, "Classifier",
                             "An int8 text classifier loaded from a model file (.blt).")

@@ -12,6 +12,7 @@
 
 #include "bytelite/errors.h"
 #include "py_common.h"
+#include "train/checkpoint_eval.h"
 #include "train/config.h"
 #include "train/run.h"
 
@@ -126,6 +127,31 @@ pyb::object export_model(const std::string& checkpoint, const std::string& out) 
   return to_python(s);
 }
 
+// bytelite.evaluate for a checkpoint, optionally with its int8 model: the object `bytelite eval
+// --checkpoint C [--model M] --json` prints.
+pyb::object evaluate(const std::string& checkpoint, const std::string& model,
+                     const std::string& data, int threads, int batch_size, bool skip_bad_rows) {
+  if (threads < 1 || batch_size < 1) {
+    throw InvalidArgument(std::string("evaluate: ") + (threads < 1 ? "threads" : "batch_size") +
+                          ": expected an integer >= 1, found " +
+                          std::to_string(threads < 1 ? threads : batch_size));
+  }
+  std::string json;
+  {
+    pyb::gil_scoped_release nogil;
+    CheckpointEvalOptions o;
+    o.checkpoint = checkpoint;
+    if (!model.empty()) o.model = Model::load(model);
+    o.model_path = model;
+    o.data_path = data;
+    o.threads = threads;
+    o.batch_size = batch_size;
+    o.skip_bad_rows = skip_bad_rows;
+    json = evaluate_checkpoint(o).to_json();
+  }
+  return pyb::module_::import("json").attr("loads")(pyb::str(json));
+}
+
 }  // namespace
 }  // namespace bytelite::py
 
@@ -143,5 +169,8 @@ PYBIND11_MODULE(_train, m) {
         pyb::arg("resume"), pyb::arg("max_steps"), pyb::arg("verbose"), pyb::arg("progress"),
         pyb::arg("steps"), pyb::arg("threads"), pyb::arg("seed"), pyb::arg("heldout"),
         "See bytelite.pretrain.");
+  m.def("evaluate", &evaluate, pyb::arg("checkpoint"), pyb::arg("model"), pyb::arg("data"),
+        pyb::arg("threads"), pyb::arg("batch_size"), pyb::arg("skip_bad_rows"),
+        "See bytelite.evaluate (a checkpoint, libtorch).");
   m.def("export", &export_model, pyb::arg("checkpoint"), pyb::arg("out"), "See bytelite.export.");
 }

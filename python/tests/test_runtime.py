@@ -113,6 +113,8 @@ import sys, json
 import bytelite
 clf = bytelite.Classifier(sys.argv[1])
 labels, probs = clf.predict(["you are great", "@user shut up idiot"])
+report = bytelite.evaluate(sys.argv[1], sys.argv[2])
+assert 0 <= report["macro_f1"] <= 1, report
 maps = open("/proc/self/maps").read()
 mods = sorted(m for m in sys.modules if m.startswith("bytelite"))
 print(json.dumps({"labels": labels, "n": int(probs.shape[0]), "modules": mods,
@@ -121,10 +123,11 @@ print(json.dumps({"labels": labels, "n": int(probs.shape[0]), "modules": mods,
 """
 
 
-def test_import_and_predict_map_no_libtorch(qat_model):
+def test_import_predict_and_evaluate_a_model_map_no_libtorch(qat_model):
     env = dict(os.environ)
     r = subprocess.run([sys.executable, "-c", IMPORT_AND_PREDICT,
-                        os.path.join(qat_model, "model.blt")],
+                        os.path.join(qat_model, "model.blt"),
+                        os.path.join(REPO, "data/olid/valid.tsv")],
                        capture_output=True, text=True, env=env)
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
@@ -199,3 +202,27 @@ def test_bad_arguments(qat_model):
     assert ref.isa == "reference"
     texts = ["abc", "some longer text with CAPITALS and émojis 😂"]
     assert np.array_equal(ref.predict(texts)[1], clf.predict(texts)[1])
+
+
+def test_evaluate_model_equals_cli_eval_json(cli, qat_model):
+    model = os.path.join(qat_model, "model.blt")
+    data = os.path.join(REPO, "data/olid/test.tsv")
+    got = bytelite.evaluate(model, data, threads=3)
+    want = json.loads(run_cli(cli, "eval", "--model", model, "--data", data, "--json").stdout)
+    assert got == want
+    assert 0.3 <= got["accuracy"] <= 1 and 0 <= got["roc_auc"] <= 1
+    with pytest.raises(bytelite.ConfigError, match="beam_size applies to seq2seq models only"):
+        bytelite.evaluate(model, data, beam_size=2)
+
+
+def test_evaluate_bad_data_file_raises_input_error(cli, qat_model, tmp_path):
+    model = os.path.join(qat_model, "model.blt")
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("text\tlabel\nfine\toffensive\nthis row has no label column\n")
+    with pytest.raises(bytelite.InputError) as e:
+        bytelite.evaluate(model, str(bad))
+    assert isinstance(e.value, ValueError) and "bad.tsv" in str(e.value)
+    assert str(e.value) == one_line_cli_error(cli, "eval", "--model", model, "--data", str(bad))
+    assert bytelite.evaluate(model, str(bad), skip_bad_rows=True)["examples"] == 1
+    with pytest.raises(bytelite.InputError, match="missing.tsv"):
+        bytelite.evaluate(model, str(tmp_path / "missing.tsv"))

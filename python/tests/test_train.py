@@ -193,3 +193,34 @@ def test_pretrain_from_python(tmp_path):
     assert all(np.isfinite(r["train_loss"]) for r in records)
     with pytest.raises(bytelite.ConfigError, match="unknown override 'stepz'"):
         bytelite.pretrain(cfg, str(corpus), str(tmp_path / "pre2"), stepz=3)
+
+
+def test_evaluate_checkpoint_equals_cli_eval_json(cli, py_model, olid_small):
+    out, model = py_model["out"], py_model["summary"]["model"]
+    data = olid_small["valid"]
+    got = bytelite.evaluate(out, data, threads=1)
+    want = json.loads(run_cli(cli, "eval", "--checkpoint", out, "--data", data, "--json",
+                              "--threads", "1").stdout)
+    assert got == want and "compare" not in got
+    both = bytelite.evaluate(model, data, checkpoint=out, threads=1)
+    want = json.loads(run_cli(cli, "eval", "--model", model, "--checkpoint", out, "--data", data,
+                              "--json", "--threads", "1").stdout)
+    assert both == want
+    assert both["compare"]["max_abs_prob_diff"] < 0.1
+    assert both["macro_f1"] == bytelite.evaluate(model, data)["macro_f1"]
+    with pytest.raises(bytelite.ModelFileError):
+        bytelite.evaluate(str(os.path.join(out, "nothing")), data)
+
+
+def test_evaluate_seq2seq_model_equals_cli(cli, seq2seq_model):
+    model, data = seq2seq_model["model"], seq2seq_model["valid"]
+    got = bytelite.evaluate(model, data, beam_size=3, threads=2)
+    want = json.loads(run_cli(cli, "eval", "--model", model, "--data", data, "--beam-size", "3",
+                              "--threads", "2", "--json").stdout)
+    for timing in ("decode_seconds", "words_per_second"):
+        assert got.pop(timing) > 0 and want.pop(timing) > 0
+    assert got == want
+    rows = open(data).read().splitlines()[1:]
+    assert got["rows"] == len(rows) == 30
+    assert got["sources"] == len({r.split("\t")[0] for r in rows})  # distinct words
+    assert got["beam_size"] == 3 and 0 <= got["wer"] <= 1

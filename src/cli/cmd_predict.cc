@@ -4,75 +4,80 @@
 // text and still gets an output line (C1, C2). A text cannot contain '\n' in this framing: use
 // the library (Classifier::classify) for texts with newlines.
 //
-// With --model the int8 runtime classifies the lines, --threads of them at a time; each line is
-// processed by one thread, so the output is identical for every thread count. With --checkpoint
-// the libtorch model runs in length-sorted batches.
-#include <torch/torch.h>
-
+// With --model the int8 runtime classifies the input as a stream: chunks of kChunkLines lines
+// are read, classified by --threads threads (blocks of kBlockLines lines each; every line is
+// processed by one thread, so the output is identical for every thread count) and written, so
+// memory does not grow with the input. With --checkpoint (bytelite-train: torch_parts.h) the
+// libtorch model runs in length-sorted batches.
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
-#include <iostream>
-#include <nlohmann/json.hpp>
-#include <numeric>
-#include <sstream>
+#include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "bytelite/classifier.h"
 #include "cli/commands.h"
-#include "cli/lines.h"
+#include "cli/line_reader.h"
+#include "cli/predict_format.h"
+#include "cli/torch_parts.h"
 #include "core/atomic_file.h"
-#include "core/byte_tokenizer.h"
 #include "core/errors.h"
-#include "core/metrics.h"
-#include "train/batcher.h"
-#include "train/checkpoint.h"
 
 namespace bytelite::cli {
 
 namespace {
-struct PredictArgs {
-  std::string checkpoint, model, input, output;
-  int threads = 2, batch_size = 64, top_k = 0;
-  double threshold = -1;
-};
+constexpr size_t kChunkLines = 4096;
+constexpr size_t kBlockLines = 32;
 
-// JSONL output for probabilities [N * C]; labels by the decision rule of metrics.h.
-std::string format_output(const std::vector<float>& probs, size_t n,
-                          const std::vector<std::string>& names, bool multilabel,
-                          const std::vector<float>& thresholds, int top_k) {
-  const int32_t C = static_cast<int32_t>(names.size());
-  MetricInput in;
-  in.multilabel = multilabel;
-  in.num_labels = C;
-  in.scores = probs;
-  in.labels.assign(n, 0);
-  in.targets.assign(probs.size(), 0.0f);
-  auto pred = predict_labels(in, thresholds);
-  std::string out;
-  std::vector<int32_t> order(C);
-  for (size_t i = 0; i < n; ++i) {
-    nlohmann::ordered_json j;
-    std::vector<std::string> labels;
-    if (multilabel) {
-      for (int32_t c = 0; c < C; ++c)
-        if (pred[i * C + c]) labels.push_back(names[c]);
-    } else {
-      labels.push_back(names[pred[i]]);
+void predict_model(const PredictArgs& a) {
+  // Load the model before reading stdin, so a bad model fails fast.
+  const Classifier clf(Model::load(a.model));
+  const ModelInfo& info = clf.info();
+  const std::vector<float> thresholds =
+      override_thresholds(info.thresholds, a.threshold, info.multilabel, info.labels.size());
+  const size_t C = info.labels.size();
+  LineReader reader(a.input);
+  std::unique_ptr<AtomicFileWriter> file;
+  if (!a.output.empty() && a.output != "-") file = std::make_unique<AtomicFileWriter>(a.output);
+
+  std::vector<std::string> lines;
+  std::vector<float> probs;
+  std::vector<std::string> blocks;
+  while (reader.next(lines, kChunkLines)) {
+    const size_t n = lines.size();
+    const size_t nblocks = (n + kBlockLines - 1) / kBlockLines;
+    probs.resize(n * C);
+    blocks.assign(nblocks, std::string());
+    std::atomic<size_t> next{0};
+    auto work = [&]() {
+      for (;;) {
+        const size_t b = next.fetch_add(1);
+        if (b >= nblocks) return;
+        const size_t lo = b * kBlockLines, hi = std::min(n, lo + kBlockLines);
+        for (size_t i = lo; i < hi; ++i) {
+          const Prediction p = clf.classify(lines[i]);
+          std::copy(p.probabilities.begin(), p.probabilities.end(), probs.begin() + i * C);
+        }
+        blocks[b] = format_predictions(probs.data() + lo * C, hi - lo, info.labels, info.multilabel,
+                                       thresholds, a.top_k);
+      }
+    };
+    const size_t workers = std::min<size_t>(static_cast<size_t>(a.threads), nblocks);
+    std::vector<std::thread> pool;
+    for (size_t w = 1; w < workers; ++w) pool.emplace_back(work);
+    work();
+    for (auto& t : pool) t.join();
+    for (const auto& s : blocks) {
+      if (file) {
+        file->write(s);
+      } else {
+        std::fwrite(s.data(), 1, s.size(), stdout);
+      }
     }
-    std::iota(order.begin(), order.end(), 0);
-    int32_t shown = C;
-    if (top_k > 0) {
-      std::stable_sort(order.begin(), order.end(),
-                       [&](int32_t a, int32_t b) { return probs[i * C + a] > probs[i * C + b]; });
-      shown = std::min(C, top_k);
-    }
-    nlohmann::ordered_json scores = nlohmann::ordered_json::object();
-    for (int32_t r = 0; r < shown; ++r) scores[names[order[r]]] = probs[i * C + order[r]];
-    j["labels"] = labels;
-    j["scores"] = scores;
-    out += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   }
-  return out;
+  if (file) file->commit();
 }
 }  // namespace
 
@@ -105,48 +110,11 @@ CLI::App* add_predict_command(CLI::App& app) {
       throw ConfigError("--threshold: expected a probability in [0, 1], found " +
                         std::to_string(a->threshold));
     }
-    // Load the model before reading stdin, so a bad model fails fast.
-    std::unique_ptr<Classifier> clf;
-    LoadedCheckpoint lc;
     if (!a->model.empty()) {
-      clf = std::make_unique<Classifier>(Model::load(a->model));
+      predict_model(*a);
     } else {
-      torch::set_num_threads(a->threads);
-      lc = load_checkpoint(a->checkpoint);
+      predict_checkpoint(*a);
     }
-    const std::vector<std::string> lines = split_lines(read_input(a->input));
-    std::vector<std::string> names;
-    bool multilabel = false;
-    std::vector<float> thresholds, probs;
-    if (clf) {
-      names = clf->info().labels;
-      multilabel = clf->info().multilabel;
-      thresholds = clf->info().thresholds;
-      for (const auto& p : clf->classify_batch(lines, a->threads))
-        probs.insert(probs.end(), p.probabilities.begin(), p.probabilities.end());
-    } else {
-      names = lc.meta.label_names;
-      multilabel = lc.meta.multilabel;
-      thresholds = lc.meta.thresholds;
-      ByteTokenizer tok(lc.meta.config.max_length, lc.meta.config.lowercase_ascii);
-      std::vector<std::vector<int32_t>> seqs;
-      seqs.reserve(lines.size());
-      for (const auto& l : lines) seqs.push_back(encode_text(tok, l));
-      probs = predict_probabilities(lc.model, multilabel, seqs, a->batch_size);
-    }
-    if (a->threshold != -1) {
-      const float t = static_cast<float>(a->threshold);
-      if (multilabel) {
-        thresholds.assign(names.size(), t);
-      } else if (names.size() == 2) {
-        thresholds = {t};
-      } else {
-        thresholds.clear();
-      }
-    }
-    const std::string out =
-        format_output(probs, lines.size(), names, multilabel, thresholds, a->top_k);
-    write_output(a->output, out);
   });
   return cmd;
 }

@@ -1,13 +1,30 @@
 // bytelite: train and run tiny tokenizer-free byte-level text models. Thin dispatcher only.
+// Built twice (cli/handoff.h): `bytelite` (runtime-only; hands train / pretrain / export and
+// the libtorch parts of predict / eval / bench to bytelite-train) and `bytelite-train`
+// (links libtorch and runs every command itself); they differ only in torch_parts.cc /
+// torch_handoff.cc and the train, pretrain and export commands.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
 
 #include "bytelite/model.h"
 #include "cli/commands.h"
+#include "cli/handoff.h"
 #include "core/errors.h"
 
 int main(int argc, char** argv) {
+  bytelite::cli::remember_arguments(argc, argv);
+  if (!bytelite::cli::have_libtorch()) {
+    const std::string sub = bytelite::cli::training_only_subcommand(argc, argv);
+    if (!sub.empty()) {
+      try {
+        bytelite::cli::hand_off(sub);
+      } catch (const bytelite::Error& e) {
+        std::fprintf(stderr, "bytelite: error: %s\n", e.what());
+        return 1;
+      }
+    }
+  }
   CLI::App app{"bytelite: train and run tiny tokenizer-free (UTF-8 byte) text models"};
   app.option_defaults()->always_capture_default();
   app.require_subcommand(1);

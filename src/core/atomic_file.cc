@@ -46,6 +46,46 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
   }
 }
 
+AtomicFileWriter::AtomicFileWriter(const std::string& path)
+    : path_(path), tmp_(path + ".tmp.XXXXXX") {
+  fd_ = mkstemp(tmp_.data());
+  if (fd_ < 0) {
+    throw Error("cannot create a temporary file next to '" + path + "': " + std::strerror(errno));
+  }
+}
+
+AtomicFileWriter::~AtomicFileWriter() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    ::unlink(tmp_.c_str());
+  }
+}
+
+void AtomicFileWriter::write(const char* data, size_t size) {
+  size_t off = 0;
+  while (off < size) {
+    ssize_t n = ::write(fd_, data + off, size - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw Error("cannot write '" + path_ + "': " + std::strerror(errno));
+    }
+    off += static_cast<size_t>(n);
+  }
+}
+
+void AtomicFileWriter::commit() {
+  if (::fchmod(fd_, 0644) != 0 || ::fsync(fd_) != 0) {
+    throw Error("cannot flush '" + path_ + "': " + std::strerror(errno));
+  }
+  ::close(fd_);
+  fd_ = -1;
+  if (std::rename(tmp_.c_str(), path_.c_str()) != 0) {
+    int e = errno;
+    ::unlink(tmp_.c_str());
+    throw Error("cannot rename temporary file to '" + path_ + "': " + std::strerror(e));
+  }
+}
+
 std::string read_file(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
