@@ -1,12 +1,9 @@
 // export: converts a QAT checkpoint to the int8 model file of the runtime (src/train/export.h).
-#include <sys/stat.h>
-
 #include <cstdio>
 #include <string>
 
 #include "cli/commands.h"
-#include "train/export.h"
-#include "train/seq2seq_trainer.h"
+#include "train/run.h"
 
 namespace bytelite::cli {
 
@@ -29,23 +26,21 @@ CLI::App* add_export_command(CLI::App& app) {
       ->required();
   cmd->add_flag("--quiet", a->quiet, "Print nothing on success");
   cmd->callback([a]() {
-    struct stat st {};
-    const std::string pt = a->checkpoint + "/model.pt";
-    if (::stat(pt.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {  // a seq2seq training directory
-      const int64_t bytes = export_seq2seq_checkpoint(a->checkpoint, a->out);
-      if (!a->quiet) {
-        std::printf("exported %s -> %s: %lld bytes (seq2seq)\n", pt.c_str(), a->out.c_str(),
-                    static_cast<long long>(bytes));
-      }
+    const nlohmann::json s = export_any(a->checkpoint, a->out);
+    if (a->quiet) return;
+    if (s["task"] == "seq2seq") {
+      std::printf("exported %s/model.pt -> %s: %lld bytes (seq2seq)\n", a->checkpoint.c_str(),
+                  a->out.c_str(), static_cast<long long>(s["model_bytes"].get<int64_t>()));
       return;
     }
-    ExportSummary s = export_checkpoint(a->checkpoint, a->out);
-    if (!a->quiet) {
-      std::printf("exported %s -> %s: %lld bytes, %lld parameters (float32: %lld bytes, %.3fx)\n",
-                  a->checkpoint.c_str(), s.path.c_str(), static_cast<long long>(s.model_bytes),
-                  static_cast<long long>(s.parameter_count), static_cast<long long>(s.float_bytes),
-                  s.float_bytes > 0 ? static_cast<double>(s.model_bytes) / s.float_bytes : 0.0);
-    }
+    const auto model_bytes = s["model_bytes"].get<int64_t>();
+    const auto float_bytes = s["float_bytes"].get<int64_t>();
+    std::printf("exported %s -> %s: %lld bytes, %lld parameters (float32: %lld bytes, %.3fx)\n",
+                a->checkpoint.c_str(), s["path"].get<std::string>().c_str(),
+                static_cast<long long>(model_bytes),
+                static_cast<long long>(s["parameter_count"].get<int64_t>()),
+                static_cast<long long>(float_bytes),
+                float_bytes > 0 ? static_cast<double>(model_bytes) / float_bytes : 0.0);
   });
   return cmd;
 }

@@ -3,10 +3,8 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "core/atomic_file.h"
-#include "core/errors.h"
 #include "train/config.h"
-#include "train/pretrain.h"
+#include "train/run.h"
 
 namespace bytelite::cli {
 
@@ -56,36 +54,19 @@ CLI::App* add_pretrain_command(CLI::App& app) {
   cmd->add_flag("--quiet", args->quiet, "No progress output");
   cmd->callback([args]() {
     ExperimentConfig cfg = load_config(args->config, args->set);
-    auto& pc = cfg.pretrain;
-    cfg.has_pretrain = true;
-    if (args->steps > 0) pc.steps = args->steps;
-    if (args->threads > 0) pc.threads = args->threads;
-    if (args->seed >= 0) pc.seed = static_cast<unsigned long>(args->seed);
-    if (!args->heldout.empty()) pc.heldout = args->heldout == "none" ? "" : args->heldout;
+    PretrainOverrides ov;
+    ov.steps = args->steps;
+    ov.threads = args->threads;
+    ov.seed = args->seed;
+    ov.heldout = args->heldout;
+    apply_pretrain_overrides(cfg, ov);
     PretrainOptions o;
     o.corpus = args->corpus;
     o.out_dir = args->out;
     o.resume = args->resume;
     o.max_steps = args->max_steps;
     o.verbose = !args->quiet;
-    PretrainResult r = pretrain_encoder(cfg, o);
-    nlohmann::json summary = {{"steps", r.steps},
-                              {"heldout_loss", r.heldout_loss},
-                              {"heldout_accuracy", r.heldout_accuracy},
-                              {"train_loss", r.train_loss},
-                              {"train_accuracy", r.train_accuracy},
-                              {"seconds", r.seconds},
-                              {"bytes_per_s", r.bytes_per_s},
-                              {"threads", pc.threads},
-                              {"checkpoint", r.checkpoint}};
-    write_file_atomic(args->out + "/summary.json", summary.dump(2) + "\n");
-    std::printf(
-        "pretrained %lld steps in %.1fs (%.0f bytes/s); held-out loss %.4f, masked-byte "
-        "accuracy %.4f\n",
-        static_cast<long long>(r.steps), r.seconds, r.bytes_per_s, r.heldout_loss,
-        r.heldout_accuracy);
-    std::printf("checkpoint: %s (bytelite train ... --init-from %s)\n", r.checkpoint.c_str(),
-                args->out.c_str());
+    for (const std::string& line : run_pretrain(cfg, o).lines) std::printf("%s\n", line.c_str());
   });
   return cmd;
 }

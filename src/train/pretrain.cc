@@ -633,6 +633,7 @@ PretrainResult pretrain_encoder(const ExperimentConfig& cfg, const PretrainOptio
         rec["heldout_accuracy"] = heldout_acc;
       }
       log << rec.dump() << "\n";
+      if (opts.on_eval) opts.on_eval(rec);
       if (opts.verbose) {
         std::fprintf(stderr,
                      "%s[eval] step %lld | loss %.4f acc %.4f | held-out loss %.4f acc "

@@ -22,6 +22,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -83,6 +84,10 @@ struct PretrainOptions {
   long max_steps = 0;               // stop after this step (0: pretrain.steps); the schedule
                                     // still spans pretrain.steps
   bool verbose = true;
+  // Called after each evaluation with the record appended to OUT/pretrain_log.jsonl (step,
+  // train_loss, train_accuracy, lr, bytes, seconds, heldout_*), on the training thread; an
+  // exception it throws ends the run. Empty: none.
+  std::function<void(const nlohmann::json& record)> on_eval = nullptr;
 };
 
 struct PretrainResult {

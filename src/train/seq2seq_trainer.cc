@@ -297,6 +297,7 @@ Seq2SeqTrainResult train_seq2seq(const ExperimentConfig& cfg, const TrainOptions
       last_eval = describe(last);
       log += last.dump() + "\n";
       write_file_atomic(opts.out_dir + "/train_log.jsonl", log);
+      if (opts.on_eval) opts.on_eval(last);
       std::ostringstream sampler;
       sampler << rng;
       const auto tr = at::detail::getDefaultCPUGenerator().get_state();

@@ -327,14 +327,16 @@ TrainResult train_classifier(const ExperimentConfig& cfg, const TrainOptions& op
         save_checkpoint(last_path, meta, model, &optimizer, trainer_state());
         last_good_step = step;
         {
-          std::ofstream log(log_path, std::ios::app);
-          log << nlohmann::json{{"step", step},
-                                {"epoch", epoch + 1},
-                                {"train_loss", loss_ema},
-                                {"lr", lr},
-                                {"valid", nlohmann::json::parse(report_to_json(report))}}
-                     .dump()
-              << "\n";
+          const nlohmann::json record = {{"step", step},
+                                         {"epoch", epoch + 1},
+                                         {"train_loss", loss_ema},
+                                         {"lr", lr},
+                                         {"valid", nlohmann::json::parse(report_to_json(report))}};
+          {
+            std::ofstream log(log_path, std::ios::app);
+            log << record.dump() << "\n";
+          }
+          if (opts.on_eval) opts.on_eval(record);
         }
         if (opts.verbose) {
           std::fprintf(stderr,

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -25,6 +26,10 @@ struct TrainOptions {
   // seq2seq: stop at the first evaluation at or after this many steps, as an interrupted run
   // (OUT/model.pt then resumes); 0 = off. For tests and time-boxed runs.
   int64_t stop_after = 0;
+  // Called after each evaluation with the record appended to OUT/train_log.jsonl (step,
+  // train_loss, valid metrics, ...), on the training thread; an exception it throws ends the
+  // run with that exception (last.ckpt keeps the state of the last save). Empty: none.
+  std::function<void(const nlohmann::json& record)> on_eval = nullptr;
 };
 
 struct TrainResult {

@@ -1,0 +1,85 @@
+#include "core/model_info_json.h"
+
+#include <cstdio>
+
+namespace bytelite {
+
+nlohmann::ordered_json model_config_json(const ModelInfo& m) {
+  nlohmann::ordered_json cfg = {{"encoder", m.encoder},
+                                {"embedding_size", m.embedding_size},
+                                {"bottleneck_size", m.bottleneck_size},
+                                {"gbst_max_block_width", m.gbst_max_block_width},
+                                {"gbst_conv_kernel_size", m.gbst_conv_kernel_size},
+                                {"gbst_downsample_rate", m.gbst_downsample_rate}};
+  if (m.encoder == "qrnn") {
+    cfg["qrnn_state_size"] = m.qrnn_state_size;
+    cfg["qrnn_kernel_width"] = m.qrnn_kernel_width;
+    cfg["qrnn_layers"] = m.qrnn_layers;
+  } else {
+    cfg["transformer_layers"] = m.transformer_layers;
+    cfg["num_heads"] = m.num_heads;
+    cfg["intermediate_size"] = m.intermediate_size;
+    if (m.encoder == "funnel") cfg["pool_windows"] = m.pool_windows;
+    cfg["attention_scale"] = m.attention_scale;
+    cfg["layer_norm"] = m.layer_norm;
+  }
+  const bool seq2seq = m.architecture == "byteseq2seq";
+  if (seq2seq && m.encoder != "transformer") {
+    // The classifier's QRNN / funnel encoder (its hyperparameters above), then the decoder.
+    cfg["decoder_dimension"] = m.decoder_dimension;
+    cfg["decoder_num_heads"] = m.decoder_num_heads;
+    cfg["decoder_intermediate_size"] = m.decoder_intermediate_size;
+    cfg["decoder_layers"] = m.decoder_layers;
+    cfg["max_source"] = m.max_length;
+    cfg["max_target"] = m.max_target;
+  } else if (seq2seq) {
+    // The encoder is a ByteTransformer of transformer_layers layers of width D, the decoder
+    // decoder_layers MAtt layers of the same width (docs/seq2seq.md).
+    cfg = {{"encoder", m.encoder},
+           {"model_dimension", m.bottleneck_size},
+           {"num_heads", m.num_heads},
+           {"intermediate_size", m.intermediate_size},
+           {"encoder_layers", m.transformer_layers},
+           {"decoder_layers", m.decoder_layers},
+           {"max_source", m.max_length},
+           {"max_target", m.max_target},
+           {"gbst_max_block_width", m.gbst_max_block_width},
+           {"gbst_conv_kernel_size", m.gbst_conv_kernel_size},
+           {"gbst_downsample_rate", m.gbst_downsample_rate},
+           {"attention_scale", m.attention_scale},
+           {"layer_norm", m.layer_norm}};
+  } else {
+    cfg["pooling"] = m.pooling;
+  }
+  return cfg;
+}
+
+nlohmann::ordered_json model_info_json(const ModelInfo& m) {
+  char crc[16];
+  std::snprintf(crc, sizeof crc, "0x%08x", m.checksum);
+  nlohmann::ordered_json j = {{"path", m.path},
+                              {"file_bytes", m.file_bytes},
+                              {"format_version", m.format_version},
+                              {"checksum", crc},
+                              {"producer", m.producer},
+                              {"architecture", m.architecture},
+                              {"labels", m.labels},
+                              {"multilabel", m.multilabel},
+                              {"thresholds", m.thresholds},
+                              {"max_length", m.max_length},
+                              {"lowercase_ascii", m.lowercase_ascii},
+                              {"text_column", m.text_column},
+                              {"label_columns", m.label_columns},
+                              {"config", model_config_json(m)},
+                              {"parameter_count", m.parameter_count},
+                              {"float_bytes", m.float_bytes},
+                              {"trained_parameters", m.trained_parameters},
+                              {"source_checkpoint", m.source_checkpoint},
+                              {"training_step", m.training_step}};
+  if (m.architecture == "byteseq2seq") {
+    j["generation"] = {{"beam_size", m.beam_size}, {"length_penalty", m.length_penalty}};
+  }
+  return j;
+}
+
+}  // namespace bytelite
