@@ -12,6 +12,7 @@ PACKAGES=(
   libcli11-dev nlohmann-json3-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-sklearn python3-numpy python3-matplotlib
+  fasttext
   zlib1g-dev
 )
 
