@@ -276,7 +276,7 @@ def run_fasttext(run_dir, data):
                                 "-epoch", str(cfg["epoch"]), "-lr", str(cfg["lr"]),
                                 "-thread", "1", "-verbose", "0"] + FT_QUANT, check=True)
                 t_quant = time.time() - t1
-                res = {"cfg": cfg, "seed": seed}
+                res = {"cfg": cfg, "seed": seed, "bin": None, "ftz": None}
                 for kind in ("bin", "ftz"):
                     f = f"{model}.{kind}"
                     pv, _ = ft_predict(f, files["valid"], classes, prior)
@@ -292,6 +292,7 @@ def run_fasttext(run_dir, data):
                     m["bytes"] = os.path.getsize(f)
                     m["train_seconds"] = t_train if kind == "bin" else t_train + t_quant
                     m["test_texts_without_known_token"] = empty
+                    m["seed"] = seed
                     res[kind] = m
                     np.save(os.path.join(sd, f"test_probs_{kind}.npy"), pt)
                 save_json(res_path, res)
@@ -397,7 +398,7 @@ def run_bytelite(run_dir, data, binary):
             m = {"macro_f1": t["macro_f1"], "roc_auc": t["roc_auc"],
                  "threshold": t.get("thresholds"), "valid": s["best_valid_metric"],
                  "bytes": os.path.getsize(need[1]), "train_seconds": s["train_seconds"],
-                 "threads": s["threads"]}
+                 "threads": s["threads"], "seed": seed}
             if ds == "davidson":
                 m["hate_f1"] = next(x["f1"] for x in t["per_label"] if x["name"] == "hate")
             cross_path = os.path.join(rd, f"predict_{OTHER[ds]}_test.jsonl")
@@ -470,9 +471,18 @@ def table(results):
                 continue
             runs = results[ds][key]["runs"]
             if not runs:
+                lines.append(f"| {NAMES[key].format(ds=ds)} | 0 (not trained yet) |" +
+                             " - |" * (6 if hate else 5))
                 continue
             n = len(runs)
-            nr = "1 (deterministic)" if key in ("tfidf_lr", "use_lite_lr") else f"{n} seeds"
+            if key in ("tfidf_lr", "use_lite_lr"):
+                nr = "1 (deterministic)"
+            elif n == len(SEEDS):
+                nr = f"{n} seeds"
+            else:
+                seeds = [r.get("seed", i + 1) for i, r in enumerate(runs)]
+                nr = (f"{n} of {len(SEEDS)} seeds (seed{'s' if n > 1 else ''} "
+                      f"{', '.join(map(str, seeds))}; the others not trained yet)")
             row = [NAMES[key].format(ds=ds), nr,
                    spread([r["macro_f1"] for r in runs]), spread([r["roc_auc"] for r in runs])]
             if hate:
