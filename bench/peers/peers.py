@@ -198,6 +198,8 @@ def ft_predict(model, text_file, classes, prior):
             continue
         for lab, p in zip(toks[0::2], toks[1::2]):
             probs[i, classes.index(lab[len("__label__"):])] = float(p)
+    # printed with 6 significant digits (and a label under 1e-5 may be left out): renormalise
+    probs /= probs.sum(1, keepdims=True)
     return probs, empty
 
 
