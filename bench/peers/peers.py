@@ -440,7 +440,7 @@ NAMES = {
     "fasttext": "fastText `.bin`",
     "fasttext_ftz": "fastText `.ftz` (quantized)",
     "tfidf_lr": "char 2-5-gram TF-IDF + LR",
-    "use_lite_lr": "USE lite embeddings + LR (pretrained anchor)",
+    "use_lite_lr": "USE lite embeddings + LR (pretrained anchor; time: the LR head only)",
 }
 
 
@@ -538,7 +538,10 @@ def main():
     foot = (f"Machine: {cpu}, {os.cpu_count()} cores shared with other jobs; every training on "
             "1 thread (wall-clock times, so only roughly comparable). Mean [min, max] over seeds "
             "1-3; every choice (hyperparameters, checkpoint, decision threshold) made on "
-            "validation data; each test set read once per model.\n")
+            "validation data; each test set read once per model. fastText `.ftz` time: training "
+            "plus quantization with retraining. USE lite: 25 MB of pretrained weights (not "
+            "trained here) plus the LR head; its embeddings cost about 55-230 ms per tweet on one "
+            "shared core (bench/peers/use_lite/run.sh).\n")
     md = md + foot
     with open(os.path.join(run_dir, "peers.md"), "w") as f:
         f.write(md)
