@@ -34,7 +34,7 @@ for variant in ("float", "qat"):
     rows.append((f"ByteQRNN {variant.upper() if variant == 'qat' else variant} (ours, seed {seed})",
                  f"{100 * t['macro_f1']:.1f}", f"{t['roc_auc']:.3f}", f"{100 * t['accuracy']:.1f}",
                  f"{s['parameters']:,}", size,
-                 f"{s['train_seconds'] / 60:.1f} min ({s['threads']} threads)"))
+                 f"{s['train_seconds'] / 60:.1f} min ({s['threads']} thread{'s' if s['threads'] > 1 else ''})"))
 names = {"bytelite": "ByteQRNN QAT int8, seeds 1-3 (peer benchmark)",
          "fasttext": "fastText .bin, seeds 1-3 (peer benchmark)",
          "fasttext_ftz": "fastText .ftz quantized, seeds 1-3 (peer benchmark)",
@@ -45,7 +45,9 @@ for key, name in names.items():
     if not runs:
         continue
     if key == "bytelite":
-        name = f"ByteQRNN QAT int8, seeds {','.join(str(i + 1) for i in range(len(runs)))} (peer benchmark)"
+        seeds = [str(r.get("seed", i + 1)) for i, r in enumerate(runs)]
+        name = (f"ByteQRNN QAT int8, seed{'s' if len(seeds) > 1 else ''} {', '.join(seeds)} "
+                "(peer benchmark)")
     b = runs[0].get("bytes")
     ts = [r["train_seconds"] for r in runs if r.get("train_seconds") is not None]
     rows.append((name, spread(runs, "macro_f1"), spread(runs, "roc_auc", 1, "{:.3f}"), "-", "-",
@@ -58,12 +60,17 @@ print(f"OLID (OffensEval-2019 subtask A) test set, 860 tweets; this run: seed {s
 for r in [head, tuple("-" * w for w in widths)] + rows:
     print("| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |")
 blt_runs = peers.get("bytelite", {}).get("runs", [])
-if blt_runs:
+peers_rel = os.path.relpath(peers_path)
+if len(blt_runs) >= 3:
     print(f"The seed-{seed} QAT number above is one draw: over {len(blt_runs)} seeds (1 thread) the "
           f"same recipe scores test macro-F1 {spread(blt_runs, 'macro_f1')}, ROC AUC "
-          f"{spread(blt_runs, 'roc_auc', 1, '{:.3f}')} (mean [min, max]; {peers_path}).")
+          f"{spread(blt_runs, 'roc_auc', 1, '{:.3f}')} (mean [min, max]; {peers_rel}).")
+elif blt_runs:
+    print(f"The QAT number above is one seed; the peer benchmark ({peers_rel}) has measured only "
+          f"{len(blt_runs)} seed(s) of this recipe so far (1 thread: test macro-F1 "
+          f"{spread(blt_runs, 'macro_f1')}), so its seed spread is not known yet.")
 else:
-    print(f"The QAT number above is one seed; no seed spread found ({peers_path}: run "
+    print(f"The QAT number above is one seed; no seed spread found ({peers_rel}: run "
           "scripts/peers.sh and copy its peers.json there).")
 print("Peer rows: mean [min, max] over seeds; every choice on validation data "
       "(bench/peers/peers.py). Published leaderboard figures: data/olid/SOURCE.md.")

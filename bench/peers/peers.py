@@ -497,7 +497,7 @@ def table(results):
                        (f"{np.mean(ts):.0f} s" if ts else "-"))
             lines.append("| " + " | ".join(row).replace(" (1 run)", "") + " |")
         lines.append("")
-    return "\n".join(lines)
+    return "\n".join(lines).rstrip("\n") + "\n"
 
 
 DATA = None
@@ -539,10 +539,10 @@ def main():
             "1 thread (wall-clock times, so only roughly comparable). Mean [min, max] over seeds "
             "1-3; every choice (hyperparameters, checkpoint, decision threshold) made on "
             "validation data; each test set read once per model. fastText `.ftz` time: training "
-            "plus quantization with retraining. USE lite: 25 MB of pretrained weights (not "
+            "plus quantization with retraining. USE lite: 28 MB of pretrained weights (not "
             "trained here) plus the LR head; its embeddings cost about 55-230 ms per tweet on one "
             "shared core (bench/peers/use_lite/run.sh).\n")
-    md = md + foot
+    md = md + "\n" + foot
     with open(os.path.join(run_dir, "peers.md"), "w") as f:
         f.write(md)
     save_json(os.path.join(run_dir, "peers.json"), {"results": results, "machine": cpu})
