@@ -31,10 +31,12 @@ for variant in ("float", "qat"):
     blt = f"{out}/{variant}/model.blt"
     size = (f"{os.path.getsize(blt) / 1024:.0f} KiB int8" if os.path.exists(blt) else
             f"{4 * s['parameters'] / 1024:.0f} KiB float32")
-    rows.append((f"ByteQRNN {variant.upper() if variant == 'qat' else variant} (ours, seed {seed})",
+    label = variant.upper() if variant == "qat" else variant
+    rows.append((f"ByteQRNN {label} (ours, seed {seed})",
                  f"{100 * t['macro_f1']:.1f}", f"{t['roc_auc']:.3f}", f"{100 * t['accuracy']:.1f}",
                  f"{s['parameters']:,}", size,
-                 f"{s['train_seconds'] / 60:.1f} min ({s['threads']} thread{'s' if s['threads'] > 1 else ''})"))
+                 f"{s['train_seconds'] / 60:.1f} min ({s['threads']} "
+                 f"thread{'s' if s['threads'] > 1 else ''})"))
 names = {"bytelite": "ByteQRNN QAT int8, seeds 1-3 (peer benchmark)",
          "fasttext": "fastText .bin, seeds 1-3 (peer benchmark)",
          "fasttext_ftz": "fastText .ftz quantized, seeds 1-3 (peer benchmark)",
@@ -62,7 +64,8 @@ for r in [head, tuple("-" * w for w in widths)] + rows:
 blt_runs = peers.get("bytelite", {}).get("runs", [])
 peers_rel = os.path.relpath(peers_path)
 if len(blt_runs) >= 3:
-    print(f"The seed-{seed} QAT number above is one draw: over {len(blt_runs)} seeds (1 thread) the "
+    print(f"The seed-{seed} QAT number above is one draw: over {len(blt_runs)} seeds (1 thread) "
+          "the "
           f"same recipe scores test macro-F1 {spread(blt_runs, 'macro_f1')}, ROC AUC "
           f"{spread(blt_runs, 'roc_auc', 1, '{:.3f}')} (mean [min, max]; {peers_rel}).")
 elif blt_runs:

@@ -44,12 +44,18 @@ async function main() {
     if (s - lastReport >= 30 || done === lines.length) {
       lastReport = s;
       const rate = (done - start) / s;
-      process.stderr.write(`embed ${input}: ${done}/${lines.length}, ${(1000 / rate).toFixed(1)} ms/text, ETA ${((lines.length - done) / rate / 60).toFixed(1)} min\n`);
+      const eta = ((lines.length - done) / rate / 60).toFixed(1);
+      process.stderr.write(
+        `embed ${input}: ${done}/${lines.length}, ${(1000 / rate).toFixed(1)} ms/text, ` +
+        `ETA ${eta} min\n`);
     }
   }
   fs.closeSync(fd);
   fs.renameSync(part, output);
   const s = (Date.now() - t0) / 1000;
-  process.stderr.write(`embed ${input}: ${lines.length - start} texts in ${s.toFixed(1)} s (${(1000 * s / Math.max(1, lines.length - start)).toFixed(1)} ms/text)\n`);
+  const n = lines.length - start;
+  process.stderr.write(
+    `embed ${input}: ${n} texts in ${s.toFixed(1)} s ` +
+    `(${(1000 * s / Math.max(1, n)).toFixed(1)} ms/text)\n`);
 }
 main().catch((e) => { console.error(e); process.exit(1); });
