@@ -69,9 +69,9 @@ if len(blt_runs) >= 3:
           f"same recipe scores test macro-F1 {spread(blt_runs, 'macro_f1')}, ROC AUC "
           f"{spread(blt_runs, 'roc_auc', 1, '{:.3f}')} (mean [min, max]; {peers_rel}).")
 elif blt_runs:
-    print(f"The QAT number above is one seed; the peer benchmark ({peers_rel}) has measured only "
-          f"{len(blt_runs)} seed(s) of this recipe so far (1 thread: test macro-F1 "
-          f"{spread(blt_runs, 'macro_f1')}), so its seed spread is not known yet.")
+    print(f"The QAT number above is one seed; the peer benchmark ({peers_rel}) has only "
+          f"{len(blt_runs)} of the 3 seeds of this recipe so far (1 thread, test macro-F1 "
+          f"{spread(blt_runs, 'macro_f1')}, mean [min, max] where more than one).")
 else:
     print(f"The QAT number above is one seed; no seed spread found ({peers_rel}: run "
           "scripts/peers.sh and copy its peers.json there).")
