@@ -10,7 +10,7 @@
 #   USE_LITE=1 also embeds the texts with Universal Sentence Encoder lite (node; about an hour
 #   of one core) and fits its LR head (bench/peers/use_lite/run.sh); without it the table shows
 #   the USE-lite row only when bench/peers/use_lite/probs/ holds its committed results.
-# Cost (measured on 2 cores shared with other jobs): six bytelite trainings of 14-58 min each
+# Cost (measured on 2 cores shared with other jobs): six bytelite trainings of 8-58 min each
 # (one at a time, 1 thread), fastText about 40 min (grid plus 3 seeds with quantization, both
 # datasets), TF-IDF + LR about 5 min.
 set -euo pipefail
