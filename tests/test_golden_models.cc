@@ -21,6 +21,7 @@
 #include "bytelite/errors.h"
 #include "bytelite/model.h"
 #include "bytelite/seq2seq.h"
+#include "golden_info_fields.h"
 
 namespace bytelite {
 namespace {
@@ -178,28 +179,7 @@ void check_info(const Expected& e, const ModelInfo& m) {
   std::string cols;
   for (const auto& l : m.label_columns) cols += (cols.empty() ? "" : " ") + l;
   EXPECT_EQ(get("label_columns"), cols);
-  const std::vector<std::pair<const char*, int64_t>> ints = {
-      {"embedding_size", m.embedding_size},
-      {"bottleneck_size", m.bottleneck_size},
-      {"gbst_max_block_width", m.gbst_max_block_width},
-      {"gbst_conv_kernel_size", m.gbst_conv_kernel_size},
-      {"gbst_downsample_rate", m.gbst_downsample_rate},
-      {"qrnn_state_size", m.qrnn_state_size},
-      {"qrnn_kernel_width", m.qrnn_kernel_width},
-      {"qrnn_layers", m.qrnn_layers},
-      {"transformer_layers", m.transformer_layers},
-      {"num_heads", m.num_heads},
-      {"intermediate_size", m.intermediate_size},
-      {"decoder_dimension", m.decoder_dimension},
-      {"decoder_num_heads", m.decoder_num_heads},
-      {"decoder_intermediate_size", m.decoder_intermediate_size},
-      {"decoder_layers", m.decoder_layers},
-      {"max_target", m.max_target},
-      {"beam_size", m.beam_size},
-      {"parameter_count", m.parameter_count},
-      {"float_bytes", m.float_bytes},
-      {"trained_parameters", m.trained_parameters},
-      {"training_step", m.training_step}};
+  const auto ints = golden::info_int_fields(m);
   for (const auto& [k, v] : ints) EXPECT_EQ(get_int(k), v) << k;
   std::string pw;
   for (int32_t w : m.pool_windows) pw += (pw.empty() ? "" : " ") + std::to_string(w);

@@ -65,12 +65,12 @@ std::string ModelEvalResult::to_json() const {
   return nlohmann::ordered_json::parse(report_to_json(report)).dump();
 }
 
-std::string ModelEvalResult::to_text() const {
+std::string eval_notes(int64_t truncated, int32_t max_length, int64_t skipped_rows) {
   std::string s;
-  char buf[512];
+  char buf[128];
   if (truncated > 0) {
     std::snprintf(buf, sizeof buf, "note: %lld examples truncated to %d bytes\n",
-                  static_cast<long long>(truncated), max_length);
+                  static_cast<long long>(truncated), static_cast<int>(max_length));
     s += buf;
   }
   if (skipped_rows > 0) {
@@ -78,6 +78,11 @@ std::string ModelEvalResult::to_text() const {
                   static_cast<long long>(skipped_rows));
     s += buf;
   }
+  return s;
+}
+
+std::string ModelEvalResult::to_text() const {
+  std::string s = eval_notes(truncated, max_length, skipped_rows);
   s += "int8 model " + model_path + " (kernels: " + isa + ")\n";
   return s + report_to_text(report);
 }

@@ -35,6 +35,10 @@ struct ModelEvalResult {
   std::string to_text() const;
 };
 
+/// The note lines an evaluation prints before its report: "note: N examples truncated to L
+/// bytes" and "note: N bad rows skipped", each only when N > 0 (empty string otherwise).
+std::string eval_notes(int64_t truncated, int32_t max_length, int64_t skipped_rows);
+
 /// Classifies every example of `data` with `threads` (>= 1) worker threads (results do not
 /// depend on the count) and computes the metrics. Throws ConfigError when data's labels differ
 /// from the model's (single-label: data.label_names must equal ModelInfo::labels, as

@@ -12,6 +12,7 @@
 #include "core/byte_tokenizer.h"
 #include "core/dataset.h"
 #include "core/errors.h"
+#include "core/model_eval.h"
 #include "core/progress.h"
 #include "train/batcher.h"
 #include "train/checkpoint.h"
@@ -146,21 +147,11 @@ std::string CheckpointEvalResult::to_json() const {
 }
 
 std::string CheckpointEvalResult::to_text() const {
-  std::string out;
-  char buf[512];
-  if (truncated > 0) {
-    std::snprintf(buf, sizeof buf, "note: %lld examples truncated to %d bytes\n",
-                  static_cast<long long>(truncated), max_length);
-    out += buf;
-  }
-  if (skipped_rows > 0) {
-    std::snprintf(buf, sizeof buf, "note: %lld bad rows skipped\n",
-                  static_cast<long long>(skipped_rows));
-    out += buf;
-  }
+  std::string out = eval_notes(truncated, max_length, skipped_rows);
   if (!isa.empty()) out += "int8 model " + model_path + " (kernels: " + isa + ")\n";
   out += report_to_text(report);
   if (!compare.is_null()) {
+    char buf[512];
     std::snprintf(buf, sizeof buf,
                   "int8 vs checkpoint: max |dp| %.5f, mean |dp| %.6f, %lld changed predictions; "
                   "roc_auc %+.5f, macro_f1 %+.5f, accuracy %+.5f\n",
