@@ -36,6 +36,15 @@ class Loader {
     return p;
   }
 
+  // The GBST hyperparameters of a model config (named `cfg` in messages) within the bounds
+  // the training config allows (runtime/model_limits.h).
+  void check_gbst(const ModelInfo& info, const std::string& cfg) const {
+    check_int(info.gbst_max_block_width, 1, limits::kMaxGbstBlockWidth,
+              cfg + ".gbst_max_block_width");
+    check_int(info.gbst_conv_kernel_size, 1, limits::kMaxKernel, cfg + ".gbst_conv_kernel_size");
+    check_int(info.gbst_downsample_rate, 1, limits::kMaxDownsample, cfg + ".gbst_downsample_rate");
+  }
+
   void check_int(int64_t v, int64_t lo, int64_t hi, const std::string& what) const {
     if (v < lo || v > hi) {
       fail(what, "an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]",
@@ -341,12 +350,7 @@ class Loader {
     info.qrnn_layers = cfg->qrnn_layers();
     check_int(info.embedding_size, 1, limits::kMaxWidth, cfg_name + ".embedding_size");
     check_int(info.bottleneck_size, 1, limits::kMaxWidth, cfg_name + ".bottleneck_size");
-    check_int(info.gbst_max_block_width, 1, limits::kMaxGbstBlockWidth,
-              cfg_name + ".gbst_max_block_width");
-    check_int(info.gbst_conv_kernel_size, 1, limits::kMaxKernel,
-              cfg_name + ".gbst_conv_kernel_size");
-    check_int(info.gbst_downsample_rate, 1, limits::kMaxDownsample,
-              cfg_name + ".gbst_downsample_rate");
+    check_gbst(info, cfg_name);
     check_int(info.qrnn_state_size, 1, limits::kMaxWidth, cfg_name + ".qrnn_state_size");
     check_int(info.qrnn_kernel_width, 1, limits::kMaxKernel, cfg_name + ".qrnn_kernel_width");
     check_int(info.qrnn_layers, 1, limits::kMaxQrnnLayers, cfg_name + ".qrnn_layers");
@@ -529,12 +533,7 @@ class Loader {
     info.layer_norm = str(cfg->layer_norm());
     check_int(info.embedding_size, 1, limits::kMaxWidth, cfg_name + ".embedding_size");
     check_int(info.bottleneck_size, 1, limits::kMaxWidth, cfg_name + ".model_dimension");
-    check_int(info.gbst_max_block_width, 1, limits::kMaxGbstBlockWidth,
-              cfg_name + ".gbst_max_block_width");
-    check_int(info.gbst_conv_kernel_size, 1, limits::kMaxKernel,
-              cfg_name + ".gbst_conv_kernel_size");
-    check_int(info.gbst_downsample_rate, 1, limits::kMaxDownsample,
-              cfg_name + ".gbst_downsample_rate");
+    check_gbst(info, cfg_name);
     check_int(info.transformer_layers, 1, limits::kMaxTransformerLayers, cfg_name + ".num_layers");
     check_int(info.num_heads, 1, info.bottleneck_size, cfg_name + ".num_heads");
     check_int(info.intermediate_size, 1, limits::kMaxIntermediate, cfg_name + ".intermediate_size");
@@ -683,12 +682,7 @@ class Loader {
               "seq2seq_config.decoder_layers");
     check_int(cfg->max_source(), info.max_length, info.max_length, "seq2seq_config.max_source");
     check_int(info.max_target, 1, limits::kMaxPositions, "seq2seq_config.max_target");
-    check_int(info.gbst_max_block_width, 1, limits::kMaxGbstBlockWidth,
-              "seq2seq_config.gbst_max_block_width");
-    check_int(info.gbst_conv_kernel_size, 1, limits::kMaxKernel,
-              "seq2seq_config.gbst_conv_kernel_size");
-    check_int(info.gbst_downsample_rate, 1, limits::kMaxDownsample,
-              "seq2seq_config.gbst_downsample_rate");
+    check_gbst(info, "seq2seq_config");
     check_int(info.beam_size, 1, limits::kMaxBeam, "seq2seq_config.beam_size");
     if (!std::isfinite(info.length_penalty) || info.length_penalty < 0.0f ||
         info.length_penalty > 10.0f) {
