@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job: installs missing dependencies, builds, trains ByteQRNN on OLID (OffensEval-2019)
 # twice, as a float model and with quantization-aware training, evaluates both on the official
-# test set and prints them beside the published baselines. About 20 minutes on 2 cores.
+# test set, prints them beside the published baselines and writes the report page
+# OUT/qat/report.html (bytelite report). About 20 minutes on 2 cores.
 # Usage: scripts/main_job.sh [output dir, default runs/main_job]   (SEED: training seed, default 1)
 # The table's QAT number is one seed; the spread over seeds 1-3 (scripts/peers.sh, committed in
 # bench/peers/results/) is printed beside it.
@@ -25,3 +26,6 @@ for variant in qat float; do
     > "$OUT/$variant/test_metrics.json"
 done
 /usr/bin/python3 scripts/results_table.py "$OUT"
+echo "== report: $OUT/qat/report.html =="
+build/bytelite report "$OUT/qat" --data data/olid/test.tsv \
+  --peers bench/peers/results/peers.json --threads "$(nproc)"

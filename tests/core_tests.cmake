@@ -4,3 +4,10 @@ bytelite_test(test_dataset SOURCES test_dataset.cc LIBS bytelite_core)
 bytelite_test(test_metrics SOURCES test_metrics.cc LIBS bytelite_core)
 bytelite_test(test_seq2seq_metrics SOURCES test_seq2seq_metrics.cc LIBS bytelite_core)
 bytelite_test(test_corpus PREFIX corpus. SOURCES test_corpus.cc LIBS bytelite_core ZLIB::ZLIB)
+bytelite_test(test_report SOURCES test_report.cc LIBS bytelite_core)
+# The report page rendered in headless Chromium (Debian chromium, python3-pil): every figure drew.
+if(TARGET bytelite)
+  add_test(NAME report_renders_in_chromium
+    COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_report_render.py
+      $<TARGET_FILE:bytelite> ${PROJECT_SOURCE_DIR})
+endif()

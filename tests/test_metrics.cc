@@ -366,5 +366,67 @@ TEST(Report, NanBecomesNull) {
   EXPECT_NE(text.find("pos"), std::string::npos) << text;
 }
 
+// ROC and precision-recall curves against scikit-learn's roc_curve(drop_intermediate=False) and
+// precision_recall_curve (tests/golden/curves_golden.json, made by
+// scripts/golden/make_curves_golden.py from the inputs of metrics_golden.json).
+TEST(MetricsCurves, MatchScikitLearn) {
+  const nlohmann::json inputs = load_golden();
+  const std::string path = std::string(BYTELITE_SOURCE_DIR) + "/tests/golden/curves_golden.json";
+  std::ifstream f(path);
+  ASSERT_TRUE(f.good()) << "cannot open " << path;
+  const nlohmann::json golden = nlohmann::json::parse(f);
+  ASSERT_GE(golden.at("curves").size(), 15u);
+  for (const nlohmann::json& g : golden.at("curves")) {
+    const std::string name = g.at("case").get<std::string>();
+    const int32_t c = g.at("label").get<int32_t>();
+    const nlohmann::json* cs = nullptr;
+    for (const nlohmann::json& k : inputs.at("cases")) {
+      if (k.at("name") == name) cs = &k;
+    }
+    ASSERT_NE(cs, nullptr) << name;
+    const MetricInput in = input_from(*cs);
+    const int32_t L = in.num_labels;
+    const size_t n = in.scores.size() / static_cast<size_t>(L);
+    std::vector<float> s(n);
+    std::vector<int32_t> y(n);
+    for (size_t i = 0; i < n; ++i) {
+      s[i] = in.scores[i * L + c];
+      y[i] = in.multilabel ? (in.targets[i * L + c] >= in.target_threshold ? 1 : 0)
+                           : (in.labels[i] == c ? 1 : 0);
+    }
+    const std::string what = name + " label " + std::to_string(c);
+    for (const char* kind : {"roc", "pr"}) {
+      const bool roc = std::string(kind) == "roc";
+      const std::vector<CurvePoint> got = roc ? roc_curve(s, y) : precision_recall_curve(s, y);
+      const nlohmann::json& want = g.at(kind);
+      ASSERT_EQ(got.size(), want.size()) << what << " " << kind;
+      for (size_t k = 0; k < got.size(); ++k) {
+        EXPECT_NEAR(got[k].x, want[k][0].get<double>(), kTol) << what << " " << kind << " " << k;
+        EXPECT_NEAR(got[k].y, want[k][1].get<double>(), kTol) << what << " " << kind << " " << k;
+        if (want[k][2].is_null()) {
+          EXPECT_TRUE(std::isinf(got[k].threshold)) << what << " " << kind << " " << k;
+        } else {
+          EXPECT_EQ(got[k].threshold, want[k][2].get<double>()) << what << " " << kind << " " << k;
+        }
+      }
+    }
+    // The trapezoidal area under the ROC curve is the ROC AUC (ties included).
+    const std::vector<CurvePoint> r = roc_curve(s, y);
+    double area = 0;
+    for (size_t k = 1; k < r.size(); ++k) area += (r[k].x - r[k - 1].x) * (r[k].y + r[k - 1].y) / 2;
+    EXPECT_NEAR(area, roc_auc(s, y), 1e-12) << what;
+  }
+}
+
+TEST(MetricsCurves, RejectMissingClassAndNaN) {
+  const std::vector<float> s = {0.1f, 0.7f, 0.4f};
+  EXPECT_THROW(roc_curve(s, {1, 1, 1}), InvalidArgument);
+  EXPECT_THROW(roc_curve(s, {0, 0, 0}), InvalidArgument);
+  EXPECT_THROW(precision_recall_curve(s, {0, 0, 0}), InvalidArgument);
+  EXPECT_NO_THROW(precision_recall_curve(s, {1, 1, 1}));
+  EXPECT_THROW(roc_curve({0.1f, std::nanf(""), 0.3f}, {0, 1, 0}), InvalidArgument);
+  EXPECT_THROW(roc_curve(s, {0, 1}), ConfigError);
+}
+
 }  // namespace
 }  // namespace bytelite

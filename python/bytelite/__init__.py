@@ -7,6 +7,7 @@ which links only ``libbytelite``: importing ``bytelite`` and predicting never lo
 ``bytelite._train`` (libtorch) on their first call. See docs/python.md.
 """
 
+import json as _json
 import os as _os
 
 from ._errors import (ConfigError, Error, InputError, InvalidArgument, ModelFileError,
@@ -15,7 +16,7 @@ from ._runtime import Classifier, Hypothesis, Seq2Seq, __version__, available_is
 
 __all__ = [
     "Classifier", "Seq2Seq", "Hypothesis", "available_isas", "train", "pretrain", "export",
-    "evaluate", "Error", "InputError", "ConfigError", "InvalidArgument", "ModelFileError",
+    "evaluate", "report", "Error", "InputError", "ConfigError", "InvalidArgument", "ModelFileError",
     "TrainingError", "__version__",
 ]
 
@@ -130,3 +131,29 @@ def evaluate(model_or_checkpoint, data, *, checkpoint=None, threads=2, batch_siz
     return _train_module().evaluate(ckpt, model, data, threads,
                                     _int("evaluate", "batch_size", batch_size, 64),
                                     bool(skip_bad_rows))
+
+
+def report(run_dir, data=None, *, out=None, model=None, peers=None, threads=1, agreement=True):
+    """Writes the self-contained HTML report of a training run, as ``bytelite report`` does, and
+    returns its path. See bytelite/__init__.pyi."""
+    run_dir = _os.fspath(run_dir)
+    out = _os.fspath(out) if out is not None else _os.path.join(run_dir, "report.html")
+    data = _os.fspath(data) if data is not None else ""
+    model = _os.fspath(model) if model is not None else ""
+    peers = _os.fspath(peers) if peers is not None else ""
+    threads = _int("report", "threads", threads, 1)
+    agreement_json = ""
+    ckpt = _os.path.join(run_dir, "best.ckpt")
+    if agreement and data and _os.path.isfile(ckpt):
+        model_path = model or _os.path.join(run_dir, "model.blt")
+        try:
+            train_module = _train_module()
+        except ImportError:
+            train_module = None  # runtime-only install: the agreement is not measured
+        if train_module is not None and _is_model_file(model_path):
+            result = train_module.evaluate(ckpt, model_path, data, threads, 64, False)
+            if result.get("compare") is not None:
+                agreement_json = _json.dumps(result["compare"])
+    from . import _runtime
+    _runtime.write_report(run_dir, data, out, model, peers, threads, agreement_json)
+    return out

@@ -191,3 +191,18 @@ def evaluate(model_or_checkpoint: PathLike, data: PathLike, *,
     do not depend on it), ``batch_size`` >= 1 (checkpoints). Raises ModelFileError (model,
     checkpoint), InputError (data; ``skip_bad_rows`` skips and counts malformed rows),
     InvalidArgument / ConfigError (arguments). Progress lines go to stderr, as in the CLI."""
+
+
+def report(run_dir: PathLike, data: Optional[PathLike] = None, *, out: Optional[PathLike] = None,
+           model: Optional[PathLike] = None, peers: Optional[PathLike] = None, threads: int = 1,
+           agreement: bool = True) -> str:
+    """Writes one self-contained HTML page about a training run (``bytelite report``; no
+    scripts, no network): model card, training curves from ``run_dir/train_log.jsonl`` with the
+    chosen checkpoint marked and, with ``data``, ROC and precision-recall curves, the confusion
+    matrix and the per-class table (seq2seq models: WER/PER by source length and sample
+    hypotheses); ``peers``: a peer benchmark result (bench/peers/results/peers.json) to chart.
+    ``out`` defaults to ``run_dir/report.html``; returns its path. With ``agreement`` and
+    ``data``, when ``run_dir/best.ckpt`` exists and the training part is installed, the QAT
+    checkpoint is compared with the int8 model (loads libtorch); otherwise the page says it was
+    not measured. Raises InputError (run directory, data, JSON files), ModelFileError,
+    ConfigError (``threads`` < 1, labels that differ from the model's)."""

@@ -3,3 +3,7 @@ from . import Classifier as Classifier, Hypothesis as Hypothesis, Seq2Seq as Seq
 from . import available_isas as available_isas
 
 __version__: str
+
+
+def write_report(run_dir: str, data: str, out: str, model: str, peers: str, threads: int,
+                 agreement_json: str) -> str: ...

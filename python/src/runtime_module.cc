@@ -14,8 +14,10 @@
 #include "bytelite/errors.h"
 #include "bytelite/model.h"
 #include "bytelite/seq2seq.h"
+#include "core/atomic_file.h"
 #include "core/model_eval.h"
 #include "core/model_info_json.h"
+#include "core/report.h"
 #include "core/seq2seq_eval.h"
 #include "py_common.h"
 
@@ -191,6 +193,25 @@ pyb::object evaluate_model_path(pyb::handle path_obj, pyb::handle data_obj, int 
   return pyb::module_::import("json").attr("loads")(pyb::str(json));
 }
 
+// bytelite.report: the HTML page of core/report.h, written atomically to `out`; returns the text
+// summary. agreement_json: the "compare" object of a checkpoint evaluation ("" = not measured).
+std::string write_report(const std::string& run_dir, const std::string& data,
+                         const std::string& out, const std::string& model, const std::string& peers,
+                         int threads, const std::string& agreement_json) {
+  pyb::gil_scoped_release nogil;
+  ReportOptions o;
+  o.run_dir = run_dir;
+  o.data_path = data;
+  o.model_path = model;
+  o.peers_path = peers;
+  o.threads = threads;
+  o.quiet = true;
+  RunReport r = build_report(o);
+  if (!agreement_json.empty()) r.agreement = nlohmann::json::parse(agreement_json);
+  write_file_atomic(out, r.to_html());
+  return r.to_text();
+}
+
 }  // namespace
 }  // namespace bytelite::py
 
@@ -216,6 +237,10 @@ PYBIND11_MODULE(_runtime, m) {
         pyb::arg("threads"), pyb::arg("skip_bad_rows"), pyb::arg("beam_size"), pyb::arg("max_len"),
         pyb::arg("length_penalty"),
         "See bytelite.evaluate (an int8 model file, without libtorch).");
+
+  m.def("write_report", &write_report, pyb::arg("run_dir"), pyb::arg("data"), pyb::arg("out"),
+        pyb::arg("model"), pyb::arg("peers"), pyb::arg("threads"), pyb::arg("agreement_json"),
+        "See bytelite.report.");
 
   pyb::class_<PyClassifier>(m, "Classifier",
                             "An int8 text classifier loaded from a model file (.blt).")

@@ -226,3 +226,29 @@ def test_evaluate_bad_data_file_raises_input_error(cli, qat_model, tmp_path):
     assert bytelite.evaluate(model, str(bad), skip_bad_rows=True)["examples"] == 1
     with pytest.raises(bytelite.InputError, match="missing.tsv"):
         bytelite.evaluate(model, str(tmp_path / "missing.tsv"))
+
+
+def _without_speed(html):
+    # the examples/s row is a timing: the one part of the page that differs between runs
+    return "\n".join(l for l in html.splitlines() if "int8 speed" not in l)
+
+
+def test_report_equals_cli_report(cli, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(os.path.join(REPO, "tests/data/report/byteqrnn_run"), run)
+    data = os.path.join(REPO, "data/olid/test.tsv")
+    out = bytelite.report(run, data, out=tmp_path / "py.html", agreement=False)
+    assert out == str(tmp_path / "py.html")
+    run_cli(cli, "report", str(run), "--data", data, "--no-agreement", "--out",
+            str(tmp_path / "cli.html"))
+    py_html = (tmp_path / "py.html").read_text()
+    assert _without_speed(py_html) == _without_speed((tmp_path / "cli.html").read_text())
+    for fig in ("fig-loss", "fig-lr", "fig-metric", "fig-roc", "fig-pr", "fig-confusion"):
+        assert 'id="%s"' % fig in py_html
+    # without data: the card and the curves only, written to RUN/report.html by default
+    assert bytelite.report(run) == os.path.join(str(run), "report.html")
+    assert 'id="fig-roc"' not in (run / "report.html").read_text()
+    with pytest.raises(bytelite.InputError, match="expected a training output directory"):
+        bytelite.report(tmp_path / "missing")
+    with pytest.raises(bytelite.ConfigError, match="threads"):
+        bytelite.report(run, threads=0)

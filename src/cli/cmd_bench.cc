@@ -148,6 +148,7 @@ CLI::App* add_bench_command(CLI::App& app) {
   cmd->add_option("--compare", a->compare,
                   "Other int8 models to time against --model, interleaved in the same run");
   cmd->add_flag("--json", a->json, "Print one JSON object");
+  cmd->add_flag("--quiet", a->quiet, "No progress line");
   const std::string s2s = "Seq2seq models (byteseq2seq)";
   cmd->add_option("--beam-size", a->beam_size, "Beam size (0 = the model's default)")
       ->check(CLI::Range(0, 1024))
@@ -190,6 +191,7 @@ CLI::App* add_bench_command(CLI::App& app) {
     RuntimeBenchOptions bo;
     bo.threads = a->threads;
     bo.repeat = a->repeat;
+    bo.quiet = a->quiet;
     RuntimeBenchResult r = bench_runtime(clf, texts, bo, other_ptrs, a->compare);
     r.model_path = a->model;
     r.data_path = a->data;

@@ -45,7 +45,7 @@ void eval_seq2seq(const EvalArgs& a, const std::shared_ptr<const Model>& model) 
                       a.checkpoint);
   }
   const Seq2SeqEvalResult r =
-      evaluate_seq2seq(model, a.model, a.data, a.gen, a.threads, a.skip_bad_rows);
+      evaluate_seq2seq(model, a.model, a.data, a.gen, a.threads, a.skip_bad_rows, a.quiet);
   std::printf("%s", a.json ? (r.to_json() + "\n").c_str() : r.to_text().c_str());
 }
 }  // namespace
@@ -67,6 +67,7 @@ CLI::App* add_eval_command(CLI::App& app) {
   cmd->add_option("--batch-size", a->batch_size, "Examples per forward pass (checkpoints)")
       ->check(kPositive);
   cmd->add_flag("--skip-bad-rows", a->skip_bad_rows, "Skip and count malformed data rows");
+  cmd->add_flag("--quiet", a->quiet, "No progress line");
   add_generation_flags(cmd, &a->gen, /*n_best=*/false);
   for (const char* f : {"--beam-size", "--max-len", "--length-penalty"})
     cmd->get_option(f)->group("Seq2seq models (byteseq2seq)");
@@ -94,7 +95,7 @@ CLI::App* add_eval_command(CLI::App& app) {
       return;
     }
     const Classifier clf(model);
-    ModelEvalResult r = evaluate_model_file(clf, a->data, a->threads, a->skip_bad_rows);
+    ModelEvalResult r = evaluate_model_file(clf, a->data, a->threads, a->skip_bad_rows, a->quiet);
     r.model_path = a->model;
     std::printf("%s", a->json ? (r.to_json() + "\n").c_str() : r.to_text().c_str());
   });

@@ -36,5 +36,6 @@ CLI::App* add_info_command(CLI::App& app);
 CLI::App* add_bench_command(CLI::App& app);
 CLI::App* add_pretrain_command(CLI::App& app);
 CLI::App* add_generate_command(CLI::App& app);
+CLI::App* add_report_command(CLI::App& app);
 
 }  // namespace bytelite::cli

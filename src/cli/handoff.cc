@@ -22,7 +22,8 @@ void remember_arguments(int argc, char** argv) {
   g_argv = argv;
 }
 
-void hand_off(const std::string& what) {
+namespace {
+std::string training_executable() {
   char self[PATH_MAX + 1];
   const ssize_t n = ::readlink("/proc/self/exe", self, PATH_MAX);
   std::string dir = ".";
@@ -32,7 +33,16 @@ void hand_off(const std::string& what) {
     const size_t slash = p.find_last_of('/');
     if (slash != std::string::npos) dir = p.substr(0, slash);
   }
-  const std::string exe = dir + "/bytelite-train";
+  return dir + "/bytelite-train";
+}
+}  // namespace
+
+bool training_executable_available() {
+  return !have_libtorch() && ::access(training_executable().c_str(), X_OK) == 0;
+}
+
+void hand_off(const std::string& what) {
+  const std::string exe = training_executable();
   if (have_libtorch() || ::access(exe.c_str(), X_OK) != 0) {
     throw ConfigError(what + " needs libtorch: expected the training executable " + exe +
                       ", found none (this is a runtime-only build; build without "

@@ -26,6 +26,10 @@ void remember_arguments(int argc, char** argv);
 /// command, e.g. "predict --checkpoint".
 [[noreturn]] void hand_off(const std::string& what);
 
+/// True when <directory of this executable>/bytelite-train exists and is executable (so that
+/// hand_off can start it); false in bytelite-train itself.
+bool training_executable_available();
+
 /// The subcommand (first argument not starting with '-') if it is one that only bytelite-train
 /// runs (train, pretrain, export), else "".
 std::string training_only_subcommand(int argc, char** argv);

@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   bytelite::cli::add_bench_command(app);
   bytelite::cli::add_pretrain_command(app);
   bytelite::cli::add_generate_command(app);
+  bytelite::cli::add_report_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

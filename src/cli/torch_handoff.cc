@@ -39,6 +39,10 @@ void predict_checkpoint(const PredictArgs&) { hand_off("predict --checkpoint"); 
 void eval_checkpoint(const EvalArgs&, std::shared_ptr<const Model>) {
   hand_off("eval --checkpoint");
 }
+nlohmann::json qat_agreement(const std::string&, const std::string&, const std::string&, int,
+                             bool) {
+  hand_off("report (the QAT checkpoint comparison; --no-agreement skips it)");
+}
 FloatBench float_bench(const BenchArgs&, const ModelInfo&, const std::vector<std::string>&) {
   hand_off("bench (the libtorch float32 comparison; --no-float skips it)");
 }

@@ -72,8 +72,21 @@ void eval_checkpoint(const EvalArgs& a, std::shared_ptr<const Model> model) {
   o.threads = a.threads;
   o.batch_size = a.batch_size;
   o.skip_bad_rows = a.skip_bad_rows;
+  o.quiet = a.quiet;
   const CheckpointEvalResult r = evaluate_checkpoint(o);
   std::printf("%s", a.json ? (r.to_json() + "\n").c_str() : r.to_text().c_str());
+}
+
+nlohmann::json qat_agreement(const std::string& checkpoint, const std::string& model_path,
+                             const std::string& data_path, int threads, bool quiet) {
+  CheckpointEvalOptions o;
+  o.checkpoint = checkpoint;
+  o.model = Model::load(model_path);
+  o.model_path = model_path;
+  o.data_path = data_path;
+  o.threads = threads;
+  o.quiet = quiet;
+  return evaluate_checkpoint(o).compare;
 }
 
 FloatBench float_bench(const BenchArgs& a, const ModelInfo& info,

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -20,7 +21,7 @@ struct PredictArgs {
 
 struct EvalArgs {
   std::string checkpoint, model, data;
-  bool json = false, skip_bad_rows = false;
+  bool json = false, skip_bad_rows = false, quiet = false;
   int threads = 2, batch_size = 64;
   GenerateOptions gen;  // seq2seq models only
 };
@@ -29,7 +30,7 @@ struct BenchArgs {
   std::string model, data, checkpoint, isa = "auto";
   std::vector<std::string> compare;
   int threads = 1, max_examples = 0, repeat = 1;
-  bool json = false, no_float = false;
+  bool json = false, no_float = false, quiet = false;
   // seq2seq models
   int beam_size = 0, runs = 10;
   int64_t source_positions = 32;
@@ -49,6 +50,12 @@ void predict_checkpoint(const PredictArgs& a);
 /// eval --checkpoint [--model]: the checkpoint's metrics, or with --model the int8 model's and
 /// the difference between the two (robustness case C7). `model` is null without --model.
 void eval_checkpoint(const EvalArgs& a, std::shared_ptr<const Model> model);
+/// report: how the QAT checkpoint and the int8 model agree on labelled data (eval --checkpoint
+/// --model's "compare" object: changed_predictions, max_abs_prob_diff, mean_abs_prob_diff, ...).
+/// The runtime executable never calls it (it hands report to bytelite-train first).
+nlohmann::json qat_agreement(const std::string& checkpoint, const std::string& model_path,
+                             const std::string& data_path, int threads, bool quiet);
+
 /// bench's float comparison (--checkpoint, else the one recorded in the model, else best.ckpt
 /// beside it).
 FloatBench float_bench(const BenchArgs& a, const ModelInfo& info,

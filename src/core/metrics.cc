@@ -264,6 +264,75 @@ double roc_auc(const std::vector<float>& scores, const std::vector<int32_t>& y_t
   return (pairs - u) / pairs;
 }
 
+namespace {
+
+// Cumulative (false positives, true positives) at each distinct score, highest score first:
+// sklearn's _binary_clf_curve.
+struct ClfCurve {
+  std::vector<int64_t> fps, tps;
+  std::vector<float> thresholds;
+};
+
+ClfCurve binary_clf_curve(const std::vector<float>& scores, const std::vector<int32_t>& y_true) {
+  check_pair(scores, y_true);
+  if (any_nan(scores)) throw InvalidArgument("curve: expected finite scores, found NaN");
+  const std::vector<size_t> idx = order_descending(scores);
+  ClfCurve c;
+  int64_t tp = 0, fp = 0;
+  size_t i = 0;
+  while (i < idx.size()) {
+    const float v = scores[idx[i]];
+    while (i < idx.size() && scores[idx[i]] == v) {
+      if (y_true[idx[i]] != 0) {
+        ++tp;
+      } else {
+        ++fp;
+      }
+      ++i;
+    }
+    c.fps.push_back(fp);
+    c.tps.push_back(tp);
+    c.thresholds.push_back(v);
+  }
+  return c;
+}
+
+}  // namespace
+
+std::vector<CurvePoint> roc_curve(const std::vector<float>& scores,
+                                  const std::vector<int32_t>& y_true) {
+  const ClfCurve c = binary_clf_curve(scores, y_true);
+  const int64_t P = c.tps.empty() ? 0 : c.tps.back(), N = c.fps.empty() ? 0 : c.fps.back();
+  if (P == 0 || N == 0) {
+    throw InvalidArgument("roc_curve: expected both classes among the examples, found " +
+                          std::to_string(P) + " positive and " + std::to_string(N) + " negative");
+  }
+  std::vector<CurvePoint> out;
+  out.reserve(c.tps.size() + 1);
+  out.push_back({0.0, 0.0, std::numeric_limits<double>::infinity()});
+  for (size_t k = 0; k < c.tps.size(); ++k) {
+    out.push_back({static_cast<double>(c.fps[k]) / static_cast<double>(N),
+                   static_cast<double>(c.tps[k]) / static_cast<double>(P), c.thresholds[k]});
+  }
+  return out;
+}
+
+std::vector<CurvePoint> precision_recall_curve(const std::vector<float>& scores,
+                                               const std::vector<int32_t>& y_true) {
+  const ClfCurve c = binary_clf_curve(scores, y_true);
+  const int64_t P = c.tps.empty() ? 0 : c.tps.back();
+  if (P == 0) throw InvalidArgument("precision_recall_curve: expected a positive, found none");
+  std::vector<CurvePoint> out;
+  out.reserve(c.tps.size() + 1);
+  for (size_t k = c.tps.size(); k-- > 0;) {
+    const double pred_pos = static_cast<double>(c.tps[k] + c.fps[k]);
+    out.push_back({static_cast<double>(c.tps[k]) / static_cast<double>(P),
+                   static_cast<double>(c.tps[k]) / pred_pos, c.thresholds[k]});
+  }
+  out.push_back({0.0, 1.0, std::numeric_limits<double>::infinity()});
+  return out;
+}
+
 double average_precision(const std::vector<float>& scores, const std::vector<int32_t>& y_true) {
   check_pair(scores, y_true);
   if (any_nan(scores)) return kNaN;

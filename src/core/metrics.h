@@ -68,6 +68,27 @@ EvalReport evaluate(const MetricInput& in, const std::vector<float>& thresholds,
 double roc_auc(const std::vector<float>& scores, const std::vector<int32_t>& y_true);
 double average_precision(const std::vector<float>& scores, const std::vector<int32_t>& y_true);
 
+/// One point of a ROC or precision-recall curve; `threshold` is the score at or above which an
+/// example counts as positive at that point.
+struct CurvePoint {
+  double x = 0;  // ROC: false-positive rate; PR: recall
+  double y = 0;  // ROC: true-positive rate; PR: precision
+  double threshold = 0;
+};
+
+/// ROC curve as sklearn.metrics.roc_curve(y_true, scores, drop_intermediate=False): one point
+/// per distinct score, from the highest score down, after a first point (0, 0) at threshold
+/// +infinity. Both classes must be present (else InvalidArgument); y_true values are 0/1.
+std::vector<CurvePoint> roc_curve(const std::vector<float>& scores,
+                                  const std::vector<int32_t>& y_true);
+
+/// Precision-recall curve as sklearn.metrics.precision_recall_curve(y_true, scores) (1.2): one
+/// point per distinct score in increasing order of threshold (so decreasing recall), then the
+/// point (recall 0, precision 1) with threshold +infinity. Needs a positive (else
+/// InvalidArgument).
+std::vector<CurvePoint> precision_recall_curve(const std::vector<float>& scores,
+                                               const std::vector<int32_t>& y_true);
+
 /// JSON object with keys examples, roc_auc, pr_auc, accuracy, macro_f1, "macro_f1_at_0.5",
 /// weighted_f1, thresholds, per_label (array of objects with the LabelMetrics fields).
 std::string report_to_json(const EvalReport& r);

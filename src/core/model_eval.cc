@@ -1,13 +1,17 @@
 #include "core/model_eval.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "core/errors.h"
+#include "core/progress.h"
 
 namespace bytelite {
 
-ModelEvalResult evaluate_model(const Classifier& clf, const Dataset& data, int threads) {
+ModelEvalResult evaluate_model(const Classifier& clf, const Dataset& data, int threads,
+                               bool quiet) {
   if (threads < 1) {
     throw ConfigError("evaluate_model: expected threads >= 1, found " + std::to_string(threads));
   }
@@ -30,7 +34,23 @@ ModelEvalResult evaluate_model(const Classifier& clf, const Dataset& data, int t
     texts.push_back(ex.text);
     r.truncated += static_cast<int64_t>(ex.text.size()) > mi.max_length ? 1 : 0;
   }
-  const auto preds = clf.classify_batch(texts, threads);
+  // In chunks, for the progress line; each text is classified alone, so chunking changes nothing.
+  constexpr size_t kChunk = 2048;
+  std::vector<Prediction> preds;
+  preds.reserve(texts.size());
+  Progress prog("eval", static_cast<int64_t>(texts.size()), "ex", 2.0, quiet);
+  const auto t0 = std::chrono::steady_clock::now();
+  for (size_t b = 0; b < texts.size(); b += kChunk) {
+    const std::vector<std::string> chunk(
+        texts.begin() + static_cast<std::ptrdiff_t>(b),
+        texts.begin() + static_cast<std::ptrdiff_t>(std::min(texts.size(), b + kChunk)));
+    std::vector<Prediction> p = clf.classify_batch(chunk, threads);
+    for (auto& x : p) preds.push_back(std::move(x));
+    prog.update(static_cast<int64_t>(preds.size()));
+  }
+  r.classify_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  prog.finish(static_cast<int64_t>(preds.size()));
+  r.threads = threads;
   MetricInput in;
   in.multilabel = mi.multilabel;
   in.num_labels = C;
@@ -45,12 +65,14 @@ ModelEvalResult evaluate_model(const Classifier& clf, const Dataset& data, int t
     }
   }
   r.probabilities = in.scores;
+  r.labels = in.labels;
+  r.targets = in.targets;
   r.report = evaluate(in, mi.thresholds, mi.labels);
   return r;
 }
 
 ModelEvalResult evaluate_model_file(const Classifier& clf, const std::string& data_path,
-                                    int threads, bool skip_bad_rows) {
+                                    int threads, bool skip_bad_rows, bool quiet) {
   const ModelInfo& mi = clf.info();
   DataSpec spec;
   if (!mi.text_column.empty()) spec.text_column = mi.text_column;
@@ -58,7 +80,7 @@ ModelEvalResult evaluate_model_file(const Classifier& clf, const std::string& da
   spec.skip_bad_rows = skip_bad_rows;
   const Dataset data =
       read_dataset(data_path, spec, mi.multilabel ? std::vector<std::string>{} : mi.labels);
-  return evaluate_model(clf, data, threads);
+  return evaluate_model(clf, data, threads, quiet);
 }
 
 std::string ModelEvalResult::to_json() const {

@@ -28,6 +28,11 @@ struct ModelEvalResult {
   EvalReport report;
   /// [examples * labels] probabilities, example-major, label order of ModelInfo::labels.
   std::vector<float> probabilities;
+  /// The truth: single-label: labels[n] in [0, labels); multi-label: targets[n * L + l] in [0, 1].
+  std::vector<int32_t> labels;
+  std::vector<float> targets;
+  int threads = 1;              // worker threads used
+  double classify_seconds = 0;  // wall time of classifying every example (tokenizing included)
 
   /// report_to_json(report) on one line: one JSON object (see core/metrics.h for the keys).
   std::string to_json() const;
@@ -40,15 +45,18 @@ struct ModelEvalResult {
 std::string eval_notes(int64_t truncated, int32_t max_length, int64_t skipped_rows);
 
 /// Classifies every example of `data` with `threads` (>= 1) worker threads (results do not
-/// depend on the count) and computes the metrics. Throws ConfigError when data's labels differ
+/// depend on the count) and computes the metrics. Shows a progress line (core/progress.h) on a
+/// terminal unless `quiet`. Throws ConfigError when data's labels differ
 /// from the model's (single-label: data.label_names must equal ModelInfo::labels, as
 /// read_dataset gives when passed the model's labels).
-ModelEvalResult evaluate_model(const Classifier& clf, const Dataset& data, int threads);
+ModelEvalResult evaluate_model(const Classifier& clf, const Dataset& data, int threads,
+                               bool quiet = false);
 
 /// Reads `data_path` (TSV / CSV / JSONL, core/dataset.h) with the model's columns and labels,
 /// then evaluate_model above. Throws InputError for unreadable or malformed data (or skips and
 /// counts malformed rows with skip_bad_rows), ConfigError for a bad thread count.
 ModelEvalResult evaluate_model_file(const Classifier& clf, const std::string& data_path,
-                                    int threads = 1, bool skip_bad_rows = false);
+                                    int threads = 1, bool skip_bad_rows = false,
+                                    bool quiet = false);
 
 }  // namespace bytelite

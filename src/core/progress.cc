@@ -3,10 +3,21 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <string>
 
 namespace bytelite {
 
-Progress::Progress(std::string label, int64_t total, std::string unit, double interval_s)
+namespace {
+// BYTELITE_PROGRESS: "lines" (whole lines even off a terminal), "off" (nothing), else automatic.
+std::string progress_mode() {
+  const char* v = std::getenv("BYTELITE_PROGRESS");
+  return v == nullptr ? "" : v;
+}
+}  // namespace
+
+Progress::Progress(std::string label, int64_t total, std::string unit, double interval_s,
+                   bool quiet)
     : label_(std::move(label)),
       total_(total),
       unit_(std::move(unit)),
@@ -14,6 +25,8 @@ Progress::Progress(std::string label, int64_t total, std::string unit, double in
       tty_(isatty(fileno(stderr)) != 0),
       start_(std::chrono::steady_clock::now()),
       last_(start_) {
+  const std::string mode = progress_mode();
+  enabled_ = !quiet && mode != "off" && (tty_ || mode == "lines");
   // Logs (not a terminal) get fewer, whole lines.
   if (!tty_ && interval_s_ < 10.0) interval_s_ = 10.0;
 }
@@ -37,13 +50,16 @@ std::string Progress::format_duration(double s) {
 }
 
 void Progress::update(int64_t done, const std::string& suffix) {
+  if (!enabled_) return;
   auto now = std::chrono::steady_clock::now();
   if (std::chrono::duration<double>(now - last_).count() < interval_s_) return;
   last_ = now;
   print(done, suffix, false);
 }
 
-void Progress::finish(int64_t done, const std::string& suffix) { print(done, suffix, true); }
+void Progress::finish(int64_t done, const std::string& suffix) {
+  if (enabled_) print(done, suffix, true);
+}
 
 void Progress::print(int64_t done, const std::string& suffix, bool final_line) {
   double el = elapsed_s();

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/errors.h"
+#include "core/progress.h"
 #include "runtime/kernel_isa.h"
 #include "runtime/models/classifier_net.h"
 
@@ -47,6 +48,11 @@ RuntimeBenchResult bench_runtime(const Classifier& clf, const std::vector<std::s
   for (const auto& t : texts) bytes_in += std::min<double>(t.size(), info.max_length);
   r.mean_bytes = bytes_in / N;
 
+  // Progress over every classification the benchmark makes: latency pass, throughput passes
+  // (this model and the compared ones), profile pass.
+  const int64_t units = N * o.repeat * (2 + static_cast<int64_t>(others.size())) + N;
+  int64_t done = 0;
+  Progress prog("bench", units, "ex", 2.0, o.quiet);
   for (int64_t i = 0; i < std::min<int64_t>(N, 32); ++i) clf.classify(texts[i]);  // warm-up
   std::vector<double> lat;
   lat.reserve(N * o.repeat);
@@ -55,6 +61,7 @@ RuntimeBenchResult bench_runtime(const Classifier& clf, const std::vector<std::s
       auto t0 = Clock::now();
       clf.classify(t);
       lat.push_back(seconds_since(t0));
+      prog.update(++done);
     }
   }
   r.p50_ms = 1e3 * percentile(lat, 0.5);
@@ -67,10 +74,12 @@ RuntimeBenchResult bench_runtime(const Classifier& clf, const std::vector<std::s
     auto t0 = Clock::now();
     clf.classify_batch(texts, o.threads);
     secs += seconds_since(t0);
+    prog.update(done += N);
     for (size_t k = 0; k < others.size(); ++k) {
       auto t1 = Clock::now();
       others[k]->classify_batch(texts, o.threads);
       other_secs[k] += seconds_since(t1);
+      prog.update(done += N);
     }
   }
   r.examples_per_s = N * o.repeat / secs;
@@ -94,8 +103,10 @@ RuntimeBenchResult bench_runtime(const Classifier& clf, const std::vector<std::s
       auto ids = clf.encode(t);
       rt::classifier_forward(clf.model().impl().net, ids.data(), static_cast<int64_t>(ids.size()),
                              isa, ws, logits.data(), nullptr, &prof);
+      prog.update(++done);
     }
   }
+  prog.finish(done);
   double total = 0;
   for (double s : prof.seconds) total += s;
   for (int i = 0; i < rt::kOpCount; ++i) {

@@ -24,8 +24,9 @@
 namespace bytelite {
 
 struct RuntimeBenchOptions {
-  int threads = 1;  // >= 1
-  int repeat = 1;   // >= 1
+  int threads = 1;     // >= 1
+  int repeat = 1;      // >= 1
+  bool quiet = false;  // no progress line (core/progress.h)
 };
 
 struct RuntimeBenchCompare {

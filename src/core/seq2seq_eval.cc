@@ -14,7 +14,8 @@ namespace bytelite {
 
 Seq2SeqEvalResult evaluate_seq2seq(const std::shared_ptr<const Model>& model,
                                    const std::string& model_path, const std::string& data_path,
-                                   const GenerateOptions& gen, int threads, bool skip_bad_rows) {
+                                   const GenerateOptions& gen, int threads, bool skip_bad_rows,
+                                   bool quiet) {
   Seq2SeqEvalResult r;
   r.model_path = model_path;
   r.data_path = data_path;
@@ -35,7 +36,7 @@ Seq2SeqEvalResult evaluate_seq2seq(const std::shared_ptr<const Model>& model,
     r.truncated_sources += static_cast<int64_t>(s.size()) > mi.max_length;
   r.threads = static_cast<int>(std::min<int64_t>(threads, std::max<int64_t>(N, 1)));
 
-  Progress prog("eval seq2seq", N, "src");
+  Progress prog("eval seq2seq", N, "src", 2.0, quiet);
   const auto t0 = std::chrono::steady_clock::now();
   const auto results =
       generate_batch(model, sources, gen, r.threads, [&prog](int64_t done) { prog.update(done); });
@@ -47,6 +48,8 @@ Seq2SeqEvalResult evaluate_seq2seq(const std::shared_ptr<const Model>& model,
     items[i].references = std::move(refs[i]);
   }
   r.scores = score_seq2seq(items);
+  r.sources = sources;
+  r.items = std::move(items);
   r.words_per_second = r.decode_seconds > 0 ? static_cast<double>(N) / r.decode_seconds : 0.0;
   return r;
 }

@@ -8,6 +8,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "bytelite/model.h"
 #include "bytelite/seq2seq.h"
@@ -24,6 +25,10 @@ struct Seq2SeqEvalResult {
   GenerateOptions used;  // the generation options, defaults resolved
   int threads = 1;
   double decode_seconds = 0, words_per_second = 0;
+  /// Every distinct source (data order of first appearance) and its best hypothesis with its
+  /// references: items[i] belongs to sources[i].
+  std::vector<std::string> sources;
+  std::vector<Seq2SeqItem> items;
 
   /// The object `eval --json` prints: model, data, rows, sources, wer, per, exact_match, chrf,
   /// token_errors, reference_tokens, decode_seconds, words_per_second, beam_size,
@@ -38,6 +43,7 @@ struct Seq2SeqEvalResult {
 /// InvalidArgument (options, not a seq2seq model), InputError (data).
 Seq2SeqEvalResult evaluate_seq2seq(const std::shared_ptr<const Model>& model,
                                    const std::string& model_path, const std::string& data_path,
-                                   const GenerateOptions& gen, int threads, bool skip_bad_rows);
+                                   const GenerateOptions& gen, int threads, bool skip_bad_rows,
+                                   bool quiet = false);
 
 }  // namespace bytelite

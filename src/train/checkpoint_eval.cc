@@ -86,7 +86,7 @@ CheckpointEvalResult evaluate_checkpoint(const CheckpointEvalOptions& a) {
     ByteTokenizer tok(lc.meta.config.tokenizer.max_length,
                       lc.meta.config.tokenizer.lowercase_ascii);
     EncodedDataset enc = encode_dataset(data, tok);
-    Progress prog("eval", N, "ex");
+    Progress prog("eval", N, "ex", 2.0, a.quiet);
     ck = score(predict_probabilities(lc.model, multilabel, enc.ids, a.batch_size));
     prog.finish(N);
   }
@@ -94,7 +94,7 @@ CheckpointEvalResult evaluate_checkpoint(const CheckpointEvalOptions& a) {
     std::vector<std::string> texts;
     texts.reserve(N);
     for (const auto& ex : data.examples) texts.push_back(ex.text);
-    Progress prog("eval int8", N, "ex");
+    Progress prog("eval int8", N, "ex", 2.0, a.quiet);
     auto preds = clf->classify_batch(texts, a.threads);
     prog.finish(N);
     std::vector<float> probs;

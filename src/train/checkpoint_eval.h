@@ -22,6 +22,7 @@ struct CheckpointEvalOptions {
   int threads = 2;                     // intra-op threads (checkpoint), example threads (model)
   int batch_size = 64;                 // examples per forward pass of the checkpoint
   bool skip_bad_rows = false;
+  bool quiet = false;  // no progress lines
 };
 
 struct CheckpointEvalResult {

@@ -23,6 +23,19 @@ std::string fmt(const char* f, ...) {
   return buf;
 }
 
+// The training data files of a run, for summary.json (and the report's model card).
+nlohmann::json data_files(const TrainOptions& o) {
+  nlohmann::json d = nlohmann::json::object();
+  for (const auto& [key, path] :
+       {std::pair<const char*, std::string>{"train", o.train_path}, {"valid", o.valid_path}}) {
+    struct stat st {};
+    if (path.empty()) continue;
+    d[key] = {{"path", path},
+              {"bytes", ::stat(path.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_size) : -1}};
+  }
+  return d;
+}
+
 void check_non_negative(const char* name, long v) {
   if (v < 0) {
     throw ConfigError(std::string(name) + ": expected an integer >= 0, found " + std::to_string(v));
@@ -64,7 +77,8 @@ RunSummary run_train(const ExperimentConfig& cfg, const TrainOptions& o,
                    {"qat", cfg.quantization.enabled},
                    {"model", r.model_path},
                    {"model_bytes", r.model_bytes},
-                   {"threads", cfg.train.threads}};
+                   {"threads", cfg.train.threads},
+                   {"data", data_files(o)}};
     write_file_atomic(o.out_dir + "/summary.json", out.summary.dump(2) + "\n");
     out.lines.push_back(fmt("trained %lld steps in %.1fs; valid %s",
                             static_cast<long long>(r.steps), r.seconds, r.valid.dump().c_str()));
@@ -101,7 +115,8 @@ RunSummary run_train(const ExperimentConfig& cfg, const TrainOptions& o,
                  {"model_bytes", ex.model_bytes},
                  {"float_bytes", ex.float_bytes},
                  {"threads", cfg.train.threads},
-                 {"init_from", init_from}};
+                 {"init_from", init_from},
+                 {"data", data_files(o)}};
   write_file_atomic(o.out_dir + "/summary.json", out.summary.dump(2) + "\n");
   out.lines.push_back(
       fmt("trained %lld steps in %.1fs; best step %lld: valid %s %.4f, roc_auc %.4f",
