@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   clang clang-format libclang-rt-14-dev
-  libtorch-dev libopenblas0-openmp
+  libtorch-dev libopenblas0-openmp libgloo-dev
   flatbuffers-compiler libflatbuffers-dev
   libxnnpack-dev
   libcli11-dev nlohmann-json3-dev libfmt-dev

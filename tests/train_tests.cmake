@@ -16,3 +16,13 @@ target_precompile_headers(test_seq2seq_trainer REUSE_FROM bytelite_train)
 add_dependencies(test_seq2seq_trainer bytelite bytelite-train)
 bytelite_test(test_seq2seq_encoders SOURCES test_seq2seq_encoders.cc LIBS bytelite_train)
 target_precompile_headers(test_seq2seq_encoders REUSE_FROM bytelite_train)
+# Data-parallel groundwork (src/train/distributed.h) on loopback: ranks started as separate
+# processes with torchrun's environment variables (tests/test_distributed.py).
+add_executable(dist_worker dist_worker.cc)
+target_compile_options(dist_worker PRIVATE ${BYTELITE_WARNINGS})
+target_link_libraries(dist_worker PRIVATE bytelite_train)
+target_precompile_headers(dist_worker REUSE_FROM bytelite_train)
+add_test(NAME distributed_loopback
+  COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_distributed.py
+    $<TARGET_FILE:dist_worker>)
+set_tests_properties(distributed_loopback PROPERTIES TIMEOUT 300)
