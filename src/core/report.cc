@@ -270,15 +270,9 @@ RunReport build_report(const ReportOptions& o) {
   return r;
 }
 
-std::string RunReport::to_html() const {
-  const std::string title = "bytelite report: " + options.run_dir;
-  std::string h = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" +
-                  svg::escape(title) + "</title>\n<style>" + kCss + "</style>\n</head>\n<body>\n";
-  h += "<h1>bytelite training report</h1>\n<p class=\"sub\">run directory <code>" +
-       svg::escape(options.run_dir) + "</code>" +
-       (info.path.empty() ? "" : ", model <code>" + svg::escape(info.path) + "</code>") + "</p>\n";
-
-  // ---- model card ----
+// The model card section.
+std::string RunReport::card_html() const {
+  std::string h;
   h += "<section id=\"card\">\n<h2>Model card</h2>\n<table>\n";
   if (!info.path.empty()) {
     h += row("architecture", info.architecture + " (encoder " + info.encoder + ")");
@@ -355,8 +349,12 @@ std::string RunReport::to_html() const {
                  std::to_string(seq2seq_eval->used.beam_size));
   }
   h += "</table>\n</section>\n";
+  return h;
+}
 
-  // ---- training curves ----
+// The training curves section.
+std::string RunReport::training_html() const {
+  std::string h;
   h += "<section id=\"training\">\n<h2>Training</h2>\n";
   if (curve.empty()) {
     h += "<p class=\"note\">No train_log.jsonl in the run directory.</p>\n";
@@ -403,8 +401,12 @@ std::string RunReport::to_html() const {
     h += "</div>\n";
   }
   h += "</section>\n";
+  return h;
+}
 
-  // ---- classifier evaluation ----
+// The classifier evaluation section.
+std::string RunReport::classifier_eval_html() const {
+  std::string h;
   if (eval) {
     const EvalReport& rep = eval->report;
     const int32_t L = static_cast<int32_t>(info.labels.size());
@@ -534,8 +536,12 @@ std::string RunReport::to_html() const {
     }
     h += "</table>\n</section>\n";
   }
+  return h;
+}
 
-  // ---- seq2seq evaluation ----
+// The seq2seq evaluation section.
+std::string RunReport::seq2seq_eval_html() const {
+  std::string h;
   if (seq2seq_eval) {
     const Seq2SeqEvalResult& e = *seq2seq_eval;
     h += "<section id=\"evaluation\">\n<h2>Evaluation on " + svg::escape(e.data_path) +
@@ -596,8 +602,12 @@ std::string RunReport::to_html() const {
     }
     h += "</table>\n</section>\n";
   }
+  return h;
+}
 
-  // ---- peer benchmark ----
+// The peer benchmark section.
+std::string RunReport::peers_html() const {
+  std::string h;
   if (peers.is_object()) {
     h += "<section id=\"peers\">\n<h2>Peer benchmark</h2>\n<div class=\"figs\">\n";
     const auto& res = peers["results"];
@@ -648,6 +658,21 @@ std::string RunReport::to_html() const {
     }
     h += "</div>\n" + table + "</table>\n</section>\n";
   }
+  return h;
+}
+
+std::string RunReport::to_html() const {
+  const std::string title = "bytelite report: " + options.run_dir;
+  std::string h = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" +
+                  svg::escape(title) + "</title>\n<style>" + kCss + "</style>\n</head>\n<body>\n";
+  h += "<h1>bytelite training report</h1>\n<p class=\"sub\">run directory <code>" +
+       svg::escape(options.run_dir) + "</code>" +
+       (info.path.empty() ? "" : ", model <code>" + svg::escape(info.path) + "</code>") + "</p>\n";
+  h += card_html();
+  h += training_html();
+  h += classifier_eval_html();
+  h += seq2seq_eval_html();
+  h += peers_html();
   h += "<p class=\"note\">Written by <code>bytelite report</code>; every figure is inline SVG "
        "(no scripts, no network).</p>\n</body>\n</html>\n";
   return h;

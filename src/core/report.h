@@ -67,6 +67,14 @@ struct RunReport {
   std::string to_html() const;
   /// A short plain-text summary (what the CLI prints after writing the page).
   std::string to_text() const;
+
+ private:
+  // The page's sections, in order (empty when the section has nothing to show).
+  std::string card_html() const;
+  std::string training_html() const;
+  std::string classifier_eval_html() const;
+  std::string seq2seq_eval_html() const;
+  std::string peers_html() const;
 };
 
 /// Reads RUN_DIR (summary.json, config.json, train_log.jsonl: each optional, but at least one
