@@ -12,12 +12,13 @@ namespace bytelite::rt {
 static_assert(FLT_EVAL_METHOD == 0,
               "float expressions must be evaluated in single precision (SSE, not x87)");
 
-void dense(Isa isa, const DenseLayer& layer, const int8_t* x, int64_t rows, int64_t ldx, int8_t* y,
-           OpScratch& s) {
+void dense(const OpContext& c, const DenseLayer& layer, const int8_t* x, int64_t rows, int64_t ldx,
+           int8_t* y) {
+  OpScratch& s = c.scratch;
   const int64_t n = layer.w.n;
   if (static_cast<int64_t>(s.acc.size()) < rows * n) s.acc.resize(rows * n);
-  gemm_s8(isa, x, rows, ldx, layer.w, s.acc.data(), s.kernel);
-  requantize(isa, s.acc.data(), rows, layer.rq, y);
+  gemm_s8(c.isa, x, rows, ldx, layer.w, s.acc.data(), s.kernel);
+  requantize(c.isa, s.acc.data(), rows, layer.rq, y);
 }
 
 void pad_rows(const int8_t* x, int64_t T, int64_t C, int64_t before, int64_t after, int32_t zp,

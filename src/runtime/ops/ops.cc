@@ -1,5 +1,7 @@
 #include "runtime/ops/ops.h"
 
+#include <cstring>
+
 namespace bytelite::rt {
 
 namespace {
@@ -7,7 +9,7 @@ namespace {
 constexpr const char* kOpNames[] = {
     "embedding", "dense",      "conv",      "block_mean",        "block_score",   "width_softmax",
     "gbst_mix",  "downsample", "qrnn_pool", "attention_softmax", "attention_sum", "probabilities",
-    "add",       "layer_norm", "attention", "query_pool",
+    "add",       "layer_norm", "attention", "query_pool",        "max_concat",    "uniform_average",
 };
 static_assert(sizeof(kOpNames) / sizeof(kOpNames[0]) == kOpCount,
               "every Op needs a name in kOpNames");
@@ -16,6 +18,12 @@ static_assert(sizeof(kOpNames) / sizeof(kOpNames[0]) == kOpCount,
 const char* op_name(Op op) {
   const int i = static_cast<int>(op);
   return i >= 0 && i < kOpCount ? kOpNames[i] : "unknown";
+}
+
+void embedding(const int8_t* table, int64_t dim, const int32_t* ids, int64_t T, int8_t* y) {
+  for (int64_t t = 0; t < T; ++t) {
+    std::memcpy(y + t * dim, table + static_cast<int64_t>(ids[t]) * dim, static_cast<size_t>(dim));
+  }
 }
 
 void Trace::add(const std::string& name, const int8_t* data, int64_t rows, int64_t cols,

@@ -96,8 +96,10 @@ void requantize_uniform(Isa isa, const int32_t* acc, int64_t rows, int64_t n, Mu
 
 }  // namespace
 
-void attention(Isa isa, const AttentionLayer& l, const int8_t* q, QParams qp, int64_t Tq,
-               const int8_t* kv, QParams kvp, int64_t S, int64_t D, int8_t* y, OpScratch& s) {
+void attention(const OpContext& cx, const AttentionLayer& l, const int8_t* q, QParams qp,
+               int64_t Tq, const int8_t* kv, QParams kvp, int64_t S, int64_t D, int8_t* y) {
+  const Isa isa = cx.isa;
+  OpScratch& s = cx.scratch;
   const int64_t H = l.heads, dh = D / H;
   const int32_t zq = qp.zero_point, zk = kvp.zero_point;
   int8_t* kh = grow(s.kh, S * dh);
@@ -161,9 +163,11 @@ void attention(Isa isa, const AttentionLayer& l, const int8_t* q, QParams qp, in
   }
 }
 
-int64_t transformer_layer(Isa isa, const TransformerLayerRt& l, const int8_t* x, int64_t T,
-                          int64_t D, QParams in_q, int8_t* y, OpScratch& s, Trace* trace,
-                          Profile* prof, const std::string& name) {
+int64_t transformer_layer(const OpContext& c, const TransformerLayerRt& l, const int8_t* x,
+                          int64_t T, int64_t D, QParams in_q, int8_t* y, const std::string& name) {
+  const Isa isa = c.isa;
+  OpScratch& s = c.scratch;
+  Profile* prof = c.profile;
   // Query stream: x itself, or its mean over blocks of pool_window positions (funnel).
   const int8_t* h = x;
   int64_t Tq = T;
@@ -173,31 +177,29 @@ int64_t transformer_layer(Isa isa, const TransformerLayerRt& l, const int8_t* x,
     int8_t* hp = grow(s.buf1, Tq * D);
     block_mean(x, T, D, l.pool_window, in_q, hp, s.state);
     h = hp;
-    if (trace) trace->add(name + ".pooled", h, Tq, D, in_q);
+    c.tap(name + ".pooled", h, Tq, D, in_q);
   }
   int8_t* q = grow(s.buf2, Tq * D);
   int8_t* kv = grow(s.buf3, T * 2 * D);
   {
     OpTimer tm(prof, Op::kDense);
-    dense(isa, l.query, h, Tq, D, q, s);
-    dense(isa, l.key_value, x, T, D, kv, s);
+    dense(c, l.query, h, Tq, D, q);
+    dense(c, l.key_value, x, T, D, kv);
   }
-  if (trace) {
-    trace->add(name + ".query", q, Tq, D, l.query.out);
-    trace->add(name + ".key_value", kv, T, 2 * D, l.key_value.out);
-  }
+  c.tap(name + ".query", q, Tq, D, l.query.out);
+  c.tap(name + ".key_value", kv, T, 2 * D, l.key_value.out);
   int8_t* ctx = grow(s.ctx, Tq * D);
   {
     OpTimer tm(prof, Op::kAttention);
-    attention(isa, l.attn, q, l.query.out, Tq, kv, l.key_value.out, T, D, ctx, s);
+    attention(c, l.attn, q, l.query.out, Tq, kv, l.key_value.out, T, D, ctx);
   }
-  if (trace) trace->add(name + ".context", ctx, Tq, D, l.attn.context);
+  c.tap(name + ".context", ctx, Tq, D, l.attn.context);
   int8_t* o = grow(s.buf4, Tq * D);
   {
     OpTimer tm(prof, Op::kDense);
-    dense(isa, l.output, ctx, Tq, D, o, s);
+    dense(c, l.output, ctx, Tq, D, o);
   }
-  if (trace) trace->add(name + ".output", o, Tq, D, l.output.out);
+  c.tap(name + ".output", o, Tq, D, l.output.out);
   // x1 = norm1(h + o): the sum is written over o, x1 over q (no longer needed)
   {
     OpTimer tm(prof, Op::kAdd);
@@ -208,15 +210,15 @@ int64_t transformer_layer(Isa isa, const TransformerLayerRt& l, const int8_t* x,
     OpTimer tm(prof, Op::kLayerNorm);
     layer_norm(isa, l.norm1, o, Tq, D, x1);
   }
-  if (trace) trace->add(name + ".norm1", x1, Tq, D, l.norm1.out);
+  c.tap(name + ".norm1", x1, Tq, D, l.norm1.out);
   const int64_t I = l.ffn_in.w.n;
   int8_t* u = grow(s.buf3, Tq * I);  // kv is no longer needed
   {
     OpTimer tm(prof, Op::kDense);
-    dense(isa, l.ffn_in, x1, Tq, D, u, s);
-    dense(isa, l.ffn_out, u, Tq, I, o, s);
+    dense(c, l.ffn_in, x1, Tq, D, u);
+    dense(c, l.ffn_out, u, Tq, I, o);
   }
-  if (trace) trace->add(name + ".ffn_out", o, Tq, D, l.ffn_out.out);
+  c.tap(name + ".ffn_out", o, Tq, D, l.ffn_out.out);
   {
     OpTimer tm(prof, Op::kAdd);
     add(isa, x1, l.norm1.out, o, l.ffn_out.out, Tq * D, l.norm2.in, o);
@@ -225,7 +227,7 @@ int64_t transformer_layer(Isa isa, const TransformerLayerRt& l, const int8_t* x,
     OpTimer tm(prof, Op::kLayerNorm);
     layer_norm(isa, l.norm2, o, Tq, D, y);
   }
-  if (trace) trace->add(name + ".norm2", y, Tq, D, l.norm2.out);
+  c.tap(name + ".norm2", y, Tq, D, l.norm2.out);
   return Tq;
 }
 
