@@ -39,16 +39,6 @@ void check_ids(const int32_t* ids, int64_t n, int64_t vocab) {
   }
 }
 
-void check_parents(const int32_t* parents, int64_t beam) {
-  if (parents == nullptr) invalid("decoder step: parents must not be null after step 1");
-  for (int64_t i = 0; i < beam; ++i) {
-    if (parents[i] < 0 || parents[i] >= beam) {
-      invalid("decoder step: parent beam " + std::to_string(parents[i]) + " outside [0, " +
-              std::to_string(beam) + ")");
-    }
-  }
-}
-
 // x [rows, D] = table rows of ids, + position row `pos` (same for every row), requantized to
 // norm.in, then layer-normalized into y.
 void decoder_input(const OpContext& c, const EmbeddingRt& emb, const EmbeddingRt& position,
@@ -69,6 +59,16 @@ void decoder_input(const OpContext& c, const EmbeddingRt& emb, const EmbeddingRt
 }
 
 }  // namespace
+
+void check_parents(const int32_t* parents, int64_t beam) {
+  if (parents == nullptr) invalid("decoder step: parents must not be null after step 1");
+  for (int64_t i = 0; i < beam; ++i) {
+    if (parents[i] < 0 || parents[i] >= beam) {
+      invalid("decoder step: parent beam " + std::to_string(parents[i]) + " outside [0, " +
+              std::to_string(beam) + ")");
+    }
+  }
+}
 
 DenseLayer make_dense_layer(const int8_t* w, int64_t n, int64_t k, const float* weight_scale,
                             const int32_t* bias, int bias_shift, bool relu, QParams in,
@@ -145,92 +145,6 @@ LayerNormLayer make_layer_norm_layer(const float* gamma, const float* beta, int6
   return L;
 }
 
-void prepare_cross_memory(Isa isa, const AttentionLayer& l, QParams qp, const int8_t* kv,
-                          QParams kvp, int64_t S, int64_t D, CrossMemory& m) {
-  const int64_t H = l.heads, dh = D / H;
-  const int32_t zq = qp.zero_point, zk = kvp.zero_point;
-  m.S = S;
-  m.D = D;
-  m.heads = H;
-  m.q = qp;
-  m.kv = kvp;
-  m.kh.resize(H);
-  m.vt.resize(H);
-  m.keys.resize(H);
-  m.values.resize(H);
-  m.kcorr.resize(H);
-  m.vcorr.resize(H);
-  for (int64_t h = 0; h < H; ++h) {
-    auto& kh = m.kh[h];
-    auto& vt = m.vt[h];
-    kh.resize(static_cast<size_t>(S * dh));
-    vt.resize(static_cast<size_t>(dh * S));
-    for (int64_t t = 0; t < S; ++t) {
-      std::memcpy(kh.data() + t * dh, kv + t * 2 * D + h * dh, static_cast<size_t>(dh));
-      for (int64_t c = 0; c < dh; ++c) vt[c * S + t] = kv[t * 2 * D + D + h * dh + c];
-    }
-    pack_matrix_into(m.keys[h], kh.data(), S, dh, isa, false);
-    pack_matrix_into(m.values[h], vt.data(), dh, S, isa, false);
-    // the same corrections as attention(): logits Σ (q - zq)(k - zk), context Σ (a + 128)(v - zv)
-    m.kcorr[h].resize(static_cast<size_t>(S));
-    for (int64_t j = 0; j < S; ++j) {
-      int32_t ks = 0;
-      for (int64_t c = 0; c < dh; ++c) ks += kh[j * dh + c];
-      m.kcorr[h][j] = zq * ks - static_cast<int32_t>(dh) * zq * zk;
-    }
-    m.vcorr[h].resize(static_cast<size_t>(dh));
-    for (int64_t c = 0; c < dh; ++c) {
-      int32_t vs = 0;
-      for (int64_t j = 0; j < S; ++j) vs += vt[c * S + j];
-      m.vcorr[h][c] = 128 * vs - 128 * zk * static_cast<int32_t>(S);
-    }
-  }
-  m.rq_logits = uniform_requant(S, l.logits_m, l.logits.zero_point);
-  m.rq_context = uniform_requant(dh, l.context_m, l.context.zero_point);
-}
-
-void cross_attention(const OpContext& c, const AttentionLayer& l, const CrossMemory& m,
-                     const int8_t* q, int64_t Tq, int8_t* y) {
-  const Isa isa = c.isa;
-  OpScratch& s = c.scratch;
-  const int64_t H = m.heads, D = m.D, S = m.S, dh = D / H;
-  const int32_t zk = m.kv.zero_point;
-  int8_t* logits = grow(s.logits, Tq * S);
-  int8_t* probs = grow(s.probs, Tq * S);
-  int8_t* ctx = grow(s.buf5, Tq * dh);
-  for (int64_t h = 0; h < H; ++h) {
-    int32_t* acc = grow(s.acc, Tq * std::max(S, dh));
-    gemm_s8(isa, q + h * dh, Tq, D, m.keys[h], acc, s.kernel);
-    const int32_t* kc = m.kcorr[h].data();
-    for (int64_t t = 0; t < Tq; ++t) {
-      int32_t qs = 0;
-      const int8_t* qt = q + t * D + h * dh;
-      for (int64_t c = 0; c < dh; ++c) qs += qt[c];
-      int32_t* at = acc + t * S;
-      const int32_t rt = zk * qs;
-      for (int64_t j = 0; j < S; ++j) at[j] -= rt + kc[j];
-    }
-    requantize(isa, acc, Tq, m.rq_logits, logits);
-    for (int64_t t = 0; t < Tq; ++t) {
-      softmax_u8(logits + t * S, S, 1, l.logits_exp.data(), probs + t * S, 1);
-    }
-    gemm_s8(isa, probs, Tq, S, m.values[h], acc, s.kernel);
-    const int32_t* vc = m.vcorr[h].data();
-    for (int64_t t = 0; t < Tq; ++t) {
-      int32_t as = 0;
-      const int8_t* pt = probs + t * S;
-      for (int64_t j = 0; j < S; ++j) as += pt[j];
-      int32_t* at = acc + t * dh;
-      const int32_t rt = zk * as;
-      for (int64_t c = 0; c < dh; ++c) at[c] += vc[c] - rt;
-    }
-    requantize(isa, acc, Tq, m.rq_context, ctx);
-    for (int64_t t = 0; t < Tq; ++t) {
-      std::memcpy(y + t * D + h * dh, ctx + t * dh, static_cast<size_t>(dh));
-    }
-  }
-}
-
 int64_t seq2seq_encode(const OpContext& c, const Seq2SeqEncoderRt& enc, const int32_t* ids,
                        int64_t T, std::vector<int8_t>& out, EncoderScratch& s) {
   const int64_t D = enc.dim;
@@ -283,32 +197,6 @@ int64_t seq2seq_encode(const OpContext& c, const Seq2SeqEncoderRt& enc, const in
   }
   out.assign(cur->begin(), cur->begin() + L * D);
   return L;
-}
-
-void uniform_causal_average(const int8_t* v, QParams vq, int64_t beam, int64_t D, int32_t t,
-                            const int32_t* parents, const double* cur, double* next, QParams out_q,
-                            int8_t* out) {
-  if (t < 1) invalid("uniform causal average: time step " + std::to_string(t) + " < 1");
-  if (t > 1 && cur != nullptr) check_parents(parents, beam);
-  const float sv = vq.scale;
-  const int32_t zv = vq.zero_point;
-  const float tf = static_cast<float>(t);
-  const float inv = 1.0f / out_q.scale;  // as torch's fake quantizer
-  for (int64_t i = 0; i < beam; ++i) {
-    const double* prev = (t == 1 || cur == nullptr) ? nullptr : cur + parents[i] * D;
-    const int8_t* vi = v + i * D;
-    double* ni = next + i * D;
-    int8_t* oi = out + i * D;
-    for (int64_t c = 0; c < D; ++c) {
-      // the fake quantizer's value fl((q - z) s), summed in double (exact for these terms)
-      const double term = static_cast<double>(static_cast<float>(vi[c] - zv) * sv);
-      const double sum = (prev != nullptr ? prev[c] : 0.0) + term;
-      ni[c] = sum;
-      const float avg = static_cast<float>(sum) / tf;
-      const float q = std::nearbyint(avg * inv) + static_cast<float>(out_q.zero_point);
-      oi[c] = static_cast<int8_t>(std::min(127.0f, std::max(-128.0f, q)));
-    }
-  }
 }
 
 namespace {

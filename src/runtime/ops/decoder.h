@@ -173,6 +173,10 @@ class MattDecoderSession {
   Profile* profile_ = nullptr;
 };
 
+/// Throws InvalidArgument unless parents is not null and every parents[i], i < beam, is in
+/// [0, beam) (the slot each beam row continues).
+void check_parents(const int32_t* parents, int64_t beam);
+
 /// The running-sum update of one layer (spec §3.3 UniformCausalAttn): for each row i,
 /// next[i] = cur[parents[i]] + deq(v[i]) (cur is zero at t = 1), and
 /// out[i] = quant(next[i] / t) at `out_q`. Throws InvalidArgument for t < 1 or (t > 1) a parent

@@ -1,6 +1,5 @@
+// The op names (one per rt::Op, in enum order) and the Trace of op outputs.
 #include "runtime/ops/ops.h"
-
-#include <cstring>
 
 namespace bytelite::rt {
 
@@ -18,12 +17,6 @@ static_assert(sizeof(kOpNames) / sizeof(kOpNames[0]) == kOpCount,
 const char* op_name(Op op) {
   const int i = static_cast<int>(op);
   return i >= 0 && i < kOpCount ? kOpNames[i] : "unknown";
-}
-
-void embedding(const int8_t* table, int64_t dim, const int32_t* ids, int64_t T, int8_t* y) {
-  for (int64_t t = 0; t < T; ++t) {
-    std::memcpy(y + t * dim, table + static_cast<int64_t>(ids[t]) * dim, static_cast<size_t>(dim));
-  }
 }
 
 void Trace::add(const std::string& name, const int8_t* data, int64_t rows, int64_t cols,
