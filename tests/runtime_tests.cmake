@@ -5,6 +5,15 @@ bytelite_test(test_runtime_kernels SOURCES test_runtime_kernels.cc LIBS bytelite
 target_include_directories(test_runtime_kernels PRIVATE ${PROJECT_SOURCE_DIR}/src)
 bytelite_test(test_runtime_transformer_ops SOURCES test_runtime_transformer_ops.cc LIBS bytelite_runtime)
 target_include_directories(test_runtime_transformer_ops PRIVATE ${PROJECT_SOURCE_DIR}/src)
+# The op harness: every op x its shape cases x every kernel path of this CPU against the reference,
+# bit for bit (ctest: OpHarness*); its own main adds the perf mode, `build/test_ops --perf`
+# (docs/runtime.md "Op harness").
+add_executable(test_ops test_ops.cc)
+target_compile_options(test_ops PRIVATE ${BYTELITE_WARNINGS})
+target_link_libraries(test_ops PRIVATE bytelite_runtime GTest::gtest)
+target_include_directories(test_ops PRIVATE ${PROJECT_SOURCE_DIR}/src)
+set_target_properties(test_ops PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR})
+gtest_discover_tests(test_ops WORKING_DIRECTORY ${PROJECT_SOURCE_DIR} DISCOVERY_TIMEOUT 60)
 bytelite_test(test_beam_search SOURCES test_beam_search.cc LIBS bytelite_runtime)
 target_include_directories(test_beam_search PRIVATE ${PROJECT_SOURCE_DIR}/src)
 # The committed golden model files (tests/data/models/v1) against their recorded outputs, and the

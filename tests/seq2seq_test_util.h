@@ -86,8 +86,8 @@ inline QatInt8Agreement qat_vs_int8(ByteSeq2SeqImpl& model, const rt::Seq2SeqNet
     auto logits = model.forward(b.src, b.src_mask, b.dec_in);
     for (size_t j = 0; j < n; ++j) {
       auto src = ids_of(chunk[j].first);
-      const int64_t S = rt::seq2seq_encode(rt::best_isa(), net.encoder, src.data(),
-                                           static_cast<int64_t>(src.size()), enc, es);
+      const int64_t S = rt::seq2seq_encode(rt::OpContext{rt::best_isa(), es.ops}, net.encoder,
+                                           src.data(), static_cast<int64_t>(src.size()), enc, es);
       rt::MattDecoderSession s(net.decoder, 1, rt::best_isa());
       s.set_memory(enc.data(), S, net.encoder.out);
       const int64_t T = static_cast<int64_t>(b.tgt_mask[j].sum().item<float>());

@@ -173,8 +173,8 @@ TEST(Seq2SeqGenerator, BeamOneIsGreedyDecoding) {
   const auto words = eval_words(30);
   for (const std::string& w : words) {
     const auto ids = g.encode(w);
-    const int64_t S = rt::seq2seq_encode(rt::best_isa(), net.encoder, ids.data(),
-                                         static_cast<int64_t>(ids.size()), enc, es);
+    const int64_t S = rt::seq2seq_encode(rt::OpContext{rt::best_isa(), es.ops}, net.encoder,
+                                         ids.data(), static_cast<int64_t>(ids.size()), enc, es);
     rt::MattDecoderSession s(net.decoder, 1, rt::best_isa());
     s.set_memory(enc.data(), S, net.encoder.out);
     const auto greedy = rt::greedy_decode(s, kMaxTarget);
@@ -538,10 +538,19 @@ TEST(Seq2SeqCli, BenchTimesBothDecoders) {
     for (const auto& v : j[k]) EXPECT_GT(v.get<double>(), 0.0) << k;
   }
   EXPECT_GT(j["matt_ratio_256_16"].get<double>(), 0.0);
+  // op shares of the whole model (encoder + decoder steps): the decoder's own ops are there, and
+  // the shares add up to 1
+  double sum = 0;
+  for (const auto& [name, share] : j["op_time_share"].items()) sum += share.get<double>();
+  EXPECT_NEAR(sum, 1.0, 1e-9);
+  for (const char* op :
+       {"embedding", "dense", "attention", "uniform_average", "add", "layer_norm", "gbst_mix"})
+    EXPECT_TRUE(j["op_time_share"].contains(op)) << op << " " << j["op_time_share"];
   CmdResult t = run("bench --model " + tiny_model_path() + " --runs 1 --beam-size 2");
   ASSERT_EQ(t.code, 0) << t.out;
   EXPECT_CONTAINS(t.out, "reuse its last position row");
   EXPECT_CONTAINS(t.out, "step 256 / step 16: MAtt");
+  EXPECT_CONTAINS(t.out, "int8 time per op (encoder, one source; 256 MAtt decoder steps): ");
 }
 
 // The shared timing function itself, and the extended position table.

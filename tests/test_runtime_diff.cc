@@ -204,7 +204,8 @@ TEST_F(RuntimeDiff, EveryOpAgreesWithTheFakeQuantizedTrainingGraph) {
     // end to end
     rt::Trace trace;
     std::vector<int8_t> logits(net.head.w.n);
-    rt::classifier_forward(net, ids.data(), T, isa, ws, logits.data(), &trace);
+    rt::classifier_forward(rt::OpContext{isa, ws.ops, &trace}, net, ids.data(), T, ws,
+                           logits.data());
     for (const auto& op : ops) {
       const rt::Trace::Entry* e = trace.find(op.name);
       ASSERT_NE(e, nullptr) << op.name;
@@ -216,12 +217,12 @@ TEST_F(RuntimeDiff, EveryOpAgreesWithTheFakeQuantizedTrainingGraph) {
     // isolated: each layer on the torch input
     auto emb = to_int8(find_op(ops, "embedding"));
     std::vector<int8_t> y(T * 256);
-    rt::dense(isa, net.bottleneck, emb.data(), T, net.embedding_size, y.data(), s);
+    rt::dense(rt::OpContext{isa, s}, net.bottleneck, emb.data(), T, net.embedding_size, y.data());
     tally(iso["bottleneck"],
           to_q(find_op(ops, "bottleneck").value, find_op(ops, "bottleneck").params), y.data());
     auto bott = to_int8(find_op(ops, "bottleneck"));
     rt::Trace gt;
-    rt::gbst(isa, net.gbst, bott.data(), T, y.data(), s, &gt, nullptr);
+    rt::gbst(rt::OpContext{isa, s, &gt}, net.gbst, bott.data(), T, y.data());
     for (const char* n : {"gbst.conv", "gbst.cand1", "gbst.cand2", "gbst.cand3", "gbst.cand4",
                           "gbst.scores", "gbst.probs", "gbst.mix", "gbst.out"}) {
       const TorchOp& op = find_op(ops, n);
@@ -234,7 +235,7 @@ TEST_F(RuntimeDiff, EveryOpAgreesWithTheFakeQuantizedTrainingGraph) {
       const std::string name = "qrnn" + std::to_string(i);
       rt::Trace qt;
       std::vector<int8_t> out(L * 2 * net.qrnn[i].state_size);
-      rt::qrnn_layer(isa, net.qrnn[i], in.data(), L, C, out.data(), s, &qt, nullptr, name);
+      rt::qrnn_layer(rt::OpContext{isa, s, &qt}, net.qrnn[i], in.data(), L, C, out.data(), name);
       for (const std::string& n : {name + ".fwd.gates", name}) {
         const TorchOp& op = find_op(ops, n);
         tally(iso[n], to_q(op.value, op.params), qt.find(n)->data.data());
@@ -243,21 +244,21 @@ TEST_F(RuntimeDiff, EveryOpAgreesWithTheFakeQuantizedTrainingGraph) {
       C = 2 * net.qrnn[i].state_size;
     }
     std::vector<int8_t> pooled(C);
-    rt::attention_pool(isa, net.pool, in.data(), L, C, pooled.data(), s, nullptr, nullptr);
+    rt::attention_pool(rt::OpContext{isa, s}, net.pool, in.data(), L, C, pooled.data());
     tally(iso["pool"], to_q(find_op(ops, "pool").value, find_op(ops, "pool").params),
           pooled.data());
     auto pin = to_int8(find_op(ops, "pool"));
     if (net.pool.max_pool) {
       std::vector<int8_t> cat(2 * C);
-      std::vector<int32_t> acc;
-      rt::attention_max_concat(isa, net.pool, pin.data(), in.data(), L, C, cat.data(), acc);
+      rt::attention_max_concat(rt::OpContext{isa, s}, net.pool, pin.data(), in.data(), L, C,
+                               cat.data());
       tally(iso["pool_concat"],
             to_q(find_op(ops, "pool_concat").value, find_op(ops, "pool_concat").params),
             cat.data());
       pin = to_int8(find_op(ops, "pool_concat"));
       C *= 2;
     }
-    rt::dense(isa, net.head, pin.data(), 1, C, y.data(), s);
+    rt::dense(rt::OpContext{isa, s}, net.head, pin.data(), 1, C, y.data());
     tally(iso["logits"], to_q(find_op(ops, "logits").value, find_op(ops, "logits").params),
           y.data());
   }

@@ -132,7 +132,8 @@ TEST_P(TransformerDiff, EveryEncoderOpAgreesWithTheFakeQuantizedTrainingGraph) {
     rt::Trace trace;
     std::vector<int8_t> logits(net.head.w.n);
     rt::Workspace ws;
-    rt::classifier_forward(net, ids.data(), T, isa, ws, logits.data(), &trace);
+    rt::classifier_forward(rt::OpContext{isa, ws.ops, &trace}, net, ids.data(), T, ws,
+                           logits.data());
     auto tally = [&](const std::string& name, const torch::Tensor& v, const QuantParams& qp,
                      const int8_t* got) {
       auto want = to_q(v, qp);
@@ -158,8 +159,8 @@ TEST_P(TransformerDiff, EveryEncoderOpAgreesWithTheFakeQuantizedTrainingGraph) {
       std::vector<int8_t> x(in.begin(), in.end());
       std::vector<int8_t> y(x.size());
       rt::Trace lt;
-      rt::transformer_layer(isa, net.layers[i], x.data(), h.size(1), h.size(2), rtq(in_q->params()),
-                            y.data(), s, &lt, nullptr, name);
+      rt::transformer_layer(rt::OpContext{isa, s, &lt}, net.layers[i], x.data(), h.size(1),
+                            h.size(2), rtq(in_q->params()), y.data(), name);
       for (const auto& op : ops) {
         const rt::Trace::Entry* te = lt.find(op.name);
         ASSERT_NE(te, nullptr) << op.name;

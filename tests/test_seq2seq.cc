@@ -126,10 +126,10 @@ TEST(Seq2SeqCache, CrossAttentionEqualsAttentionOp) {
     for (auto& x : kv) x = static_cast<int8_t>(static_cast<int>(rng() % 256) - 128);
     rt::OpScratch s1, s2;
     const rt::Isa isa = rt::best_isa();
-    rt::attention(isa, l, q.data(), q_p, Tq, kv.data(), kv_p, S, D, y1.data(), s1);
+    rt::attention(rt::OpContext{isa, s1}, l, q.data(), q_p, Tq, kv.data(), kv_p, S, D, y1.data());
     rt::CrossMemory m;
     rt::prepare_cross_memory(isa, l, q_p, kv.data(), kv_p, S, D, m);
-    rt::cross_attention(isa, l, m, q.data(), Tq, y2.data(), s2);
+    rt::cross_attention(rt::OpContext{isa, s2}, l, m, q.data(), Tq, y2.data());
     EXPECT_EQ(y1, y2) << S;
   }
 }
@@ -350,8 +350,8 @@ std::vector<Hypothesis> beam_search(const rt::Seq2SeqNet& net, const std::string
   rt::EncoderScratch es;
   std::vector<int8_t> enc;
   auto src = ids_of(word);
-  const int64_t S = rt::seq2seq_encode(rt::best_isa(), net.encoder, src.data(),
-                                       static_cast<int64_t>(src.size()), enc, es);
+  const int64_t S = rt::seq2seq_encode(rt::OpContext{rt::best_isa(), es.ops}, net.encoder,
+                                       src.data(), static_cast<int64_t>(src.size()), enc, es);
   rt::MattDecoderSession s(net.decoder, beam, rt::best_isa());
   s.set_memory(enc.data(), S, net.encoder.out);
   rt::MattBeamDecoder d(s);
@@ -376,8 +376,8 @@ TEST(Seq2SeqRuntime, BeamOneEqualsGreedy) {
   for (size_t i = 0; i < 20; ++i) {
     const std::string& w = tr.eval_pairs[i].first;
     auto src = ids_of(w);
-    const int64_t S = rt::seq2seq_encode(rt::best_isa(), net.encoder, src.data(),
-                                         static_cast<int64_t>(src.size()), enc, es);
+    const int64_t S = rt::seq2seq_encode(rt::OpContext{rt::best_isa(), es.ops}, net.encoder,
+                                         src.data(), static_cast<int64_t>(src.size()), enc, es);
     // greedy with EOS excluded, 24 steps
     rt::MattDecoderSession s(net.decoder, 1, rt::best_isa());
     s.set_memory(enc.data(), S, net.encoder.out);

@@ -25,12 +25,17 @@
 // source memory of --source-positions rows (rt::time_decoder_steps, also used by
 // bench/bench_seq2seq.cc). When the model's position table has fewer than 256 rows, the timed
 // decoder is a copy whose extra position rows repeat the last one (the step cost does not depend
-// on the row); the output says so.
+// on the row); the output says so. Then the int8 time per op of the whole model (ops.h Profile,
+// shares of the total): the model's encoder on one source of --source-positions pseudo-random
+// bytes (at most the encoder's longest source) and 256 steps of the timed MAtt decoder over it
+// (rt::profile_seq2seq_ops).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "bytelite/classifier.h"
 #include "cli/commands.h"
@@ -80,6 +85,16 @@ void bench_seq2seq_model(const BenchArgs& a, const std::shared_ptr<const Model>&
     return out;
   };
   const std::vector<double> mb = per_byte_us(r.matt_s), bb = per_byte_us(r.baseline_s);
+  const rt::Profile prof =
+      rt::profile_seq2seq_ops(model->impl().seq2seq->encoder, timed, o, kMaxStep);
+  double total = 0;
+  for (double s : prof.seconds) total += s;
+  std::vector<std::pair<std::string, double>> shares;
+  for (int i = 0; i < rt::kOpCount; ++i) {
+    if (prof.calls[i] == 0) continue;
+    shares.emplace_back(rt::op_name(static_cast<rt::Op>(i)),
+                        total > 0 ? prof.seconds[i] / total : 0.0);
+  }
   if (a.json) {
     nlohmann::ordered_json j = {{"model", a.model},
                                 {"architecture", mi.architecture},
@@ -98,6 +113,9 @@ void bench_seq2seq_model(const BenchArgs& a, const std::shared_ptr<const Model>&
                                 {"baseline_us_per_byte", bb},
                                 {"matt_ratio_256_16", matt_ratio},
                                 {"baseline_ratio_256_16", base_ratio}};
+    nlohmann::ordered_json ops = nlohmann::ordered_json::object();
+    for (const auto& [name, share] : shares) ops[name] = share;
+    j["op_time_share"] = ops;
     std::printf("%s\n", j.dump().c_str());
     return;
   }
@@ -124,6 +142,10 @@ void bench_seq2seq_model(const BenchArgs& a, const std::shared_ptr<const Model>&
   }
   std::printf("step 256 / step 16: MAtt %.3f (target <= 1.15), baseline %.3f\n", matt_ratio,
               base_ratio);
+  std::printf("int8 time per op (encoder, one source; %lld MAtt decoder steps):",
+              static_cast<long long>(kMaxStep));
+  for (const auto& [name, share] : shares) std::printf(" %s %.1f%%", name.c_str(), 100.0 * share);
+  std::printf("\n");
 }
 }  // namespace
 

@@ -101,8 +101,8 @@ RuntimeBenchResult bench_runtime(const Classifier& clf, const std::vector<std::s
                                                             : rt::Isa::kReference;
     for (const auto& t : texts) {
       auto ids = clf.encode(t);
-      rt::classifier_forward(clf.model().impl().net, ids.data(), static_cast<int64_t>(ids.size()),
-                             isa, ws, logits.data(), nullptr, &prof);
+      rt::classifier_forward(rt::OpContext{isa, ws.ops, nullptr, &prof}, clf.model().impl().net,
+                             ids.data(), static_cast<int64_t>(ids.size()), ws, logits.data());
       prog.update(++done);
     }
   }

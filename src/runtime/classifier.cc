@@ -70,8 +70,9 @@ std::vector<int8_t> Classifier::logits(const std::vector<int32_t>& ids) const {
     }
   }
   std::vector<int8_t> out(static_cast<size_t>(net.head.w.n));
-  rt::classifier_forward(net, ids.data(), static_cast<int64_t>(ids.size()), to_rt(isa_),
-                         thread_workspace(), out.data());
+  rt::Workspace& ws = thread_workspace();
+  rt::classifier_forward(rt::OpContext{to_rt(isa_), ws.ops}, net, ids.data(),
+                         static_cast<int64_t>(ids.size()), ws, out.data());
   return out;
 }
 
@@ -108,8 +109,9 @@ Prediction Classifier::classify(std::string_view text) const {
     big.resize(C);
     logit = big.data();
   }
-  rt::classifier_forward(net, ids.data(), static_cast<int64_t>(ids.size()), to_rt(isa_),
-                         thread_workspace(), logit);
+  rt::Workspace& ws = thread_workspace();
+  rt::classifier_forward(rt::OpContext{to_rt(isa_), ws.ops}, net, ids.data(),
+                         static_cast<int64_t>(ids.size()), ws, logit);
   Prediction pred;
   pred.probabilities.resize(C);
   rt::probabilities(logit, C, net.multilabel, net.output_exp.data(), net.output_sigmoid.data(),

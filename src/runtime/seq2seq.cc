@@ -130,8 +130,9 @@ std::vector<Generation> Seq2SeqGenerator::generate(std::string_view source) {
   State& s = *s_;
   const std::vector<int32_t> ids = s.tokenizer.encode(source);
   if (ids.empty()) return {Generation{}};  // nothing to translate: one empty hypothesis
-  const int64_t S = rt::seq2seq_encode(s.isa, s.net.encoder, ids.data(),
-                                       static_cast<int64_t>(ids.size()), s.enc, s.scratch);
+  const int64_t S =
+      rt::seq2seq_encode(rt::OpContext{s.isa, s.scratch.ops}, s.net.encoder, ids.data(),
+                         static_cast<int64_t>(ids.size()), s.enc, s.scratch);
   s.session.set_memory(s.enc.data(), S, s.net.encoder.out);
   rt::MattBeamDecoder decoder(s.session);
   std::vector<Hypothesis> hyps = s.search.search(decoder);

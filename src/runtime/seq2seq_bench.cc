@@ -9,6 +9,7 @@
 
 #include "bytelite/byte_tokenizer.h"
 #include "bytelite/errors.h"
+#include "runtime/models/classifier_net.h"
 
 namespace bytelite::rt {
 
@@ -101,6 +102,34 @@ StepBenchResult time_decoder_steps(const MattDecoderRt& matt, const BaselineDeco
     res.baseline_s.push_back(at(tb, t));
   }
   return res;
+}
+
+Profile profile_seq2seq_ops(const Seq2SeqEncoderRt& enc, const MattDecoderRt& dec,
+                            const StepBenchOptions& o, int64_t steps) {
+  if (o.beam < 1 || o.source_positions < 1 || steps < 1) {
+    invalid("op profile: expected beam, source positions and steps >= 1");
+  }
+  if (dec.position.rows < steps) {
+    invalid("op profile: " + std::to_string(steps) + " steps beyond the " +
+            std::to_string(dec.position.rows) + " decoder positions");
+  }
+  int64_t limit = enc.classifier ? enc.max_source : enc.position.rows;
+  if (enc.classifier && enc.classifier->transformer)
+    limit = std::min<int64_t>(limit, enc.classifier->max_positions);
+  const int64_t T = std::min(o.source_positions, limit);
+  std::mt19937 rng(static_cast<uint32_t>(o.seed));
+  std::vector<int32_t> src(static_cast<size_t>(T));
+  for (auto& id : src) id = kByteOffset + static_cast<int32_t>(rng() % 256);
+  Profile prof;
+  EncoderScratch es;
+  std::vector<int8_t> mem;
+  const int64_t S =
+      seq2seq_encode(OpContext{o.isa, es.ops, nullptr, &prof}, enc, src.data(), T, mem, es);
+  MattDecoderSession session(dec, o.beam, o.isa);
+  session.set_profile(&prof);
+  std::vector<double> seconds(static_cast<size_t>(steps));
+  run_once(session, mem, S, enc.out, o.beam, steps, rng, seconds);
+  return prof;
 }
 
 MattDecoderRt extend_positions(const MattDecoderRt& dec, int64_t rows, std::vector<int8_t>& table) {

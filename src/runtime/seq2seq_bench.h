@@ -36,6 +36,14 @@ struct StepBenchResult {
 StepBenchResult time_decoder_steps(const MattDecoderRt& matt, const BaselineDecoderRt& base,
                                    const StepBenchOptions& options);
 
+/// Wall time per op (ops.h Profile) of the whole model on options.isa: the encoder `enc` on one
+/// source of min(options.source_positions, the encoder's longest source) pseudo-random byte ids,
+/// then `steps` steps of `dec` (beam options.beam, parents a random permutation each step) over
+/// that encoder output. dec's position table must have >= steps rows and its key/value layers
+/// must take enc's output params (as a loaded model's do). Throws InvalidArgument otherwise.
+Profile profile_seq2seq_ops(const Seq2SeqEncoderRt& enc, const MattDecoderRt& dec,
+                            const StepBenchOptions& options, int64_t steps);
+
 /// A copy of `dec` whose position table has at least `rows` rows: the rows of dec.position
 /// followed by copies of its last row (stored in `table`, which must outlive the copy). The step
 /// cost does not depend on the position row, so the copy times steps beyond the model's

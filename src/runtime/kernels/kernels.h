@@ -1,8 +1,10 @@
 // Compute kernels of the runtime. Each kernel has a plain C++ reference implementation (the
 // ground truth) and optimized implementations chosen at run time from the CPU's features
-// (cpuid via __builtin_cpu_supports). Every optimized kernel computes exactly the same values as
-// its reference (tests/test_runtime_kernels.cc compares them bit for bit on random and odd
-// shapes and, for the element-wise kernels, on every possible input; robustness case C6).
+// (cpuid via __builtin_cpu_supports), side by side in this directory: <kernel>.cc holds the
+// reference (and the dispatch), <kernel>_<path>.cc each optimized path (gemm, requantize,
+// qrnn_pool, add, layer_norm). Every optimized kernel computes exactly the same values as its
+// reference (the op harness tests/test_ops.cc compares every op on every path bit for bit on
+// random and odd shapes, for the QRNN kernel on every gate pair; robustness case C6).
 //
 // Integer products never saturate: the AVX2 GEMM multiplies sign-extended int16 values with
 // _mm256_madd_epi16 (int16 x int16 -> int32 pair sums, exact for |x| <= 128, |w| <= 127); the
@@ -113,12 +115,16 @@ void qrnn_pool_avx2(const int8_t* g, int64_t T, int64_t S, bool reverse, const Q
 void qrnn_pool(Isa isa, const int8_t* g, int64_t T, int64_t S, bool reverse, const QrnnTables& tab,
                int8_t* y, int64_t ldy, float* state);
 
-/// AVX2 paths of the Transformer element-wise ops (src/runtime/ops/transformer.cc add and
-/// layer_norm hold the reference loops; the results are bit-identical).
+/// The add op's kernel (ops.h add): y = clamp(rne(fl(fl((a - za) sa) + fl((b - zb) sb)) *
+/// inv_out) + z_out) in IEEE single precision; the AVX2 path is bit-identical.
+void add_ref(const int8_t* a, float sa, int32_t za, const int8_t* b, float sb, int32_t zb,
+             int64_t n, float inv_out, int32_t z_out, int8_t* y);
 void add_avx2(const int8_t* a, float sa, int32_t za, const int8_t* b, float sb, int32_t zb,
               int64_t n, float inv_out, int32_t z_out, int8_t* y);
 /// One row of layer normalization after its statistics: y_c = clamp(z_out + rne(((x_c - z) -
-/// mean) a gamma_s[c] + beta_s[c])) in double.
+/// mean) a gamma_s[c] + beta_s[c])) in double; the AVX2 path is bit-identical.
+void layer_norm_row_ref(const int8_t* x, int64_t D, int32_t z, double mean, double a,
+                        const double* gamma_s, const double* beta_s, int32_t z_out, int8_t* y);
 void layer_norm_row_avx2(const int8_t* x, int64_t D, int32_t z, double mean, double a,
                          const double* gamma_s, const double* beta_s, int32_t z_out, int8_t* y);
 

@@ -5,20 +5,18 @@
 
 namespace bytelite::rt {
 
-ClassifierEncoding classifier_encode(const ClassifierNet& m, const int32_t* ids, int64_t T, Isa isa,
-                                     OpScratch& ops, std::vector<int8_t>& a, std::vector<int8_t>& b,
-                                     Trace* trace, Profile* prof) {
+ClassifierEncoding classifier_encode(const OpContext& c, const ClassifierNet& m, const int32_t* ids,
+                                     int64_t T, std::vector<int8_t>& a, std::vector<int8_t>& b) {
+  const Isa isa = c.isa;
+  Profile* prof = c.profile;
   const int64_t F = m.embedding_size;
   // Embedding: rows of the table, already quantized with the embedding output params.
   int8_t* x = grow(a, T * F);
   {
     OpTimer tm(prof, Op::kEmbedding);
-    for (int64_t t = 0; t < T; ++t) {
-      std::memcpy(x + t * F, m.embedding + static_cast<int64_t>(ids[t]) * F,
-                  static_cast<size_t>(F));
-    }
+    embedding(m.embedding, F, ids, T, x);
   }
-  if (trace) trace->add("embedding", x, T, F, m.embedding_q);
+  c.tap("embedding", x, T, F, m.embedding_q);
   QParams xq = m.embedding_q;
   if (m.transformer) {
     // + position embedding of positions 0..T-1, then layer norm
@@ -34,7 +32,7 @@ ClassifierEncoding classifier_encode(const ClassifierNet& m, const int32_t* ids,
     std::swap(a, b);
     x = a.data();
     xq = m.embedding_norm.out;
-    if (trace) trace->add("embedding_norm", x, T, F, xq);
+    c.tap("embedding_norm", x, T, F, xq);
   }
 
   // Bottleneck: dense F -> Bn (ByteQRNN: ReLU, batch norm folded).
@@ -44,9 +42,9 @@ ClassifierEncoding classifier_encode(const ClassifierNet& m, const int32_t* ids,
     xb = grow(b, T * Bn);
     {
       OpTimer tm(prof, Op::kDense);
-      dense(isa, m.bottleneck, x, T, F, xb, ops);
+      dense(c, m.bottleneck, x, T, F, xb);
     }
-    if (trace) trace->add("bottleneck", xb, T, Bn, m.bottleneck.out);
+    c.tap("bottleneck", xb, T, Bn, m.bottleneck.out);
   } else {
     std::swap(a, b);  // the GBST input lives in b
     xb = b.data();
@@ -55,7 +53,7 @@ ClassifierEncoding classifier_encode(const ClassifierNet& m, const int32_t* ids,
   // GBST: [T, Bn] -> [T', Bn].
   const int64_t tg = (T + m.gbst.downsample_rate - 1) / m.gbst.downsample_rate;
   int8_t* h = grow(a, tg * Bn);
-  int64_t L = gbst(isa, m.gbst, xb, T, h, ops, trace, prof);
+  int64_t L = gbst(c, m.gbst, xb, T, h);
   int64_t C = Bn;
 
   std::vector<int8_t>* cur = &a;
@@ -65,8 +63,7 @@ ClassifierEncoding classifier_encode(const ClassifierNet& m, const int32_t* ids,
   for (size_t i = 0; i < m.layers.size(); ++i) {
     const auto& layer = m.layers[i];
     int8_t* y = grow(*nxt, L * C);
-    L = transformer_layer(isa, layer, cur->data(), L, C, hq, y, ops, trace, prof,
-                          "layers" + std::to_string(i));
+    L = transformer_layer(c, layer, cur->data(), L, C, hq, y, "layers" + std::to_string(i));
     hq = layer.norm2.out;
     std::swap(cur, nxt);
   }
@@ -75,7 +72,7 @@ ClassifierEncoding classifier_encode(const ClassifierNet& m, const int32_t* ids,
     const auto& layer = m.qrnn[i];
     const int64_t out = 2 * static_cast<int64_t>(layer.state_size);
     int8_t* y = grow(*nxt, L * out);
-    qrnn_layer(isa, layer, cur->data(), L, C, y, ops, trace, prof, "qrnn" + std::to_string(i));
+    qrnn_layer(c, layer, cur->data(), L, C, y, "qrnn" + std::to_string(i));
     std::swap(cur, nxt);
     C = out;
   }
@@ -86,30 +83,29 @@ ClassifierEncoding classifier_encode(const ClassifierNet& m, const int32_t* ids,
   return ClassifierEncoding{cur, L, C, out_q};
 }
 
-void classifier_forward(const ClassifierNet& m, const int32_t* ids, int64_t T, Isa isa,
-                        Workspace& ws, int8_t* logits, Trace* trace, Profile* prof) {
-  const ClassifierEncoding e = classifier_encode(m, ids, T, isa, ws.ops, ws.a, ws.b, trace, prof);
+void classifier_forward(const OpContext& c, const ClassifierNet& m, const int32_t* ids, int64_t T,
+                        Workspace& ws, int8_t* logits) {
+  const ClassifierEncoding e = classifier_encode(c, m, ids, T, ws.a, ws.b);
   std::vector<int8_t>* cur = e.buffer;
   std::vector<int8_t>* nxt = cur == &ws.a ? &ws.b : &ws.a;
   const int64_t L = e.length, C = e.width;
   // Attention pooling and head.
   int8_t* pooled = grow(*nxt, C);
-  attention_pool(isa, m.pool, cur->data(), L, C, pooled, ws.ops, trace, prof);
-  if (trace) trace->add("pool", pooled, 1, C, m.pool.out);
+  attention_pool(c, m.pool, cur->data(), L, C, pooled);
+  c.tap("pool", pooled, 1, C, m.pool.out);
   const int8_t* head_in = pooled;
   int64_t head_width = C;
   if (m.pool.max_pool) {
     int8_t* cat = grow(ws.concat, 2 * C);
-    attention_max_concat(isa, m.pool, pooled, cur->data(), L, C, cat, ws.acc);
-    if (trace) trace->add("pool_concat", cat, 1, 2 * C, m.pool.concat);
+    attention_max_concat(c, m.pool, pooled, cur->data(), L, C, cat);
     head_in = cat;
     head_width = 2 * C;
   }
   {
-    OpTimer tm(prof, Op::kDense);
-    dense(isa, m.head, head_in, 1, head_width, logits, ws.ops);
+    OpTimer tm(c.profile, Op::kDense);
+    dense(c, m.head, head_in, 1, head_width, logits);
   }
-  if (trace) trace->add("logits", logits, 1, m.head.w.n, m.head.out);
+  c.tap("logits", logits, 1, m.head.w.n, m.head.out);
 }
 
 }  // namespace bytelite::rt

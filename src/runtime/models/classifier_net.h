@@ -50,7 +50,6 @@ struct Workspace {
   OpScratch ops;
   std::vector<int8_t> a, b;
   std::vector<int8_t> concat;  // pooling "attention_max": the head input [2C]
-  std::vector<int32_t> acc;
 };
 
 /// The encoder's output: [length, width] int8 at params q, in *buffer (one of the two buffers
@@ -62,15 +61,17 @@ struct ClassifierEncoding {
 };
 /// The encoder part of classifier_forward: embedding [+ position, layer norm] -> bottleneck ->
 /// GBST -> Transformer / funnel or QRNN layers, on ids [T] (T >= 1, each in
-/// [0, vocab_size); transformer: T <= max_positions), alternating between buffers a and b.
-ClassifierEncoding classifier_encode(const ClassifierNet& m, const int32_t* ids, int64_t T, Isa isa,
-                                     OpScratch& ops, std::vector<int8_t>& a, std::vector<int8_t>& b,
-                                     Trace* trace = nullptr, Profile* prof = nullptr);
+/// [0, vocab_size); transformer: T <= max_positions), alternating between buffers a and b, on
+/// the kernel path, scratch, trace and profile of c. Taps embedding, embedding_norm, bottleneck,
+/// gbst.*, layers<i>.*, qrnn<i>.* (docs/runtime.md).
+ClassifierEncoding classifier_encode(const OpContext& c, const ClassifierNet& m, const int32_t* ids,
+                                     int64_t T, std::vector<int8_t>& a, std::vector<int8_t>& b);
 
 /// ids [T] (T >= 1, each in [0, vocab_size)) -> int8 logits [num_labels] (head.out params):
-/// classifier_encode, then attention pooling and the head.
-void classifier_forward(const ClassifierNet& m, const int32_t* ids, int64_t T, Isa isa,
-                        Workspace& ws, int8_t* logits, Trace* trace = nullptr,
-                        Profile* prof = nullptr);
+/// classifier_encode, then attention pooling and the head. c is normally
+/// OpContext{isa, ws.ops, trace, profile}; activations live in ws. Adds the taps pool,
+/// pool_concat and logits.
+void classifier_forward(const OpContext& c, const ClassifierNet& m, const int32_t* ids, int64_t T,
+                        Workspace& ws, int8_t* logits);
 
 }  // namespace bytelite::rt

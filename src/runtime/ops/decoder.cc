@@ -39,6 +39,27 @@ void check_ids(const int32_t* ids, int64_t n, int64_t vocab) {
   }
 }
 
+// x [rows, D] = table rows of ids, + position row `pos` (same for every row), requantized to
+// norm.in, then layer-normalized into y.
+void decoder_input(const OpContext& c, const EmbeddingRt& emb, const EmbeddingRt& position,
+                   const LayerNormLayer& norm, const int32_t* ids, int64_t rows, int64_t pos,
+                   int8_t* x, int8_t* y) {
+  const int64_t D = emb.dim;
+  {
+    OpTimer tm(c.profile, Op::kEmbedding);
+    embedding(emb.table, D, ids, rows, x);
+  }
+  {
+    OpTimer tm(c.profile, Op::kAdd);
+    for (int64_t i = 0; i < rows; ++i)
+      add(c.isa, x + i * D, emb.q, position.table + pos * D, position.q, D, norm.in, x + i * D);
+  }
+  OpTimer tm(c.profile, Op::kLayerNorm);
+  layer_norm(c.isa, norm, x, rows, D, y);
+}
+
+}  // namespace
+
 void check_parents(const int32_t* parents, int64_t beam) {
   if (parents == nullptr) invalid("decoder step: parents must not be null after step 1");
   for (int64_t i = 0; i < beam; ++i) {
@@ -48,21 +69,6 @@ void check_parents(const int32_t* parents, int64_t beam) {
     }
   }
 }
-
-// x [rows, D] = table rows of ids, + position row `pos` (same for every row), requantized to
-// norm.in, then layer-normalized into y.
-void decoder_input(Isa isa, const EmbeddingRt& emb, const EmbeddingRt& position,
-                   const LayerNormLayer& norm, const int32_t* ids, int64_t rows, int64_t pos,
-                   int8_t* x, int8_t* y) {
-  const int64_t D = emb.dim;
-  for (int64_t i = 0; i < rows; ++i) {
-    std::memcpy(x + i * D, emb.table + static_cast<int64_t>(ids[i]) * D, static_cast<size_t>(D));
-    add(isa, x + i * D, emb.q, position.table + pos * D, position.q, D, norm.in, x + i * D);
-  }
-  layer_norm(isa, norm, x, rows, D, y);
-}
-
-}  // namespace
 
 DenseLayer make_dense_layer(const int8_t* w, int64_t n, int64_t k, const float* weight_scale,
                             const int32_t* bias, int bias_shift, bool relu, QParams in,
@@ -139,104 +145,20 @@ LayerNormLayer make_layer_norm_layer(const float* gamma, const float* beta, int6
   return L;
 }
 
-void prepare_cross_memory(Isa isa, const AttentionLayer& l, QParams qp, const int8_t* kv,
-                          QParams kvp, int64_t S, int64_t D, CrossMemory& m) {
-  const int64_t H = l.heads, dh = D / H;
-  const int32_t zq = qp.zero_point, zk = kvp.zero_point;
-  m.S = S;
-  m.D = D;
-  m.heads = H;
-  m.q = qp;
-  m.kv = kvp;
-  m.kh.resize(H);
-  m.vt.resize(H);
-  m.keys.resize(H);
-  m.values.resize(H);
-  m.kcorr.resize(H);
-  m.vcorr.resize(H);
-  for (int64_t h = 0; h < H; ++h) {
-    auto& kh = m.kh[h];
-    auto& vt = m.vt[h];
-    kh.resize(static_cast<size_t>(S * dh));
-    vt.resize(static_cast<size_t>(dh * S));
-    for (int64_t t = 0; t < S; ++t) {
-      std::memcpy(kh.data() + t * dh, kv + t * 2 * D + h * dh, static_cast<size_t>(dh));
-      for (int64_t c = 0; c < dh; ++c) vt[c * S + t] = kv[t * 2 * D + D + h * dh + c];
-    }
-    pack_matrix_into(m.keys[h], kh.data(), S, dh, isa, false);
-    pack_matrix_into(m.values[h], vt.data(), dh, S, isa, false);
-    // the same corrections as attention(): logits Σ (q - zq)(k - zk), context Σ (a + 128)(v - zv)
-    m.kcorr[h].resize(static_cast<size_t>(S));
-    for (int64_t j = 0; j < S; ++j) {
-      int32_t ks = 0;
-      for (int64_t c = 0; c < dh; ++c) ks += kh[j * dh + c];
-      m.kcorr[h][j] = zq * ks - static_cast<int32_t>(dh) * zq * zk;
-    }
-    m.vcorr[h].resize(static_cast<size_t>(dh));
-    for (int64_t c = 0; c < dh; ++c) {
-      int32_t vs = 0;
-      for (int64_t j = 0; j < S; ++j) vs += vt[c * S + j];
-      m.vcorr[h][c] = 128 * vs - 128 * zk * static_cast<int32_t>(S);
-    }
-  }
-  m.rq_logits = uniform_requant(S, l.logits_m, l.logits.zero_point);
-  m.rq_context = uniform_requant(dh, l.context_m, l.context.zero_point);
-}
-
-void cross_attention(Isa isa, const AttentionLayer& l, const CrossMemory& m, const int8_t* q,
-                     int64_t Tq, int8_t* y, OpScratch& s) {
-  const int64_t H = m.heads, D = m.D, S = m.S, dh = D / H;
-  const int32_t zk = m.kv.zero_point;
-  int8_t* logits = grow(s.logits, Tq * S);
-  int8_t* probs = grow(s.probs, Tq * S);
-  int8_t* ctx = grow(s.buf5, Tq * dh);
-  for (int64_t h = 0; h < H; ++h) {
-    int32_t* acc = grow(s.acc, Tq * std::max(S, dh));
-    gemm_s8(isa, q + h * dh, Tq, D, m.keys[h], acc, s.kernel);
-    const int32_t* kc = m.kcorr[h].data();
-    for (int64_t t = 0; t < Tq; ++t) {
-      int32_t qs = 0;
-      const int8_t* qt = q + t * D + h * dh;
-      for (int64_t c = 0; c < dh; ++c) qs += qt[c];
-      int32_t* at = acc + t * S;
-      const int32_t rt = zk * qs;
-      for (int64_t j = 0; j < S; ++j) at[j] -= rt + kc[j];
-    }
-    requantize(isa, acc, Tq, m.rq_logits, logits);
-    for (int64_t t = 0; t < Tq; ++t) {
-      softmax_u8(logits + t * S, S, 1, l.logits_exp.data(), probs + t * S, 1);
-    }
-    gemm_s8(isa, probs, Tq, S, m.values[h], acc, s.kernel);
-    const int32_t* vc = m.vcorr[h].data();
-    for (int64_t t = 0; t < Tq; ++t) {
-      int32_t as = 0;
-      const int8_t* pt = probs + t * S;
-      for (int64_t j = 0; j < S; ++j) as += pt[j];
-      int32_t* at = acc + t * dh;
-      const int32_t rt = zk * as;
-      for (int64_t c = 0; c < dh; ++c) at[c] += vc[c] - rt;
-    }
-    requantize(isa, acc, Tq, m.rq_context, ctx);
-    for (int64_t t = 0; t < Tq; ++t) {
-      std::memcpy(y + t * D + h * dh, ctx + t * dh, static_cast<size_t>(dh));
-    }
-  }
-}
-
-int64_t seq2seq_encode(Isa isa, const Seq2SeqEncoderRt& enc, const int32_t* ids, int64_t T,
-                       std::vector<int8_t>& out, EncoderScratch& s) {
+int64_t seq2seq_encode(const OpContext& c, const Seq2SeqEncoderRt& enc, const int32_t* ids,
+                       int64_t T, std::vector<int8_t>& out, EncoderScratch& s) {
   const int64_t D = enc.dim;
   if (enc.classifier) {
     // the classifier's QRNN / funnel encoder
-    const ClassifierNet& c = *enc.classifier;
+    const ClassifierNet& cn = *enc.classifier;
     const int64_t max_t =
-        c.transformer ? std::min<int64_t>(enc.max_source, c.max_positions) : enc.max_source;
+        cn.transformer ? std::min<int64_t>(enc.max_source, cn.max_positions) : enc.max_source;
     if (T < 1 || T > max_t) {
       invalid("encoder: source length " + std::to_string(T) + " outside [1, " +
               std::to_string(max_t) + "]");
     }
-    check_ids(ids, T, c.vocab_size);
-    const ClassifierEncoding e = classifier_encode(c, ids, T, isa, s.ops, s.a, s.b);
+    check_ids(ids, T, cn.vocab_size);
+    const ClassifierEncoding e = classifier_encode(c, cn, ids, T, s.a, s.b);
     out.assign(e.buffer->begin(), e.buffer->begin() + e.length * e.width);
     return e.length;
   }
@@ -246,22 +168,29 @@ int64_t seq2seq_encode(Isa isa, const Seq2SeqEncoderRt& enc, const int32_t* ids,
   }
   check_ids(ids, T, enc.embedding.rows);
   int8_t* x = grow(s.a, T * D);
-  for (int64_t t = 0; t < T; ++t) {
-    std::memcpy(x + t * D, enc.embedding.table + static_cast<int64_t>(ids[t]) * D,
-                static_cast<size_t>(D));
+  {
+    OpTimer tm(c.profile, Op::kEmbedding);
+    embedding(enc.embedding.table, D, ids, T, x);
   }
-  add(isa, x, enc.embedding.q, enc.position.table, enc.position.q, T * D, enc.norm.in, x);
+  {
+    OpTimer tm(c.profile, Op::kAdd);
+    add(c.isa, x, enc.embedding.q, enc.position.table, enc.position.q, T * D, enc.norm.in, x);
+  }
   int8_t* xn = grow(s.b, T * D);
-  layer_norm(isa, enc.norm, x, T, D, xn);
+  {
+    OpTimer tm(c.profile, Op::kLayerNorm);
+    layer_norm(c.isa, enc.norm, x, T, D, xn);
+  }
+  c.tap("encoder.embedding_norm", xn, T, D, enc.norm.out);
   const int64_t tg = (T + enc.gbst.downsample_rate - 1) / enc.gbst.downsample_rate;
   int8_t* h = grow(s.a, tg * D);
-  int64_t L = gbst(isa, enc.gbst, xn, T, h, s.ops, nullptr, nullptr);
+  int64_t L = gbst(c, enc.gbst, xn, T, h);
   std::vector<int8_t>* cur = &s.a;
   std::vector<int8_t>* nxt = &s.b;
   QParams hq = enc.gbst.mix;
   for (size_t i = 0; i < enc.layers.size(); ++i) {
     int8_t* y = grow(*nxt, L * D);
-    L = transformer_layer(isa, enc.layers[i], cur->data(), L, D, hq, y, s.ops, nullptr, nullptr,
+    L = transformer_layer(c, enc.layers[i], cur->data(), L, D, hq, y,
                           "encoder" + std::to_string(i));
     hq = enc.layers[i].norm2.out;
     std::swap(cur, nxt);
@@ -270,44 +199,22 @@ int64_t seq2seq_encode(Isa isa, const Seq2SeqEncoderRt& enc, const int32_t* ids,
   return L;
 }
 
-void uniform_causal_average(const int8_t* v, QParams vq, int64_t beam, int64_t D, int32_t t,
-                            const int32_t* parents, const double* cur, double* next, QParams out_q,
-                            int8_t* out) {
-  if (t < 1) invalid("uniform causal average: time step " + std::to_string(t) + " < 1");
-  if (t > 1 && cur != nullptr) check_parents(parents, beam);
-  const float sv = vq.scale;
-  const int32_t zv = vq.zero_point;
-  const float tf = static_cast<float>(t);
-  const float inv = 1.0f / out_q.scale;  // as torch's fake quantizer
-  for (int64_t i = 0; i < beam; ++i) {
-    const double* prev = (t == 1 || cur == nullptr) ? nullptr : cur + parents[i] * D;
-    const int8_t* vi = v + i * D;
-    double* ni = next + i * D;
-    int8_t* oi = out + i * D;
-    for (int64_t c = 0; c < D; ++c) {
-      // the fake quantizer's value fl((q - z) s), summed in double (exact for these terms)
-      const double term = static_cast<double>(static_cast<float>(vi[c] - zv) * sv);
-      const double sum = (prev != nullptr ? prev[c] : 0.0) + term;
-      ni[c] = sum;
-      const float avg = static_cast<float>(sum) / tf;
-      const float q = std::nearbyint(avg * inv) + static_cast<float>(out_q.zero_point);
-      oi[c] = static_cast<int8_t>(std::min(127.0f, std::max(-128.0f, q)));
-    }
-  }
-}
-
 namespace {
 // The keys and values of one layer's cross-attention over the encoder output enc_out [S, E] at
 // params q (kv_dense: E -> 2D), computed and packed once per source.
-void source_memory(Isa isa, const DenseLayer& kv_dense, const AttentionLayer& attn,
+void source_memory(const OpContext& c, const DenseLayer& kv_dense, const AttentionLayer& attn,
                    QParams query_params, const int8_t* enc_out, int64_t S, int64_t D, QParams q,
-                   std::vector<int8_t>& kv, CrossMemory& cross, OpScratch& ops) {
+                   std::vector<int8_t>& kv, CrossMemory& cross) {
   if (kv_dense.in.scale != q.scale || kv_dense.in.zero_point != q.zero_point) {
     invalid("decoder session: encoder output params differ from the key/value layer's input");
   }
   kv.resize(static_cast<size_t>(S * 2 * D));
-  dense(isa, kv_dense, enc_out, S, kv_dense.w.k, kv.data(), ops);
-  prepare_cross_memory(isa, attn, query_params, kv.data(), kv_dense.out, S, D, cross);
+  {
+    OpTimer tm(c.profile, Op::kDense);
+    dense(c, kv_dense, enc_out, S, kv_dense.w.k, kv.data());
+  }
+  OpTimer tm(c.profile, Op::kAttention);  // packing the keys and values for the attention
+  prepare_cross_memory(c.isa, attn, query_params, kv.data(), kv_dense.out, S, D, cross);
 }
 }  // namespace
 
@@ -326,8 +233,8 @@ void MattDecoderSession::set_memory(const int8_t* enc_out, int64_t S, QParams q)
   const int64_t D = dec_.dim;
   for (size_t l = 0; l < dec_.layers.size(); ++l) {
     const MattLayerRt& L = dec_.layers[l];
-    source_memory(isa_, L.key_value, L.attn, L.query.out, enc_out, S, D, q, kv_[l], cross_[l],
-                  ops_);
+    source_memory(OpContext{isa_, ops_, trace_, profile_}, L.key_value, L.attn, L.query.out,
+                  enc_out, S, D, q, kv_[l], cross_[l]);
   }
   S_ = S;
   t_ = 0;
@@ -343,12 +250,16 @@ const int8_t* MattDecoderSession::step(const int32_t* ids, const int32_t* parent
   check_ids(ids, K, dec_.vocab);
   if (t_ > 0) check_parents(parents, K);
   const int32_t t = ++t_;
+  OpContext c{isa_, ops_, trace_, profile_};
+  Profile* prof = profile_;
   int8_t* h = grow(x_, K * D);
   int8_t* hn = grow(y_, K * D);
-  decoder_input(isa_, dec_.embedding, dec_.position, dec_.norm, ids, K, t - 1, hn, h);
+  decoder_input(c, dec_.embedding, dec_.position, dec_.norm, ids, K, t - 1, hn, h);
+  c.tap("decoder.input", h, K, D, dec_.norm.out);
   QParams hq = dec_.norm.out;
   for (size_t l = 0; l < dec_.layers.size(); ++l) {
     const MattLayerRt& L = dec_.layers[l];
+    const std::string name = trace_ != nullptr ? "decoder" + std::to_string(l) : std::string();
     const int64_t I = L.ffn_in.w.n;
     int8_t* v = grow(v_, K * D);
     int8_t* sa = grow(sa_, K * D);
@@ -356,26 +267,71 @@ const int8_t* MattDecoderSession::step(const int32_t* ids, const int32_t* parent
     int8_t* ctx = grow(ctx_, K * D);
     int8_t* u = grow(u_, K * I);
     // self part: running sum reordered by parent, cumulative average
-    dense(isa_, L.uniform, h, K, D, v, ops_);
-    uniform_causal_average(v, L.uniform.out, K, D, t, parents, sums_[l].data(), spare_[l].data(),
-                           L.average, sa);
-    std::swap(sums_[l], spare_[l]);
+    {
+      OpTimer tm(prof, Op::kDense);
+      dense(c, L.uniform, h, K, D, v);
+    }
+    c.tap(name + ".uniform", v, K, D, L.uniform.out);
+    {
+      OpTimer tm(prof, Op::kUniformAverage);
+      uniform_causal_average(v, L.uniform.out, K, D, t, parents, sums_[l].data(), spare_[l].data(),
+                             L.average, sa);
+      std::swap(sums_[l], spare_[l]);
+    }
+    c.tap(name + ".average", sa, K, D, L.average);
     // cross part over the source's keys and values
-    dense(isa_, L.query, h, K, D, q, ops_);
-    cross_attention(isa_, L.attn, cross_[l], q, K, ctx, ops_);
+    {
+      OpTimer tm(prof, Op::kDense);
+      dense(c, L.query, h, K, D, q);
+    }
+    c.tap(name + ".query", q, K, D, L.query.out);
+    {
+      OpTimer tm(prof, Op::kAttention);
+      cross_attention(c, L.attn, cross_[l], q, K, ctx);
+    }
+    c.tap(name + ".context", ctx, K, D, L.attn.context);
     // merge, shared output projection, residual + norm, feed-forward
-    add(isa_, sa, L.average, ctx, L.attn.context, K * D, L.merge, ctx);
-    dense(isa_, L.output, ctx, K, D, v, ops_);
-    add(isa_, h, hq, v, L.output.out, K * D, L.norm1.in, v);
-    layer_norm(isa_, L.norm1, v, K, D, q);  // x1
-    dense(isa_, L.ffn_in, q, K, D, u, ops_);
-    dense(isa_, L.ffn_out, u, K, I, v, ops_);
-    add(isa_, q, L.norm1.out, v, L.ffn_out.out, K * D, L.norm2.in, v);
-    layer_norm(isa_, L.norm2, v, K, D, h);
+    {
+      OpTimer tm(prof, Op::kAdd);
+      add(isa_, sa, L.average, ctx, L.attn.context, K * D, L.merge, ctx);
+    }
+    {
+      OpTimer tm(prof, Op::kDense);
+      dense(c, L.output, ctx, K, D, v);
+    }
+    c.tap(name + ".output", v, K, D, L.output.out);
+    {
+      OpTimer tm(prof, Op::kAdd);
+      add(isa_, h, hq, v, L.output.out, K * D, L.norm1.in, v);
+    }
+    {
+      OpTimer tm(prof, Op::kLayerNorm);
+      layer_norm(isa_, L.norm1, v, K, D, q);  // x1
+    }
+    c.tap(name + ".norm1", q, K, D, L.norm1.out);
+    {
+      OpTimer tm(prof, Op::kDense);
+      dense(c, L.ffn_in, q, K, D, u);
+      dense(c, L.ffn_out, u, K, I, v);
+    }
+    c.tap(name + ".ffn_out", v, K, D, L.ffn_out.out);
+    {
+      OpTimer tm(prof, Op::kAdd);
+      add(isa_, q, L.norm1.out, v, L.ffn_out.out, K * D, L.norm2.in, v);
+    }
+    {
+      OpTimer tm(prof, Op::kLayerNorm);
+      layer_norm(isa_, L.norm2, v, K, D, h);
+    }
+    c.tap(name + ".norm2", h, K, D, L.norm2.out);
     hq = L.norm2.out;
   }
   int8_t* logits = grow(logits_, K * dec_.vocab);
-  dense(isa_, dec_.logits, h, K, D, logits, ops_);
+  {
+    OpTimer tm(prof, Op::kDense);
+    dense(c, dec_.logits, h, K, D, logits);
+  }
+  c.tap("decoder.logits", logits, K, dec_.vocab, dec_.logits.out);
   return logits;
 }
 
@@ -395,8 +351,8 @@ void BaselineDecoderSession::set_memory(const int8_t* enc_out, int64_t S, QParam
   const int64_t D = dec_.dim;
   for (size_t l = 0; l < dec_.layers.size(); ++l) {
     const BaselineLayerRt& L = dec_.layers[l];
-    source_memory(isa_, L.cross_kv, L.cross_attn, L.cross_query.out, enc_out, S, D, q, mem_kv_[l],
-                  cross_[l], ops_);
+    source_memory(OpContext{isa_, ops_}, L.cross_kv, L.cross_attn, L.cross_query.out, enc_out, S, D,
+                  q, mem_kv_[l], cross_[l]);
   }
   S_ = S;
   t_ = 0;
@@ -409,9 +365,10 @@ const int8_t* BaselineDecoderSession::step(const int32_t* ids, const int32_t* pa
   check_ids(ids, K, dec_.vocab);
   if (t_ > 0) check_parents(parents, K);
   const int32_t t = ++t_;
+  OpContext c{isa_, ops_, nullptr, nullptr};
   int8_t* h = grow(x_, K * D);
   int8_t* hn = grow(y_, K * D);
-  decoder_input(isa_, dec_.embedding, dec_.position, dec_.norm, ids, K, t - 1, hn, h);
+  decoder_input(c, dec_.embedding, dec_.position, dec_.norm, ids, K, t - 1, hn, h);
   QParams hq = dec_.norm.out;
   for (size_t l = 0; l < dec_.layers.size(); ++l) {
     const BaselineLayerRt& L = dec_.layers[l];
@@ -422,8 +379,8 @@ const int8_t* BaselineDecoderSession::step(const int32_t* ids, const int32_t* pa
     int8_t* o = grow(o_, K * D);
     int8_t* u = grow(u_, K * I);
     // self-attention over the growing cache, reordered by parent (t - 1 rows copied per beam)
-    dense(isa_, L.self_query, h, K, D, q, ops_);
-    dense(isa_, L.self_kv, h, K, D, kvrow, ops_);
+    dense(c, L.self_query, h, K, D, q);
+    dense(c, L.self_kv, h, K, D, kvrow);
     int8_t* cur = cache_[l].data();
     int8_t* nxt = cache_spare_[l].data();
     const int64_t row = 2 * D, per_beam = P * row;
@@ -436,27 +393,27 @@ const int8_t* BaselineDecoderSession::step(const int32_t* ids, const int32_t* pa
     }
     std::swap(cache_[l], cache_spare_[l]);
     for (int64_t i = 0; i < K; ++i) {
-      attention(isa_, L.self_attn, q + i * D, L.self_query.out, 1, cache_[l].data() + i * per_beam,
-                L.self_kv.out, t, D, ctx + i * D, ops_);
+      attention(c, L.self_attn, q + i * D, L.self_query.out, 1, cache_[l].data() + i * per_beam,
+                L.self_kv.out, t, D, ctx + i * D);
     }
-    dense(isa_, L.self_out, ctx, K, D, o, ops_);
+    dense(c, L.self_out, ctx, K, D, o);
     add(isa_, h, hq, o, L.self_out.out, K * D, L.norm1.in, o);
     layer_norm(isa_, L.norm1, o, K, D, hn);  // x1
     // cross-attention
-    dense(isa_, L.cross_query, hn, K, D, q, ops_);
-    cross_attention(isa_, L.cross_attn, cross_[l], q, K, ctx, ops_);
-    dense(isa_, L.cross_out, ctx, K, D, o, ops_);
+    dense(c, L.cross_query, hn, K, D, q);
+    cross_attention(c, L.cross_attn, cross_[l], q, K, ctx);
+    dense(c, L.cross_out, ctx, K, D, o);
     add(isa_, hn, L.norm1.out, o, L.cross_out.out, K * D, L.norm2.in, o);
     layer_norm(isa_, L.norm2, o, K, D, h);  // x2
     // feed-forward
-    dense(isa_, L.ffn_in, h, K, D, u, ops_);
-    dense(isa_, L.ffn_out, u, K, I, o, ops_);
+    dense(c, L.ffn_in, h, K, D, u);
+    dense(c, L.ffn_out, u, K, I, o);
     add(isa_, h, L.norm2.out, o, L.ffn_out.out, K * D, L.norm3.in, o);
     layer_norm(isa_, L.norm3, o, K, D, h);
     hq = L.norm3.out;
   }
   int8_t* logits = grow(logits_, K * dec_.vocab);
-  dense(isa_, dec_.logits, h, K, D, logits, ops_);
+  dense(c, dec_.logits, h, K, D, logits);
   return logits;
 }
 

@@ -64,9 +64,9 @@ struct CrossMemory {
 /// kv [S, 2D] (keys | values at kv_params) for queries at q_params.
 void prepare_cross_memory(Isa isa, const AttentionLayer& l, QParams q_params, const int8_t* kv,
                           QParams kv_params, int64_t S, int64_t D, CrossMemory& m);
-/// q [Tq, D] -> y [Tq, D] at l.context; m prepared with the same layer.
-void cross_attention(Isa isa, const AttentionLayer& l, const CrossMemory& m, const int8_t* q,
-                     int64_t Tq, int8_t* y, OpScratch& s);
+/// q [Tq, D] -> y [Tq, D] at l.context; m prepared with the same layer (and c.isa).
+void cross_attention(const OpContext& c, const AttentionLayer& l, const CrossMemory& m,
+                     const int8_t* q, int64_t Tq, int8_t* y);
 
 /// Embedding table [rows, dim] quantized with params q.
 struct EmbeddingRt {
@@ -115,14 +115,18 @@ struct Seq2SeqNet {
   Int8Storage storage;
 };
 
-/// Scratch of the encoder (one per thread).
+/// Scratch of the encoder (one per thread): the ops' scratch (for the OpContext) and the two
+/// activation buffers.
 struct EncoderScratch {
   OpScratch ops;
   std::vector<int8_t> a, b;
 };
-/// ids [T] (T >= 1, T <= enc.max_source) -> out [T', enc.dim] at enc.out; returns T'.
-int64_t seq2seq_encode(Isa isa, const Seq2SeqEncoderRt& enc, const int32_t* ids, int64_t T,
-                       std::vector<int8_t>& out, EncoderScratch& s);
+/// ids [T] (T >= 1, T <= enc.max_source) -> out [T', enc.dim] at enc.out; returns T'. Runs on
+/// c (normally OpContext{isa, s.ops, trace, profile}), activations in s.a / s.b. Taps (built-in
+/// encoder) encoder.embedding_norm, gbst.*, encoder<i>.*; a classifier encoder taps as
+/// classifier_encode. Throws InvalidArgument for a length or id out of range.
+int64_t seq2seq_encode(const OpContext& c, const Seq2SeqEncoderRt& enc, const int32_t* ids,
+                       int64_t T, std::vector<int8_t>& out, EncoderScratch& s);
 
 /// Step-by-step MAtt decoding of `beam` rows over one encoded source (spec §3.3, §3.4).
 /// Memory per layer: the running sums [beam, D] (two buffers, swapped each step) and the
@@ -140,6 +144,12 @@ class MattDecoderSession {
   const int8_t* step(const int32_t* ids, const int32_t* parents);
   int32_t steps() const { return t_; }
   int32_t beam() const { return beam_; }
+  /// Records the tensors of every following step (taps decoder.input, decoder<l>.uniform,
+  /// .average, .query, .context, .output, .norm1, .ffn_out, .norm2, decoder.logits; appended
+  /// once per step) and the wall time per op into the given objects (nullptr: off). They must
+  /// outlive the session's steps.
+  void set_trace(Trace* trace) { trace_ = trace; }
+  void set_profile(Profile* profile) { profile_ = profile; }
   int32_t vocab() const { return static_cast<int32_t>(dec_.vocab); }
   QParams logits_params() const { return dec_.logits.out; }
   /// The running sum of layer l, row r (real values Σ_{s<=t} v_s), for tests.
@@ -159,7 +169,13 @@ class MattDecoderSession {
   std::vector<std::vector<double>> spare_;  // per layer [beam, D] (ping-pong)
   std::vector<int8_t> x_, y_, v_, sa_, q_, ctx_, u_, logits_;
   OpScratch ops_;
+  Trace* trace_ = nullptr;
+  Profile* profile_ = nullptr;
 };
+
+/// Throws InvalidArgument unless parents is not null and every parents[i], i < beam, is in
+/// [0, beam) (the slot each beam row continues).
+void check_parents(const int32_t* parents, int64_t beam);
 
 /// The running-sum update of one layer (spec §3.3 UniformCausalAttn): for each row i,
 /// next[i] = cur[parents[i]] + deq(v[i]) (cur is zero at t = 1), and

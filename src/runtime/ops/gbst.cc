@@ -8,8 +8,9 @@
 
 namespace bytelite::rt {
 
-int64_t gbst(Isa isa, const GbstLayer& g, const int8_t* x, int64_t T, int8_t* y, OpScratch& s,
-             Trace* trace, Profile* prof) {
+int64_t gbst(const OpContext& c, const GbstLayer& g, const int8_t* x, int64_t T, int8_t* y) {
+  OpScratch& s = c.scratch;
+  Profile* prof = c.profile;
   const int64_t D = g.conv.w.n;
   const int64_t W = g.max_block_width;
   const int64_t k = g.conv_kernel;
@@ -18,9 +19,9 @@ int64_t gbst(Isa isa, const GbstLayer& g, const int8_t* x, int64_t T, int8_t* y,
   {
     OpTimer tm(prof, Op::kConv);
     pad_rows(x, T, D, k - 1, 0, g.conv.in.zero_point, s.pad);
-    dense(isa, g.conv, s.pad.data(), T, D, xc, s);
+    dense(c, g.conv, s.pad.data(), T, D, xc);
   }
-  if (trace) trace->add("gbst.conv", xc, T, D, g.conv.out);
+  c.tap("gbst.conv", xc, T, D, g.conv.out);
 
   // 2. candidates (block means, params of the conv output) and one score per block.
   std::array<int64_t, 17> cand_off{}, score_off{};
@@ -40,9 +41,9 @@ int64_t gbst(Isa isa, const GbstLayer& g, const int8_t* x, int64_t T, int8_t* y,
       OpTimer tm(prof, Op::kBlockMean);
       block_mean(xc, T, D, b, g.conv.out, cands + cand_off[b], s.fsum);
     }
-    if (trace) trace->add("gbst.cand" + std::to_string(b), cands + cand_off[b], tb, D, g.conv.out);
+    c.tap("gbst.cand" + std::to_string(b), cands + cand_off[b], tb, D, g.conv.out);
     OpTimer tm(prof, Op::kBlockScore);
-    dense(isa, g.score, cands + cand_off[b], tb, D, scores + score_off[b], s);
+    dense(c, g.score, cands + cand_off[b], tb, D, scores + score_off[b]);
   }
 
   // 3. softmax over the widths at each position (upsampled block scores).
@@ -55,10 +56,8 @@ int64_t gbst(Isa isa, const GbstLayer& g, const int8_t* x, int64_t T, int8_t* y,
     for (int64_t t = 0; t < T; ++t)
       softmax_u8(up + t * W, W, 1, g.score_exp.data(), probs + t * W, 1);
   }
-  if (trace) {
-    trace->add("gbst.scores", up, T, W, g.score.out);
-    trace->add("gbst.probs", probs, T, W, kUnitParams);
-  }
+  c.tap("gbst.scores", up, T, W, g.score.out);
+  c.tap("gbst.probs", probs, T, W, kUnitParams);
 
   // 4. mixture: y_t = Σ_w cand_w[t / w] p_tw in int32, requantized to the mix params.
   int8_t* mix = grow(s.buf3, T * D);
@@ -68,16 +67,16 @@ int64_t gbst(Isa isa, const GbstLayer& g, const int8_t* x, int64_t T, int8_t* y,
     int32_t* acc = grow(s.acc, T * D);
     for (int64_t t = 0; t < T; ++t) {
       int32_t* at = acc + t * D;
-      for (int64_t c = 0; c < D; ++c) at[c] = 0;
+      for (int64_t ch = 0; ch < D; ++ch) at[ch] = 0;
       for (int64_t b = 1; b <= W; ++b) {
         const int32_t p = probs[t * W + b - 1] + 128;
         const int8_t* cb = cands + cand_off[b] + (t / b) * D;
-        for (int64_t c = 0; c < D; ++c) at[c] += (cb[c] - zc) * p;
+        for (int64_t ch = 0; ch < D; ++ch) at[ch] += (cb[ch] - zc) * p;
       }
     }
-    requantize(isa, acc, T, g.mix_rq, mix);
+    requantize(c.isa, acc, T, g.mix_rq, mix);
   }
-  if (trace) trace->add("gbst.mix", mix, T, D, g.mix);
+  c.tap("gbst.mix", mix, T, D, g.mix);
 
   // 5. downsampling by mean over blocks of `rate` positions (same params).
   const int64_t r = g.downsample_rate;
@@ -86,7 +85,7 @@ int64_t gbst(Isa isa, const GbstLayer& g, const int8_t* x, int64_t T, int8_t* y,
     OpTimer tm(prof, Op::kDownsample);
     block_mean(mix, T, D, r, g.mix, y, s.fsum);
   }
-  if (trace) trace->add("gbst.out", y, tout, D, g.mix);
+  c.tap("gbst.out", y, tout, D, g.mix);
   return tout;
 }
 

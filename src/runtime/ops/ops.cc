@@ -1,3 +1,4 @@
+// The op names (one per rt::Op, in enum order) and the Trace of op outputs.
 #include "runtime/ops/ops.h"
 
 namespace bytelite::rt {
@@ -7,7 +8,7 @@ namespace {
 constexpr const char* kOpNames[] = {
     "embedding", "dense",      "conv",      "block_mean",        "block_score",   "width_softmax",
     "gbst_mix",  "downsample", "qrnn_pool", "attention_softmax", "attention_sum", "probabilities",
-    "add",       "layer_norm", "attention", "query_pool",
+    "add",       "layer_norm", "attention", "query_pool",        "max_concat",    "uniform_average",
 };
 static_assert(sizeof(kOpNames) / sizeof(kOpNames[0]) == kOpCount,
               "every Op needs a name in kOpNames");

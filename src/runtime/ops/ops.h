@@ -38,6 +38,10 @@ inline RequantParams uniform_requant(int64_t n, Multiplier m, int32_t zp) {
   return rq;
 }
 
+// Every op of the runtime, encoder, classifier and decoder alike (docs/runtime.md "Ops"). The
+// name table in ops.cc, the op harness's case table (tests/test_ops.cc) and docs/runtime.md
+// follow this order; the static_asserts below and in ops.cc fail the build when an op is added
+// without its name (as ggml's GGML_OP_COUNT assertions do).
 enum class Op : int {
   kEmbedding = 0,     // byte id -> int8 row of the pre-quantized table
   kDense,             // x · Wᵀ + b, per-channel requantization, optional ReLU
@@ -53,11 +57,16 @@ enum class Op : int {
   kProbabilities,     // softmax (single-label) or sigmoid (multi-label) of the int8 logits
   kAdd,               // residual / embedding sum, requantized (float, as the training graph)
   kLayerNorm,         // layer normalization of each position
-  kAttention,         // multi-head self-attention: Q Kᵀ, softmax over keys, A V (GEMMs)
+  kAttention,         // multi-head self- and cross-attention: Q Kᵀ, softmax over keys, A V
   kQueryPool,         // funnel: mean over blocks of pool_window query positions
+  kMaxConcat,         // pooling "attention_max": [pooled; max over positions], requantized
+  kUniformAverage,    // MAtt decoder: running sum reordered by parent beam, cumulative average
   kCount
 };
 inline constexpr int kOpCount = static_cast<int>(Op::kCount);
+static_assert(kOpCount == 18,
+              "an op was added or removed: update kOpNames (ops.cc), the op "
+              "harness cases (tests/test_ops.cc) and docs/runtime.md, then this");
 const char* op_name(Op op);
 
 /// Wall time per op (enabled when a Profile is passed to the forward).
@@ -113,6 +122,23 @@ struct OpScratch {
   std::vector<uint32_t> e;
 };
 
+/// The execution context of the ops, passed to every op that needs more than its inputs
+/// (instead of trailing isa / scratch / trace / profile parameters): the kernel path (kernels.h
+/// Isa; an op uses the best path its packed weights allow up to it), the scratch buffers (one
+/// context per thread), and optionally a Trace that records the op outputs (tap names in
+/// docs/runtime.md) and a Profile that accumulates wall time per Op. Classifier and seq2seq
+/// forwards alike take one.
+struct OpContext {
+  Isa isa = Isa::kReference;
+  OpScratch& scratch;
+  Trace* trace = nullptr;
+  Profile* profile = nullptr;
+  /// Records y [rows, cols] at q under `name` when tracing.
+  void tap(const std::string& name, const int8_t* y, int64_t rows, int64_t cols, QParams q) const {
+    if (trace != nullptr) trace->add(name, y, rows, cols, q);
+  }
+};
+
 /// A dense layer y = act(x · Wᵀ + b) prepared for the kernels. With acc_j = Σ_i x_i w_ji over
 /// the raw int8 x (kernels.h GEMM) and M_j = s_x s_w,j / s_y = m0_j 2^-shift_j, output channel j
 /// is requantized (kernels.h RequantParams) as
@@ -125,9 +151,13 @@ struct DenseLayer {
   QParams in, out;
 };
 
+/// Embedding lookup: y [T, dim] = rows ids[t] of table [rows, dim] (already quantized; the
+/// caller checks every id < rows).
+void embedding(const int8_t* table, int64_t dim, const int32_t* ids, int64_t T, int8_t* y);
+
 /// y[r] = dense(x[r]) for r < rows; row r of x starts at x + r * ldx (ldx < k for windows).
-void dense(Isa isa, const DenseLayer& layer, const int8_t* x, int64_t rows, int64_t ldx, int8_t* y,
-           OpScratch& s);
+void dense(const OpContext& c, const DenseLayer& layer, const int8_t* x, int64_t rows, int64_t ldx,
+           int8_t* y);
 
 /// Copies x [T, C] into out [(before + T + after), C] with `before` and `after` rows of the
 /// zero point (real 0: the zero padding of a convolution window).
@@ -157,8 +187,8 @@ struct GbstLayer {
   RequantParams mix_rq;  // every channel: M = s_candidates / (255 s_mix), zero point z_mix
 };
 /// x [T, D] -> y [ceil(T / downsample_rate), D] (params gbst.mix). Returns the output length.
-int64_t gbst(Isa isa, const GbstLayer& g, const int8_t* x, int64_t T, int8_t* y, OpScratch& s,
-             Trace* trace, Profile* prof);
+/// Taps gbst.conv, gbst.cand<w>, gbst.scores, gbst.probs, gbst.mix, gbst.out.
+int64_t gbst(const OpContext& c, const GbstLayer& g, const int8_t* x, int64_t T, int8_t* y);
 
 /// One direction of a QRNN layer (layers.h QrnnLayerImpl): gate convolution, then
 /// kernels.h qrnn_pool (gate tables, fo-pooling, output gate).
@@ -171,8 +201,9 @@ struct QrnnLayer {
   QrnnDirection fwd, bwd;
 };
 /// x [T, C] -> y [T, 2S] (scale 1/127, zero point 0): [forward outputs, backward outputs].
-void qrnn_layer(Isa isa, const QrnnLayer& l, const int8_t* x, int64_t T, int64_t C, int8_t* y,
-                OpScratch& s, Trace* trace, Profile* prof, const std::string& name);
+/// Taps <name>.fwd.gates, <name>.bwd.gates and <name>.
+void qrnn_layer(const OpContext& c, const QrnnLayer& l, const int8_t* x, int64_t T, int64_t C,
+                int8_t* y, const std::string& name);
 
 /// Attention pooling (layers.h AttentionPoolImpl).
 struct AttentionPoolLayer {
@@ -187,14 +218,14 @@ struct AttentionPoolLayer {
   RequantParams max_to_concat;     // M = s_x / s_concat
 };
 /// x [T, D] -> y [D] (params pool.out).
-void attention_pool(Isa isa, const AttentionPoolLayer& p, const int8_t* x, int64_t T, int64_t D,
-                    int8_t* y, OpScratch& s, Trace* trace, Profile* prof);
+/// Taps pool.logits and pool.alpha.
+void attention_pool(const OpContext& c, const AttentionPoolLayer& p, const int8_t* x, int64_t T,
+                    int64_t D, int8_t* y);
 
 /// Pooling "attention_max": y [2D] = [pooled; max over t of x[t, :]], both requantized to
-/// p.concat (x has the params p.score.in). acc: scratch.
-void attention_max_concat(Isa isa, const AttentionPoolLayer& p, const int8_t* pooled,
-                          const int8_t* x, int64_t T, int64_t D, int8_t* y,
-                          std::vector<int32_t>& acc);
+/// p.concat (x has the params p.score.in). Times Op::kMaxConcat, taps pool_concat.
+void attention_max_concat(const OpContext& c, const AttentionPoolLayer& p, const int8_t* pooled,
+                          const int8_t* x, int64_t T, int64_t D, int8_t* y);
 
 /// Probabilities from int8 logits: softmax with exp_table[d] = exp(-s d) (d = max q - q), or
 /// sigmoid_table[q + 128]; float division and summation in a fixed order (bit-reproducible).
@@ -235,8 +266,8 @@ struct AttentionLayer {
   std::array<uint32_t, 256> logits_exp{};
   Multiplier logits_m, context_m;  // s_q s_k factor / s_logits, s_v / (255 s_ctx)
 };
-void attention(Isa isa, const AttentionLayer& l, const int8_t* q, QParams q_params, int64_t Tq,
-               const int8_t* kv, QParams kv_params, int64_t S, int64_t D, int8_t* y, OpScratch& s);
+void attention(const OpContext& c, const AttentionLayer& l, const int8_t* q, QParams q_params,
+               int64_t Tq, const int8_t* kv, QParams kv_params, int64_t S, int64_t D, int8_t* y);
 
 /// One Transformer / Funnel-Transformer encoder layer (layers.h TransformerLayerImpl, post-LN):
 /// h = block_mean(x, pool_window) (or x); q = query(h); kv = key_value(x); ctx = attention;
@@ -248,8 +279,8 @@ struct TransformerLayerRt {
   LayerNormLayer norm1, norm2;
 };
 /// x [T, D] at params in_q -> y [ceil(T / pool_window), D] at norm2.out. Returns the length.
-int64_t transformer_layer(Isa isa, const TransformerLayerRt& l, const int8_t* x, int64_t T,
-                          int64_t D, QParams in_q, int8_t* y, OpScratch& s, Trace* trace,
-                          Profile* prof, const std::string& name);
+/// Taps <name>.pooled (funnel), .query, .key_value, .context, .output, .norm1, .ffn_out, .norm2.
+int64_t transformer_layer(const OpContext& c, const TransformerLayerRt& l, const int8_t* x,
+                          int64_t T, int64_t D, QParams in_q, int8_t* y, const std::string& name);
 
 }  // namespace bytelite::rt

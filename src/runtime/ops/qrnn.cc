@@ -13,35 +13,37 @@ namespace bytelite::rt {
 
 namespace {
 
-void direction(Isa isa, const QrnnDirection& d, const int8_t* padded, int64_t row0, int64_t T,
-               int64_t C, int64_t S, bool reverse, int8_t* y, int64_t ldy, OpScratch& s,
-               Trace* trace, Profile* prof, const std::string& name) {
+void direction(const OpContext& c, const QrnnDirection& d, const int8_t* padded, int64_t row0,
+               int64_t T, int64_t C, int64_t S, bool reverse, int8_t* y, int64_t ldy,
+               const std::string& name) {
+  OpScratch& s = c.scratch;
+  Profile* prof = c.profile;
   int8_t* g = grow(s.buf2, T * 3 * S);
   {
     OpTimer tm(prof, Op::kConv);
-    dense(isa, d.gates, padded + row0 * C, T, C, g, s);
+    dense(c, d.gates, padded + row0 * C, T, C, g);
   }
-  if (trace) trace->add(name + ".gates", g, T, 3 * S, d.gates.out);
+  c.tap(name + ".gates", g, T, 3 * S, d.gates.out);
   OpTimer tm(prof, Op::kQrnnPool);
-  qrnn_pool(isa, g, T, S, reverse, d.tables, y, ldy, grow(s.state, S));
+  qrnn_pool(c.isa, g, T, S, reverse, d.tables, y, ldy, grow(s.state, S));
 }
 
 }  // namespace
 
-void qrnn_layer(Isa isa, const QrnnLayer& l, const int8_t* x, int64_t T, int64_t C, int8_t* y,
-                OpScratch& s, Trace* trace, Profile* prof, const std::string& name) {
+void qrnn_layer(const OpContext& c, const QrnnLayer& l, const int8_t* x, int64_t T, int64_t C,
+                int8_t* y, const std::string& name) {
+  OpScratch& s = c.scratch;
   const int64_t k = l.kernel_width;
   const int64_t S = l.state_size;
   // One buffer for both directions: [k-1 pad rows, x, k-1 pad rows]. The forward (causal)
   // window of t starts at buffer row t; the backward window (x[t..t+k-1]) at row t + k - 1.
   {
-    OpTimer tm(prof, Op::kConv);
+    OpTimer tm(c.profile, Op::kConv);
     pad_rows(x, T, C, k - 1, k - 1, l.fwd.gates.in.zero_point, s.buf1);
   }
-  direction(isa, l.fwd, s.buf1.data(), 0, T, C, S, false, y, 2 * S, s, trace, prof, name + ".fwd");
-  direction(isa, l.bwd, s.buf1.data(), k - 1, T, C, S, true, y + S, 2 * S, s, trace, prof,
-            name + ".bwd");
-  if (trace) trace->add(name, y, T, 2 * S, kSignedUnitParams);
+  direction(c, l.fwd, s.buf1.data(), 0, T, C, S, false, y, 2 * S, name + ".fwd");
+  direction(c, l.bwd, s.buf1.data(), k - 1, T, C, S, true, y + S, 2 * S, name + ".bwd");
+  c.tap(name, y, T, 2 * S, kSignedUnitParams);
 }
 
 }  // namespace bytelite::rt

@@ -1,21 +1,8 @@
-// Reference kernels: plain C++, the ground truth for every optimized path.
+// The fused QRNN kernel (gate tables, fo-pooling, output gate): the reference loops (the ground
+// truth) and the dispatch; the AVX2 path is qrnn_pool_avx2.cc beside it.
 #include "runtime/kernels/kernels.h"
 
 namespace bytelite::rt {
-
-void gemm_s8_ref(const int8_t* x, int64_t rows, int64_t ldx, const PackedMatrix& w, int32_t* acc) {
-  const int64_t n = w.n, k = w.k;
-  for (int64_t r = 0; r < rows; ++r) {
-    const int8_t* xr = x + r * ldx;
-    for (int64_t j = 0; j < n; ++j) {
-      const int8_t* wj = w.w + j * k;
-      int32_t s = 0;
-      for (int64_t i = 0; i < k; ++i)
-        s += static_cast<int32_t>(xr[i]) * static_cast<int32_t>(wj[i]);
-      acc[r * n + j] = s;
-    }
-  }
-}
 
 void qrnn_pool_ref(const int8_t* g, int64_t T, int64_t S, bool reverse, const QrnnTables& tab,
                    int8_t* y, int64_t ldy, float* state) {
@@ -26,6 +13,15 @@ void qrnn_pool_ref(const int8_t* g, int64_t T, int64_t S, bool reverse, const Qr
     int8_t* yt = y + t * ldy;
     for (int64_t j = 0; j < S; ++j)
       yt[j] = qrnn_step(gt[j], gt[S + j], gt[2 * S + j], tab, &state[j]);
+  }
+}
+
+void qrnn_pool(Isa isa, const int8_t* g, int64_t T, int64_t S, bool reverse, const QrnnTables& tab,
+               int8_t* y, int64_t ldy, float* state) {
+  if (isa != Isa::kReference && isa_supported(Isa::kAvx2)) {
+    qrnn_pool_avx2(g, T, S, reverse, tab, y, ldy, state);
+  } else {
+    qrnn_pool_ref(g, T, S, reverse, tab, y, ldy, state);
   }
 }
 

@@ -1,0 +1,72 @@
+// The int8 GEMM kernel: weight packing for every path, the reference loops (the ground truth)
+// and the dispatch; the optimized paths are gemm_avx2.cc and gemm_avx512.cc beside it.
+#include <cstddef>
+
+#include "runtime/kernels/kernels.h"
+
+namespace bytelite::rt {
+
+PackedMatrix pack_matrix(const int8_t* w, int64_t n, int64_t k, Isa up_to) {
+  PackedMatrix p;
+  pack_matrix_into(p, w, n, k, up_to, true);
+  return p;
+}
+
+void pack_matrix_into(PackedMatrix& p, const int8_t* w, int64_t n, int64_t k, Isa up_to,
+                      bool all_paths) {
+  p.n = n;
+  p.k = k;
+  p.w = w;
+  p.kp = (k + 15) / 16 * 16;
+  p.kp4 = (k + 3) / 4 * 4;
+  p.np16 = (n + 15) / 16 * 16;
+  if (isa_supported(Isa::kAvx2) && (up_to == Isa::kAvx2 || (all_paths && up_to > Isa::kAvx2))) {
+    p.w16.assign(static_cast<size_t>(n * p.kp), 0);
+    for (int64_t j = 0; j < n; ++j)
+      for (int64_t i = 0; i < k; ++i) p.w16[j * p.kp + i] = w[j * k + i];
+  } else {
+    p.w16.clear();
+  }
+  if (isa_supported(Isa::kAvx512Vnni) && up_to >= Isa::kAvx512Vnni) {
+    const int64_t groups = p.kp4 / 4;
+    p.wvnni.assign(static_cast<size_t>(p.np16 * p.kp4), 0);
+    p.corr.assign(static_cast<size_t>(p.np16), 0);
+    for (int64_t j = 0; j < n; ++j) {
+      const int64_t blk = j / 16, lane = j % 16;
+      for (int64_t i = 0; i < k; ++i) {
+        const int64_t g = i / 4, b = i % 4;
+        p.wvnni[((blk * groups + g) * 16 + lane) * 4 + b] = w[j * k + i];
+        p.corr[j] += 128 * w[j * k + i];
+      }
+    }
+  } else {
+    p.wvnni.clear();
+  }
+}
+
+void gemm_s8_ref(const int8_t* x, int64_t rows, int64_t ldx, const PackedMatrix& w, int32_t* acc) {
+  const int64_t n = w.n, k = w.k;
+  for (int64_t r = 0; r < rows; ++r) {
+    const int8_t* xr = x + r * ldx;
+    for (int64_t j = 0; j < n; ++j) {
+      const int8_t* wj = w.w + j * k;
+      int32_t s = 0;
+      for (int64_t i = 0; i < k; ++i)
+        s += static_cast<int32_t>(xr[i]) * static_cast<int32_t>(wj[i]);
+      acc[r * n + j] = s;
+    }
+  }
+}
+
+void gemm_s8(Isa isa, const int8_t* x, int64_t rows, int64_t ldx, const PackedMatrix& w,
+             int32_t* acc, KernelScratch& scratch) {
+  if (isa == Isa::kAvx512Vnni && !w.wvnni.empty()) {
+    gemm_s8_avx512vnni(x, rows, ldx, w, acc, scratch);
+  } else if (isa != Isa::kReference && !w.w16.empty()) {
+    gemm_s8_avx2(x, rows, ldx, w, acc, scratch);
+  } else {
+    gemm_s8_ref(x, rows, ldx, w, acc);
+  }
+}
+
+}  // namespace bytelite::rt

@@ -1,0 +1,58 @@
+// Op block_mean (also downsample and query_pool): mean over blocks of positions, in the training
+// graph's single-precision arithmetic.
+#include <algorithm>
+#include <cfloat>
+#include <cstring>
+
+#include "runtime/ops/ops.h"
+
+namespace bytelite::rt {
+
+static_assert(FLT_EVAL_METHOD == 0,
+              "float expressions must be evaluated in single precision (SSE, not x87)");
+
+namespace {
+// Round to nearest, ties to even, for |x| < 2^22 in the default rounding mode: adding and
+// subtracting 1.5 * 2^23 leaves no fraction bits. Same result as std::nearbyint, but plain
+// IEEE additions that the compiler can vectorize (std::nearbyint is a libm call without SSE4.1).
+inline float round_even_small(float x) {
+  const float magic = 12582912.0f;
+  return (x + magic) - magic;
+}
+}  // namespace
+
+void block_mean(const int8_t* x, int64_t T, int64_t C, int64_t width, QParams q, int8_t* y,
+                std::vector<float>& sum) {
+  const int64_t blocks = (T + width - 1) / width;
+  if (width == 1) {
+    std::memcpy(y, x, static_cast<size_t>(T * C));
+    return;
+  }
+  // The training graph's arithmetic, operation by operation in IEEE single precision (each
+  // operation exactly rounded; no FMA, see the -ffp-contract=off build flag): dequantize
+  // fl((q - z) s), sum in position order, divide by the count, multiply by fl(1 / s) and round
+  // half to even, as masked_block_mean + the fake quantizer do. Halfway cases (frequent for
+  // widths 2 and 4) then round exactly as in training.
+  const float s = q.scale;
+  const float inv = 1.0f / s;
+  const int32_t zp = q.zero_point;
+  if (static_cast<int64_t>(sum.size()) < C) sum.resize(C);
+  float* acc = sum.data();
+  for (int64_t b = 0; b < blocks; ++b) {
+    const int64_t t0 = b * width;
+    const int64_t t1 = std::min(T, t0 + width);
+    const float cnt = static_cast<float>(t1 - t0);
+    for (int64_t c = 0; c < C; ++c) acc[c] = 0.0f;
+    for (int64_t t = t0; t < t1; ++t) {
+      const int8_t* xt = x + t * C;
+      for (int64_t c = 0; c < C; ++c) acc[c] += static_cast<float>(xt[c] - zp) * s;
+    }
+    int8_t* yb = y + b * C;
+    for (int64_t c = 0; c < C; ++c) {
+      const float r = round_even_small((acc[c] / cnt) * inv);  // |r| <= 256
+      yb[c] = static_cast<int8_t>(std::min(127, std::max(-128, zp + static_cast<int32_t>(r))));
+    }
+  }
+}
+
+}  // namespace bytelite::rt
