@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 
+#include "bytelite/encoder_kinds.h"
 #include "bytelite/errors.h"
 #include "bytelite_model_generated.h"
 #include "runtime/model_file.h"
@@ -283,22 +284,27 @@ class Loader {
     const fb::AttentionPool* pool = nullptr;
     const fb::Dense* head = nullptr;
     std::string prefix;
-    if (info.architecture == "byteqrnn") {
-      prefix = "byteqrnn";
-      load_qrnn(m->config(), m->byteqrnn(), "config", "byteqrnn", lm.info, lm.net, &width, &out_q);
-      pool = m->byteqrnn()->pool();
-      head = m->byteqrnn()->head();
-    } else if (info.architecture == "bytetransformer" || info.architecture == "bytefunnel") {
+    // the encoder kind of the architecture (include/bytelite/encoder_kinds.h); format v1 stores
+    // the attention kinds as `transformer` and the others as `byteqrnn`
+    const EncoderKindInfo* kind = find_encoder_architecture(info.architecture);
+    if (kind == nullptr) {
+      std::string want;
+      for (const EncoderKindInfo& k : kEncoderKinds) {
+        want += std::string(want.empty() ? "" : ", ") + "\"" + k.architecture + "\"";
+      }
+      fail("architecture", want + " or \"byteseq2seq\"", "\"" + info.architecture + "\"");
+    } else if (kind->attention) {
       prefix = "transformer";
-      const std::string want = info.architecture == "bytefunnel" ? "funnel" : "transformer";
       load_transformer(m->transformer_config(), m->transformer(), "transformer_config",
-                       "transformer", want, "the encoder of architecture " + info.architecture,
+                       "transformer", *kind, "the encoder of architecture " + info.architecture,
                        lm.info, lm.net, &width, &out_q);
       pool = m->transformer()->pool();
       head = m->transformer()->head();
     } else {
-      fail("architecture", "\"byteqrnn\", \"bytetransformer\", \"bytefunnel\" or \"byteseq2seq\"",
-           "\"" + info.architecture + "\"");
+      prefix = "byteqrnn";
+      load_qrnn(m->config(), m->byteqrnn(), "config", "byteqrnn", lm.info, lm.net, &width, &out_q);
+      pool = m->byteqrnn()->pool();
+      head = m->byteqrnn()->head();
     }
     load_pool_head(m, pool, head, prefix, width, out_q, C, lm);
     info.parameter_count = params_;
@@ -337,7 +343,7 @@ class Loader {
   void load_qrnn(const fb::ByteQrnnConfig* config, const fb::ByteQrnn* qrnn,
                  const std::string& cfg_name, const std::string& prefix, ModelInfo& info,
                  ClassifierNet& net, int64_t* width, QParams* out_q) const {
-    info.encoder = "qrnn";
+    info.encoder = encoder_kind_info(EncoderKind::kQrnn).name;
     int64_t& params = params_;
     const fb::ByteQrnnConfig* cfg = need(config, cfg_name);
     info.embedding_size = cfg->embedding_size();
@@ -507,20 +513,24 @@ class Loader {
   }
 
   // cfg_name / prefix: the tables' names in messages ("transformer_config" / "transformer" in a
-  // classifier); want_encoder: the encoder required ("transformer" | "funnel"), want_what: why.
+  // classifier); want: the encoder kind required (an attention kind), want_what: why.
   void load_transformer(const fb::TransformerConfig* config, const fb::ByteTransformer* tr,
                         const std::string& cfg_name, const std::string& prefix,
-                        const std::string& want_encoder, const std::string& want_what,
-                        ModelInfo& info, ClassifierNet& net, int64_t* width, QParams* out_q) const {
+                        const EncoderKindInfo& want, const std::string& want_what, ModelInfo& info,
+                        ClassifierNet& net, int64_t* width, QParams* out_q) const {
     net.transformer = true;
     const fb::TransformerConfig* cfg = need(config, cfg_name);
     info.encoder = str(cfg->encoder());
-    if (info.encoder != "transformer" && info.encoder != "funnel") {
-      fail(cfg_name + ".encoder", "\"transformer\" or \"funnel\"", "\"" + info.encoder + "\"");
+    const EncoderKindInfo* kind = find_encoder_kind(info.encoder);
+    if (kind == nullptr || !kind->attention) {
+      std::string names;
+      for (const EncoderKindInfo& k : kEncoderKinds) {
+        if (!k.attention) continue;
+        names += std::string(names.empty() ? "" : " or ") + "\"" + k.name + "\"";
+      }
+      fail(cfg_name + ".encoder", names, "\"" + info.encoder + "\"");
     }
-    if (info.encoder != want_encoder) {
-      fail(cfg_name + ".encoder", want_what, "\"" + info.encoder + "\"");
-    }
+    if (kind != &want) fail(cfg_name + ".encoder", want_what, "\"" + info.encoder + "\"");
     info.embedding_size = cfg->embedding_size();
     info.bottleneck_size = cfg->model_dimension();
     info.gbst_max_block_width = cfg->gbst_max_block_width();
@@ -545,6 +555,17 @@ class Loader {
     if (info.layer_norm != "channel" && info.layer_norm != "scalar") {
       fail(cfg_name + ".layer_norm", "\"channel\" or \"scalar\"", "\"" + info.layer_norm + "\"");
     }
+    load_transformer_tensors(tr, prefix, *kind, cfg->pool_windows(), info, net, width, out_q);
+  }
+
+  // The tensors of an attention-kind encoder (`kind`) whose hyperparameters are in info already
+  // (from its TransformerConfig, or the seq2seq section's): everything up to the pooling.
+  // windows: the config's pool windows (read when the kind has them).
+  void load_transformer_tensors(const fb::ByteTransformer* tr, const std::string& prefix,
+                                const EncoderKindInfo& kind,
+                                const flatbuffers::Vector<int32_t>* windows, ModelInfo& info,
+                                ClassifierNet& net, int64_t* width, QParams* out_q) const {
+    net.transformer = true;
     const bool scalar = info.layer_norm == "scalar";
     const fb::ByteTransformer* t = need(tr, prefix);
     const int64_t F = info.embedding_size, D = info.bottleneck_size;
@@ -574,7 +595,6 @@ class Loader {
     const auto* layers = need(t->layers(), prefix + ".layers");
     check_int(layers->size(), info.transformer_layers, info.transformer_layers,
               "number of " + prefix + ".layers");
-    const auto* windows = cfg->pool_windows();
     QParams in_q = net.gbst.mix;
     const int64_t H = info.num_heads, I = info.intermediate_size;
     for (flatbuffers::uoffset_t i = 0; i < layers->size(); ++i) {
@@ -582,8 +602,8 @@ class Loader {
       const fb::TransformerLayer* l = need(layers->Get(i), name);
       TransformerLayerRt L =
           transformer_layer(l, name, D, H, I, in_q, scalar, info.attention_scale == "none",
-                            info.encoder == "funnel" ? limits::kMaxPoolWindow : 1);
-      if (info.encoder == "funnel") {
+                            kind.pool_windows ? limits::kMaxPoolWindow : 1);
+      if (kind.pool_windows) {
         if (windows == nullptr || windows->size() != layers->size() ||
             windows->Get(i) != L.pool_window) {
           fail(name + ".pool_window", "the window of transformer_config.pool_windows",
@@ -653,7 +673,8 @@ class Loader {
   void load_seq2seq(const fb::Model* m, LoadedModel& lm) const {
     ModelInfo& info = lm.info;
     const fb::Seq2SeqConfig* cfg = need(m->seq2seq_config(), "seq2seq_config");
-    info.encoder = "transformer";
+    // until the encoder is read: the kind configured by the seq2seq section (the default)
+    info.encoder = seq2seq_section_encoder().name;
     info.embedding_size = info.bottleneck_size = cfg->model_dimension();
     info.num_heads = cfg->num_heads();
     info.intermediate_size = cfg->intermediate_size();
@@ -700,19 +721,23 @@ class Loader {
     enc.max_source = info.max_length;
 
     // encoder
-    const std::string encoder = cfg->encoder() ? str(cfg->encoder()) : "transformer";
+    // absent (format v1): the kind the seq2seq section configures
+    const std::string encoder =
+        cfg->encoder() ? str(cfg->encoder()) : std::string(seq2seq_section_encoder().name);
+    const EncoderKindInfo* kind = find_encoder_kind(encoder);
     QParams h_q;
-    if (encoder == "qrnn" || encoder == "funnel") {
-      // the classifier's encoder (no pool or head); the info fields describe it
+    if (kind == nullptr) {
+      fail("seq2seq_config.encoder", encoder_kind_names_quoted(), "\"" + encoder + "\"");
+    } else if (!kind->seq2seq_section) {
+      // an encoder configured by the model section (no pool or head); the info fields describe it
       auto cn = std::make_shared<ClassifierNet>();
       int64_t E = 0;
       info.transformer_layers = info.num_heads = info.intermediate_size = 0;
       info.attention_scale.clear();
       info.layer_norm.clear();
-      if (encoder == "qrnn") {
-        if (s->encoder() != nullptr) {
-          fail("seq2seq.encoder", "none (seq2seq_config.encoder \"qrnn\")", "a table");
-        }
+      const std::string named = " (seq2seq_config.encoder \"" + encoder + "\")";
+      if (!kind->attention) {
+        if (s->encoder() != nullptr) fail("seq2seq.encoder", "none" + named, "a table");
         load_qrnn(cfg->qrnn_config(), s->qrnn_encoder(), "seq2seq_config.qrnn_config",
                   "seq2seq.qrnn_encoder", info, *cn, &E, &h_q);
         if (s->qrnn_encoder()->pool() != nullptr || s->qrnn_encoder()->head() != nullptr) {
@@ -720,51 +745,40 @@ class Loader {
         }
         enc.max_source = info.max_length;
       } else {
-        if (s->qrnn_encoder() != nullptr) {
-          fail("seq2seq.qrnn_encoder", "none (seq2seq_config.encoder \"funnel\")", "a table");
-        }
+        if (s->qrnn_encoder() != nullptr) fail("seq2seq.qrnn_encoder", "none" + named, "a table");
         load_transformer(cfg->transformer_config(), s->encoder(),
-                         "seq2seq_config.transformer_config", "seq2seq.encoder", "funnel",
-                         "\"funnel\" (seq2seq_config.encoder)", info, *cn, &E, &h_q);
+                         "seq2seq_config.transformer_config", "seq2seq.encoder", *kind,
+                         "\"" + encoder + "\" (seq2seq_config.encoder)", info, *cn, &E, &h_q);
         if (s->encoder()->pool() != nullptr || s->encoder()->head() != nullptr) {
           fail("seq2seq.encoder", "no pool or head", "a classifier's layers");
         }
         enc.max_source = std::min<int64_t>(info.max_length, cn->max_positions);
       }
-      check_int(cfg->encoder_layers(),
-                encoder == "qrnn" ? info.qrnn_layers : info.transformer_layers,
-                encoder == "qrnn" ? info.qrnn_layers : info.transformer_layers,
-                "seq2seq_config.encoder_layers");
+      const int64_t layers = kind->attention ? info.transformer_layers : info.qrnn_layers;
+      check_int(cfg->encoder_layers(), layers, layers, "seq2seq_config.encoder_layers");
       enc.dim = E;
       enc.out = h_q;
       enc.classifier = std::move(cn);
-    } else if (encoder != "transformer") {
-      fail("seq2seq_config.encoder", "\"transformer\", \"qrnn\" or \"funnel\"",
-           "\"" + encoder + "\"");
     } else {
-      const fb::ByteTransformer* e = need(s->encoder(), "seq2seq.encoder");
+      // the encoder configured by the seq2seq section: the registry's attention encoder of
+      // width D without bottleneck, its hyperparameters read above (format v1 stores no
+      // TransformerConfig for it), loaded and run as every other encoder (classifier_encode)
       if (s->qrnn_encoder() != nullptr) {
-        fail("seq2seq.qrnn_encoder", "none (seq2seq_config.encoder \"transformer\")", "a table");
+        fail("seq2seq.qrnn_encoder", "none (seq2seq_config.encoder \"" + encoder + "\")",
+             "a table");
       }
-      enc.dim = D;
-      enc.embedding = embedding_rt(e->embedding(), "seq2seq.encoder.embedding", kVocab, D);
-      enc.position = embedding_rt(e->position(), "seq2seq.encoder.position", info.max_length, D);
-      enc.norm = layer_norm(e->embedding_norm(), "seq2seq.encoder.embedding_norm", D, false);
+      const fb::ByteTransformer* e = need(s->encoder(), "seq2seq.encoder");
       if (e->bottleneck() != nullptr || e->pool() != nullptr || e->head() != nullptr) {
         fail("seq2seq.encoder", "no bottleneck, pool or head", "a classifier's layers");
       }
-      load_gbst(e->gbst(), "seq2seq.encoder.gbst", D, enc.norm.out, info, enc.gbst);
-      const auto* elayers = need(e->layers(), "seq2seq.encoder.layers");
-      check_int(elayers->size(), info.transformer_layers, info.transformer_layers,
-                "number of seq2seq.encoder.layers");
-      h_q = enc.gbst.mix;
-      for (flatbuffers::uoffset_t i = 0; i < elayers->size(); ++i) {
-        enc.layers.push_back(transformer_layer(elayers->Get(i),
-                                               "seq2seq.encoder.layers[" + std::to_string(i) + "]",
-                                               D, H, I, h_q, false, false, 1));
-        h_q = enc.layers.back().norm2.out;
-      }
+      auto cn = std::make_shared<ClassifierNet>();
+      int64_t E = 0;
+      load_transformer_tensors(e, "seq2seq.encoder", *kind, nullptr, info, *cn, &E, &h_q);
+      info.pool_windows.clear();  // none in the seq2seq section (ModelInfo as format v1 gave it)
+      enc.max_source = std::min<int64_t>(info.max_length, cn->max_positions);
+      enc.dim = E;
       enc.out = h_q;
+      enc.classifier = std::move(cn);
     }
 
     // decoder
