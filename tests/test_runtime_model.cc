@@ -119,8 +119,9 @@ TEST(ModelFile, NewerFormatVersion) {
   s = fix_checksums(s);
   const std::string msg = load_error(s);
   expect_one_line_error(msg, "newer version");
-  EXPECT_NE(msg.find("format version: expected 1..1"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("found 2 (written by a newer bytelite"), std::string::npos) << msg;
+  EXPECT_EQ(kModelFormatVersion, 2u);
+  EXPECT_NE(msg.find("format version: expected 1..2"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("found 3 (written by a newer bytelite"), std::string::npos) << msg;
 }
 
 TEST(ModelFile, HugePayloadSizeInHeaderIsASizeErrorWithoutAllocation) {

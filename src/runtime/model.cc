@@ -224,10 +224,12 @@ class Loader {
     info.float_bytes = m->float_bytes();
   }
 
-  void load_seq2seq_model(const fb::Model* m, LoadedModel& lm) const {
+  // v2_kind: the encoder kind of a format-v2 file (null: format v1).
+  void load_seq2seq_model(const fb::Model* m, LoadedModel& lm,
+                          const EncoderKindInfo* v2_kind) const {
     load_common(m, lm.info);
     params_ = 0;
-    load_seq2seq(m, lm);
+    load_seq2seq(m, lm, v2_kind);
     lm.info.parameter_count = params_;
   }
 
@@ -250,9 +252,26 @@ class Loader {
     const fb::Model* m = fb::GetModel(h.payload);
     ModelInfo& info = lm.info;
     info.producer = str(m->producer());
-    info.architecture = str(m->architecture());
+    // Format v2 names the architecture with two enums (model_type, encoder_kind) and stores the
+    // encoder in the `encoder` union; format v1 with the `architecture` string.
+    const EncoderKindInfo* v2_kind = nullptr;
+    if (h.version >= 2) {
+      check_int(static_cast<int64_t>(m->model_type()), 0, static_cast<int64_t>(fb::ModelType::MAX),
+                "model_type");
+      check_int(static_cast<int64_t>(m->encoder_kind()), 0,
+                static_cast<int64_t>(kNumEncoderKinds) - 1, "encoder_kind");
+      if (m->architecture() != nullptr) {
+        fail("architecture", "none in format version 2 (model_type and encoder_kind say it)",
+             "\"" + str(m->architecture()) + "\"");
+      }
+      v2_kind = &encoder_kind_info(static_cast<EncoderKind>(m->encoder_kind()));
+      info.architecture =
+          m->model_type() == fb::ModelType::Seq2Seq ? "byteseq2seq" : v2_kind->architecture;
+    } else {
+      info.architecture = str(m->architecture());
+    }
     if (info.architecture == "byteseq2seq") {
-      load_seq2seq_model(m, lm);
+      load_seq2seq_model(m, lm, v2_kind);
       return;
     }
     info.labels = strings(m->labels());
@@ -286,8 +305,13 @@ class Loader {
     std::string prefix;
     // the encoder kind of the architecture (include/bytelite/encoder_kinds.h); format v1 stores
     // the attention kinds as `transformer` and the others as `byteqrnn`
-    const EncoderKindInfo* kind = find_encoder_architecture(info.architecture);
-    if (kind == nullptr) {
+    const EncoderKindInfo* kind =
+        v2_kind != nullptr ? v2_kind : find_encoder_architecture(info.architecture);
+    if (v2_kind != nullptr) {
+      prefix = "encoder.tensors";
+      load_encoder_tables(m->encoder_type(), m->encoder(), *v2_kind, "encoder", 1, lm.info, lm.net,
+                          &width, &out_q, &pool, &head);
+    } else if (kind == nullptr) {
       std::string want;
       for (const EncoderKindInfo& k : kEncoderKinds) {
         want += std::string(want.empty() ? "" : ", ") + "\"" + k.architecture + "\"";
@@ -512,15 +536,51 @@ class Loader {
     return e->table()->data();
   }
 
+  // Format v2: the encoder of kind `kind` from its member of the EncoderTables union (`prefix`
+  // names it in messages), the runtime half of the encoder registry: each table layout has its
+  // loader (attention kinds: TransformerEncoder, the others: QrnnEncoder). min_layers: 0 for the
+  // seq2seq default encoder, else 1. *pool / *head: the tensors' pooling and head (or null).
+  void load_encoder_tables(fb::EncoderTables type, const void* tables, const EncoderKindInfo& kind,
+                           const std::string& prefix, int min_layers, ModelInfo& info,
+                           ClassifierNet& net, int64_t* width, QParams* out_q,
+                           const fb::AttentionPool** pool, const fb::Dense** head) const {
+    const fb::EncoderTables want =
+        kind.attention ? fb::EncoderTables::TransformerEncoder : fb::EncoderTables::QrnnEncoder;
+    if (type != want) {
+      fail(prefix,
+           std::string("the tables of encoder_kind \"") + kind.name + "\" (" +
+               fb::EnumNameEncoderTables(want) + ")",
+           type == fb::EncoderTables::NONE ? std::string("none")
+                                           : std::string(fb::EnumNameEncoderTables(type)));
+    }
+    need(tables, prefix);
+    if (kind.attention) {
+      const auto* t = static_cast<const fb::TransformerEncoder*>(tables);
+      load_transformer(t->config(), t->tensors(), prefix + ".config", prefix + ".tensors", kind,
+                       std::string("\"") + kind.name + "\" (encoder_kind)", info, net, width, out_q,
+                       min_layers);
+      *pool = t->tensors()->pool();
+      *head = t->tensors()->head();
+    } else {
+      const auto* q = static_cast<const fb::QrnnEncoder*>(tables);
+      load_qrnn(q->config(), q->tensors(), prefix + ".config", prefix + ".tensors", info, net,
+                width, out_q);
+      *pool = q->tensors()->pool();
+      *head = q->tensors()->head();
+    }
+  }
+
   // cfg_name / prefix: the tables' names in messages ("transformer_config" / "transformer" in a
   // classifier); want: the encoder kind required (an attention kind), want_what: why.
   void load_transformer(const fb::TransformerConfig* config, const fb::ByteTransformer* tr,
                         const std::string& cfg_name, const std::string& prefix,
                         const EncoderKindInfo& want, const std::string& want_what, ModelInfo& info,
-                        ClassifierNet& net, int64_t* width, QParams* out_q) const {
+                        ClassifierNet& net, int64_t* width, QParams* out_q,
+                        int min_layers = 1) const {
     net.transformer = true;
     const fb::TransformerConfig* cfg = need(config, cfg_name);
-    info.encoder = str(cfg->encoder());
+    // format v2 stores no name (the kind is Model.encoder_kind)
+    info.encoder = cfg->encoder() != nullptr ? str(cfg->encoder()) : std::string(want.name);
     const EncoderKindInfo* kind = find_encoder_kind(info.encoder);
     if (kind == nullptr || !kind->attention) {
       std::string names;
@@ -544,7 +604,8 @@ class Loader {
     check_int(info.embedding_size, 1, limits::kMaxWidth, cfg_name + ".embedding_size");
     check_int(info.bottleneck_size, 1, limits::kMaxWidth, cfg_name + ".model_dimension");
     check_gbst(info, cfg_name);
-    check_int(info.transformer_layers, 1, limits::kMaxTransformerLayers, cfg_name + ".num_layers");
+    check_int(info.transformer_layers, min_layers, limits::kMaxTransformerLayers,
+              cfg_name + ".num_layers");
     check_int(info.num_heads, 1, info.bottleneck_size, cfg_name + ".num_heads");
     check_int(info.intermediate_size, 1, limits::kMaxIntermediate, cfg_name + ".intermediate_size");
     if (info.bottleneck_size % info.num_heads != 0) {
@@ -670,7 +731,7 @@ class Loader {
   }
 
   // architecture "byteseq2seq": ByteTransformer encoder and MAtt decoder.
-  void load_seq2seq(const fb::Model* m, LoadedModel& lm) const {
+  void load_seq2seq(const fb::Model* m, LoadedModel& lm, const EncoderKindInfo* v2_kind) const {
     ModelInfo& info = lm.info;
     const fb::Seq2SeqConfig* cfg = need(m->seq2seq_config(), "seq2seq_config");
     // until the encoder is read: the kind configured by the seq2seq section (the default)
@@ -726,7 +787,41 @@ class Loader {
         cfg->encoder() ? str(cfg->encoder()) : std::string(seq2seq_section_encoder().name);
     const EncoderKindInfo* kind = find_encoder_kind(encoder);
     QParams h_q;
-    if (kind == nullptr) {
+    if (v2_kind != nullptr) {
+      // format v2: the encoder is Model.encoder, of Model.encoder_kind
+      const std::pair<bool, const char*> v1_fields[] = {
+          {s->encoder() != nullptr, "seq2seq.encoder"},
+          {s->qrnn_encoder() != nullptr, "seq2seq.qrnn_encoder"},
+          {cfg->encoder() != nullptr, "seq2seq_config.encoder"}};
+      for (const auto& [present, name] : v1_fields) {
+        if (present)
+          fail(name, "none in format version 2 (Model.encoder holds the encoder)", "one");
+      }
+      const bool section = v2_kind->seq2seq_section;
+      if (!section) {
+        // the info fields describe the encoder configured by the model section
+        info.transformer_layers = info.num_heads = info.intermediate_size = 0;
+        info.attention_scale.clear();
+        info.layer_norm.clear();
+      }
+      auto cn = std::make_shared<ClassifierNet>();
+      int64_t E = 0;
+      const fb::AttentionPool* pool = nullptr;
+      const fb::Dense* head = nullptr;
+      load_encoder_tables(m->encoder_type(), m->encoder(), *v2_kind, "encoder", section ? 0 : 1,
+                          info, *cn, &E, &h_q, &pool, &head);
+      if (pool != nullptr || head != nullptr) {
+        fail("encoder.tensors", "no pool or head (a seq2seq encoder)", "a classifier's layers");
+      }
+      if (section) info.pool_windows.clear();  // as format v1 reports the default encoder
+      enc.max_source = v2_kind->attention ? std::min<int64_t>(info.max_length, cn->max_positions)
+                                          : info.max_length;
+      const int64_t layers = v2_kind->attention ? info.transformer_layers : info.qrnn_layers;
+      check_int(cfg->encoder_layers(), layers, layers, "seq2seq_config.encoder_layers");
+      enc.dim = E;
+      enc.out = h_q;
+      enc.classifier = std::move(cn);
+    } else if (kind == nullptr) {
       fail("seq2seq_config.encoder", encoder_kind_names_quoted(), "\"" + encoder + "\"");
     } else if (!kind->seq2seq_section) {
       // an encoder configured by the model section (no pool or head); the info fields describe it

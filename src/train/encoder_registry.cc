@@ -72,22 +72,23 @@ int64_t qrnn_width(const ModelConfig& mc) { return 2 * static_cast<int64_t>(mc.q
 
 int64_t gbst_stride(const ModelConfig& mc) { return mc.gbst_downsample_rate; }
 
-void qrnn_write(FbWriter& w, const ByteClassifierImpl& m, const PoolHeadWriter& pool_head,
-                WrittenEncoder* out) {
+WrittenEncoder qrnn_write(FbWriter& w, const ByteClassifierImpl& m,
+                          const PoolHeadWriter& pool_head) {
+  auto& b = w.builder();
+  const ModelConfig& mc = m.cfg;
   const FbWriter::QrnnEncoder e = w.qrnn_encoder(m);
   flatbuffers::Offset<fb::AttentionPool> pool;
   flatbuffers::Offset<fb::Dense> head;
   if (pool_head) std::tie(pool, head) = pool_head(e.out_q);
-  out->qrnn =
-      fb::CreateByteQrnn(w.builder(), e.embedding, e.bottleneck, e.gbst, e.qrnn, pool, head);
-  out->out_q = e.out_q;
-}
-
-void qrnn_write_config(FbWriter& w, const ModelConfig& mc, WrittenEncoder* out) {
-  out->qrnn_config = fb::CreateByteQrnnConfig(w.builder(), mc.embedding_size, mc.bottleneck_size,
-                                              mc.gbst_max_block_width, mc.gbst_conv_kernel_size,
-                                              mc.gbst_downsample_rate, mc.qrnn_state_size,
-                                              mc.qrnn_kernel_width, mc.qrnn_layers);
+  auto tensors = fb::CreateByteQrnn(b, e.embedding, e.bottleneck, e.gbst, e.qrnn, pool, head);
+  auto config = fb::CreateByteQrnnConfig(
+      b, mc.embedding_size, mc.bottleneck_size, mc.gbst_max_block_width, mc.gbst_conv_kernel_size,
+      mc.gbst_downsample_rate, mc.qrnn_state_size, mc.qrnn_kernel_width, mc.qrnn_layers);
+  WrittenEncoder out;
+  out.out_q = e.out_q;
+  out.type = fb::EncoderTables::QrnnEncoder;
+  out.tables = fb::CreateQrnnEncoder(b, config, tensors).Union();
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -180,28 +181,32 @@ int64_t transformer_stride(const ModelConfig& mc) {
   return r;
 }
 
-void transformer_write(FbWriter& w, const ByteClassifierImpl& m, const PoolHeadWriter& pool_head,
-                       WrittenEncoder* out) {
+WrittenEncoder transformer_write(FbWriter& w, const ByteClassifierImpl& m,
+                                 const PoolHeadWriter& pool_head) {
+  auto& b = w.builder();
+  const ModelConfig& mc = m.cfg;
   const FbWriter::TransformerEncoder e = w.transformer_encoder(m);
   flatbuffers::Offset<fb::AttentionPool> pool;
   flatbuffers::Offset<fb::Dense> head;
   if (pool_head) std::tie(pool, head) = pool_head(e.out_q);
-  out->transformer =
-      fb::CreateByteTransformer(w.builder(), e.embedding, e.position, e.embedding_norm,
-                                e.bottleneck, e.gbst, e.layers, pool, head);
-  out->out_q = e.out_q;
-}
-
-void transformer_write_config(FbWriter& w, const ModelConfig& mc, WrittenEncoder* out) {
-  auto& b = w.builder();
+  auto tensors = fb::CreateByteTransformer(b, e.embedding, e.position, e.embedding_norm,
+                                           e.bottleneck, e.gbst, e.layers, pool, head);
   std::vector<int32_t> windows;
   for (int i = 0; i < mc.transformer_layers; ++i)
     windows.push_back(static_cast<int32_t>(pool_window(mc, i)));
-  out->transformer_config = fb::CreateTransformerConfig(
-      b, b.CreateString(mc.encoder), mc.embedding_size, mc.bottleneck_size, mc.gbst_max_block_width,
-      mc.gbst_conv_kernel_size, mc.gbst_downsample_rate, mc.transformer_layers, mc.num_heads,
-      mc.intermediate_size, b.CreateVector(windows), b.CreateString(mc.attention_scale),
-      b.CreateString(mc.layer_norm));
+  auto wv = b.CreateVector(windows);
+  auto scale = b.CreateString(mc.attention_scale);
+  auto norm = b.CreateString(mc.layer_norm);
+  // no encoder name: Model.encoder_kind says it (format v2)
+  auto config = fb::CreateTransformerConfig(b, 0, mc.embedding_size, mc.bottleneck_size,
+                                            mc.gbst_max_block_width, mc.gbst_conv_kernel_size,
+                                            mc.gbst_downsample_rate, mc.transformer_layers,
+                                            mc.num_heads, mc.intermediate_size, wv, scale, norm);
+  WrittenEncoder out;
+  out.out_q = e.out_q;
+  out.type = fb::EncoderTables::TransformerEncoder;
+  out.tables = fb::CreateTransformerEncoder(b, config, tensors).Union();
+  return out;
 }
 
 const std::vector<std::string> kTransformerKeys = {
@@ -218,19 +223,28 @@ const TrainEncoderUnit kUnits[] = {
      qrnn_width,
      gbst_stride,
      -2.0,  // QRNN outputs lie in [-1, 1]
-     qrnn_write,
-     qrnn_write_config},
+     qrnn_write},
     {&kEncoderKinds[1], kTransformerKeys, transformer_check, transformer_build, transformer_encode,
      transformer_width, transformer_stride,
      -1e9,  // layer-normalized outputs are far above -1e9
-     transformer_write, transformer_write_config},
+     transformer_write},
     {&kEncoderKinds[2], kTransformerKeys, transformer_check, transformer_build, transformer_encode,
-     transformer_width, transformer_stride, -1e9, transformer_write, transformer_write_config},
+     transformer_width, transformer_stride, -1e9, transformer_write},
 };
 static_assert(sizeof(kUnits) / sizeof(kUnits[0]) == kNumEncoderKinds,
               "one training unit per encoder kind (include/bytelite/encoder_kinds.h)");
 
 }  // namespace
+
+static_assert(static_cast<int>(fb::EncoderKind::Qrnn) == static_cast<int>(EncoderKind::kQrnn) &&
+                  static_cast<int>(fb::EncoderKind::Transformer) ==
+                      static_cast<int>(EncoderKind::kTransformer) &&
+                  static_cast<int>(fb::EncoderKind::Funnel) ==
+                      static_cast<int>(EncoderKind::kFunnel) &&
+                  static_cast<int>(fb::EncoderKind::MAX) + 1 == kNumEncoderKinds,
+              "schema/bytelite_model.fbs EncoderKind mirrors include/bytelite/encoder_kinds.h");
+
+fb::EncoderKind schema_kind(EncoderKind kind) { return static_cast<fb::EncoderKind>(kind); }
 
 const TrainEncoderUnit& train_encoder_unit(EncoderKind kind) {
   return kUnits[static_cast<int>(kind)];

@@ -25,16 +25,16 @@ namespace bytelite {
 class ByteClassifierImpl;
 class FbWriter;
 
-/// The tables an encoder wrote into a model file's FlatBuffers builder. The writer fills the
-/// pair of its kind (`qrnn` + `qrnn_config`, or `transformer` + `transformer_config`) and leaves
-/// the others null; a null offset adds nothing to a table, so callers add all four.
+/// The tables an encoder wrote into a model file's FlatBuffers builder (format v2): its member
+/// of the `EncoderTables` union (config and tensors), for `Model.encoder`.
 struct WrittenEncoder {
   fb::QuantParams out_q;  // the encoder output's activation params (pooling / key-value input)
-  flatbuffers::Offset<fb::ByteQrnn> qrnn;
-  flatbuffers::Offset<fb::ByteQrnnConfig> qrnn_config;
-  flatbuffers::Offset<fb::ByteTransformer> transformer;
-  flatbuffers::Offset<fb::TransformerConfig> transformer_config;
+  fb::EncoderTables type = fb::EncoderTables::NONE;
+  flatbuffers::Offset<void> tables;
 };
+
+/// The schema's enum value of a kind (the same numbers as EncoderKind).
+fb::EncoderKind schema_kind(EncoderKind kind);
 
 /// Pooling and head written on the encoder output params (classifier export), or nothing
 /// (seq2seq and a null function: the encoder tables then hold no pool or head).
@@ -68,13 +68,10 @@ struct TrainEncoderUnit {
   /// Value written at padded positions before max pooling (below every valid output).
   double max_pool_fill;
   /// Writes the encoder's tensors (src/train/fb_writer.h arithmetic), then pooling and head
-  /// through pool_head (if not null), into out->qrnn or out->transformer; sets out->out_q.
-  void (*write)(FbWriter& w, const ByteClassifierImpl& m, const PoolHeadWriter& pool_head,
-                WrittenEncoder* out);
-  /// Writes the encoder's config table (for inspection) into out->qrnn_config or
-  /// out->transformer_config. A separate step: a model file's tables are written in a fixed
-  /// order (tensors, output tables, configs), so that two exports give the same bytes.
-  void (*write_config)(FbWriter& w, const ModelConfig& mc, WrittenEncoder* out);
+  /// through pool_head (if not null), then its config table, as its member of the schema's
+  /// `EncoderTables` union.
+  WrittenEncoder (*write)(FbWriter& w, const ByteClassifierImpl& m,
+                          const PoolHeadWriter& pool_head);
 };
 
 /// The unit of a kind.

@@ -78,16 +78,12 @@ std::string Exporter::run() {
 
   // the encoder (its kind's unit), then pooling and head on its output
   fb::QuantParams head_q;
-  WrittenEncoder enc;
-  unit.write(
-      *this, *m,
-      [&](const fb::QuantParams& out_q) {
-        flatbuffers::Offset<fb::AttentionPool> pool;
-        flatbuffers::Offset<fb::Dense> head;
-        pool_head(out_q, &pool, &head, &head_q);
-        return std::make_pair(pool, head);
-      },
-      &enc);
+  const WrittenEncoder enc = unit.write(*this, *m, [&](const fb::QuantParams& out_q) {
+    flatbuffers::Offset<fb::AttentionPool> pool;
+    flatbuffers::Offset<fb::Dense> head;
+    pool_head(out_q, &pool, &head, &head_q);
+    return std::make_pair(pool, head);
+  });
 
   // probabilities from the int8 logits
   flatbuffers::Offset<flatbuffers::Vector<float>> out_exp, out_sig;
@@ -105,11 +101,9 @@ std::string Exporter::run() {
     out_exp = b_.CreateVector(t);
   }
 
-  unit.write_config(*this, mc, &enc);
   auto tok =
       fb::CreateTokenizer(b_, cfg.tokenizer.max_length, 3, 0, 259, cfg.tokenizer.lowercase_ascii);
   auto producer = b_.CreateString(std::string("bytelite ") + kVersionString);
-  auto arch = b_.CreateString(unit.kind->architecture);
   auto labels = b_.CreateVectorOfStrings(meta.label_names);
   auto thresholds = b_.CreateVector(meta.thresholds);
   auto source = b_.CreateString(source_);
@@ -119,16 +113,10 @@ std::string Exporter::run() {
 
   fb::ModelBuilder mb(b_);
   mb.add_producer(producer);
-  mb.add_architecture(arch);
   mb.add_labels(labels);
   mb.add_multilabel(meta.multilabel);
   mb.add_thresholds(thresholds);
   mb.add_tokenizer(tok);
-  // the writer filled the pair of tables of its kind; null offsets add nothing
-  mb.add_config(enc.qrnn_config);
-  mb.add_byteqrnn(enc.qrnn);
-  mb.add_transformer_config(enc.transformer_config);
-  mb.add_transformer(enc.transformer);
   if (meta.multilabel) {
     mb.add_output_sigmoid(out_sig);
   } else {
@@ -140,6 +128,11 @@ std::string Exporter::run() {
   mb.add_float_bytes(4 * params_);
   mb.add_text_column(text_col);
   mb.add_label_columns(label_cols);
+  // format v2: the architecture as enums, the encoder as its union member
+  mb.add_model_type(fb::ModelType::Classifier);
+  mb.add_encoder_kind(schema_kind(unit.kind->kind));
+  mb.add_encoder_type(enc.type);
+  mb.add_encoder(enc.tables);
   auto root = mb.Finish();
   fb::FinishModelBuffer(b_, root);
   return rt::make_model_file(b_.GetBufferPointer(), b_.GetSize(), kModelFormatVersion);

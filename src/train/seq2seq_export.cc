@@ -26,8 +26,7 @@ std::string export_seq2seq_bytes(ByteSeq2SeqImpl& m, const Seq2SeqExportInfo& in
 
   // the encoder (the registry's unit of its kind), without pooling or head
   const TrainEncoderUnit& unit = *m.classifier->unit;
-  WrittenEncoder enc;
-  unit.write(w, *m.classifier, nullptr, &enc);
+  const WrittenEncoder enc = unit.write(w, *m.classifier, nullptr);
   const fb::QuantParams h_q = enc.out_q;  // the key/value layers' input
 
   // decoder
@@ -67,17 +66,10 @@ std::string export_seq2seq_bytes(ByteSeq2SeqImpl& m, const Seq2SeqExportInfo& in
   auto dlv = b.CreateVector(dec_layers);
   auto logits = w.dense(m.embedding, m.logits_bias, false, x_q,
                         w.act(m.logits_quant, "logits_quant"), "logits");
-  // Format v1: an encoder configured by the "model" section is stored in `encoder` (a
-  // ByteTransformer) or `qrnn_encoder` (a ByteQrnn) as its kind's writer chose, with its name and
-  // config table; the one configured by the seq2seq section has neither (Seq2SeqConfig holds its
-  // hyperparameters).
-  auto s2s = fb::CreateByteSeq2Seq(b, enc.transformer, demb, dpos, dnorm, dlv, logits, enc.qrnn);
-  flatbuffers::Offset<flatbuffers::String> enc_name;
+  // format v2: the encoder is Model.encoder (no ByteSeq2Seq.encoder / qrnn_encoder, no
+  // Seq2SeqConfig.encoder or encoder config tables)
+  auto s2s = fb::CreateByteSeq2Seq(b, 0, demb, dpos, dnorm, dlv, logits, 0);
   const ModelConfig& mc = m.classifier->cfg;
-  if (!m.encoder_from_seq2seq_section()) {
-    enc_name = b.CreateString(c.encoder);
-    unit.write_config(w, mc, &enc);
-  }
   // encoder layers and GBST: those of the encoder used
   const int64_t enc_layers = unit.kind->attention ? mc.transformer_layers : mc.qrnn_layers;
   const int64_t gbst_w = mc.gbst_max_block_width, gbst_k = mc.gbst_conv_kernel_size,
@@ -88,17 +80,15 @@ std::string export_seq2seq_bytes(ByteSeq2SeqImpl& m, const Seq2SeqExportInfo& in
       static_cast<int32_t>(c.decoder_layers), static_cast<int32_t>(c.max_source),
       static_cast<int32_t>(c.max_target), static_cast<int32_t>(gbst_w),
       static_cast<int32_t>(gbst_k), static_cast<int32_t>(gbst_r), info.beam_size,
-      static_cast<float>(info.length_penalty), enc_name, enc.qrnn_config, enc.transformer_config);
+      static_cast<float>(info.length_penalty));
 
   auto tok = fb::CreateTokenizer(b, static_cast<int32_t>(c.max_source), 3, 0, 259, false);
   auto producer = b.CreateString(std::string("bytelite ") + kVersionString);
-  auto arch = b.CreateString("byteseq2seq");
   auto source = b.CreateString(info.source_checkpoint);
   auto text_col = b.CreateString(info.source_column);
   auto label_cols = b.CreateVectorOfStrings(std::vector<std::string>{info.target_column});
   fb::ModelBuilder mb(b);
   mb.add_producer(producer);
-  mb.add_architecture(arch);
   mb.add_tokenizer(tok);
   mb.add_source_checkpoint(source);
   mb.add_training_step(info.training_step);
@@ -108,6 +98,10 @@ std::string export_seq2seq_bytes(ByteSeq2SeqImpl& m, const Seq2SeqExportInfo& in
   mb.add_label_columns(label_cols);
   mb.add_seq2seq(s2s);
   mb.add_seq2seq_config(scfg);
+  mb.add_model_type(fb::ModelType::Seq2Seq);
+  mb.add_encoder_kind(schema_kind(unit.kind->kind));
+  mb.add_encoder_type(enc.type);
+  mb.add_encoder(enc.tables);
   auto root = mb.Finish();
   fb::FinishModelBuffer(b, root);
   return rt::make_model_file(b.GetBufferPointer(), b.GetSize(), kModelFormatVersion);
