@@ -1,7 +1,7 @@
 // libFuzzer target: arbitrary bytes as a model file. Loading must either succeed or throw
 // bytelite::ModelFileError (robustness case C5); a loaded classifier must classify, and a loaded
 // seq2seq model must generate (beam 2, at most 8 output ids), without crashing. Seeds: the
-// golden model files tests/data/models/v1/*.blt (scripts/fuzz.sh). Each input is loaded twice:
+// golden model files tests/data/models/v*/*.blt (scripts/fuzz.sh). Each input is loaded twice:
 // as it is (the header and checksum checks), and, if it starts with the magic, with the payload
 // size and both CRC-32s of the header rewritten to match its bytes, so that mutations of the
 // payload get past the checksums into the FlatBuffers verifier and the tensor checks.

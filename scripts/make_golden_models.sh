@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
-# Trains and exports the golden model files of tests/data/models/v1 (tests/data/models/README.md,
-# docs/model_file.md "Golden model files") and writes their expected outputs.
+# Trains and exports the golden model files of the current format version, tests/data/models/v2
+# (tests/data/models/README.md, docs/model_file.md "Golden model files"), and writes their
+# expected outputs. The files of tests/data/models/v1 (format version 1) were made the same way
+# by the bytelite of their time and stay as they are: this script never writes them.
 #
 # Usage: scripts/make_golden_models.sh [BUILD_DIR, default build]
 # Needs the full build (BUILD_DIR/bytelite, with libtorch) and BUILD_DIR/golden_model_dump.
 #
-# For each tiny config tests/data/models/v1/NAME.json (three classifiers, three seq2seq models):
+# For each tiny config tests/data/models/v2/NAME.json (the same as v1/NAME.json) (three classifiers, three seq2seq models):
 #   bytelite train --config NAME.json (1 thread, seed 1: the config's) on a fixed slice of the
 #   bundled data, into /tmp/bytelite_golden_models/NAME (a fixed absolute path, because the
 #   model file stores the path of its checkpoint: the files do not depend on where the
 #   repository is);
-#   the int8 file that train exports is copied to tests/data/models/v1/NAME.blt;
-#   golden_model_dump NAME.blt writes tests/data/models/v1/NAME.expected (model info, and for
+#   the int8 file that train exports is copied to tests/data/models/v2/NAME.blt;
+#   golden_model_dump NAME.blt writes tests/data/models/v2/NAME.expected (model info, and for
 #   the fixed inputs the int8 logits, probabilities and labels, or the n-best hypotheses with
 #   their scores).
 # Data: classifiers: rows 1-2,000 of data/olid/train.tsv (train) and rows 1-300 of
@@ -22,7 +24,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
-V1=tests/data/models/v1
+V2=tests/data/models/v2
 OUT=/tmp/bytelite_golden_models
 for tool in "$BUILD/bytelite" "$BUILD/golden_model_dump"; do
   if [[ ! -x $tool ]]; then
@@ -42,13 +44,13 @@ for name in byteqrnn bytetransformer bytefunnel seq2seq_transformer seq2seq_qrnn
     *) train=$OUT/data/olid_train.tsv valid=$OUT/data/olid_valid.tsv ;;
   esac
   rm -rf "${OUT:?}/$name"
-  echo "== $name: bytelite train --config $V1/$name.json --train $train --valid $valid --out $OUT/$name"
-  "$BUILD/bytelite" train --config "$V1/$name.json" --train "$train" --valid "$valid" \
+  echo "== $name: bytelite train --config $V2/$name.json --train $train --valid $valid --out $OUT/$name"
+  "$BUILD/bytelite" train --config "$V2/$name.json" --train "$train" --valid "$valid" \
     --out "$OUT/$name" --quiet
-  cp "$OUT/$name/model.blt" "$V1/$name.blt.tmp"
-  mv "$V1/$name.blt.tmp" "$V1/$name.blt"
-  "$BUILD/golden_model_dump" "$V1/$name.blt" > "$V1/$name.expected.tmp"
-  mv "$V1/$name.expected.tmp" "$V1/$name.expected"
+  cp "$OUT/$name/model.blt" "$V2/$name.blt.tmp"
+  mv "$V2/$name.blt.tmp" "$V2/$name.blt"
+  "$BUILD/golden_model_dump" "$V2/$name.blt" > "$V2/$name.expected.tmp"
+  mv "$V2/$name.expected.tmp" "$V2/$name.expected"
 done
-ls -l $V1/*.blt
-sha256sum $V1/*.blt $V1/*.expected
+ls -l $V2/*.blt
+sha256sum $V2/*.blt $V2/*.expected

@@ -1,5 +1,6 @@
-// Golden model files (tests/data/models/README.md): the committed format-v1 files of
-// tests/data/models/v1, one per classifier encoder and one per seq2seq encoder, must load and
+// Golden model files (tests/data/models/README.md): the committed files of
+// tests/data/models/v1 (format version 1) and v2 (format version 2, the encoder as a union), one
+// per classifier encoder and one per seq2seq encoder in each, must load and
 // give exactly the outputs recorded in NAME.expected when they were made
 // (scripts/make_golden_models.sh, tests/golden_model_dump.cc): the model info, the token ids,
 // the int8 logits (exactly), the probabilities (the same float bits), the predicted labels, and
@@ -25,8 +26,6 @@
 
 namespace bytelite {
 namespace {
-
-const std::string kDir = std::string(BYTELITE_SOURCE_DIR) + "/tests/data/models/v1/";
 
 struct Hyp {
   uint64_t score_bits = 0, log_prob_bits = 0;
@@ -144,14 +143,14 @@ std::string join_floats(const std::vector<float>& v) {
 }
 
 // The info fields that every golden file records, against ModelInfo.
-void check_info(const Expected& e, const ModelInfo& m) {
+void check_info(const Expected& e, const ModelInfo& m, uint32_t version) {
   auto get = [&](const std::string& k) {
     auto it = e.info.find(k);
     EXPECT_NE(it, e.info.end()) << "no info " << k;
     return it == e.info.end() ? std::string() : it->second;
   };
   auto get_int = [&](const std::string& k) { return std::stoll(get(k)); };
-  EXPECT_EQ(m.format_version, 1u);  // these files pin format version 1
+  EXPECT_EQ(m.format_version, version);  // each directory pins its format version
   EXPECT_EQ(get_int("format_version"), m.format_version);
   EXPECT_EQ(std::stoul(get("checksum"), nullptr, 16), m.checksum);
   EXPECT_EQ(get_int("file_bytes"), m.file_bytes);
@@ -214,7 +213,14 @@ struct Golden {
   const char* name;
   const char* architecture;
   const char* encoder;
+  uint32_t version = 1;  // the format version of the file (tests/data/models/v<version>/)
 };
+
+// The directory of a golden file's format version.
+std::string dir_of(const Golden& g) {
+  return std::string(BYTELITE_SOURCE_DIR) + "/tests/data/models/v" + std::to_string(g.version) +
+         "/";
+}
 
 const Golden kClassifiers[] = {{"byteqrnn", "byteqrnn", "qrnn"},
                                {"bytetransformer", "bytetransformer", "transformer"},
@@ -222,6 +228,12 @@ const Golden kClassifiers[] = {{"byteqrnn", "byteqrnn", "qrnn"},
 const Golden kSeq2Seq[] = {{"seq2seq_transformer", "byteseq2seq", "transformer"},
                            {"seq2seq_qrnn", "byteseq2seq", "qrnn"},
                            {"seq2seq_funnel", "byteseq2seq", "funnel"}};
+const Golden kClassifiersV2[] = {{"byteqrnn", "byteqrnn", "qrnn", 2},
+                                 {"bytetransformer", "bytetransformer", "transformer", 2},
+                                 {"bytefunnel", "bytefunnel", "funnel", 2}};
+const Golden kSeq2SeqV2[] = {{"seq2seq_transformer", "byteseq2seq", "transformer", 2},
+                             {"seq2seq_qrnn", "byteseq2seq", "qrnn", 2},
+                             {"seq2seq_funnel", "byteseq2seq", "funnel", 2}};
 
 // The inputs the golden files must cover (issue 13): an empty text, invalid UTF-8 with a NUL
 // byte, multi-byte UTF-8, a text longer than max_length.
@@ -241,14 +253,14 @@ class GoldenClassifier : public ::testing::TestWithParam<Golden> {};
 
 TEST_P(GoldenClassifier, LoadsAndGivesTheRecordedOutputsBitForBit) {
   const Golden g = GetParam();
-  const std::string path = kDir + g.name + ".blt";
-  const Expected e = read_expected(kDir + g.name + ".expected");
+  const std::string path = dir_of(g) + g.name + ".blt";
+  const Expected e = read_expected(dir_of(g) + g.name + ".expected");
   auto model = Model::load(path);
   const ModelInfo& m = model->info();
   EXPECT_EQ(m.architecture, g.architecture);
   EXPECT_EQ(m.encoder, g.encoder);
   EXPECT_EQ(m.path, path);
-  check_info(e, m);
+  check_info(e, m, g.version);
   // really trained with QAT: the exported step is past the 100 warm-up steps of the config
   EXPECT_GE(m.training_step, 300);
   ASSERT_TRUE(e.has_logit_params);
@@ -288,13 +300,13 @@ TEST_P(GoldenClassifier, LoadsAndGivesTheRecordedOutputsBitForBit) {
 
 TEST_P(GoldenClassifier, LoadsFromMemoryWithTheSameInfo) {
   const Golden g = GetParam();
-  std::ifstream f(kDir + g.name + ".blt", std::ios::binary);
+  std::ifstream f(dir_of(g) + g.name + ".blt", std::ios::binary);
   std::stringstream ss;
   ss << f.rdbuf();
   const std::string bytes = ss.str();
   auto model = Model::from_bytes(bytes, "mem.blt");
   EXPECT_EQ(model->info().file_bytes, static_cast<int64_t>(bytes.size()));
-  check_info(read_expected(kDir + g.name + ".expected"), model->info());
+  check_info(read_expected(dir_of(g) + g.name + ".expected"), model->info(), g.version);
   // one flipped payload byte: the checksum catches it (the header is 32 bytes)
   std::string bad = bytes;
   bad[bad.size() / 2] ^= 0x10;
@@ -303,18 +315,20 @@ TEST_P(GoldenClassifier, LoadsFromMemoryWithTheSameInfo) {
 
 INSTANTIATE_TEST_SUITE_P(V1, GoldenClassifier, ::testing::ValuesIn(kClassifiers),
                          [](const auto& i) { return std::string(i.param.name); });
+INSTANTIATE_TEST_SUITE_P(V2, GoldenClassifier, ::testing::ValuesIn(kClassifiersV2),
+                         [](const auto& i) { return std::string(i.param.name); });
 
 class GoldenSeq2Seq : public ::testing::TestWithParam<Golden> {};
 
 TEST_P(GoldenSeq2Seq, LoadsAndGivesTheRecordedHypothesesBitForBit) {
   const Golden g = GetParam();
-  const std::string path = kDir + g.name + ".blt";
-  const Expected e = read_expected(kDir + g.name + ".expected");
+  const std::string path = dir_of(g) + g.name + ".blt";
+  const Expected e = read_expected(dir_of(g) + g.name + ".expected");
   auto model = Model::load(path);
   const ModelInfo& m = model->info();
   EXPECT_EQ(m.architecture, g.architecture);
   EXPECT_EQ(m.encoder, g.encoder);
-  check_info(e, m);
+  check_info(e, m, g.version);
   EXPECT_TRUE(m.labels.empty());
   EXPECT_GE(m.training_step, 1000);
   ASSERT_EQ(e.cases.size(), 8u);
@@ -358,6 +372,8 @@ TEST_P(GoldenSeq2Seq, LoadsAndGivesTheRecordedHypothesesBitForBit) {
 }
 
 INSTANTIATE_TEST_SUITE_P(V1, GoldenSeq2Seq, ::testing::ValuesIn(kSeq2Seq),
+                         [](const auto& i) { return std::string(i.param.name); });
+INSTANTIATE_TEST_SUITE_P(V2, GoldenSeq2Seq, ::testing::ValuesIn(kSeq2SeqV2),
                          [](const auto& i) { return std::string(i.param.name); });
 
 }  // namespace

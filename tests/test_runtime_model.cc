@@ -15,6 +15,7 @@
 #include "bytelite/classifier.h"
 #include "bytelite/errors.h"
 #include "bytelite/model.h"
+#include "bytelite_model_generated.h"
 #include "runtime/crc32.h"
 #include "runtime/model_file.h"
 #include "runtime/models/classifier_net.h"
@@ -119,8 +120,39 @@ TEST(ModelFile, NewerFormatVersion) {
   s = fix_checksums(s);
   const std::string msg = load_error(s);
   expect_one_line_error(msg, "newer version");
-  EXPECT_NE(msg.find("format version: expected 1..1"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("found 2 (written by a newer bytelite"), std::string::npos) << msg;
+  EXPECT_EQ(kModelFormatVersion, 2u);
+  EXPECT_NE(msg.find("format version: expected 1..2"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("found 3 (written by a newer bytelite"), std::string::npos) << msg;
+}
+
+// Format v2 (docs/model_file.md): the export names the architecture with the two enums and
+// stores the encoder as its EncoderTables member, with none of the v1 encoder fields; the same
+// payload under a version-1 header is refused (v1 needs the architecture string).
+TEST(ModelFile, FormatV2StoresTheEncoderAsAUnion) {
+  const std::string& bytes = model_bytes();
+  ASSERT_GT(bytes.size(), 32u);
+  const std::string payload = bytes.substr(32);
+  const fb::Model* m = fb::GetModel(payload.data());
+  EXPECT_EQ(m->model_type(), fb::ModelType::Classifier);
+  EXPECT_EQ(m->encoder_kind(), fb::EncoderKind::Qrnn);
+  ASSERT_EQ(m->encoder_type(), fb::EncoderTables::QrnnEncoder);
+  const fb::QrnnEncoder* e = m->encoder_as_QrnnEncoder();
+  ASSERT_NE(e, nullptr);
+  ASSERT_NE(e->config(), nullptr);
+  ASSERT_NE(e->tensors(), nullptr);
+  EXPECT_NE(e->tensors()->head(), nullptr);  // a classifier's pool and head are in `tensors`
+  EXPECT_EQ(e->config()->qrnn_layers(), 2);
+  EXPECT_EQ(m->architecture(), nullptr);
+  EXPECT_EQ(m->config(), nullptr);
+  EXPECT_EQ(m->byteqrnn(), nullptr);
+  EXPECT_EQ(m->transformer(), nullptr);
+  EXPECT_EQ(m->transformer_config(), nullptr);
+  EXPECT_EQ(Model::from_bytes(bytes, "m.blt")->info().architecture, "byteqrnn");
+  std::string v1 = bytes;
+  put_u32(v1, 8, 1);
+  const std::string msg = load_error(fix_checksums(v1));
+  expect_one_line_error(msg, "v2 payload in a v1 file");
+  EXPECT_NE(msg.find("architecture: expected"), std::string::npos) << msg;
 }
 
 TEST(ModelFile, HugePayloadSizeInHeaderIsASizeErrorWithoutAllocation) {

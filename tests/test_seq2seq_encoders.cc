@@ -9,13 +9,16 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "bytelite/encoder_kinds.h"
 #include "bytelite/errors.h"
 #include "bytelite/model.h"
 #include "bytelite/seq2seq.h"
@@ -156,7 +159,7 @@ TEST(Seq2SeqEncoderModel, ShapesAndParameters) {
     ByteSeq2Seq m(encoder_config(enc), qat);
     const int64_t E = enc == "qrnn" ? 80 : 48;
     EXPECT_EQ(m->encoder_width(), E);
-    EXPECT_FALSE(m->src_embedding.defined());
+    EXPECT_EQ(std::string(m->classifier->kind().name), enc);  // the registry's unit of enc
     auto named = m->named_parameters();
     ASSERT_TRUE(named.contains("classifier.embedding"));
     EXPECT_FALSE(named.contains("src_embedding"));
@@ -170,13 +173,72 @@ TEST(Seq2SeqEncoderModel, ShapesAndParameters) {
     auto logits = m->forward(b.src, b.src_mask, b.dec_in);
     EXPECT_EQ(logits.sizes(), (std::vector<int64_t>{4, b.dec_in.size(1), kVocabSize}));
   }
-  // the built-in encoder keeps its parameters (names and order)
-  ByteSeq2Seq t(Seq2SeqConfig{}, qat);
-  auto names = t->named_parameters().keys();
-  ASSERT_GE(names.size(), 3u);
-  EXPECT_EQ(names[0], "src_embedding");
-  EXPECT_EQ(names[1], "src_position");
-  EXPECT_FALSE(t->classifier);
+  // The default encoder (configured by the seq2seq section) is the registry's "transformer"
+  // encoder composed as every other: module "classifier", built from seq2seq_encoder_model(),
+  // with the initial tensors a ByteClassifier encoder of that config draws.
+  const Seq2SeqConfig sc;
+  torch::manual_seed(5);
+  ByteSeq2Seq t(sc, qat);
+  ASSERT_TRUE(t->classifier);
+  EXPECT_EQ(t->classifier->kind().kind, EncoderKind::kTransformer);
+  EXPECT_TRUE(t->encoder_from_seq2seq_section());
+  EXPECT_EQ(t->encoder_width(), sc.dim);
+  auto tn = t->named_parameters();
+  EXPECT_FALSE(tn.contains("src_embedding"));
+  EXPECT_FALSE(tn.contains("classifier.bottleneck.weight"));  // width dim: no bottleneck
+  EXPECT_EQ(tn["classifier.position"].sizes(), (std::vector<int64_t>{sc.max_source, sc.dim}));
+  const ModelConfig mc = seq2seq_encoder_model(sc);
+  EXPECT_EQ(mc.encoder, "transformer");
+  EXPECT_EQ(mc.transformer_layers, sc.encoder_layers);
+  torch::manual_seed(5);
+  ByteClassifier alone(mc, 0, qat, sc.max_source);
+  size_t compared = 0;
+  for (const auto& p : alone->named_parameters()) {
+    ASSERT_TRUE(tn.contains("classifier." + p.key())) << p.key();
+    EXPECT_TRUE(torch::equal(p.value(), tn["classifier." + p.key()])) << p.key();
+    ++compared;
+  }
+  EXPECT_GT(compared, 10u);
+  EXPECT_EQ(t->classifier->named_parameters().size(), compared);
+}
+
+// A checkpoint of the pre-registry built-in encoder (tensor src_embedding, ...) is refused with
+// a one-line message; a checkpoint of the current model round-trips.
+TEST(Seq2SeqEncoderModel, FormerBuiltinCheckpointRefusedCurrentOneLoads) {
+  auto qat = std::make_shared<QatState>();
+  qat->enabled = false;
+  auto archive_of = [](const std::function<void(torch::serialize::OutputArchive&)>& fill) {
+    torch::serialize::OutputArchive out;
+    fill(out);
+    std::ostringstream os;
+    out.save_to(os);
+    auto in = std::make_shared<torch::serialize::InputArchive>();
+    std::istringstream is(os.str());
+    in->load_from(is);
+    return in;
+  };
+  torch::manual_seed(1);
+  ByteSeq2Seq m(Seq2SeqConfig{}, qat);
+  auto former = archive_of([](torch::serialize::OutputArchive& o) {
+    o.write("src_embedding", torch::zeros({kVocabSize, 64}));
+  });
+  try {
+    m->load(*former);
+    FAIL() << "expected ModelFileError";
+  } catch (const ModelFileError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("classifier.*"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("src_embedding"), std::string::npos) << msg;
+    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+  }
+  auto current = archive_of([&](torch::serialize::OutputArchive& o) { m->save(o); });
+  torch::manual_seed(2);
+  ByteSeq2Seq m2(Seq2SeqConfig{}, qat);
+  EXPECT_FALSE(torch::equal(m->classifier->embedding, m2->classifier->embedding));
+  m2->load(*current);
+  auto a = m->named_parameters(), b = m2->named_parameters();
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& p : a) EXPECT_TRUE(torch::equal(p.value(), b[p.key()])) << p.key();
 }
 
 // ---- a short QAT training run per encoder ----

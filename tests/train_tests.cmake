@@ -26,3 +26,6 @@ add_test(NAME distributed_loopback
   COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_distributed.py
     $<TARGET_FILE:dist_worker>)
 set_tests_properties(distributed_loopback PROPERTIES TIMEOUT 300)
+bytelite_test(test_encoder_registry SOURCES test_encoder_registry.cc LIBS bytelite_train)
+target_include_directories(test_encoder_registry PRIVATE ${BYTELITE_GENERATED_DIR})
+target_precompile_headers(test_encoder_registry REUSE_FROM bytelite_train)

@@ -24,7 +24,9 @@ namespace bytelite {
 /// Version of the library (and of the bytelite command-line tool).
 inline constexpr const char* kVersionString = "0.1.0";
 /// Model-file format version this runtime writes; it reads versions 1..kModelFormatVersion.
-inline constexpr uint32_t kModelFormatVersion = 1;
+/// Version 2 (encoder registry): the architecture as enums, the encoder as one union
+/// (docs/model_file.md); version 1 files keep loading with the same outputs.
+inline constexpr uint32_t kModelFormatVersion = 2;
 
 /// Everything a model file says about itself (all of it is also printed by `bytelite info`).
 struct ModelInfo {
@@ -34,6 +36,7 @@ struct ModelInfo {
   int64_t file_bytes = 0;           // size of the whole file
   std::string producer;             // e.g. "bytelite 0.1.0"
   std::string architecture;         // "byteqrnn" | "bytetransformer" | "bytefunnel" | "byteseq2seq"
+                                    // (format v2 stores it as enums; the same strings here)
   std::string encoder;              // "qrnn" | "transformer" | "funnel"
   std::vector<std::string> labels;  // empty for seq2seq
   bool multilabel = false;          // sigmoid per label (true) or softmax over labels (false)

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "bytelite/encoder_kinds.h"
 #include "bytelite/model.h"
 #include "cli/commands.h"
 #include "core/model_info_json.h"
@@ -45,9 +46,7 @@ CLI::App* add_info_command(CLI::App& app) {
     std::printf("architecture:  %s\n", m.architecture.c_str());
     if (seq2seq) {
       std::printf("task:          seq2seq, byte to byte: %s encoder, MAtt decoder\n",
-                  m.encoder == "qrnn"     ? "ByteQRNN"
-                  : m.encoder == "funnel" ? "ByteFunnelTransformer"
-                                          : "ByteTransformer");
+                  encoder_display(m.encoder));
       std::printf(
           "tokenizer:     bytes (id = byte + 3), source max_length %d%s; output at most "
           "%d ids (EOS included)\n",

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "bytelite/encoder_kinds.h"
+
 namespace bytelite {
 
 nlohmann::ordered_json model_config_json(const ModelInfo& m) {
@@ -11,7 +13,8 @@ nlohmann::ordered_json model_config_json(const ModelInfo& m) {
                                 {"gbst_max_block_width", m.gbst_max_block_width},
                                 {"gbst_conv_kernel_size", m.gbst_conv_kernel_size},
                                 {"gbst_downsample_rate", m.gbst_downsample_rate}};
-  if (m.encoder == "qrnn") {
+  const EncoderKindInfo* kind = find_encoder_kind(m.encoder);
+  if (kind == nullptr || !kind->attention) {
     cfg["qrnn_state_size"] = m.qrnn_state_size;
     cfg["qrnn_kernel_width"] = m.qrnn_kernel_width;
     cfg["qrnn_layers"] = m.qrnn_layers;
@@ -19,13 +22,13 @@ nlohmann::ordered_json model_config_json(const ModelInfo& m) {
     cfg["transformer_layers"] = m.transformer_layers;
     cfg["num_heads"] = m.num_heads;
     cfg["intermediate_size"] = m.intermediate_size;
-    if (m.encoder == "funnel") cfg["pool_windows"] = m.pool_windows;
+    if (kind->pool_windows) cfg["pool_windows"] = m.pool_windows;
     cfg["attention_scale"] = m.attention_scale;
     cfg["layer_norm"] = m.layer_norm;
   }
   const bool seq2seq = m.architecture == "byteseq2seq";
-  if (seq2seq && m.encoder != "transformer") {
-    // The classifier's QRNN / funnel encoder (its hyperparameters above), then the decoder.
+  if (seq2seq && !(kind != nullptr && kind->seq2seq_section)) {
+    // An encoder configured by the model section (its hyperparameters above), then the decoder.
     cfg["decoder_dimension"] = m.decoder_dimension;
     cfg["decoder_num_heads"] = m.decoder_num_heads;
     cfg["decoder_intermediate_size"] = m.decoder_intermediate_size;

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 
+#include "bytelite/encoder_kinds.h"
 #include "bytelite/errors.h"
 #include "bytelite_model_generated.h"
 #include "runtime/model_file.h"
@@ -223,10 +224,12 @@ class Loader {
     info.float_bytes = m->float_bytes();
   }
 
-  void load_seq2seq_model(const fb::Model* m, LoadedModel& lm) const {
+  // v2_kind: the encoder kind of a format-v2 file (null: format v1).
+  void load_seq2seq_model(const fb::Model* m, LoadedModel& lm,
+                          const EncoderKindInfo* v2_kind) const {
     load_common(m, lm.info);
     params_ = 0;
-    load_seq2seq(m, lm);
+    load_seq2seq(m, lm, v2_kind);
     lm.info.parameter_count = params_;
   }
 
@@ -249,9 +252,26 @@ class Loader {
     const fb::Model* m = fb::GetModel(h.payload);
     ModelInfo& info = lm.info;
     info.producer = str(m->producer());
-    info.architecture = str(m->architecture());
+    // Format v2 names the architecture with two enums (model_type, encoder_kind) and stores the
+    // encoder in the `encoder` union; format v1 with the `architecture` string.
+    const EncoderKindInfo* v2_kind = nullptr;
+    if (h.version >= 2) {
+      check_int(static_cast<int64_t>(m->model_type()), 0, static_cast<int64_t>(fb::ModelType::MAX),
+                "model_type");
+      check_int(static_cast<int64_t>(m->encoder_kind()), 0,
+                static_cast<int64_t>(kNumEncoderKinds) - 1, "encoder_kind");
+      if (m->architecture() != nullptr) {
+        fail("architecture", "none in format version 2 (model_type and encoder_kind say it)",
+             "\"" + str(m->architecture()) + "\"");
+      }
+      v2_kind = &encoder_kind_info(static_cast<EncoderKind>(m->encoder_kind()));
+      info.architecture =
+          m->model_type() == fb::ModelType::Seq2Seq ? "byteseq2seq" : v2_kind->architecture;
+    } else {
+      info.architecture = str(m->architecture());
+    }
     if (info.architecture == "byteseq2seq") {
-      load_seq2seq_model(m, lm);
+      load_seq2seq_model(m, lm, v2_kind);
       return;
     }
     info.labels = strings(m->labels());
@@ -283,22 +303,32 @@ class Loader {
     const fb::AttentionPool* pool = nullptr;
     const fb::Dense* head = nullptr;
     std::string prefix;
-    if (info.architecture == "byteqrnn") {
-      prefix = "byteqrnn";
-      load_qrnn(m->config(), m->byteqrnn(), "config", "byteqrnn", lm.info, lm.net, &width, &out_q);
-      pool = m->byteqrnn()->pool();
-      head = m->byteqrnn()->head();
-    } else if (info.architecture == "bytetransformer" || info.architecture == "bytefunnel") {
+    // the encoder kind of the architecture (include/bytelite/encoder_kinds.h); format v1 stores
+    // the attention kinds as `transformer` and the others as `byteqrnn`
+    const EncoderKindInfo* kind =
+        v2_kind != nullptr ? v2_kind : find_encoder_architecture(info.architecture);
+    if (v2_kind != nullptr) {
+      prefix = "encoder.tensors";
+      load_encoder_tables(m->encoder_type(), m->encoder(), *v2_kind, "encoder", 1, lm.info, lm.net,
+                          &width, &out_q, &pool, &head);
+    } else if (kind == nullptr) {
+      std::string want;
+      for (const EncoderKindInfo& k : kEncoderKinds) {
+        want += std::string(want.empty() ? "" : ", ") + "\"" + k.architecture + "\"";
+      }
+      fail("architecture", want + " or \"byteseq2seq\"", "\"" + info.architecture + "\"");
+    } else if (kind->attention) {
       prefix = "transformer";
-      const std::string want = info.architecture == "bytefunnel" ? "funnel" : "transformer";
       load_transformer(m->transformer_config(), m->transformer(), "transformer_config",
-                       "transformer", want, "the encoder of architecture " + info.architecture,
+                       "transformer", *kind, "the encoder of architecture " + info.architecture,
                        lm.info, lm.net, &width, &out_q);
       pool = m->transformer()->pool();
       head = m->transformer()->head();
     } else {
-      fail("architecture", "\"byteqrnn\", \"bytetransformer\", \"bytefunnel\" or \"byteseq2seq\"",
-           "\"" + info.architecture + "\"");
+      prefix = "byteqrnn";
+      load_qrnn(m->config(), m->byteqrnn(), "config", "byteqrnn", lm.info, lm.net, &width, &out_q);
+      pool = m->byteqrnn()->pool();
+      head = m->byteqrnn()->head();
     }
     load_pool_head(m, pool, head, prefix, width, out_q, C, lm);
     info.parameter_count = params_;
@@ -337,7 +367,7 @@ class Loader {
   void load_qrnn(const fb::ByteQrnnConfig* config, const fb::ByteQrnn* qrnn,
                  const std::string& cfg_name, const std::string& prefix, ModelInfo& info,
                  ClassifierNet& net, int64_t* width, QParams* out_q) const {
-    info.encoder = "qrnn";
+    info.encoder = encoder_kind_info(EncoderKind::kQrnn).name;
     int64_t& params = params_;
     const fb::ByteQrnnConfig* cfg = need(config, cfg_name);
     info.embedding_size = cfg->embedding_size();
@@ -506,21 +536,61 @@ class Loader {
     return e->table()->data();
   }
 
+  // Format v2: the encoder of kind `kind` from its member of the EncoderTables union (`prefix`
+  // names it in messages), the runtime half of the encoder registry: each table layout has its
+  // loader (attention kinds: TransformerEncoder, the others: QrnnEncoder). min_layers: 0 for the
+  // seq2seq default encoder, else 1. *pool / *head: the tensors' pooling and head (or null).
+  void load_encoder_tables(fb::EncoderTables type, const void* tables, const EncoderKindInfo& kind,
+                           const std::string& prefix, int min_layers, ModelInfo& info,
+                           ClassifierNet& net, int64_t* width, QParams* out_q,
+                           const fb::AttentionPool** pool, const fb::Dense** head) const {
+    const fb::EncoderTables want =
+        kind.attention ? fb::EncoderTables::TransformerEncoder : fb::EncoderTables::QrnnEncoder;
+    if (type != want) {
+      fail(prefix,
+           std::string("the tables of encoder_kind \"") + kind.name + "\" (" +
+               fb::EnumNameEncoderTables(want) + ")",
+           type == fb::EncoderTables::NONE ? std::string("none")
+                                           : std::string(fb::EnumNameEncoderTables(type)));
+    }
+    need(tables, prefix);
+    if (kind.attention) {
+      const auto* t = static_cast<const fb::TransformerEncoder*>(tables);
+      load_transformer(t->config(), t->tensors(), prefix + ".config", prefix + ".tensors", kind,
+                       std::string("\"") + kind.name + "\" (encoder_kind)", info, net, width, out_q,
+                       min_layers);
+      *pool = t->tensors()->pool();
+      *head = t->tensors()->head();
+    } else {
+      const auto* q = static_cast<const fb::QrnnEncoder*>(tables);
+      load_qrnn(q->config(), q->tensors(), prefix + ".config", prefix + ".tensors", info, net,
+                width, out_q);
+      *pool = q->tensors()->pool();
+      *head = q->tensors()->head();
+    }
+  }
+
   // cfg_name / prefix: the tables' names in messages ("transformer_config" / "transformer" in a
-  // classifier); want_encoder: the encoder required ("transformer" | "funnel"), want_what: why.
+  // classifier); want: the encoder kind required (an attention kind), want_what: why.
   void load_transformer(const fb::TransformerConfig* config, const fb::ByteTransformer* tr,
                         const std::string& cfg_name, const std::string& prefix,
-                        const std::string& want_encoder, const std::string& want_what,
-                        ModelInfo& info, ClassifierNet& net, int64_t* width, QParams* out_q) const {
+                        const EncoderKindInfo& want, const std::string& want_what, ModelInfo& info,
+                        ClassifierNet& net, int64_t* width, QParams* out_q,
+                        int min_layers = 1) const {
     net.transformer = true;
     const fb::TransformerConfig* cfg = need(config, cfg_name);
-    info.encoder = str(cfg->encoder());
-    if (info.encoder != "transformer" && info.encoder != "funnel") {
-      fail(cfg_name + ".encoder", "\"transformer\" or \"funnel\"", "\"" + info.encoder + "\"");
+    // format v2 stores no name (the kind is Model.encoder_kind)
+    info.encoder = cfg->encoder() != nullptr ? str(cfg->encoder()) : std::string(want.name);
+    const EncoderKindInfo* kind = find_encoder_kind(info.encoder);
+    if (kind == nullptr || !kind->attention) {
+      std::string names;
+      for (const EncoderKindInfo& k : kEncoderKinds) {
+        if (!k.attention) continue;
+        names += std::string(names.empty() ? "" : " or ") + "\"" + k.name + "\"";
+      }
+      fail(cfg_name + ".encoder", names, "\"" + info.encoder + "\"");
     }
-    if (info.encoder != want_encoder) {
-      fail(cfg_name + ".encoder", want_what, "\"" + info.encoder + "\"");
-    }
+    if (kind != &want) fail(cfg_name + ".encoder", want_what, "\"" + info.encoder + "\"");
     info.embedding_size = cfg->embedding_size();
     info.bottleneck_size = cfg->model_dimension();
     info.gbst_max_block_width = cfg->gbst_max_block_width();
@@ -534,7 +604,8 @@ class Loader {
     check_int(info.embedding_size, 1, limits::kMaxWidth, cfg_name + ".embedding_size");
     check_int(info.bottleneck_size, 1, limits::kMaxWidth, cfg_name + ".model_dimension");
     check_gbst(info, cfg_name);
-    check_int(info.transformer_layers, 1, limits::kMaxTransformerLayers, cfg_name + ".num_layers");
+    check_int(info.transformer_layers, min_layers, limits::kMaxTransformerLayers,
+              cfg_name + ".num_layers");
     check_int(info.num_heads, 1, info.bottleneck_size, cfg_name + ".num_heads");
     check_int(info.intermediate_size, 1, limits::kMaxIntermediate, cfg_name + ".intermediate_size");
     if (info.bottleneck_size % info.num_heads != 0) {
@@ -545,6 +616,17 @@ class Loader {
     if (info.layer_norm != "channel" && info.layer_norm != "scalar") {
       fail(cfg_name + ".layer_norm", "\"channel\" or \"scalar\"", "\"" + info.layer_norm + "\"");
     }
+    load_transformer_tensors(tr, prefix, *kind, cfg->pool_windows(), info, net, width, out_q);
+  }
+
+  // The tensors of an attention-kind encoder (`kind`) whose hyperparameters are in info already
+  // (from its TransformerConfig, or the seq2seq section's): everything up to the pooling.
+  // windows: the config's pool windows (read when the kind has them).
+  void load_transformer_tensors(const fb::ByteTransformer* tr, const std::string& prefix,
+                                const EncoderKindInfo& kind,
+                                const flatbuffers::Vector<int32_t>* windows, ModelInfo& info,
+                                ClassifierNet& net, int64_t* width, QParams* out_q) const {
+    net.transformer = true;
     const bool scalar = info.layer_norm == "scalar";
     const fb::ByteTransformer* t = need(tr, prefix);
     const int64_t F = info.embedding_size, D = info.bottleneck_size;
@@ -574,7 +656,6 @@ class Loader {
     const auto* layers = need(t->layers(), prefix + ".layers");
     check_int(layers->size(), info.transformer_layers, info.transformer_layers,
               "number of " + prefix + ".layers");
-    const auto* windows = cfg->pool_windows();
     QParams in_q = net.gbst.mix;
     const int64_t H = info.num_heads, I = info.intermediate_size;
     for (flatbuffers::uoffset_t i = 0; i < layers->size(); ++i) {
@@ -582,8 +663,8 @@ class Loader {
       const fb::TransformerLayer* l = need(layers->Get(i), name);
       TransformerLayerRt L =
           transformer_layer(l, name, D, H, I, in_q, scalar, info.attention_scale == "none",
-                            info.encoder == "funnel" ? limits::kMaxPoolWindow : 1);
-      if (info.encoder == "funnel") {
+                            kind.pool_windows ? limits::kMaxPoolWindow : 1);
+      if (kind.pool_windows) {
         if (windows == nullptr || windows->size() != layers->size() ||
             windows->Get(i) != L.pool_window) {
           fail(name + ".pool_window", "the window of transformer_config.pool_windows",
@@ -650,10 +731,11 @@ class Loader {
   }
 
   // architecture "byteseq2seq": ByteTransformer encoder and MAtt decoder.
-  void load_seq2seq(const fb::Model* m, LoadedModel& lm) const {
+  void load_seq2seq(const fb::Model* m, LoadedModel& lm, const EncoderKindInfo* v2_kind) const {
     ModelInfo& info = lm.info;
     const fb::Seq2SeqConfig* cfg = need(m->seq2seq_config(), "seq2seq_config");
-    info.encoder = "transformer";
+    // until the encoder is read: the kind configured by the seq2seq section (the default)
+    info.encoder = seq2seq_section_encoder().name;
     info.embedding_size = info.bottleneck_size = cfg->model_dimension();
     info.num_heads = cfg->num_heads();
     info.intermediate_size = cfg->intermediate_size();
@@ -700,19 +782,57 @@ class Loader {
     enc.max_source = info.max_length;
 
     // encoder
-    const std::string encoder = cfg->encoder() ? str(cfg->encoder()) : "transformer";
+    // absent (format v1): the kind the seq2seq section configures
+    const std::string encoder =
+        cfg->encoder() ? str(cfg->encoder()) : std::string(seq2seq_section_encoder().name);
+    const EncoderKindInfo* kind = find_encoder_kind(encoder);
     QParams h_q;
-    if (encoder == "qrnn" || encoder == "funnel") {
-      // the classifier's encoder (no pool or head); the info fields describe it
+    if (v2_kind != nullptr) {
+      // format v2: the encoder is Model.encoder, of Model.encoder_kind
+      const std::pair<bool, const char*> v1_fields[] = {
+          {s->encoder() != nullptr, "seq2seq.encoder"},
+          {s->qrnn_encoder() != nullptr, "seq2seq.qrnn_encoder"},
+          {cfg->encoder() != nullptr, "seq2seq_config.encoder"}};
+      for (const auto& [present, name] : v1_fields) {
+        if (present)
+          fail(name, "none in format version 2 (Model.encoder holds the encoder)", "one");
+      }
+      const bool section = v2_kind->seq2seq_section;
+      if (!section) {
+        // the info fields describe the encoder configured by the model section
+        info.transformer_layers = info.num_heads = info.intermediate_size = 0;
+        info.attention_scale.clear();
+        info.layer_norm.clear();
+      }
+      auto cn = std::make_shared<ClassifierNet>();
+      int64_t E = 0;
+      const fb::AttentionPool* pool = nullptr;
+      const fb::Dense* head = nullptr;
+      load_encoder_tables(m->encoder_type(), m->encoder(), *v2_kind, "encoder", section ? 0 : 1,
+                          info, *cn, &E, &h_q, &pool, &head);
+      if (pool != nullptr || head != nullptr) {
+        fail("encoder.tensors", "no pool or head (a seq2seq encoder)", "a classifier's layers");
+      }
+      if (section) info.pool_windows.clear();  // as format v1 reports the default encoder
+      enc.max_source = v2_kind->attention ? std::min<int64_t>(info.max_length, cn->max_positions)
+                                          : info.max_length;
+      const int64_t layers = v2_kind->attention ? info.transformer_layers : info.qrnn_layers;
+      check_int(cfg->encoder_layers(), layers, layers, "seq2seq_config.encoder_layers");
+      enc.dim = E;
+      enc.out = h_q;
+      enc.classifier = std::move(cn);
+    } else if (kind == nullptr) {
+      fail("seq2seq_config.encoder", encoder_kind_names_quoted(), "\"" + encoder + "\"");
+    } else if (!kind->seq2seq_section) {
+      // an encoder configured by the model section (no pool or head); the info fields describe it
       auto cn = std::make_shared<ClassifierNet>();
       int64_t E = 0;
       info.transformer_layers = info.num_heads = info.intermediate_size = 0;
       info.attention_scale.clear();
       info.layer_norm.clear();
-      if (encoder == "qrnn") {
-        if (s->encoder() != nullptr) {
-          fail("seq2seq.encoder", "none (seq2seq_config.encoder \"qrnn\")", "a table");
-        }
+      const std::string named = " (seq2seq_config.encoder \"" + encoder + "\")";
+      if (!kind->attention) {
+        if (s->encoder() != nullptr) fail("seq2seq.encoder", "none" + named, "a table");
         load_qrnn(cfg->qrnn_config(), s->qrnn_encoder(), "seq2seq_config.qrnn_config",
                   "seq2seq.qrnn_encoder", info, *cn, &E, &h_q);
         if (s->qrnn_encoder()->pool() != nullptr || s->qrnn_encoder()->head() != nullptr) {
@@ -720,51 +840,40 @@ class Loader {
         }
         enc.max_source = info.max_length;
       } else {
-        if (s->qrnn_encoder() != nullptr) {
-          fail("seq2seq.qrnn_encoder", "none (seq2seq_config.encoder \"funnel\")", "a table");
-        }
+        if (s->qrnn_encoder() != nullptr) fail("seq2seq.qrnn_encoder", "none" + named, "a table");
         load_transformer(cfg->transformer_config(), s->encoder(),
-                         "seq2seq_config.transformer_config", "seq2seq.encoder", "funnel",
-                         "\"funnel\" (seq2seq_config.encoder)", info, *cn, &E, &h_q);
+                         "seq2seq_config.transformer_config", "seq2seq.encoder", *kind,
+                         "\"" + encoder + "\" (seq2seq_config.encoder)", info, *cn, &E, &h_q);
         if (s->encoder()->pool() != nullptr || s->encoder()->head() != nullptr) {
           fail("seq2seq.encoder", "no pool or head", "a classifier's layers");
         }
         enc.max_source = std::min<int64_t>(info.max_length, cn->max_positions);
       }
-      check_int(cfg->encoder_layers(),
-                encoder == "qrnn" ? info.qrnn_layers : info.transformer_layers,
-                encoder == "qrnn" ? info.qrnn_layers : info.transformer_layers,
-                "seq2seq_config.encoder_layers");
+      const int64_t layers = kind->attention ? info.transformer_layers : info.qrnn_layers;
+      check_int(cfg->encoder_layers(), layers, layers, "seq2seq_config.encoder_layers");
       enc.dim = E;
       enc.out = h_q;
       enc.classifier = std::move(cn);
-    } else if (encoder != "transformer") {
-      fail("seq2seq_config.encoder", "\"transformer\", \"qrnn\" or \"funnel\"",
-           "\"" + encoder + "\"");
     } else {
-      const fb::ByteTransformer* e = need(s->encoder(), "seq2seq.encoder");
+      // the encoder configured by the seq2seq section: the registry's attention encoder of
+      // width D without bottleneck, its hyperparameters read above (format v1 stores no
+      // TransformerConfig for it), loaded and run as every other encoder (classifier_encode)
       if (s->qrnn_encoder() != nullptr) {
-        fail("seq2seq.qrnn_encoder", "none (seq2seq_config.encoder \"transformer\")", "a table");
+        fail("seq2seq.qrnn_encoder", "none (seq2seq_config.encoder \"" + encoder + "\")",
+             "a table");
       }
-      enc.dim = D;
-      enc.embedding = embedding_rt(e->embedding(), "seq2seq.encoder.embedding", kVocab, D);
-      enc.position = embedding_rt(e->position(), "seq2seq.encoder.position", info.max_length, D);
-      enc.norm = layer_norm(e->embedding_norm(), "seq2seq.encoder.embedding_norm", D, false);
+      const fb::ByteTransformer* e = need(s->encoder(), "seq2seq.encoder");
       if (e->bottleneck() != nullptr || e->pool() != nullptr || e->head() != nullptr) {
         fail("seq2seq.encoder", "no bottleneck, pool or head", "a classifier's layers");
       }
-      load_gbst(e->gbst(), "seq2seq.encoder.gbst", D, enc.norm.out, info, enc.gbst);
-      const auto* elayers = need(e->layers(), "seq2seq.encoder.layers");
-      check_int(elayers->size(), info.transformer_layers, info.transformer_layers,
-                "number of seq2seq.encoder.layers");
-      h_q = enc.gbst.mix;
-      for (flatbuffers::uoffset_t i = 0; i < elayers->size(); ++i) {
-        enc.layers.push_back(transformer_layer(elayers->Get(i),
-                                               "seq2seq.encoder.layers[" + std::to_string(i) + "]",
-                                               D, H, I, h_q, false, false, 1));
-        h_q = enc.layers.back().norm2.out;
-      }
+      auto cn = std::make_shared<ClassifierNet>();
+      int64_t E = 0;
+      load_transformer_tensors(e, "seq2seq.encoder", *kind, nullptr, info, *cn, &E, &h_q);
+      info.pool_windows.clear();  // none in the seq2seq section (ModelInfo as format v1 gave it)
+      enc.max_source = std::min<int64_t>(info.max_length, cn->max_positions);
+      enc.dim = E;
       enc.out = h_q;
+      enc.classifier = std::move(cn);
     }
 
     // decoder

@@ -1,5 +1,6 @@
 // The byte-level classifiers (SeqFlowLite spec §1.2-1.4, with the deviations listed in
-// docs/deviations.md), selected by model.encoder:
+// docs/deviations.md): the encoder of model.encoder (built and run by its unit in
+// train/encoder_registry.h), then pooling and head. The registered encoders:
 //  - "qrnn" (ByteQRNN): byte embedding [259, F] -> bottleneck dense F -> Bn (ReLU, BN) -> GBST
 //    -> bidirectional QRNN stack -> attention pooling -> dense 2S -> C logits;
 //  - "transformer" (ByteTransformer) and "funnel" (ByteFunnelTransformer): byte embedding
@@ -12,11 +13,14 @@
 
 #include <torch/torch.h>
 
+#include "bytelite/encoder_kinds.h"
 #include "train/config.h"
 #include "train/fake_quant.h"
 #include "train/layers.h"
 
 namespace bytelite {
+
+struct TrainEncoderUnit;
 
 class ByteClassifierImpl : public torch::nn::Module {
  public:
@@ -26,6 +30,7 @@ class ByteClassifierImpl : public torch::nn::Module {
   ByteClassifierImpl(const ModelConfig& cfg, int64_t num_labels, QatStatePtr qat,
                      int64_t max_positions);
 
+  /// Throws ConfigError for an encoder name that is not registered.
   /// ids [B, L] int64 in [0, 259); mask [B, L] float (1 valid, 0 padding; every row has at
   /// least one valid position). Returns logits [B, num_labels]: pool_and_head(encode(...)).
   torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& mask);
@@ -49,21 +54,24 @@ class ByteClassifierImpl : public torch::nn::Module {
 
   /// Number of trainable scalars.
   int64_t parameter_count() const;
+  /// The encoder kind (include/bytelite/encoder_kinds.h).
+  const EncoderKindInfo& kind() const;
 
   ModelConfig cfg;
   int64_t num_labels, max_positions;
   QatStatePtr qat;
-  bool transformer = false;  // encoder "transformer" or "funnel"
-  torch::Tensor embedding;   // [259, F]
+  const TrainEncoderUnit* unit = nullptr;  // the encoder kind's unit (train/encoder_registry.h)
+  // The encoders' members (each unit registers those it uses; the others stay null).
+  torch::Tensor embedding;  // [259, F]
   ActQuant embedding_quant{nullptr};
-  torch::Tensor position;  // transformer: [max_length, F]
+  torch::Tensor position;  // attention kinds: [max_positions, F]
   ActQuant position_quant{nullptr};
-  LayerNorm embedding_norm{nullptr};  // transformer
-  QDense bottleneck{nullptr};         // transformer: null when F == D
+  LayerNorm embedding_norm{nullptr};  // attention kinds
+  QDense bottleneck{nullptr};         // attention kinds: null when F == D
   Gbst gbst{nullptr};
   torch::nn::ModuleList qrnn{nullptr};
-  torch::nn::ModuleList layers{nullptr};  // transformer
-  LayerNorm final_norm{nullptr};          // transformer with norm_position "pre"
+  torch::nn::ModuleList layers{nullptr};  // attention kinds
+  LayerNorm final_norm{nullptr};          // attention kinds with norm_position "pre"
   AttentionPool pool{nullptr};
   ActQuant pool_concat_quant{nullptr};  // "attention_max": shared range of [attention; max]
   QDense head{nullptr};

@@ -6,8 +6,10 @@
 #include <set>
 #include <sstream>
 
+#include "bytelite/encoder_kinds.h"
 #include "core/errors.h"
 #include "runtime/model_limits.h"
+#include "train/encoder_registry.h"
 
 namespace bytelite {
 namespace {
@@ -148,11 +150,36 @@ struct Key {
   Key { #SECTION, #FIELD, Kind::kString, 0, 0, false, CHOICES, DOC, BL_ACCESS(SECTION, FIELD) }
 
 using Strings = std::vector<std::string>;
+
+// The registered encoder kinds' config names (include/bytelite/encoder_kinds.h).
+Strings encoder_names() {
+  Strings s;
+  for (const EncoderKindInfo& k : kEncoderKinds) s.push_back(k.name);
+  return s;
+}
+
+// "qrnn (ByteQRNN), transformer (ByteTransformer) or funnel (ByteFunnelTransformer)"
+std::string encoder_names_doc() {
+  std::string s;
+  for (size_t i = 0; i < kNumEncoderKinds; ++i) {
+    if (i > 0) s += i + 1 == kNumEncoderKinds ? " or " : ", ";
+    s += std::string(kEncoderKinds[i].name) + " (" + kEncoderKinds[i].display + ")";
+  }
+  return s;
+}
+// Whether seq2seq.encoder is the kind the seq2seq section configures (an unknown name is not:
+// the key's own check reports it).
+bool seq2seq_encoder_in_section(const Seq2SeqConfig& q) {
+  const EncoderKindInfo* k = find_encoder_kind(q.encoder);
+  return k != nullptr && k->seq2seq_section;
+}
+
 constexpr long long kSteps = 1LL << 30;  // bound of step counts and step-based settings
 
 // Every key of the config file, in the order of the documentation.
 const std::vector<Key>& keys() {
   using namespace limits;
+  static const std::string encoder_doc = encoder_names_doc();
   static const std::vector<Key> k = [] {
     std::vector<Key> v = {
         // ---- data ----
@@ -198,8 +225,8 @@ const std::vector<Key>& keys() {
                "bytes per example; longer texts are truncated at the end (counted, reported)"),
         BL_BOOL(tokenizer, lowercase_ascii, "map bytes A-Z to a-z (UTF-8 safe)"),
         // ---- model ----
-        BL_STR(model, encoder, (Strings{"qrnn", "transformer", "funnel"}),
-               "qrnn (ByteQRNN), transformer (ByteTransformer) or funnel (ByteFunnelTransformer)"),
+        Key{"model", "encoder", Kind::kString, 0, 0, false, encoder_names(), encoder_doc.c_str(),
+            BL_ACCESS(model, encoder)},
         BL_INT(model, embedding_size, 1, kMaxWidth, "byte embedding width F"),
         BL_INT(model, bottleneck_size, 1, kMaxWidth,
                "width after the bottleneck dense layer (GBST width; Transformer width D)"),
@@ -314,11 +341,11 @@ const std::vector<Key>& keys() {
             [](const ExperimentConfig& c) { return json(c.task); },
             [](ExperimentConfig& c, const json& v) { c.task = v.get<std::string>(); }},
         // ---- seq2seq (task "seq2seq"; docs/seq2seq.md) ----
-        Key{"seq2seq", "encoder", Kind::kString, 0, 0, false,
-            Strings{"transformer", "qrnn", "funnel"},
-            "transformer: built in (width dim); qrnn or funnel: the \"model\" section's encoder",
+        Key{"seq2seq", "encoder", Kind::kString, 0, 0, false, encoder_names(),
+            "transformer: configured here (width dim); qrnn or funnel: the \"model\" section's "
+            "encoder",
             BL_ACCESS(seq2seq, encoder),
-            [](const ExperimentConfig& c) { return c.seq2seq.encoder == "transformer"; }},
+            [](const ExperimentConfig& c) { return seq2seq_encoder_in_section(c.seq2seq); }},
         BL_INT(seq2seq, dim, 1, kMaxWidth, "decoder width D (and built-in encoder width)"),
         BL_INT(seq2seq, num_heads, 1, kMaxHeads, "attention heads (a divisor of dim)"),
         BL_INT(seq2seq, intermediate_size, 1, kMaxIntermediate, "feed-forward width"),
@@ -411,27 +438,13 @@ void check_section(const std::string& name, const ExperimentConfig& c, const jso
                    const Section& s) {
   const auto& mc = c.model;
   if (name == "model") {
-    if (mc.encoder != "qrnn" && mc.bottleneck_size % mc.num_heads != 0) {
-      s.fail("model.num_heads",
-             "a divisor of bottleneck_size (the model width, " +
-                 std::to_string(mc.bottleneck_size) + ")",
-             json(mc.num_heads));
-    }
-    if (mc.encoder == "funnel") {
-      if (static_cast<int>(mc.pool_windows.size()) != mc.transformer_layers) {
-        s.fail("model.pool_windows",
-               "one window per layer (" + std::to_string(mc.transformer_layers) + " values)",
-               j.contains("pool_windows") ? j.at("pool_windows") : json());
-      }
-    } else if (!mc.pool_windows.empty()) {
-      s.fail("model.pool_windows", "no pool_windows unless encoder is \"funnel\"",
-             j.at("pool_windows"));
-    }
-    if (mc.encoder == "funnel" && mc.norm_position == "pre") {
-      s.fail("model.norm_position", "\"post\" for the funnel encoder", json("pre"));
-    }
+    // the encoder kind's own checks (train/encoder_registry.h)
+    train_encoder_unit(mc).check(
+        mc, j, [&s](const std::string& key, const std::string& expected, const json& found) {
+          s.fail(key, expected, found);
+        });
   } else if (name == "pretrain") {
-    if (mc.encoder != "qrnn" && c.pretrain.seq_len > c.tokenizer.max_length) {
+    if (encoder_kind(mc).attention && c.pretrain.seq_len > c.tokenizer.max_length) {
       s.fail("pretrain.seq_len",
              "at most tokenizer.max_length (" + std::to_string(c.tokenizer.max_length) +
                  ", the rows of the position embedding of the " + mc.encoder + " encoder)",
@@ -443,9 +456,9 @@ void check_section(const std::string& name, const ExperimentConfig& c, const jso
       s.fail("seq2seq.num_heads", "a divisor of dim (" + std::to_string(q.dim) + ")",
              json(q.num_heads));
     }
-    if (q.encoder != "transformer") {
-      // the classifier's encoder, configured by the "model" section
-      if (mc.encoder != q.encoder) {
+    if (!seq2seq_encoder_in_section(q)) {
+      // the encoder configured by the "model" section
+      if (find_encoder_kind(mc.encoder) != find_encoder_kind(q.encoder)) {
         s.fail("seq2seq.encoder",
                "the encoder of model.encoder (\"" + mc.encoder + "\"; set model.encoder to \"" +
                    q.encoder + "\" for this seq2seq encoder)",
@@ -478,7 +491,9 @@ ExperimentConfig config_from_json(const json& j, const std::string& source) {
     s.check_unknown();
     check_section(name, c, *sj, s);
     if (name == "pretrain") c.has_pretrain = true;
-    if (name == "seq2seq" && c.seq2seq.encoder != "transformer") c.seq2seq.encoder_model = c.model;
+    if (name == "seq2seq" && !seq2seq_encoder_in_section(c.seq2seq)) {
+      c.seq2seq.encoder_model = c.model;
+    }
   }
   if (c.task == "seq2seq" && !j.contains("seq2seq")) {
     top.fail("seq2seq", "a \"seq2seq\" section (the model) when task is \"seq2seq\"", json());
@@ -490,11 +505,12 @@ ExperimentConfig config_from_json(const json& j, const std::string& source) {
              "source bytes)",
              j.at("tokenizer"));
   }
-  if (c.task == "seq2seq" && c.seq2seq.encoder == "transformer" && j.contains("model")) {
+  if (c.task == "seq2seq" && seq2seq_encoder_in_section(c.seq2seq) && j.contains("model")) {
     top.fail("model",
-             "no \"model\" section when task is \"seq2seq\" with seq2seq.encoder \"transformer\" "
-             "(the seq2seq section describes the model; \"model\" configures a \"qrnn\" or "
-             "\"funnel\" encoder)",
+             "no \"model\" section when task is \"seq2seq\" with seq2seq.encoder \"" +
+                 c.seq2seq.encoder +
+                 "\" (the seq2seq section describes the model; \"model\" configures "
+                 "the other encoders)",
              j.at("model"));
   }
   if (c.task != "seq2seq" && j.contains("seq2seq")) {
@@ -550,7 +566,7 @@ json config_to_json(const ExperimentConfig& c) {
   const bool seq2seq = c.task == "seq2seq";
   auto section_written = [&](const std::string& s) {
     if (s == "tokenizer") return !seq2seq;
-    if (s == "model") return !(seq2seq && c.seq2seq.encoder == "transformer");
+    if (s == "model") return !(seq2seq && seq2seq_encoder_in_section(c.seq2seq));
     if (s == "pretrain") return c.has_pretrain;
     if (s == "seq2seq" || s.empty()) return seq2seq;  // top level: "task"
     return true;

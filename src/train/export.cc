@@ -13,6 +13,7 @@
 #include "bytelite_model_generated.h"
 #include "core/atomic_file.h"
 #include "runtime/model_file.h"
+#include "train/encoder_registry.h"
 #include "train/fb_writer.h"
 
 namespace bytelite {
@@ -26,10 +27,6 @@ class Exporter : public FbWriter {
   std::string run();
 
  private:
-  // The transformer encoder up to the attention pooling; returns the pooling input params.
-  flatbuffers::Offset<fb::ByteTransformer> transformer(fb::QuantParams* out_q,
-                                                       flatbuffers::Offset<fb::AttentionPool>* pool,
-                                                       flatbuffers::Offset<fb::Dense>* head);
   // Attention pooling and head from the encoder output params `in_q`.
   void pool_head(const fb::QuantParams& in_q, flatbuffers::Offset<fb::AttentionPool>* pool,
                  flatbuffers::Offset<fb::Dense>* head, fb::QuantParams* head_q);
@@ -53,17 +50,6 @@ void Exporter::pool_head(const fb::QuantParams& in_q, flatbuffers::Offset<fb::At
   *head = dense(m->head, concat_q, *head_q, "head");
 }
 
-flatbuffers::Offset<fb::ByteTransformer> Exporter::transformer(
-    fb::QuantParams* out_q, flatbuffers::Offset<fb::AttentionPool>* pool,
-    flatbuffers::Offset<fb::Dense>* head) {
-  const TransformerEncoder e = transformer_encoder(*lc_.model);
-  *out_q = e.out_q;
-  fb::QuantParams head_q;
-  pool_head(e.out_q, pool, head, &head_q);
-  return fb::CreateByteTransformer(b_, e.embedding, e.position, e.embedding_norm, e.bottleneck,
-                                   e.gbst, e.layers, *pool, *head);
-}
-
 std::string Exporter::run() {
   torch::NoGradGuard ng;
   const ModelMeta& meta = lc_.meta;
@@ -81,8 +67,8 @@ std::string Exporter::run() {
   auto& m = lc_.model;
   const int64_t C = static_cast<int64_t>(meta.label_names.size());
   const bool max_pool = mc.pooling == "attention_max";
-  const int64_t enc_width =
-      mc.encoder == "qrnn" ? 2 * static_cast<int64_t>(mc.qrnn_state_size) : mc.bottleneck_size;
+  const TrainEncoderUnit& unit = *m->unit;
+  const int64_t enc_width = unit.width(mc);
   if (m->head->in_features != (max_pool ? 2 : 1) * enc_width) {
     // e.g. a pooling variant that concatenates more features before the head
     fail("the runtime supports attention pooling into a head of " + std::to_string(enc_width) +
@@ -90,22 +76,14 @@ std::string Exporter::run() {
          " inputs (another model.pooling?)");
   }
 
+  // the encoder (its kind's unit), then pooling and head on its output
   fb::QuantParams head_q;
-  flatbuffers::Offset<fb::ByteQrnn> net;
-  flatbuffers::Offset<fb::ByteTransformer> tnet;
-  if (mc.encoder == "qrnn") {
-    const QrnnEncoder e = qrnn_encoder(*m);
+  const WrittenEncoder enc = unit.write(*this, *m, [&](const fb::QuantParams& out_q) {
     flatbuffers::Offset<fb::AttentionPool> pool;
     flatbuffers::Offset<fb::Dense> head;
-    pool_head(e.out_q, &pool, &head, &head_q);
-    net = fb::CreateByteQrnn(b_, e.embedding, e.bottleneck, e.gbst, e.qrnn, pool, head);
-  } else {
-    flatbuffers::Offset<fb::AttentionPool> pool;
-    flatbuffers::Offset<fb::Dense> head;
-    fb::QuantParams out_q;
-    tnet = transformer(&out_q, &pool, &head);
-    head_q = act(m->head->out_quant, "head.out_quant");
-  }
+    pool_head(out_q, &pool, &head, &head_q);
+    return std::make_pair(pool, head);
+  });
 
   // probabilities from the int8 logits
   flatbuffers::Offset<flatbuffers::Vector<float>> out_exp, out_sig;
@@ -123,29 +101,9 @@ std::string Exporter::run() {
     out_exp = b_.CreateVector(t);
   }
 
-  flatbuffers::Offset<fb::ByteQrnnConfig> cfgt;
-  flatbuffers::Offset<fb::TransformerConfig> tcfg;
-  if (mc.encoder == "qrnn") {
-    cfgt =
-        fb::CreateByteQrnnConfig(b_, mc.embedding_size, mc.bottleneck_size, mc.gbst_max_block_width,
-                                 mc.gbst_conv_kernel_size, mc.gbst_downsample_rate,
-                                 mc.qrnn_state_size, mc.qrnn_kernel_width, mc.qrnn_layers);
-  } else {
-    std::vector<int32_t> windows;
-    for (int i = 0; i < mc.transformer_layers; ++i)
-      windows.push_back(mc.encoder == "funnel" ? mc.pool_windows[i] : 1);
-    tcfg = fb::CreateTransformerConfig(
-        b_, b_.CreateString(mc.encoder), mc.embedding_size, mc.bottleneck_size,
-        mc.gbst_max_block_width, mc.gbst_conv_kernel_size, mc.gbst_downsample_rate,
-        mc.transformer_layers, mc.num_heads, mc.intermediate_size, b_.CreateVector(windows),
-        b_.CreateString(mc.attention_scale), b_.CreateString(mc.layer_norm));
-  }
   auto tok =
       fb::CreateTokenizer(b_, cfg.tokenizer.max_length, 3, 0, 259, cfg.tokenizer.lowercase_ascii);
   auto producer = b_.CreateString(std::string("bytelite ") + kVersionString);
-  auto arch = b_.CreateString(mc.encoder == "qrnn"          ? "byteqrnn"
-                              : mc.encoder == "transformer" ? "bytetransformer"
-                                                            : "bytefunnel");
   auto labels = b_.CreateVectorOfStrings(meta.label_names);
   auto thresholds = b_.CreateVector(meta.thresholds);
   auto source = b_.CreateString(source_);
@@ -155,18 +113,10 @@ std::string Exporter::run() {
 
   fb::ModelBuilder mb(b_);
   mb.add_producer(producer);
-  mb.add_architecture(arch);
   mb.add_labels(labels);
   mb.add_multilabel(meta.multilabel);
   mb.add_thresholds(thresholds);
   mb.add_tokenizer(tok);
-  if (mc.encoder == "qrnn") {
-    mb.add_config(cfgt);
-    mb.add_byteqrnn(net);
-  } else {
-    mb.add_transformer_config(tcfg);
-    mb.add_transformer(tnet);
-  }
   if (meta.multilabel) {
     mb.add_output_sigmoid(out_sig);
   } else {
@@ -178,6 +128,11 @@ std::string Exporter::run() {
   mb.add_float_bytes(4 * params_);
   mb.add_text_column(text_col);
   mb.add_label_columns(label_cols);
+  // format v2: the architecture as enums, the encoder as its union member
+  mb.add_model_type(fb::ModelType::Classifier);
+  mb.add_encoder_kind(schema_kind(unit.kind->kind));
+  mb.add_encoder_type(enc.type);
+  mb.add_encoder(enc.tables);
   auto root = mb.Finish();
   fb::FinishModelBuffer(b_, root);
   return rt::make_model_file(b_.GetBufferPointer(), b_.GetSize(), kModelFormatVersion);

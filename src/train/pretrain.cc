@@ -17,6 +17,7 @@
 #include "core/byte_tokenizer.h"
 #include "core/errors.h"
 #include "core/progress.h"
+#include "train/encoder_registry.h"
 #include "train/trainer.h"
 
 namespace bytelite {
@@ -304,11 +305,11 @@ std::vector<std::string> encoder_config_differences(const ExperimentConfig& a,
                                    "gbst_max_block_width",
                                    "gbst_conv_kernel_size",
                                    "gbst_downsample_rate"};
-  if (a.model.encoder == "qrnn" && b.model.encoder == "qrnn") {
-    keys.insert(keys.end(), {"qrnn_state_size", "qrnn_kernel_width", "qrnn_layers"});
-  } else {
-    keys.insert(keys.end(), {"transformer_layers", "num_heads", "intermediate_size", "pool_windows",
-                             "attention_scale", "layer_norm", "norm_position"});
+  // the keys of both encoders' kinds (each kind's unit lists its own; train/encoder_registry.h)
+  for (const ModelConfig* mc : {&a.model, &b.model}) {
+    for (const std::string& k : train_encoder_unit(*mc).keys) {
+      if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
+    }
   }
   const auto ja = config_to_json(a), jb = config_to_json(b);
   std::vector<std::string> diffs;
@@ -318,7 +319,7 @@ std::vector<std::string> encoder_config_differences(const ExperimentConfig& a,
     if (va != vb) diffs.push_back(sec + "." + k + ": " + va.dump() + " vs " + vb.dump());
   };
   cmp("tokenizer", "lowercase_ascii");
-  if (a.model.encoder != "qrnn") cmp("tokenizer", "max_length");
+  if (encoder_kind(a.model).attention) cmp("tokenizer", "max_length");  // position rows
   for (const auto& k : keys) cmp("model", k);
   return diffs;
 }

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "bytelite/byte_tokenizer.h"
+#include "bytelite/encoder_kinds.h"
 #include "bytelite/errors.h"
 
 namespace bytelite {
@@ -118,47 +119,52 @@ Seq2SeqBatch make_seq2seq_batch(const std::vector<std::pair<std::string, std::st
   return b;
 }
 
-ByteSeq2SeqImpl::ByteSeq2SeqImpl(const Seq2SeqConfig& c, QatStatePtr q)
-    : cfg(c), qat(std::move(q)) {
-  const int64_t D = cfg.dim;
-  if (cfg.encoder != "transformer") {
-    build_classifier_encoder();
-    return;
-  }
-  src_embedding = register_parameter("src_embedding", torch::randn({kVocabSize, D}) * 0.02);
-  src_embedding_quant = register_module("src_embedding_quant", ActQuant(qat));
-  src_position = register_parameter("src_position", torch::randn({cfg.max_source, D}) * 0.02);
-  src_position_quant = register_module("src_position_quant", ActQuant(qat));
-  src_norm = register_module("src_norm", LayerNorm(D, false, qat));
-  gbst = register_module("gbst", Gbst(D, cfg.gbst_max_block_width, cfg.gbst_conv_kernel_size,
-                                      cfg.gbst_downsample_rate, qat));
-  encoder = register_module("encoder", torch::nn::ModuleList());
-  for (int64_t i = 0; i < cfg.encoder_layers; ++i) {
-    encoder->push_back(
-        TransformerLayer(D, cfg.num_heads, cfg.intermediate_size, 1, /*scale_logits=*/true,
-                         /*scalar_norm=*/false, /*pre_norm=*/false, cfg.dropout, qat));
-  }
-  build_decoder(D);
+ModelConfig seq2seq_encoder_model(const Seq2SeqConfig& c) {
+  ModelConfig m;
+  m.encoder = seq2seq_section_encoder().name;
+  m.embedding_size = m.bottleneck_size = static_cast<int>(c.dim);
+  m.gbst_max_block_width = static_cast<int>(c.gbst_max_block_width);
+  m.gbst_conv_kernel_size = static_cast<int>(c.gbst_conv_kernel_size);
+  m.gbst_downsample_rate = static_cast<int>(c.gbst_downsample_rate);
+  m.transformer_layers = static_cast<int>(c.encoder_layers);
+  m.num_heads = static_cast<int>(c.num_heads);
+  m.intermediate_size = static_cast<int>(c.intermediate_size);
+  m.attention_scale = "sqrt";
+  m.layer_norm = "channel";
+  m.norm_position = "post";
+  m.dropout = c.dropout;
+  return m;
 }
 
-void ByteSeq2SeqImpl::build_classifier_encoder() {
-  const ModelConfig& mc = cfg.encoder_model;
-  if (cfg.encoder != "qrnn" && cfg.encoder != "funnel") {
-    throw ConfigError(
-        "seq2seq.encoder: expected \"transformer\", \"qrnn\" or \"funnel\", found \"" +
-        cfg.encoder + "\"");
+ByteSeq2SeqImpl::ByteSeq2SeqImpl(const Seq2SeqConfig& c, QatStatePtr q)
+    : cfg(c), qat(std::move(q)) {
+  const EncoderKindInfo* kind = find_encoder_kind(cfg.encoder);
+  if (kind == nullptr) {
+    throw ConfigError("seq2seq.encoder: expected " + encoder_kind_names_quoted() + ", found \"" +
+                      cfg.encoder + "\"");
   }
-  if (mc.encoder != cfg.encoder) {
-    throw ConfigError("seq2seq.encoder \"" + cfg.encoder + "\" needs model.encoder \"" +
-                      cfg.encoder + "\", found model.encoder \"" + mc.encoder + "\"");
-  }
-  if (mc.norm_position != "post") {
-    throw ConfigError(
-        "model.norm_position: expected \"post\" for a seq2seq encoder (the runtime's), found \"" +
-        mc.norm_position + "\"");
+  ModelConfig mc = cfg.encoder_model;
+  if (kind->seq2seq_section) {
+    mc = seq2seq_encoder_model(cfg);
+  } else {
+    if (find_encoder_kind(mc.encoder) != kind) {
+      throw ConfigError("seq2seq.encoder \"" + cfg.encoder + "\" needs model.encoder \"" +
+                        cfg.encoder + "\", found model.encoder \"" + mc.encoder + "\"");
+    }
+    if (mc.norm_position != "post") {
+      throw ConfigError(
+          "model.norm_position: expected \"post\" for a seq2seq encoder (the runtime's), found "
+          "\"" +
+          mc.norm_position + "\"");
+    }
   }
   classifier = register_module("classifier", ByteClassifier(mc, 0, qat, cfg.max_source));
   build_decoder(classifier->encoder_width());
+}
+
+bool ByteSeq2SeqImpl::encoder_from_seq2seq_section() const {
+  const EncoderKindInfo* kind = find_encoder_kind(cfg.encoder);
+  return kind != nullptr && kind->seq2seq_section;
 }
 
 void ByteSeq2SeqImpl::build_decoder(int64_t E) {
@@ -181,25 +187,10 @@ void ByteSeq2SeqImpl::build_decoder(int64_t E) {
 
 std::pair<torch::Tensor, torch::Tensor> ByteSeq2SeqImpl::encode(const torch::Tensor& src,
                                                                 const torch::Tensor& mask) {
-  if (classifier) return classifier->encode(src, mask);
-  const int64_t B = src.size(0), L = src.size(1), D = cfg.dim;
-  auto x = src_embedding.index_select(0, src.reshape({-1})).reshape({B, L, D});
-  x = src_embedding_quant->forward(x);
-  auto pos = src_position_quant->forward(src_position.narrow(0, 0, L)).unsqueeze(0);
-  x = src_norm->forward(x + pos) * mask.unsqueeze(-1);
-  auto [h, hm] = gbst->forward(x, mask);
-  ActQuantImpl* in_q = gbst->mix_quant.get();
-  for (size_t i = 0; i < encoder->size(); ++i) {
-    auto layer = encoder[i]->as<TransformerLayer>();
-    std::tie(h, hm) = layer->forward(h, hm, in_q);
-    in_q = layer->output_quant();
-  }
-  return {h, hm};
+  return classifier->encode(src, mask);
 }
 
-int64_t ByteSeq2SeqImpl::encoder_width() const {
-  return classifier ? classifier->encoder_width() : cfg.dim;
-}
+int64_t ByteSeq2SeqImpl::encoder_width() const { return classifier->encoder_width(); }
 
 std::vector<torch::Tensor> ByteSeq2SeqImpl::memory(const torch::Tensor& h) {
   std::vector<torch::Tensor> kv;
@@ -268,6 +259,17 @@ torch::Tensor ByteSeq2SeqImpl::step(StepState& st, const torch::Tensor& ids,
     x = decoder[i]->as<MattDecoderLayer>()->step(x, st.t, &st.sums[i], st.kv[i], st.mem_mask);
   }
   return project(x);
+}
+
+void ByteSeq2SeqImpl::load(torch::serialize::InputArchive& archive) {
+  const std::vector<std::string> keys = archive.keys();
+  if (std::find(keys.begin(), keys.end(), "src_embedding") != keys.end()) {
+    throw ModelFileError(
+        "seq2seq checkpoint: expected the encoder's tensors under classifier.* (the encoder "
+        "registry's), found the former built-in encoder's src_embedding (a checkpoint of an "
+        "older bytelite: retrain; model files exported from it still load)");
+  }
+  torch::nn::Module::load(archive);
 }
 
 int64_t ByteSeq2SeqImpl::parameter_count() const {

@@ -3,13 +3,12 @@
 // Transformer"; the self part is the cumulative average of Zhang, Xiong & Su 2018, "Accelerating
 // Neural Transformer via an Average Attention Network", without its gate and FFN).
 //
-// Encoder, selected by Seq2SeqConfig::encoder:
-//  - "transformer" (as ByteClassifierImpl's "transformer" encoder, composed from the same layer
-//    classes): byte embedding [259, D] + learned position [max_source, D] -> layer norm -> GBST
-//    -> post-LN Transformer layers. Output h [B, S', D] with mask [B, S'];
-//  - "qrnn" | "funnel": the classifier's encoder itself (ByteClassifier with num_labels 0, built
-//    from Seq2SeqConfig::encoder_model, position rows max_source), with its QAT points. Output
-//    h [B, S', E] (E = encoder_width()); the decoder's key/value layers take E inputs.
+// Encoder: the registry's encoder of Seq2SeqConfig::encoder (train/encoder_registry.h), composed
+// as ByteClassifier with num_labels 0 (module "classifier"), position rows max_source, with its
+// QAT points. "transformer" (the default) is configured by the seq2seq section
+// (seq2seq_encoder_model(): width D, no bottleneck, encoder_layers, the seq2seq GBST settings);
+// "qrnn" | "funnel" by Seq2SeqConfig::encoder_model (the config's "model" section). Output
+// h [B, S', E] (E = encoder_width()); the decoder's key/value layers take E inputs.
 //
 // Decoder input: x = LN(fq(E[id]) + fq(P[t])) with the tied byte embedding E [259, D] and learned
 // positions P [max_target, D]. Each MattDecoderLayer (docs/seq2seq.md):
@@ -76,6 +75,12 @@ class MattDecoderLayerImpl : public torch::nn::Module {
 };
 TORCH_MODULE(MattDecoderLayer);
 
+/// The encoder config of a seq2seq section whose encoder is configured by that section
+/// (EncoderKindInfo::seq2seq_section): embedding and model width dim (no bottleneck),
+/// encoder_layers layers of num_heads heads and feed-forward intermediate_size, the seq2seq GBST
+/// settings and dropout, logits scaled by 1/sqrt(dim/heads), per-channel post-LN layer norms.
+ModelConfig seq2seq_encoder_model(const Seq2SeqConfig& c);
+
 /// A padded batch of (source, target) pairs as model inputs.
 struct Seq2SeqBatch {
   torch::Tensor src;       // [B, S] int64 ids (byte + 3), PAD 0 after the end
@@ -123,16 +128,18 @@ class ByteSeq2SeqImpl : public torch::nn::Module {
 
   int64_t parameter_count() const;
 
+  /// torch::nn::Module::load, after checking that the archive is not a checkpoint of the
+  /// pre-registry built-in encoder (tensors src_embedding, ..., encoder.N): throws
+  /// ModelFileError for those (one line; they cannot be continued or exported, retrain).
+  void load(torch::serialize::InputArchive& archive) override;
+
+  /// Whether the encoder is configured by the seq2seq section (EncoderKindInfo::seq2seq_section)
+  /// rather than by cfg.encoder_model.
+  bool encoder_from_seq2seq_section() const;
+
   Seq2SeqConfig cfg;
   QatStatePtr qat;
-  // encoder "qrnn" | "funnel" (then the built-in encoder's members below are null)
-  ByteClassifier classifier{nullptr};
-  // encoder "transformer"
-  torch::Tensor src_embedding, src_position;  // [259, D], [max_source, D]
-  ActQuant src_embedding_quant{nullptr}, src_position_quant{nullptr};
-  LayerNorm src_norm{nullptr};
-  Gbst gbst{nullptr};
-  torch::nn::ModuleList encoder{nullptr};
+  ByteClassifier classifier{nullptr};  // the encoder (num_labels 0)
   // decoder
   torch::Tensor embedding, position;  // tied [259, D], [max_target, D]
   ActQuant embedding_quant{nullptr}, position_quant{nullptr};
@@ -142,7 +149,6 @@ class ByteSeq2SeqImpl : public torch::nn::Module {
   ActQuant logits_quant{nullptr};
 
  private:
-  void build_classifier_encoder();
   void build_decoder(int64_t E);
   torch::Tensor decoder_input(const torch::Tensor& ids, int64_t pos0);
 

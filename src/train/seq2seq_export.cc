@@ -7,6 +7,7 @@
 #include "bytelite/errors.h"
 #include "runtime/model_file.h"
 #include "runtime/models/classifier_net.h"
+#include "train/encoder_registry.h"
 #include "train/fb_writer.h"
 
 namespace bytelite {
@@ -23,37 +24,10 @@ std::string export_seq2seq_bytes(ByteSeq2SeqImpl& m, const Seq2SeqExportInfo& in
   const int64_t D = c.dim;
   const float factor = static_cast<float>(1.0 / std::sqrt(static_cast<double>(D / c.num_heads)));
 
-  fb::QuantParams h_q;  // the encoder output's params (the key/value layers' input)
-  flatbuffers::Offset<fb::ByteTransformer> encoder;
-  flatbuffers::Offset<fb::ByteQrnn> qrnn_encoder;
-  if (m.classifier) {
-    // the classifier's encoder, without pooling or head
-    if (c.encoder == "qrnn") {
-      const FbWriter::QrnnEncoder e = w.qrnn_encoder(*m.classifier);
-      qrnn_encoder = fb::CreateByteQrnn(b, e.embedding, e.bottleneck, e.gbst, e.qrnn, 0, 0);
-      h_q = e.out_q;
-    } else {
-      const FbWriter::TransformerEncoder e = w.transformer_encoder(*m.classifier);
-      encoder = fb::CreateByteTransformer(b, e.embedding, e.position, e.embedding_norm,
-                                          e.bottleneck, e.gbst, e.layers, 0, 0);
-      h_q = e.out_q;
-    }
-  } else {
-    // encoder: a ByteTransformer without bottleneck, pooling or head
-    const fb::QuantParams emb_q = w.act(m.src_embedding_quant, "src_embedding_quant");
-    auto emb = w.table(m.src_embedding, emb_q);
-    auto pos = w.table(m.src_position, w.act(m.src_position_quant, "src_position_quant"));
-    auto enorm = w.layer_norm(m.src_norm, "src_norm");
-    auto gb = w.gbst(m.gbst, w.act(m.src_norm->out_quant, "src_norm.out_quant"), &h_q);
-    std::vector<flatbuffers::Offset<fb::TransformerLayer>> enc_layers;
-    for (size_t i = 0; i < m.encoder->size(); ++i) {
-      auto l = m.encoder[i]->as<TransformerLayer>();
-      enc_layers.push_back(
-          w.transformer_layer(*l, h_q, factor, "encoder." + std::to_string(i), &h_q));
-    }
-    auto elv = b.CreateVector(enc_layers);
-    encoder = fb::CreateByteTransformer(b, emb, pos, enorm, 0, gb, elv, 0, 0);
-  }
+  // the encoder (the registry's unit of its kind), without pooling or head
+  const TrainEncoderUnit& unit = *m.classifier->unit;
+  const WrittenEncoder enc = unit.write(w, *m.classifier, nullptr);
+  const fb::QuantParams h_q = enc.out_q;  // the key/value layers' input
 
   // decoder
   auto demb = w.table(m.embedding, w.act(m.embedding_quant, "embedding_quant"));
@@ -92,55 +66,29 @@ std::string export_seq2seq_bytes(ByteSeq2SeqImpl& m, const Seq2SeqExportInfo& in
   auto dlv = b.CreateVector(dec_layers);
   auto logits = w.dense(m.embedding, m.logits_bias, false, x_q,
                         w.act(m.logits_quant, "logits_quant"), "logits");
-  auto s2s = fb::CreateByteSeq2Seq(b, encoder, demb, dpos, dnorm, dlv, logits, qrnn_encoder);
-  // the classifier encoder's hyperparameters (absent for the built-in encoder)
-  flatbuffers::Offset<flatbuffers::String> enc_name;
-  flatbuffers::Offset<fb::ByteQrnnConfig> qcfg;
-  flatbuffers::Offset<fb::TransformerConfig> tcfg;
-  if (m.classifier) {
-    const ModelConfig& mc = m.classifier->cfg;
-    enc_name = b.CreateString(c.encoder);
-    if (c.encoder == "qrnn") {
-      qcfg = fb::CreateByteQrnnConfig(b, mc.embedding_size, mc.bottleneck_size,
-                                      mc.gbst_max_block_width, mc.gbst_conv_kernel_size,
-                                      mc.gbst_downsample_rate, mc.qrnn_state_size,
-                                      mc.qrnn_kernel_width, mc.qrnn_layers);
-    } else {
-      tcfg = fb::CreateTransformerConfig(
-          b, b.CreateString(mc.encoder), mc.embedding_size, mc.bottleneck_size,
-          mc.gbst_max_block_width, mc.gbst_conv_kernel_size, mc.gbst_downsample_rate,
-          mc.transformer_layers, mc.num_heads, mc.intermediate_size,
-          b.CreateVector(std::vector<int32_t>(mc.pool_windows.begin(), mc.pool_windows.end())),
-          b.CreateString(mc.attention_scale), b.CreateString(mc.layer_norm));
-    }
-  }
+  // format v2: the encoder is Model.encoder (no ByteSeq2Seq.encoder / qrnn_encoder, no
+  // Seq2SeqConfig.encoder or encoder config tables)
+  auto s2s = fb::CreateByteSeq2Seq(b, 0, demb, dpos, dnorm, dlv, logits, 0);
+  const ModelConfig& mc = m.classifier->cfg;
   // encoder layers and GBST: those of the encoder used
-  int64_t enc_layers = c.encoder_layers, gbst_w = c.gbst_max_block_width,
-          gbst_k = c.gbst_conv_kernel_size, gbst_r = c.gbst_downsample_rate;
-  if (m.classifier) {
-    const ModelConfig& mc = m.classifier->cfg;
-    enc_layers = c.encoder == "qrnn" ? mc.qrnn_layers : mc.transformer_layers;
-    gbst_w = mc.gbst_max_block_width;
-    gbst_k = mc.gbst_conv_kernel_size;
-    gbst_r = mc.gbst_downsample_rate;
-  }
+  const int64_t enc_layers = unit.kind->attention ? mc.transformer_layers : mc.qrnn_layers;
+  const int64_t gbst_w = mc.gbst_max_block_width, gbst_k = mc.gbst_conv_kernel_size,
+                gbst_r = mc.gbst_downsample_rate;
   auto scfg = fb::CreateSeq2SeqConfig(
       b, static_cast<int32_t>(D), static_cast<int32_t>(c.num_heads),
       static_cast<int32_t>(c.intermediate_size), static_cast<int32_t>(enc_layers),
       static_cast<int32_t>(c.decoder_layers), static_cast<int32_t>(c.max_source),
       static_cast<int32_t>(c.max_target), static_cast<int32_t>(gbst_w),
       static_cast<int32_t>(gbst_k), static_cast<int32_t>(gbst_r), info.beam_size,
-      static_cast<float>(info.length_penalty), enc_name, qcfg, tcfg);
+      static_cast<float>(info.length_penalty));
 
   auto tok = fb::CreateTokenizer(b, static_cast<int32_t>(c.max_source), 3, 0, 259, false);
   auto producer = b.CreateString(std::string("bytelite ") + kVersionString);
-  auto arch = b.CreateString("byteseq2seq");
   auto source = b.CreateString(info.source_checkpoint);
   auto text_col = b.CreateString(info.source_column);
   auto label_cols = b.CreateVectorOfStrings(std::vector<std::string>{info.target_column});
   fb::ModelBuilder mb(b);
   mb.add_producer(producer);
-  mb.add_architecture(arch);
   mb.add_tokenizer(tok);
   mb.add_source_checkpoint(source);
   mb.add_training_step(info.training_step);
@@ -150,6 +98,10 @@ std::string export_seq2seq_bytes(ByteSeq2SeqImpl& m, const Seq2SeqExportInfo& in
   mb.add_label_columns(label_cols);
   mb.add_seq2seq(s2s);
   mb.add_seq2seq_config(scfg);
+  mb.add_model_type(fb::ModelType::Seq2Seq);
+  mb.add_encoder_kind(schema_kind(unit.kind->kind));
+  mb.add_encoder_type(enc.type);
+  mb.add_encoder(enc.tables);
   auto root = mb.Finish();
   fb::FinishModelBuffer(b, root);
   return rt::make_model_file(b.GetBufferPointer(), b.GetSize(), kModelFormatVersion);

@@ -15,17 +15,11 @@
 #include "core/progress.h"
 #include "train/batcher.h"
 #include "train/checkpoint.h"
+#include "train/encoder_registry.h"
 #include "train/pretrain.h"
 
 namespace bytelite {
 namespace {
-
-// The model name of a config's encoder, for messages.
-const char* encoder_display_name(const std::string& encoder) {
-  if (encoder == "transformer") return "ByteTransformer";
-  if (encoder == "funnel") return "ByteFunnelTransformer";
-  return "ByteQRNN";
-}
 
 MetricInput metric_input(const EncodedDataset& d, const std::vector<float>& probs) {
   MetricInput in;
@@ -243,8 +237,7 @@ TrainResult train_classifier(const ExperimentConfig& cfg, const TrainOptions& op
     std::fprintf(stderr,
                  "model: %s, %lld parameters, QAT %s; %lld steps (%lld per epoch), "
                  "batch %d, %d threads\n",
-                 encoder_display_name(cfg.model.encoder),
-                 static_cast<long long>(model->parameter_count()),
+                 encoder_kind(cfg.model).display, static_cast<long long>(model->parameter_count()),
                  cfg.quantization.enabled ? "on" : "off", static_cast<long long>(total_steps),
                  static_cast<long long>(steps_per_epoch), tc.batch_size, tc.threads);
   }

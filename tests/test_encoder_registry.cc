@@ -1,0 +1,165 @@
+// The encoder registry: one list of kinds (include/bytelite/encoder_kinds.h) with one training
+// unit per kind (src/train/encoder_registry.h), found by name and architecture, and each unit's
+// module, width and stride as the classifier, pretraining and seq2seq models use them.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "bytelite/encoder_kinds.h"
+#include "bytelite/errors.h"
+#include "train/classifier_model.h"
+#include "train/config.h"
+#include "train/encoder_registry.h"
+
+namespace bytelite {
+namespace {
+
+TEST(EncoderRegistry, OneUnitPerKind) {
+  ASSERT_EQ(kNumEncoderKinds, 3u);
+  std::set<std::string> names, archs;
+  int seq2seq_section = 0;
+  for (size_t i = 0; i < kNumEncoderKinds; ++i) {
+    const EncoderKindInfo& k = kEncoderKinds[i];
+    EXPECT_EQ(static_cast<size_t>(k.kind), i) << k.name;
+    EXPECT_EQ(&encoder_kind_info(k.kind), &k);
+    EXPECT_EQ(find_encoder_kind(k.name), &k);
+    EXPECT_EQ(find_encoder_architecture(k.architecture), &k);
+    EXPECT_EQ(std::string(encoder_display(k.name)), k.display);
+    EXPECT_EQ(train_encoder_unit(k.kind).kind, &k);
+    ModelConfig mc;
+    mc.encoder = k.name;
+    EXPECT_EQ(&encoder_kind(mc), &k);
+    names.insert(k.name);
+    archs.insert(k.architecture);
+    seq2seq_section += k.seq2seq_section;
+  }
+  EXPECT_EQ(names, (std::set<std::string>{"qrnn", "transformer", "funnel"}));
+  EXPECT_EQ(archs, (std::set<std::string>{"byteqrnn", "bytetransformer", "bytefunnel"}));
+  EXPECT_EQ(seq2seq_section, 1);
+  EXPECT_STREQ(seq2seq_section_encoder().name, "transformer");
+  EXPECT_EQ(encoder_kind_names_quoted(), "\"qrnn\", \"transformer\" or \"funnel\"");
+  // unknown names
+  EXPECT_EQ(find_encoder_kind("lstm"), nullptr);
+  EXPECT_EQ(find_encoder_kind("byteqrnn"), nullptr);  // an architecture is not a kind name
+  EXPECT_EQ(find_encoder_architecture("qrnn"), nullptr);
+  EXPECT_EQ(find_encoder_architecture("byteseq2seq"), nullptr);
+  EXPECT_STREQ(encoder_display("lstm"), "unknown");
+  ModelConfig bad;
+  bad.encoder = "lstm";
+  try {
+    train_encoder_unit(bad);
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "model.encoder: expected \"qrnn\", \"transformer\" or \"funnel\", found \"lstm\"");
+  }
+  EXPECT_THROW(ByteClassifier(bad, 2, std::make_shared<QatState>(), 32), ConfigError);
+}
+
+ModelConfig small_config(const std::string& encoder) {
+  ModelConfig m;
+  m.encoder = encoder;
+  m.embedding_size = 16;
+  m.bottleneck_size = 24;
+  m.gbst_max_block_width = 2;
+  m.gbst_conv_kernel_size = 3;
+  m.gbst_downsample_rate = 2;
+  m.qrnn_state_size = 10;
+  m.qrnn_layers = 2;
+  m.transformer_layers = 2;
+  m.num_heads = 4;
+  m.intermediate_size = 32;
+  if (encoder == "funnel") m.pool_windows = {1, 2};
+  m.dropout = 0.0;
+  return m;
+}
+
+// Each unit's module: output width and stride as the unit says, the tensor names checkpoints
+// store, and encoder-only models (num_labels 0) with no pooling or head.
+TEST(EncoderRegistry, ModulePerKind) {
+  auto qat = std::make_shared<QatState>();
+  qat->enabled = false;
+  const int64_t B = 3, L = 16;
+  struct Want {
+    const char* name;
+    int64_t width, stride;
+    const char* tensor;      // a tensor only this kind has
+    const char* not_tensor;  // one it must not have
+  };
+  for (const Want& w :
+       {Want{"qrnn", 20, 2, "qrnn.1.gates_fwd.weight", "position"},
+        Want{"transformer", 24, 2, "layers.1.ffn_in.weight", "qrnn.0.gates_fwd.weight"},
+        Want{"funnel", 24, 4, "position", "qrnn.0.gates_fwd.weight"}}) {
+    SCOPED_TRACE(w.name);
+    torch::manual_seed(3);
+    const ModelConfig mc = small_config(w.name);
+    const TrainEncoderUnit& unit = train_encoder_unit(mc);
+    EXPECT_EQ(unit.width(mc), w.width);
+    EXPECT_EQ(unit.bytes_per_position(mc), w.stride);
+    ByteClassifier enc(mc, 0, qat, L);
+    EXPECT_EQ(enc->unit, &unit);
+    EXPECT_EQ(enc->encoder_width(), w.width);
+    EXPECT_EQ(enc->bytes_per_position(), w.stride);
+    auto named = enc->named_parameters();
+    EXPECT_TRUE(named.contains(w.tensor));
+    EXPECT_FALSE(named.contains(w.not_tensor));
+    EXPECT_FALSE(named.contains("head.weight"));
+    enc->eval();
+    torch::NoGradGuard ng;
+    auto ids = torch::randint(3, 259, {B, L}, torch::kLong);
+    auto mask = torch::ones({B, L});
+    auto [h, hm] = enc->encode(ids, mask);
+    EXPECT_EQ(h.sizes(), (std::vector<int64_t>{B, L / w.stride, w.width}));
+    EXPECT_EQ(hm.sizes(), (std::vector<int64_t>{B, L / w.stride}));
+    EXPECT_TRUE(torch::isfinite(h).all().item<bool>());
+    // the classifier with pooling and head on the same encoder: same encoder tensors first
+    torch::manual_seed(3);
+    ByteClassifier cls(mc, 2, qat, L);
+    cls->eval();
+    for (const auto& p : enc->named_parameters()) {
+      ASSERT_TRUE(cls->named_parameters().contains(p.key())) << p.key();
+      EXPECT_TRUE(torch::equal(p.value(), cls->named_parameters()[p.key()])) << p.key();
+    }
+    EXPECT_TRUE(torch::equal(cls->encode(ids, mask).first, h));
+    EXPECT_EQ(cls->forward(ids, mask).sizes(), (std::vector<int64_t>{B, 2}));
+  }
+}
+
+// The kinds' own config checks run from the config parser (config.cc calls the unit's check).
+TEST(EncoderRegistry, ConfigChecksPerKind) {
+  auto error = [](const nlohmann::json& model) {
+    try {
+      config_from_json({{"model", model}}, "c.json");
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_EQ(error({{"encoder", "qrnn"}, {"pool_windows", {1, 2}}}),
+            "c.json: model.pool_windows: expected no pool_windows unless encoder is \"funnel\", "
+            "found an array");
+  EXPECT_EQ(error({{"encoder", "transformer"}, {"pool_windows", {1, 2}}}),
+            "c.json: model.pool_windows: expected no pool_windows unless encoder is \"funnel\", "
+            "found an array");
+  EXPECT_EQ(error({{"encoder", "funnel"}, {"transformer_layers", 2}, {"pool_windows", {2}}}),
+            "c.json: model.pool_windows: expected one window per layer (2 values), found an array");
+  EXPECT_EQ(error({{"encoder", "transformer"}, {"bottleneck_size", 30}, {"num_heads", 4}}),
+            "c.json: model.num_heads: expected a divisor of bottleneck_size (the model width, 30), "
+            "found integer 4");
+  EXPECT_EQ(error({{"encoder", "qrnn"}, {"bottleneck_size", 30}, {"num_heads", 4}}), "");
+  EXPECT_EQ(error({{"encoder", "funnel"},
+                   {"transformer_layers", 2},
+                   {"pool_windows", {1, 2}},
+                   {"norm_position", "pre"}}),
+            "c.json: model.norm_position: expected \"post\" for the funnel encoder, found string "
+            "\"pre\"");
+  EXPECT_EQ(error({{"encoder", "lstm"}}),
+            "c.json: model.encoder: expected one of \"qrnn\" \"transformer\" \"funnel\", found "
+            "string \"lstm\"");
+}
+
+}  // namespace
+}  // namespace bytelite
