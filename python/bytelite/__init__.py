@@ -38,6 +38,36 @@ def _config_arg(config):
                     + type(config).__name__)
 
 
+def _with_settings(fn, config, settings):
+    """config (dict or path) with {"section.key": value} settings applied, as `--set` does."""
+    if not settings:
+        return _config_arg(config)
+    if not isinstance(settings, dict):
+        raise ConfigError("%s: set: expected a dict of 'section.key': value, found %s"
+                          % (fn, type(settings).__name__))
+    if isinstance(config, dict):
+        d = _json.loads(_json.dumps(config))  # a deep copy; the caller's dict is left alone
+    else:
+        path = _config_arg(config)
+        try:
+            with open(path, encoding="utf-8") as f:
+                d = _json.load(f)
+        except OSError:
+            raise ConfigError("cannot open config file '%s'" % path) from None
+        except ValueError as e:
+            raise ConfigError("%s: expected JSON, found %s" % (path, e))
+    for key, value in settings.items():
+        section, dot, name = str(key).partition(".")
+        if not dot or not section or not name or "." in name:
+            raise ConfigError("%s: set: expected a key 'section.key', found %r" % (fn, key))
+        sec = d.setdefault(section, {})
+        if not isinstance(sec, dict):
+            raise ConfigError("%s: set: expected section '%s' to be an object, found %s"
+                              % (fn, section, type(sec).__name__))
+        sec[name] = value
+    return d
+
+
 def _check_overrides(fn, overrides, allowed):
     unknown = sorted(k for k in overrides if k not in allowed)
     if unknown:
@@ -54,7 +84,7 @@ def _int(fn, name, value, default):
 
 
 def train(config, train, valid, out, *, resume=False, init_from=None, stop_after=0,
-          verbose=False, progress=None, **overrides):
+          verbose=False, progress=None, set=None, **overrides):
     """Trains a classifier (or, for a config with ``"task": "seq2seq"``, a byte-to-byte
     model), as ``bytelite train`` does. See bytelite/__init__.pyi for the full contract."""
     _check_overrides("train", overrides, _TRAIN_OVERRIDES)
@@ -66,7 +96,7 @@ def train(config, train, valid, out, *, resume=False, init_from=None, stop_after
     elif qat not in ("on", "off"):
         raise ConfigError("train: qat: expected True, False, 'on' or 'off', found %r" % (qat,))
     return _train_module().train(
-        _config_arg(config), _os.fspath(train), _os.fspath(valid), _os.fspath(out),
+        _with_settings("train", config, set), _os.fspath(train), _os.fspath(valid), _os.fspath(out),
         bool(resume), _os.fspath(init_from) if init_from is not None else "",
         _int("train", "stop_after", stop_after, 0), bool(verbose), progress,
         _int("train", "max_steps", overrides.get("max_steps"), 0),
@@ -77,7 +107,7 @@ def train(config, train, valid, out, *, resume=False, init_from=None, stop_after
 
 
 def pretrain(config, corpus, out, *, resume=False, max_steps=0, verbose=False, progress=None,
-             **overrides):
+             set=None, **overrides):
     """Pretrains a byte encoder on unlabelled text (masked byte spans), as
     ``bytelite pretrain`` does. See bytelite/__init__.pyi."""
     _check_overrides("pretrain", overrides, _PRETRAIN_OVERRIDES)
@@ -85,7 +115,8 @@ def pretrain(config, corpus, out, *, resume=False, max_steps=0, verbose=False, p
         corpus = [corpus]
     heldout = overrides.get("heldout")
     return _train_module().pretrain(
-        _config_arg(config), [_os.fspath(c) for c in corpus], _os.fspath(out), bool(resume),
+        _with_settings("pretrain", config, set), [_os.fspath(c) for c in corpus],
+        _os.fspath(out), bool(resume),
         _int("pretrain", "max_steps", max_steps, 0), bool(verbose), progress,
         _int("pretrain", "steps", overrides.get("steps"), 0),
         _int("pretrain", "threads", overrides.get("threads"), 0),

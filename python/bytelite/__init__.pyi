@@ -129,6 +129,7 @@ def train(config: Union[Mapping[str, Any], PathLike], train: PathLike, valid: Pa
           out: PathLike, *, resume: bool = False, init_from: Optional[PathLike] = None,
           stop_after: int = 0, verbose: bool = False,
           progress: Optional[Callable[[Dict[str, Any]], None]] = None,
+          set: Optional[Mapping[str, Any]] = None,
           max_steps: Optional[int] = None, epochs: Optional[int] = None,
           threads: Optional[int] = None, seed: Optional[int] = None,
           qat: Union[bool, str, None] = None, skip_bad_rows: bool = False) -> Dict[str, Any]:
@@ -140,7 +141,11 @@ def train(config: Union[Mapping[str, Any], PathLike], train: PathLike, valid: Pa
     ConfigError) or the path of one. The keyword overrides are those of the command line:
     ``max_steps`` (optimizer steps, > 0), ``epochs``, ``threads`` (intra-op), ``seed``,
     ``qat`` (True / False / 'on' / 'off'), ``skip_bad_rows``; any other keyword is a
-    ConfigError. ``init_from``: a pretraining checkpoint for the encoder. ``stop_after``:
+    ConfigError. ``set``: any config key as ``{"section.key": value}`` (the CLI's ``--set
+    section.key=value``, e.g. ``{"train.batch_size": 32, "model.encoder": "transformer"}``),
+    applied to a copy of ``config``; a key that is not ``section.key`` is a ConfigError, and
+    unknown keys or bad values fail as in a config file. ``init_from``: a pretraining
+    checkpoint for the encoder. ``stop_after``:
     seq2seq only, stop at the first evaluation after that many steps (resumable).
 
     ``progress(record)`` is called after each evaluation with the record appended to
@@ -155,6 +160,7 @@ def pretrain(config: Union[Mapping[str, Any], PathLike],
              corpus: Union[PathLike, Sequence[PathLike]], out: PathLike, *,
              resume: bool = False, max_steps: int = 0, verbose: bool = False,
              progress: Optional[Callable[[Dict[str, Any]], None]] = None,
+             set: Optional[Mapping[str, Any]] = None,
              steps: Optional[int] = None, threads: Optional[int] = None,
              seed: Optional[int] = None, heldout: Union[PathLike, bool, None] = None
              ) -> Dict[str, Any]:

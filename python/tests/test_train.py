@@ -151,6 +151,43 @@ def test_bad_config_key_raises_config_error(olid_small, tmp_path):
                        valid=olid_small["valid"], out=str(tmp_path / "out"))
 
 
+def test_set_overrides_any_config_key_like_the_cli(cli, olid_small, tmp_path):
+    """set={"section.key": value} is the CLI's --set: the same run as --set on the command line
+    (same best validation metric and predictions), the caller's dict left unchanged."""
+    cfg = copy.deepcopy(TINY_CLASSIFIER)
+    settings = {"train.batch_size": 8, "model.qrnn_state_size": 4}
+    s = bytelite.train(cfg, train=olid_small["train"], valid=olid_small["valid"],
+                       out=str(tmp_path / "py"), max_steps=12, set=settings)
+    assert cfg == TINY_CLASSIFIER
+    used = json.load(open(tmp_path / "py" / "config.json"))["config"]
+    assert used["train"]["batch_size"] == 8 and used["model"]["qrnn_state_size"] == 4
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps(TINY_CLASSIFIER))
+    run_cli(cli, "train", "--config", str(path), "--train", olid_small["train"], "--valid",
+            olid_small["valid"], "--out", str(tmp_path / "cli"), "--max-steps", "12", "--quiet",
+            "--set", "train.batch_size=8", "--set", "model.qrnn_state_size=4")
+    assert json.load(open(tmp_path / "cli" / "summary.json"))["best_valid_metric"] == \
+        s["best_valid_metric"]
+    texts = tsv_texts(olid_small["valid"])
+    mine = bytelite.Classifier(s["model"]).predict(texts)
+    theirs = bytelite.Classifier(str(tmp_path / "cli" / "model.blt")).predict(texts)
+    assert mine[0] == theirs[0] and np.array_equal(mine[1], theirs[1])
+    # a path config takes settings too; bad keys are one-line ConfigErrors
+    s2 = bytelite.train(str(path), train=olid_small["train"], valid=olid_small["valid"],
+                        out=str(tmp_path / "py2"), max_steps=2, set={"train.batch_size": 8})
+    assert s2["steps"] == 2
+    with pytest.raises(bytelite.ConfigError, match="expected a key 'section.key', found 'batch'"):
+        bytelite.train(cfg, train=olid_small["train"], valid=olid_small["valid"],
+                       out=str(tmp_path / "x"), set={"batch": 8})
+    with pytest.raises(bytelite.ConfigError, match="qrnn_layer"):
+        bytelite.train(cfg, train=olid_small["train"], valid=olid_small["valid"],
+                       out=str(tmp_path / "x"), set={"model.qrnn_layer": 2})
+    with pytest.raises(bytelite.ConfigError, match="cannot open config file"):
+        bytelite.train(str(tmp_path / "missing.json"), train=olid_small["train"],
+                       valid=olid_small["valid"], out=str(tmp_path / "x"),
+                       set={"train.batch_size": 8})
+
+
 def test_bad_data_file_raises_input_error(cli, olid_small, tmp_path):
     missing = str(tmp_path / "missing.tsv")
     with pytest.raises(bytelite.InputError) as e:
