@@ -16,3 +16,7 @@ target_precompile_headers(test_seq2seq_trainer REUSE_FROM bytelite_train)
 add_dependencies(test_seq2seq_trainer bytelite bytelite-train)
 bytelite_test(test_seq2seq_encoders SOURCES test_seq2seq_encoders.cc LIBS bytelite_train)
 target_precompile_headers(test_seq2seq_encoders REUSE_FROM bytelite_train)
+# Text distortion, teacher scores and the distillation loss, the training-side projection input
+# (docs/distillation.md).
+bytelite_test(test_distill SOURCES test_distill.cc LIBS bytelite_train)
+target_precompile_headers(test_distill REUSE_FROM bytelite_train)
