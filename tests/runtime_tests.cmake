@@ -16,6 +16,11 @@ set_target_properties(test_ops PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BIN
 gtest_discover_tests(test_ops WORKING_DIRECTORY ${PROJECT_SOURCE_DIR} DISCOVERY_TIMEOUT 60)
 bytelite_test(test_beam_search SOURCES test_beam_search.cc LIBS bytelite_runtime)
 target_include_directories(test_beam_search PRIVATE ${PROJECT_SOURCE_DIR}/src)
+# The ternary projection of hashed tokens against golden values from scikit-learn's MurmurHash3
+# (tests/golden/projection_golden.json, scripts/golden/make_projection_golden.py).
+bytelite_test(test_projection SOURCES test_projection.cc
+  LIBS bytelite_runtime nlohmann_json::nlohmann_json)
+target_include_directories(test_projection PRIVATE ${PROJECT_SOURCE_DIR}/src)
 # The committed golden model files (tests/data/models/v1, v2) against their recorded outputs, and the
 # tool that records them (scripts/make_golden_models.sh); both link only the runtime.
 bytelite_test(test_golden_models PREFIX golden. SOURCES test_golden_models.cc LIBS bytelite_runtime)

@@ -29,3 +29,7 @@ set_tests_properties(distributed_loopback PROPERTIES TIMEOUT 300)
 bytelite_test(test_encoder_registry SOURCES test_encoder_registry.cc LIBS bytelite_train)
 target_include_directories(test_encoder_registry PRIVATE ${BYTELITE_GENERATED_DIR})
 target_precompile_headers(test_encoder_registry REUSE_FROM bytelite_train)
+# Text distortion, teacher scores and the distillation loss, the training-side projection input
+# (docs/distillation.md).
+bytelite_test(test_distill SOURCES test_distill.cc LIBS bytelite_train)
+target_precompile_headers(test_distill REUSE_FROM bytelite_train)

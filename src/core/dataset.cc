@@ -598,6 +598,7 @@ Dataset read_dataset(const std::string& path, const DataSpec& spec,
       }
     }
     ex.text = std::move(text);
+    ex.line = line;
     ds.examples.push_back(std::move(ex));
   };
   ds.skipped_rows = for_each_row(path, spec, spec.label_columns, fn);

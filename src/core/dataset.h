@@ -43,6 +43,7 @@ struct Example {
   std::string text;            // raw bytes, exactly as in the file (after CSV/JSON unquoting)
   int32_t label = -1;          // single-label: class index into Dataset::label_names
   std::vector<float> targets;  // multi-label: one target in [0, 1] per label column
+  int64_t line = 0;            // 1-based line where the row starts (for messages)
 };
 
 struct Dataset {

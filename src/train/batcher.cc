@@ -4,6 +4,8 @@
 #include <numeric>
 #include <random>
 
+#include "train/text_distortion.h"
+
 namespace bytelite {
 
 std::vector<int32_t> encode_text(const ByteTokenizer& tok, const std::string& text,
@@ -17,6 +19,7 @@ EncodedDataset encode_dataset(const Dataset& data, const ByteTokenizer& tok) {
   EncodedDataset e;
   e.multilabel = data.multilabel;
   e.num_labels = static_cast<int64_t>(data.label_names.size());
+  e.max_length = tok.max_length();
   e.ids.reserve(data.examples.size());
   for (const auto& ex : data.examples) {
     bool trunc = false;
@@ -51,9 +54,18 @@ Batch make_batch(const std::vector<std::vector<int32_t>>& seqs,
   return b;
 }
 
-Batch make_batch(const EncodedDataset& data, const std::vector<int64_t>& indices) {
-  Batch b = make_batch(data.ids, indices);
+namespace {
+
+// The labels (and teacher probabilities) of the examples `indices` into b.
+void add_labels(const EncodedDataset& data, const std::vector<int64_t>& indices, Batch& b) {
   const int64_t B = static_cast<int64_t>(indices.size());
+  if (!data.teacher.empty()) {
+    b.teacher = torch::empty({B, data.num_labels}, torch::kFloat);
+    auto t = b.teacher.accessor<float, 2>();
+    for (int64_t r = 0; r < B; ++r)
+      for (int64_t c = 0; c < data.num_labels; ++c)
+        t[r][c] = data.teacher[indices[r] * data.num_labels + c];
+  }
   if (data.multilabel) {
     b.targets = torch::empty({B, data.num_labels}, torch::kFloat);
     auto t = b.targets.accessor<float, 2>();
@@ -65,6 +77,36 @@ Batch make_batch(const EncodedDataset& data, const std::vector<int64_t>& indices
     auto l = b.labels.accessor<int64_t, 1>();
     for (int64_t r = 0; r < B; ++r) l[r] = data.labels[indices[r]];
   }
+}
+
+}  // namespace
+
+Batch make_batch(const EncodedDataset& data, const std::vector<int64_t>& indices) {
+  Batch b = make_batch(data.ids, indices);
+  add_labels(data, indices, b);
+  return b;
+}
+
+Batch make_batch(const EncodedDataset& data, const std::vector<int64_t>& indices,
+                 double distortion_probability, uint64_t seed, int64_t epoch) {
+  if (distortion_probability == 0.0) return make_batch(data, indices);
+  std::vector<std::vector<int32_t>> seqs;
+  seqs.reserve(indices.size());
+  for (int64_t i : indices) {
+    const std::string text = distort_text(ByteTokenizer::decode(data.ids[i]),
+                                          distortion_probability, distortion_seed(seed, epoch, i));
+    const size_t n = data.max_length > 0
+                         ? std::min(text.size(), static_cast<size_t>(data.max_length))
+                         : text.size();
+    std::vector<int32_t> ids(n);
+    for (size_t k = 0; k < n; ++k) ids[k] = static_cast<unsigned char>(text[k]) + kByteOffset;
+    if (ids.empty()) ids.push_back(kPadId);
+    seqs.push_back(std::move(ids));
+  }
+  std::vector<int64_t> rows(indices.size());
+  std::iota(rows.begin(), rows.end(), 0);
+  Batch b = make_batch(seqs, rows);
+  add_labels(data, indices, b);
   return b;
 }
 

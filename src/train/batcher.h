@@ -16,9 +16,11 @@ struct EncodedDataset {
   std::vector<std::vector<int32_t>> ids;  // per example, 1..max_length ids
   std::vector<int32_t> labels;            // single-label class indices (empty if multi-label)
   std::vector<float> targets;             // multi-label targets [N * num_labels]
+  std::vector<float> teacher;  // teacher probabilities [N * num_labels] (empty: no distillation)
   int64_t num_labels = 0;
   bool multilabel = false;
   int64_t truncated = 0;  // examples longer than max_length
+  int max_length = 0;     // the tokenizer's max_length (the longest id sequence)
   size_t size() const { return ids.size(); }
 };
 
@@ -33,9 +35,16 @@ struct Batch {
   torch::Tensor mask;     // [B, L] float
   torch::Tensor labels;   // [B] int64 (single-label)
   torch::Tensor targets;  // [B, C] float (multi-label)
+  torch::Tensor teacher;  // [B, C] float teacher probabilities (defined if data.teacher is set)
 };
 
 Batch make_batch(const EncodedDataset& data, const std::vector<int64_t>& indices);
+/// make_batch with text distortion (train/text_distortion.h): the bytes of example i are
+/// distorted with `distortion_probability` per word and the seed distortion_seed(seed, epoch, i),
+/// after the tokenizer's lower-casing and truncation, and truncated to data.max_length again
+/// (insertions can lengthen a text). distortion_probability 0 gives make_batch(data, indices).
+Batch make_batch(const EncodedDataset& data, const std::vector<int64_t>& indices,
+                 double distortion_probability, uint64_t seed, int64_t epoch);
 /// Batch of raw id sequences (no labels).
 Batch make_batch(const std::vector<std::vector<int32_t>>& seqs,
                  const std::vector<int64_t>& indices);

@@ -304,6 +304,47 @@ const std::vector<Key>& keys() {
                "2022)"),
         BL_STR(train, metric, (Strings{"macro_f1", "roc_auc"}),
                "validation metric that picks the best checkpoint"),
+        Key{"train",
+            "distortion_probability",
+            Kind::kNumber,
+            0.0,
+            1.0,
+            false,
+            {},
+            "text distortion: per word, the probability of deleting, moving or re-inserting a "
+            "character (0 = off; docs/distillation.md)",
+            BL_ACCESS(train, distortion_probability),
+            [](const ExperimentConfig& c) { return c.train.distortion_probability == 0.0; }},
+        Key{"train",
+            "distill_scores",
+            Kind::kString,
+            0,
+            0,
+            false,
+            {},
+            "teacher scores file for distillation (none when absent; docs/distillation.md)",
+            BL_ACCESS(train, distill_scores),
+            [](const ExperimentConfig& c) { return c.train.distill_scores.empty(); }},
+        Key{"train",
+            "distill_alpha",
+            Kind::kNumber,
+            0.0,
+            1.0,
+            false,
+            {},
+            "distillation: weight of the hard-label loss (1 - alpha: the teacher's)",
+            BL_ACCESS(train, distill_alpha),
+            [](const ExperimentConfig& c) { return c.train.distill_alpha == 0.5; }},
+        Key{"train",
+            "distill_temperature",
+            Kind::kNumber,
+            0.0,
+            100.0,
+            true,
+            {},
+            "distillation: temperature T of teacher and student probabilities",
+            BL_ACCESS(train, distill_temperature),
+            [](const ExperimentConfig& c) { return c.train.distill_temperature == 1.0; }},
         BL_INT(train, seed, 0, 1LL << 62, "random seed"),
         BL_INT(train, threads, 1, 1024, "intra-op threads"),
         // ---- pretrain (bytelite pretrain; docs/pretraining.md) ----
@@ -443,6 +484,13 @@ void check_section(const std::string& name, const ExperimentConfig& c, const jso
         mc, j, [&s](const std::string& key, const std::string& expected, const json& found) {
           s.fail(key, expected, found);
         });
+  } else if (name == "train") {
+    for (const char* k : {"distill_alpha", "distill_temperature"}) {
+      if (c.train.distill_scores.empty() && j.contains(k)) {
+        s.fail(std::string("train.") + k, "no value unless train.distill_scores names a file",
+               j.at(k));
+      }
+    }
   } else if (name == "pretrain") {
     if (encoder_kind(mc).attention && c.pretrain.seq_len > c.tokenizer.max_length) {
       s.fail("pretrain.seq_len",

@@ -72,6 +72,14 @@ struct TrainConfig {
   // --init-from; 0 = off. Encoder buffers (activation ranges, batch-norm statistics) still update.
   int freeze_encoder_steps = 0;
   std::string metric = "macro_f1";  // validation metric for best checkpoint: macro_f1 | roc_auc
+  // Text distortion of the training texts (train/text_distortion.h; spec §2.11): per word, with
+  // this probability, delete, move or re-insert a character. 0 = off.
+  double distortion_probability = 0;
+  // Distillation (train/teacher_scores.h; docs/distillation.md): a teacher scores file ("" = off)
+  // and the loss alpha * CE(hard) + (1 - alpha) * T^2 * KL(teacher_T || student_T).
+  std::string distill_scores;
+  double distill_alpha = 0.5;
+  double distill_temperature = 1.0;
   unsigned long seed = 1;
   int threads = 2;
 };

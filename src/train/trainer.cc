@@ -17,6 +17,7 @@
 #include "train/checkpoint.h"
 #include "train/encoder_registry.h"
 #include "train/pretrain.h"
+#include "train/teacher_scores.h"
 
 namespace bytelite {
 namespace {
@@ -97,6 +98,10 @@ TrainResult train_classifier(const ExperimentConfig& cfg, const TrainOptions& op
   ByteTokenizer tok(cfg.tokenizer.max_length, cfg.tokenizer.lowercase_ascii);
   EncodedDataset train = encode_dataset(train_data, tok);
   EncodedDataset valid = encode_dataset(valid_data, tok);
+  if (!tc.distill_scores.empty()) {  // distillation (docs/distillation.md)
+    train.teacher =
+        teacher_targets(read_teacher_scores(tc.distill_scores, !train.multilabel), train_data);
+  }
   const int64_t C = train.num_labels;
   if (opts.verbose) {
     std::fprintf(stderr, "data: %zu train / %zu valid examples, %lld labels (%s)\n", train.size(),
@@ -254,14 +259,18 @@ TrainResult train_classifier(const ExperimentConfig& cfg, const TrainOptions& op
     const auto batches =
         epoch_batches(train.ids, tc.batch_size, tc.seed, epoch, tc.bucket_by_length);
     for (int64_t bi = step % steps_per_epoch; bi < steps_per_epoch && step < total_steps; ++bi) {
-      Batch batch = make_batch(train, batches[bi]);
+      Batch batch = make_batch(train, batches[bi], tc.distortion_probability, tc.seed, epoch);
       qat->active = qat->enabled && step >= cfg.quantization.warmup_steps;
       const double lr = learning_rate_at(tc, step, total_steps);
       for (auto& g : optimizer.param_groups()) g.options().set_lr(lr);
       model->train();
       auto logits = model->forward(batch.ids, batch.mask);
       torch::Tensor loss;
-      if (train.multilabel) {
+      if (batch.teacher.defined()) {
+        loss = distillation_loss(logits, train.multilabel ? batch.targets : batch.labels,
+                                 batch.teacher, train.multilabel, tc.distill_alpha,
+                                 tc.distill_temperature, class_weights);
+      } else if (train.multilabel) {
         loss = torch::binary_cross_entropy_with_logits(logits, batch.targets);
       } else {
         loss = torch::nn::functional::cross_entropy(

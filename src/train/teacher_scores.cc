@@ -1,0 +1,257 @@
+#include "train/teacher_scores.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <set>
+
+#include "core/atomic_file.h"
+#include "core/errors.h"
+
+namespace bytelite {
+namespace {
+
+// A value for a one-line message: quoted, control bytes and backslashes escaped, at most
+// `max` bytes of it shown.
+std::string show(std::string_view s, size_t max = 60) {
+  std::string out = "\"";
+  for (size_t i = 0; i < s.size() && i < max; ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c == '\\' || c == '"') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  out += '"';
+  if (s.size() > max) out += "...";
+  return out;
+}
+
+std::string show_list(const std::vector<std::string>& v) {
+  std::string out = "(";
+  for (size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + show(v[i], 40);
+  return out + ")";
+}
+
+[[noreturn]] void fail(const std::string& path, int64_t line, const std::string& expected,
+                       const std::string& found) {
+  throw InputError(path + ":" + std::to_string(line) + ": expected " + expected + ", found " +
+                   found);
+}
+
+std::vector<std::string_view> split_tabs(std::string_view line) {
+  std::vector<std::string_view> f;
+  size_t start = 0;
+  for (;;) {
+    const size_t tab = line.find('\t', start);
+    if (tab == std::string_view::npos) {
+      f.push_back(line.substr(start));
+      return f;
+    }
+    f.push_back(line.substr(start, tab - start));
+    start = tab + 1;
+  }
+}
+
+std::string unescape(std::string_view s, const std::string& path, int64_t line) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '\\') {
+      out.push_back(s[i]);
+      continue;
+    }
+    const char e = i + 1 < s.size() ? s[i + 1] : '\0';
+    switch (e) {
+      case '\\':
+        out.push_back('\\');
+        break;
+      case 't':
+        out.push_back('\t');
+        break;
+      case 'n':
+        out.push_back('\n');
+        break;
+      case 'r':
+        out.push_back('\r');
+        break;
+      default:
+        fail(path, line, "one of the escapes \\\\ \\t \\n \\r in the text",
+             i + 1 < s.size() ? show(s.substr(i, 2)) : "a backslash at the end of the text");
+    }
+    ++i;
+  }
+  return out;
+}
+
+// The file's bytes; a name ending in ".gz" is gzip-decompressed.
+std::string load(const std::string& path) {
+  if (path.size() < 3 || path.compare(path.size() - 3, 3, ".gz") != 0) return read_file(path);
+  gzFile f = gzopen(path.c_str(), "rb");
+  if (f == nullptr) throw InputError(path + ": expected a readable gzip file, found none");
+  std::string out;
+  char buf[1 << 16];
+  int n = 0;
+  while ((n = gzread(f, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  int err = 0;
+  const std::string msg = n < 0 ? gzerror(f, &err) : "";
+  gzclose(f);
+  if (n < 0) throw InputError(path + ": expected valid gzip data, found " + msg);
+  return out;
+}
+
+}  // namespace
+
+TeacherScores read_teacher_scores(const std::string& path, bool single_label) {
+  const std::string buf = load(path);
+  TeacherScores t;
+  t.path = path;
+  size_t pos = 0;
+  int64_t line = 0;
+  size_t C = 0;
+  while (pos < buf.size()) {
+    size_t end = buf.find('\n', pos);
+    if (end == std::string::npos) end = buf.size();
+    std::string_view l(buf.data() + pos, end - pos);
+    pos = end + 1;
+    ++line;
+    if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
+    if (line == 1 && l.substr(0, 3) == "\xEF\xBB\xBF") l.remove_prefix(3);  // UTF-8 BOM
+    const std::vector<std::string_view> f = split_tabs(l);
+    if (line == 1) {
+      if (f[0] != "text" || f.size() < 2) {
+        fail(path, 1, "a header \"text<TAB>label<TAB>label...\" naming the labels", show(l, 80));
+      }
+      std::set<std::string> seen;
+      for (size_t i = 1; i < f.size(); ++i) {
+        if (f[i].empty() || !seen.insert(std::string(f[i])).second) {
+          fail(path, 1, "distinct non-empty label names in the header",
+               f[i].empty() ? "an empty column name" : show(f[i]) + " twice");
+        }
+        t.labels.emplace_back(f[i]);
+      }
+      C = t.labels.size();
+      continue;
+    }
+    if (l.empty()) continue;
+    if (f.size() != C + 1) {
+      fail(path, line,
+           std::to_string(C + 1) + " tab-separated fields (the text and one probability per label)",
+           std::to_string(f.size()));
+    }
+    double sum = 0;
+    std::vector<double> row(C);
+    for (size_t c = 0; c < C; ++c) {
+      const std::string_view v = f[c + 1];
+      double d = 0;
+      const auto r = std::from_chars(v.data(), v.data() + v.size(), d);
+      const std::string what = "a probability for label " + show(t.labels[c]);
+      if (v.empty() || r.ec != std::errc() || r.ptr != v.data() + v.size()) {
+        fail(path, line, what, v.empty() ? "an empty field" : show(v));
+      }
+      if (!std::isfinite(d)) fail(path, line, what + " that is a finite number", show(v));
+      if (d < 0.0 || d > 1.0) fail(path, line, what + " in [0, 1]", show(v));
+      sum += d;
+      row[c] = d;
+    }
+    if (single_label) {
+      if (std::fabs(sum - 1.0) > 1e-3) {
+        char buf2[64];
+        std::snprintf(buf2, sizeof buf2, "%.6g", sum);
+        fail(path, line,
+             "probabilities summing to 1 (within 1e-3; the labels are exclusive), as the data is "
+             "single-label",
+             std::string("a sum of ") + buf2);
+      }
+      for (double& d : row) d /= sum;
+    }
+    for (double d : row) t.probs.push_back(static_cast<float>(d));
+    std::string text = unescape(f[0], path, line);
+    const auto [it, fresh] = t.row.emplace(std::move(text), static_cast<int64_t>(t.lines.size()));
+    if (!fresh) {
+      fail(path, line, "each text once",
+           "a repeat of the text of line " + std::to_string(t.lines[it->second]));
+    }
+    t.lines.push_back(line);
+  }
+  if (line == 0) fail(path, 1, "a header \"text<TAB>label<TAB>label...\"", "an empty file");
+  if (t.lines.empty()) fail(path, line + 1, "at least one row of scores", "none");
+  return t;
+}
+
+std::vector<float> teacher_targets(const TeacherScores& teacher, const Dataset& data) {
+  const size_t C = data.label_names.size();
+  std::vector<size_t> column(C);  // data label c -> teacher column
+  {
+    std::vector<std::string> a = teacher.labels, b = data.label_names;
+    std::sort(a.begin(), a.end());
+    std::sort(b.begin(), b.end());
+    if (a != b) {
+      fail(teacher.path, 1,
+           "the labels of " + data.path + " " + show_list(data.label_names) + " in any order",
+           show_list(teacher.labels));
+    }
+    for (size_t c = 0; c < C; ++c) {
+      column[c] = static_cast<size_t>(
+          std::find(teacher.labels.begin(), teacher.labels.end(), data.label_names[c]) -
+          teacher.labels.begin());
+    }
+  }
+  std::vector<float> out;
+  out.reserve(data.examples.size() * C);
+  for (const Example& ex : data.examples) {
+    const auto it = teacher.row.find(ex.text);
+    if (it == teacher.row.end()) {
+      fail(data.path, ex.line, "a teacher score in " + teacher.path + " for this text",
+           "none (text " + show(ex.text) + ")");
+    }
+    const float* p = teacher.probs.data() + it->second * static_cast<int64_t>(C);
+    for (size_t c = 0; c < C; ++c) out.push_back(p[column[c]]);
+  }
+  return out;
+}
+
+torch::Tensor distillation_loss(const torch::Tensor& logits, const torch::Tensor& hard_targets,
+                                const torch::Tensor& teacher, bool multilabel, double alpha,
+                                double temperature, const torch::Tensor& class_weights) {
+  if (!(alpha >= 0.0 && alpha <= 1.0)) {
+    throw InvalidArgument("distillation alpha: expected a number in [0, 1], found " +
+                          std::to_string(alpha));
+  }
+  if (!(temperature > 0.0 && std::isfinite(temperature))) {
+    throw InvalidArgument("distillation temperature: expected a number > 0, found " +
+                          std::to_string(temperature));
+  }
+  namespace F = torch::nn::functional;
+  const double T = temperature;
+  torch::Tensor hard, soft;
+  const torch::Tensor p = teacher.to(logits.dtype()).detach();
+  if (multilabel) {
+    hard = F::binary_cross_entropy_with_logits(logits, hard_targets);
+    // p_T = sigmoid(logit(p) / T); p = 0 or 1 give logit -inf / +inf and p_T = 0 / 1.
+    const torch::Tensor pt = torch::sigmoid((torch::log(p) - torch::log1p(-p)) / T);
+    const torch::Tensor z = logits / T;
+    soft = (torch::xlogy(pt, pt) + torch::xlogy(1 - pt, 1 - pt) - pt * F::logsigmoid(z) -
+            (1 - pt) * F::logsigmoid(-z))
+               .mean();
+  } else {
+    auto opts = F::CrossEntropyFuncOptions();
+    if (class_weights.defined()) opts.weight(class_weights);
+    hard = F::cross_entropy(logits, hard_targets, opts);
+    const torch::Tensor pt = torch::softmax(torch::log(p) / T, 1);
+    const torch::Tensor log_q = torch::log_softmax(logits / T, 1);
+    soft = (torch::xlogy(pt, pt) - pt * log_q).sum(1).mean();
+  }
+  return alpha * hard + (1.0 - alpha) * T * T * soft;
+}
+
+}  // namespace bytelite
