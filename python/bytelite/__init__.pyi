@@ -141,7 +141,7 @@ def train(config: Union[Mapping[str, Any], PathLike], train: PathLike, valid: Pa
     ``max_steps`` (optimizer steps, > 0), ``epochs``, ``threads`` (intra-op), ``seed``,
     ``qat`` (True / False / 'on' / 'off'), ``skip_bad_rows``; any other keyword is a
     ConfigError. ``init_from``: a pretraining checkpoint for the encoder. ``stop_after``:
-    seq2seq only, stop at the first evaluation after that many steps (resumable).
+    stop at the first evaluation after that many steps (resumable with ``resume``).
 
     ``progress(record)`` is called after each evaluation with the record appended to
     ``out/train_log.jsonl`` (step, train_loss, valid metrics, ...), with the GIL held; an
