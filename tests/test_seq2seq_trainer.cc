@@ -13,6 +13,7 @@
 #include "bytelite/seq2seq.h"
 #include "core/seq2seq_metrics.h"
 #include "train/config.h"
+#include "train/seq2seq.h"
 #include "train/seq2seq_trainer.h"
 #include "train/trainer.h"
 #include "train_test_util.h"
@@ -227,6 +228,88 @@ TEST(Seq2SeqTrainer, InterruptedRunResumesBitForBit) {
   auto j2 = j;
   j2["train"]["learning_rate"] = 0.001;
   EXPECT_THROW(train_seq2seq(config_from_json(j2, "tiny.json"), o), ConfigError);
+}
+
+// Rewrites OUT/model.pt in the layout that train_seq2seq wrote before the shared training loop
+// (issue 13): its own keys for the trainer state and the optimizer, libtorch's stream as
+// "torch_rng", no Trainer fields (best metric, moving averages).
+void to_pre_loop_layout(const std::string& pt, const ExperimentConfig& c) {
+  torch::serialize::InputArchive in;
+  in.load_from(pt);
+  auto qat = std::make_shared<QatState>();
+  qat->enabled = c.quantization.enabled;
+  ByteSeq2Seq m(c.seq2seq, qat);
+  m->load(in);
+  c10::IValue cfg, st;
+  ASSERT_TRUE(in.try_read("bytelite_seq2seq_config", cfg));
+  ASSERT_TRUE(in.try_read("bytelite_trainer_state", st));
+  torch::serialize::InputArchive oi;
+  ASSERT_TRUE(in.try_read("bytelite_optimizer", oi));
+  torch::optim::AdamW opt(m->parameters(), torch::optim::AdamWOptions(1.0));
+  opt.load(oi);
+  const auto j = nlohmann::json::parse(st.toStringRef());
+  const nlohmann::json old = {{"step", j.at("step")},
+                              {"sampler", j.at("sampler")},
+                              {"torch_rng", j.at("rng_state")},
+                              {"log", j.at("log")},
+                              {"last", j.at("last")}};
+  torch::serialize::OutputArchive out;
+  m->save(out);
+  out.write("bytelite_seq2seq_config", cfg);
+  torch::serialize::OutputArchive oo;
+  opt.save(oo);
+  out.write("bytelite_seq2seq_optimizer", oo);
+  out.write("bytelite_seq2seq_trainer_state", c10::IValue(old.dump()));
+  out.save_to(pt);
+}
+
+TEST(Seq2SeqTrainer, ModelPtOfBeforeTheSharedLoopStillResumes) {
+  auto j = tiny_config_json();
+  j["train"]["max_steps"] = 40;
+  j["train"]["eval_every_steps"] = 15;
+  j["seq2seq"]["dropout"] = 0.2;
+  j["seq2seq"]["eval_sources"] = 5;
+  const ExperimentConfig c = config_from_json(j, "tiny.json");
+  const std::string dir = fresh_dir("old");
+  head_tsv(source_path("data/cmudict/g2p_train.tsv"), dir + "/train.tsv", 400);
+  head_tsv(source_path("data/cmudict/g2p_valid.tsv"), dir + "/valid.tsv", 30);
+  TrainOptions o;
+  o.train_path = dir + "/train.tsv";
+  o.valid_path = dir + "/valid.tsv";
+  o.verbose = false;
+  o.out_dir = dir + "/full";
+  const Seq2SeqTrainResult full = train_seq2seq(c, o);
+  o.out_dir = dir + "/part";
+  o.stop_after = 16;
+  EXPECT_EQ(train_seq2seq(c, o).steps, 30);
+  to_pre_loop_layout(dir + "/part/model.pt", c);
+  o.stop_after = 0;
+  o.resume = true;
+  const Seq2SeqTrainResult resumed = train_seq2seq(c, o);
+  EXPECT_EQ(resumed.steps, 40);
+  auto scores = [](nlohmann::json v) {
+    v.erase("seconds");
+    v.erase("train_loss");  // the running loss restarts with an old file
+    return v;
+  };
+  EXPECT_EQ(scores(resumed.valid), scores(full.valid));
+  std::string a = read_all(full.model_path), b = read_all(resumed.model_path);
+  const size_t at = a.find(dir + "/full/model.pt");
+  ASSERT_NE(at, std::string::npos);
+  ASSERT_EQ(a.size(), b.size());
+  EXPECT_EQ(a.substr(32, at - 32), b.substr(32, at - 32));
+  EXPECT_EQ(a.substr(at + dir.size() + 5), b.substr(at + dir.size() + 5));
+  // a file that is no checkpoint: one line saying how to proceed
+  testutil::write_file(dir + "/part/model.pt", "not a torch archive");
+  try {
+    train_seq2seq(c, o);
+    ADD_FAILURE() << "a broken model.pt resumed";
+  } catch (const ModelFileError& e) {
+    const std::string msg = e.what();
+    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+    EXPECT_NE(msg.find(dir + "/part/model.pt"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("start without --resume"), std::string::npos) << msg;
+  }
 }
 
 TEST(Seq2SeqTrainer, UserErrors) {

@@ -2,6 +2,7 @@
 // that must learn, determinism (C8), non-finite loss handling (C4) and exact resume.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/errors.h"
@@ -195,6 +196,45 @@ TEST(Trainer, ResumeContinuesExactlyWhereItStopped) {
   ASSERT_EQ(pa.size(), pb.size());
   for (const auto& p : pa) {
     EXPECT_TRUE(torch::equal(p.value(), pb[p.key()])) << p.key();
+  }
+}
+
+// --stop-after (TrainOptions::stop_after) ends the run at an evaluation as if it were killed
+// there; --resume then gives the uninterrupted run: the same weights, best checkpoint and log.
+TEST(Trainer, StopAfterThenResumeGivesTheUninterruptedRun) {
+  auto dir = fresh_dir("stop_after");
+  auto data = small_olid(dir, 400, 100);
+  auto cfg = tiny_config();
+  cfg.train.eval_every_steps = 10;
+  cfg.train.max_steps = 40;  // cosine schedule over 40 steps in both runs
+  train_classifier(cfg, TrainOptions{data.train, data.valid, dir + "/straight", false, false});
+  TrainOptions o{data.train, data.valid, dir + "/split", false, false};
+  o.stop_after = 15;  // stops after the evaluation at step 20
+  EXPECT_EQ(train_classifier(cfg, o).steps, 20);
+  o.stop_after = 0;
+  o.resume = true;
+  EXPECT_EQ(train_classifier(cfg, o).steps, 40);
+  auto a = load_checkpoint(dir + "/straight/last.ckpt");
+  auto b = load_checkpoint(dir + "/split/last.ckpt");
+  auto pb = b.model->named_parameters();
+  for (const auto& p : a.model->named_parameters()) {
+    EXPECT_TRUE(torch::equal(p.value(), pb[p.key()])) << p.key();
+  }
+  EXPECT_EQ(testutil::read_all(dir + "/straight/best.ckpt"),
+            testutil::read_all(dir + "/split/best.ckpt"));
+  const std::string log = testutil::read_all(dir + "/straight/train_log.jsonl");
+  EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 4);
+  EXPECT_EQ(testutil::read_all(dir + "/split/train_log.jsonl"), log);
+  // a last.ckpt that is no checkpoint is refused in one line that says how to proceed
+  testutil::write_file(dir + "/split/last.ckpt", "not a checkpoint");
+  try {
+    train_classifier(cfg, o);
+    ADD_FAILURE() << "a broken last.ckpt resumed";
+  } catch (const ModelFileError& e) {
+    const std::string msg = e.what();
+    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+    EXPECT_NE(msg.find("last.ckpt"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("start without --resume"), std::string::npos) << msg;
   }
 }
 

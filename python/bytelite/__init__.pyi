@@ -146,7 +146,7 @@ def train(config: Union[Mapping[str, Any], PathLike], train: PathLike, valid: Pa
     applied to a copy of ``config``; a key that is not ``section.key`` is a ConfigError, and
     unknown keys or bad values fail as in a config file. ``init_from``: a pretraining
     checkpoint for the encoder. ``stop_after``:
-    seq2seq only, stop at the first evaluation after that many steps (resumable).
+    stop at the first evaluation after that many steps (resumable with ``resume``).
 
     ``progress(record)`` is called after each evaluation with the record appended to
     ``out/train_log.jsonl`` (step, train_loss, valid metrics, ...), with the GIL held; an

@@ -13,7 +13,7 @@ struct PretrainArgs {
   std::string config, out, heldout;
   std::vector<std::string> corpus;
   bool resume = false, quiet = false;
-  long max_steps = 0, steps = 0;
+  long max_steps = 0, steps = 0, stop_after = 0;
   int threads = 0;
   long seed = -1;
   std::vector<std::string> set;
@@ -44,6 +44,10 @@ CLI::App* add_pretrain_command(CLI::App& app) {
   cmd->add_option("--max-steps", args->max_steps,
                   "Stop after this step without changing the schedule (0 = run all steps)")
       ->check(kNonNegative);
+  cmd->add_option("--stop-after", args->stop_after,
+                  "Stop at the first evaluation after this many steps, resumable with --resume "
+                  "(0 = run to the end)")
+      ->check(kNonNegative);
   cmd->add_option("--threads", args->threads,
                   "Intra-op threads (overrides pretrain.threads; 0 = from config)")
       ->check(kNonNegative);
@@ -65,6 +69,7 @@ CLI::App* add_pretrain_command(CLI::App& app) {
     o.out_dir = args->out;
     o.resume = args->resume;
     o.max_steps = args->max_steps;
+    o.stop_after = args->stop_after;
     o.verbose = !args->quiet;
     for (const std::string& line : run_pretrain(cfg, o).lines) std::printf("%s\n", line.c_str());
   });

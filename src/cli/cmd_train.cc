@@ -37,8 +37,8 @@ CLI::App* add_train_command(CLI::App& app) {
   cmd->add_flag("--resume", args->resume,
                 "Continue from OUT/last.ckpt (seq2seq: from OUT/model.pt, bit for bit)");
   cmd->add_option("--stop-after", args->stop_after,
-                  "Seq2seq: stop at the first evaluation after this many steps, resumable with "
-                  "--resume (0 = run to the end)")
+                  "Stop at the first evaluation after this many steps, resumable with --resume "
+                  "(0 = run to the end)")
       ->check(kNonNegative);
   cmd->add_option("--max-steps", args->max_steps,
                   "Optimizer steps (overrides train.max_steps and epochs; 0 = from config)")

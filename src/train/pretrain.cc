@@ -176,27 +176,6 @@ PretrainCheckpoint read_pretrain_checkpoint(const std::string& path_or_dir, Byte
   return pc;
 }
 
-void save_pretrain_checkpoint(const std::string& path, const ExperimentConfig& cfg,
-                              const std::vector<std::string>& corpus, ByteMlm& model,
-                              torch::optim::Optimizer& optimizer, const nlohmann::json& state,
-                              int64_t step) {
-  torch::serialize::OutputArchive ar;
-  model->save(ar);
-  nlohmann::json meta = {{"format", kPretrainFormat},
-                         {"version", kPretrainVersion},
-                         {"config", config_to_json(cfg)},
-                         {"corpus", corpus},
-                         {"step", step}};
-  ar.write("bytelite_pretrain_meta", c10::IValue(meta.dump()));
-  ar.write("bytelite_trainer_state", c10::IValue(state.dump()));
-  torch::serialize::OutputArchive opt;
-  optimizer.save(opt);
-  ar.write("bytelite_optimizer", opt);
-  std::ostringstream out;
-  ar.save_to(out);
-  write_file_atomic(path, out.str());
-}
-
 }  // namespace
 
 void choose_masked_spans(const uint8_t* valid, int L, double mask_rate, double mean_span,
@@ -378,6 +357,226 @@ int64_t init_encoder_from(ByteClassifier& model, const ExperimentConfig& cfg,
   return static_cast<int64_t>(copies.size());
 }
 
+namespace {
+
+// The pretrain task: masked byte spans of the packed corpus stream (replayed on --resume, so a
+// resumed run sees the same batches), the held-out loss at each evaluation.
+class PretrainTask : public TrainTask {
+ public:
+  PretrainTask(const ExperimentConfig& cfg, const PretrainOptions& opts, ByteMlm& model,
+               PackedBatchStream& stream, const std::vector<MaskedBatch>& heldout,
+               std::string last_path, int64_t stop, std::function<double()> elapsed)
+      : cfg_(cfg),
+        pc_(cfg.pretrain),
+        opts_(opts),
+        model_(model),
+        stream_(stream),
+        heldout_(heldout),
+        last_path_(std::move(last_path)),
+        stop_(stop),
+        elapsed_(std::move(elapsed)),
+        bytes_per_step(static_cast<double>(cfg.pretrain.batch_size) * cfg.pretrain.seq_len),
+        tty_(isatty(fileno(stderr)) != 0) {}
+
+  torch::nn::Module& module() override { return *model_; }
+  std::vector<ParamGroup> parameter_groups() override {
+    ParamGroup decay{{}, pc_.weight_decay}, no_decay{{}, 0.0};
+    for (const auto& p : model_->named_parameters())
+      (p.value().dim() >= 2 ? decay : no_decay).params.push_back(p.value());
+    return {decay, no_decay};
+  }
+  void write_meta(torch::serialize::OutputArchive& ar) override {
+    const nlohmann::json meta = {{"format", kPretrainFormat},
+                                 {"version", kPretrainVersion},
+                                 {"config", config_to_json(cfg_)},
+                                 {"corpus", opts_.corpus},
+                                 {"step", step_}};
+    ar.write("bytelite_pretrain_meta", c10::IValue(meta.dump()));
+  }
+  void check_resume(torch::serialize::InputArchive& ar, const std::string& path) override {
+    c10::IValue m;
+    nlohmann::json meta;
+    if (ar.try_read("bytelite_pretrain_meta", m) && m.isString())
+      meta = nlohmann::json::parse(m.toStringRef(), nullptr, false);
+    if (!meta.is_object() || meta.value("format", "") != kPretrainFormat) {
+      throw ModelFileError(path + ": expected a pretraining checkpoint ('" +
+                           std::string(kPretrainFormat) + "'), found another kind of file");
+    }
+    const ExperimentConfig saved = config_from_json(meta.at("config"), path);
+    const auto ja = config_to_json(cfg_), jb = config_to_json(saved);
+    for (const char* sec : {"tokenizer", "model", "quantization"}) {
+      if (ja.at(sec) != jb.at(sec)) {
+        throw ConfigError(path + ": --resume needs the same \"" + std::string(sec) +
+                          "\" section as the checkpoint's config, found " + ja.at(sec).dump() +
+                          " vs " + jb.at(sec).dump());
+      }
+    }
+    for (const char* k :
+         {"seq_len", "batch_size", "mask_rate", "mean_span", "seed", "shuffle_capacity"}) {
+      if (ja.at("pretrain").at(k) != jb.at("pretrain").at(k)) {
+        throw ConfigError(path + ": --resume needs the checkpoint's pretrain." + k + " (" +
+                          jb.at("pretrain").at(k).dump() + "), found " +
+                          ja.at("pretrain").at(k).dump());
+      }
+    }
+    if (meta.value("corpus", std::vector<std::string>{}) != opts_.corpus && opts_.verbose) {
+      std::fprintf(stderr, "note: the corpus files differ from the checkpoint's %s\n",
+                   meta.value("corpus", nlohmann::json::array()).dump().c_str());
+    }
+  }
+  nlohmann::json state() override {
+    return {{"heldout_loss", heldout_loss},
+            {"heldout_accuracy", heldout_acc},
+            {"train_loss_ema", loss_ema},
+            {"train_accuracy_ema", acc_ema}};
+  }
+  void restore(const nlohmann::json& st) override {
+    // the moving averages (absent before issue 13: they restart)
+    if (st.value("train_loss_ema", nlohmann::json()).is_number())
+      loss_ema = st.at("train_loss_ema").get<double>();
+    if (st.value("train_accuracy_ema", nlohmann::json()).is_number())
+      acc_ema = st.at("train_accuracy_ema").get<double>();
+    step_ = st.at("step").get<int64_t>();
+    if (st.at("heldout_loss").is_number()) heldout_loss = st.at("heldout_loss").get<double>();
+    if (st.at("heldout_accuracy").is_number())
+      heldout_acc = st.at("heldout_accuracy").get<double>();
+    // The corpus stream is deterministic: replay it to the saved position.
+    const double r0 = elapsed_();
+    PackedBatch skip;
+    for (int64_t i = 0; i < step_; ++i) stream_.next(&skip);
+    if (opts_.verbose) {
+      std::fprintf(stderr, "resume: from %s at step %lld; replayed %lld corpus batches in %.1fs\n",
+                   last_path_.c_str(), static_cast<long long>(step_), static_cast<long long>(step_),
+                   elapsed_() - r0);
+    }
+  }
+  void begin(int64_t first_step) override {
+    first_step_ = first_step;
+    loop_start_ = std::chrono::steady_clock::now();
+    if (!opts_.verbose) return;
+    int64_t params = 0;
+    for (const auto& p : model_->encoder->parameters()) params += p.numel();
+    std::fprintf(
+        stderr,
+        "pretrain: %s encoder, %lld parameters (+%lld in the prediction head, %lld "
+        "bytes per position), QAT %s; masked spans: rate %.3f, mean length %.1f; "
+        "%lld steps of %d x %d bytes, %d threads; held-out: %zu batches\n",
+        cfg_.model.encoder.c_str(), static_cast<long long>(params),
+        static_cast<long long>(model_->mlm_head->weight.numel() + model_->mlm_head->bias.numel()),
+        static_cast<long long>(model_->bytes_per_position),
+        cfg_.quantization.enabled ? "on" : "off", pc_.mask_rate, pc_.mean_span,
+        static_cast<long long>(pc_.steps), pc_.batch_size, pc_.seq_len, pc_.threads,
+        heldout_.size());
+  }
+  torch::Tensor loss(int64_t step) override {
+    PackedBatch batch;
+    if (!stream_.next(&batch)) throw InputError("pretrain: the corpus stream ended");
+    MaskedBatch mb = mask_batch(batch, pc_.mask_rate, pc_.mean_span, pc_.seed, step);
+    auto r = mlm_loss(model_->forward(mb.ids, mb.mask), mb.targets);
+    accuracy_ = r.accuracy;
+    return r.loss;
+  }
+  void after_step(int64_t step, double lv, double lr) override {
+    step_ = step;
+    lr_ = lr;
+    loss_ema = std::isnan(loss_ema) ? lv : 0.98 * loss_ema + 0.02 * lv;
+    acc_ema = std::isnan(acc_ema) ? accuracy_ : 0.98 * acc_ema + 0.02 * accuracy_;
+    if (opts_.verbose && elapsed_() - last_log_ >= (tty_ ? 2.0 : 10.0)) {
+      last_log_ = elapsed_();
+      std::fprintf(stderr, "%s%s%s", tty_ ? "\r" : "", progress_line().c_str(),
+                   tty_ ? "\033[K" : "\n");
+      std::fflush(stderr);
+    }
+  }
+  Evaluation evaluate(int64_t step, double lr) override {
+    if (!heldout_.empty()) {
+      torch::NoGradGuard ng;
+      model_->eval();
+      double loss_sum = 0, correct = 0;
+      int64_t n = 0;
+      for (const auto& hb : heldout_) {
+        auto r = mlm_loss(model_->forward(hb.ids, hb.mask), hb.targets);
+        loss_sum += r.loss.item<double>() * r.masked;
+        correct += r.accuracy * r.masked;
+        n += r.masked;
+      }
+      heldout_loss = loss_sum / std::max<int64_t>(1, n);
+      heldout_acc = correct / std::max<int64_t>(1, n);
+      model_->train();
+    }
+    Evaluation e;
+    e.record = {{"step", step},
+                {"train_loss", loss_ema},
+                {"train_accuracy", acc_ema},
+                {"lr", lr},
+                {"bytes", static_cast<double>(step) * bytes_per_step},
+                {"seconds", elapsed_()}};
+    if (!heldout_.empty()) {
+      e.record["heldout_loss"] = heldout_loss;
+      e.record["heldout_accuracy"] = heldout_acc;
+    }
+    return e;
+  }
+  std::string eval_line(int64_t step, const Evaluation&, bool) override {
+    char buf[512];
+    std::snprintf(buf, sizeof buf,
+                  "%s[eval] step %lld | loss %.4f acc %.4f | held-out loss %.4f acc "
+                  "%.4f | saved %s",
+                  tty_ ? "\r\033[K" : "", static_cast<long long>(step), loss_ema, acc_ema,
+                  heldout_loss, heldout_acc, last_path_.c_str());
+    return buf;
+  }
+  double loop_s() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - loop_start_).count();
+  }
+  std::string progress_line() const {
+    const CorpusReader& rd = stream_.reader();
+    const double el = loop_s();
+    const double done = static_cast<double>(step_ - first_step_);
+    const double rate = el > 0 ? done * bytes_per_step / el : 0;
+    const double eta = done > 0 ? (stop_ - step_) * el / done : -1;
+    char buf[512];
+    std::snprintf(
+        buf, sizeof buf,
+        "[pretrain] step %lld/%lld %.1f%% | %s/s | ETA %s | loss %.4f | masked-byte "
+        "acc %.4f | lr %.2e | held-out loss %.4f acc %.4f | corpus epoch %lld, %s "
+        "of %s, %lld docs",
+        static_cast<long long>(step_), static_cast<long long>(stop_),
+        100.0 * step_ / std::max<int64_t>(1, stop_), human_bytes(rate).c_str(),
+        eta < 0 ? "?" : Progress::format_duration(eta).c_str(), loss_ema, acc_ema, lr_,
+        heldout_loss, heldout_acc, static_cast<long long>(rd.epoch() + 1),
+        human_bytes(static_cast<double>(rd.bytes_read() - rd.epoch() * rd.epoch_bytes())).c_str(),
+        human_bytes(static_cast<double>(rd.epoch_bytes())).c_str(),
+        static_cast<long long>(rd.documents()));
+    return buf;
+  }
+
+  double heldout_loss = NAN, heldout_acc = NAN;
+  double loss_ema = NAN, acc_ema = NAN;
+
+ private:
+  const ExperimentConfig& cfg_;
+  const PretrainConfig& pc_;
+  const PretrainOptions& opts_;
+  ByteMlm& model_;
+  PackedBatchStream& stream_;
+  const std::vector<MaskedBatch>& heldout_;
+  const std::string last_path_;
+  const int64_t stop_;
+  std::function<double()> elapsed_;
+
+ public:
+  const double bytes_per_step;
+
+ private:
+  const bool tty_;
+  int64_t step_ = 0, first_step_ = 0;
+  double lr_ = 0, accuracy_ = 0, last_log_ = 0;
+  std::chrono::steady_clock::time_point loop_start_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace
+
 PretrainResult pretrain_encoder(const ExperimentConfig& cfg, const PretrainOptions& opts) {
   const PretrainConfig& pc = cfg.pretrain;
   if (opts.corpus.empty()) throw ConfigError("pretrain: expected at least one corpus file");
@@ -419,244 +618,53 @@ PretrainResult pretrain_encoder(const ExperimentConfig& cfg, const PretrainOptio
     }
   }
 
-  // ---- model, optimizer ----
+  // ---- model ----
   torch::manual_seed(pc.seed);
   auto qat = std::make_shared<QatState>();
   qat->enabled = cfg.quantization.enabled;
   qat->ema_decay = cfg.quantization.ema_decay;
   ByteMlm model(cfg, qat);
-  std::vector<torch::Tensor> decay, no_decay;
-  for (const auto& p : model->named_parameters()) {
-    (p.value().dim() >= 2 ? decay : no_decay).push_back(p.value());
-  }
-  torch::optim::AdamWOptions ao(pc.learning_rate);
-  ao.betas({cfg.train.adam_beta1, cfg.train.adam_beta2})
-      .eps(cfg.train.adam_eps)
-      .weight_decay(pc.weight_decay);
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(ao));
-  auto ao0 = ao;
-  ao0.weight_decay(0.0);
-  groups.emplace_back(no_decay, std::make_unique<torch::optim::AdamWOptions>(ao0));
-  torch::optim::AdamW optimizer(std::move(groups), ao);
 
   make_dirs(opts.out_dir);
   const std::string last_path = opts.out_dir + "/last.ckpt";
-  const std::string log_path = opts.out_dir + "/pretrain_log.jsonl";
   write_file_atomic(opts.out_dir + "/config.json", config_to_json(cfg).dump(2) + "\n");
 
-  int64_t step = 0;
-  double heldout_loss = NAN, heldout_acc = NAN;
-  auto trainer_state = [&]() {
-    auto rng = at::detail::getDefaultCPUGenerator().get_state();
-    std::vector<int> rng_bytes(rng.data_ptr<uint8_t>(), rng.data_ptr<uint8_t>() + rng.numel());
-    return nlohmann::json{{"step", step},
-                          {"heldout_loss", heldout_loss},
-                          {"heldout_accuracy", heldout_acc},
-                          {"rng_state", rng_bytes}};
-  };
-
-  if (opts.resume) {
-    ByteMlm saved{nullptr};
-    torch::serialize::InputArchive ar;
-    auto ck = read_pretrain_checkpoint(last_path, &saved, std::make_shared<QatState>(), &ar);
-    const auto ja = config_to_json(cfg), jb = config_to_json(ck.config);
-    for (const char* sec : {"tokenizer", "model", "quantization"}) {
-      if (ja.at(sec) != jb.at(sec)) {
-        throw ConfigError(last_path + ": --resume needs the same \"" + std::string(sec) +
-                          "\" section as the checkpoint's config, found " + ja.at(sec).dump() +
-                          " vs " + jb.at(sec).dump());
-      }
-    }
-    for (const char* k :
-         {"seq_len", "batch_size", "mask_rate", "mean_span", "seed", "shuffle_capacity"}) {
-      if (ja.at("pretrain").at(k) != jb.at("pretrain").at(k)) {
-        throw ConfigError(last_path + ": --resume needs the checkpoint's pretrain." + k + " (" +
-                          jb.at("pretrain").at(k).dump() + "), found " +
-                          ja.at("pretrain").at(k).dump());
-      }
-    }
-    if (ck.meta.value("corpus", std::vector<std::string>{}) != opts.corpus && opts.verbose) {
-      std::fprintf(stderr, "note: the corpus files differ from the checkpoint's %s\n",
-                   ck.meta.value("corpus", nlohmann::json::array()).dump().c_str());
-    }
-    {
-      torch::NoGradGuard ng;
-      auto src = saved->named_parameters();
-      for (auto& p : model->named_parameters()) p.value().copy_(src[p.key()]);
-      auto srcb = saved->named_buffers();
-      for (auto& b : model->named_buffers()) b.value().copy_(srcb[b.key()]);
-    }
-    torch::serialize::InputArchive oa;
-    if (!ar.try_read("bytelite_optimizer", oa)) {
-      throw ModelFileError(last_path + ": expected optimizer state for --resume, found none");
-    }
-    optimizer.load(oa);
-    const auto& ts = ck.trainer_state;
-    step = ts.at("step").get<int64_t>();
-    if (ts.at("heldout_loss").is_number()) heldout_loss = ts.at("heldout_loss").get<double>();
-    if (ts.at("heldout_accuracy").is_number())
-      heldout_acc = ts.at("heldout_accuracy").get<double>();
-    auto bytes = ts.at("rng_state").get<std::vector<int>>();
-    auto rng = torch::empty({static_cast<int64_t>(bytes.size())}, torch::kUInt8);
-    std::copy(bytes.begin(), bytes.end(), rng.data_ptr<uint8_t>());
-    auto gen = at::detail::getDefaultCPUGenerator();
-    gen.set_state(rng);
-    // The corpus stream is deterministic: replay it to the saved position.
-    const double r0 = elapsed();
-    PackedBatch skip;
-    for (int64_t i = 0; i < step; ++i) stream.next(&skip);
-    if (opts.verbose) {
-      std::fprintf(stderr, "resume: from %s at step %lld; replayed %lld corpus batches in %.1fs\n",
-                   last_path.c_str(), static_cast<long long>(step), static_cast<long long>(step),
-                   elapsed() - r0);
-    }
-  } else {
-    std::remove(log_path.c_str());
-  }
-
-  const auto loop_start = std::chrono::steady_clock::now();
-  auto loop_s = [&]() {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - loop_start).count();
-  };
   const int64_t total = pc.steps;
   const int64_t stop = opts.max_steps > 0 ? std::min<int64_t>(opts.max_steps, total) : total;
-  const TrainConfig sched = schedule_of(pc);
-  const int64_t first_step = step;
-  const double bytes_per_step = static_cast<double>(pc.batch_size) * pc.seq_len;
-  int64_t params = 0;
-  for (const auto& p : model->encoder->parameters()) params += p.numel();
-  if (opts.verbose) {
-    std::fprintf(
-        stderr,
-        "pretrain: %s encoder, %lld parameters (+%lld in the prediction head, %lld "
-        "bytes per position), QAT %s; masked spans: rate %.3f, mean length %.1f; "
-        "%lld steps of %d x %d bytes, %d threads; held-out: %zu batches\n",
-        cfg.model.encoder.c_str(), static_cast<long long>(params),
-        static_cast<long long>(model->mlm_head->weight.numel() + model->mlm_head->bias.numel()),
-        static_cast<long long>(model->bytes_per_position), cfg.quantization.enabled ? "on" : "off",
-        pc.mask_rate, pc.mean_span, static_cast<long long>(total), pc.batch_size, pc.seq_len,
-        pc.threads, heldout.size());
-  }
+  PretrainTask task(cfg, opts, model, stream, heldout, last_path, stop, elapsed);
+  TrainerSettings ts;
+  ts.what = "pretraining";
+  ts.lr_key = "pretrain.learning_rate";
+  ts.schedule = schedule_of(pc);
+  ts.schedule.adam_beta1 = cfg.train.adam_beta1;
+  ts.schedule.adam_beta2 = cfg.train.adam_beta2;
+  ts.schedule.adam_eps = cfg.train.adam_eps;
+  ts.schedule.grad_clip = pc.grad_clip;
+  ts.total_steps = total;
+  ts.stop_step = stop;
+  ts.eval_every = pc.eval_every_steps;
+  ts.stop_after = opts.stop_after;
+  ts.qat = qat;
+  ts.qat_warmup_steps = cfg.quantization.warmup_steps;
+  ts.checkpoint_path = last_path;
+  ts.log_path = opts.out_dir + "/pretrain_log.jsonl";
+  ts.resume = opts.resume;
+  ts.verbose = opts.verbose;
+  ts.on_eval = opts.on_eval;
+  Trainer trainer(task, ts);
+  const TrainerResult tr = trainer.run();
 
-  auto eval_heldout = [&]() {
-    if (heldout.empty()) return;
-    torch::NoGradGuard ng;
-    model->eval();
-    double loss_sum = 0, correct = 0;
-    int64_t n = 0;
-    for (const auto& hb : heldout) {
-      auto r = mlm_loss(model->forward(hb.ids, hb.mask), hb.targets);
-      loss_sum += r.loss.item<double>() * r.masked;
-      correct += r.accuracy * r.masked;
-      n += r.masked;
-    }
-    heldout_loss = loss_sum / std::max<int64_t>(1, n);
-    heldout_acc = correct / std::max<int64_t>(1, n);
-  };
-
-  const bool tty = isatty(fileno(stderr)) != 0;
-  const double log_interval = tty ? 2.0 : 10.0;
-  double last_log = 0;
-  double loss_ema = NAN, acc_ema = NAN;
-  std::vector<torch::Tensor> plist = model->parameters();
-  auto progress_line = [&](double lr) {
-    const CorpusReader& rd = stream.reader();
-    const double el = loop_s();
-    const double done = static_cast<double>(step - first_step);
-    const double rate = el > 0 ? done * bytes_per_step / el : 0;
-    const double eta = done > 0 ? (stop - step) * el / done : -1;
-    char buf[512];
-    std::snprintf(
-        buf, sizeof buf,
-        "[pretrain] step %lld/%lld %.1f%% | %s/s | ETA %s | loss %.4f | masked-byte "
-        "acc %.4f | lr %.2e | held-out loss %.4f acc %.4f | corpus epoch %lld, %s "
-        "of %s, %lld docs",
-        static_cast<long long>(step), static_cast<long long>(stop),
-        100.0 * step / std::max<int64_t>(1, stop), human_bytes(rate).c_str(),
-        eta < 0 ? "?" : Progress::format_duration(eta).c_str(), loss_ema, acc_ema, lr, heldout_loss,
-        heldout_acc, static_cast<long long>(rd.epoch() + 1),
-        human_bytes(static_cast<double>(rd.bytes_read() - rd.epoch() * rd.epoch_bytes())).c_str(),
-        human_bytes(static_cast<double>(rd.epoch_bytes())).c_str(),
-        static_cast<long long>(rd.documents()));
-    return std::string(buf);
-  };
-
-  double lr = 0;
-  PackedBatch batch;
-  while (step < stop) {
-    if (!stream.next(&batch)) throw InputError("pretrain: the corpus stream ended");
-    MaskedBatch mb = mask_batch(batch, pc.mask_rate, pc.mean_span, pc.seed, step);
-    qat->active = qat->enabled && step >= cfg.quantization.warmup_steps;
-    lr = learning_rate_at(sched, step, total);
-    for (auto& g : optimizer.param_groups()) g.options().set_lr(lr);
-    model->train();
-    auto r = mlm_loss(model->forward(mb.ids, mb.mask), mb.targets);
-    const double lv = r.loss.item<double>();
-    auto diverged = [&](const std::string& what, double v) {
-      char buf[512];
-      std::snprintf(buf, sizeof buf,
-                    "step %lld: %s is %g (learning rate %.3g); pretraining stopped. The last "
-                    "checkpoint is %s; lower pretrain.learning_rate and rerun, or continue "
-                    "with --resume",
-                    static_cast<long long>(step + 1), what.c_str(), v, lr, last_path.c_str());
-      return TrainingError(buf);
-    };
-    if (!std::isfinite(lv)) throw diverged("the loss", lv);
-    optimizer.zero_grad();
-    r.loss.backward();
-    const double gn =
-        torch::nn::utils::clip_grad_norm_(plist, pc.grad_clip > 0 ? pc.grad_clip : 1e30);
-    if (!std::isfinite(gn)) throw diverged("the gradient norm", gn);
-    optimizer.step();
-    ++step;
-    loss_ema = std::isnan(loss_ema) ? lv : 0.98 * loss_ema + 0.02 * lv;
-    acc_ema = std::isnan(acc_ema) ? r.accuracy : 0.98 * acc_ema + 0.02 * r.accuracy;
-    if (opts.verbose && elapsed() - last_log >= log_interval) {
-      last_log = elapsed();
-      std::fprintf(stderr, "%s%s%s", tty ? "\r" : "", progress_line(lr).c_str(),
-                   tty ? "\033[K" : "\n");
-      std::fflush(stderr);
-    }
-    if (step % pc.eval_every_steps == 0 || step == stop) {
-      eval_heldout();
-      save_pretrain_checkpoint(last_path, cfg, opts.corpus, model, optimizer, trainer_state(),
-                               step);
-      std::ofstream log(log_path, std::ios::app);
-      nlohmann::json rec = {{"step", step},
-                            {"train_loss", loss_ema},
-                            {"train_accuracy", acc_ema},
-                            {"lr", lr},
-                            {"bytes", static_cast<double>(step) * bytes_per_step},
-                            {"seconds", elapsed()}};
-      if (!heldout.empty()) {
-        rec["heldout_loss"] = heldout_loss;
-        rec["heldout_accuracy"] = heldout_acc;
-      }
-      log << rec.dump() << "\n";
-      if (opts.on_eval) opts.on_eval(rec);
-      if (opts.verbose) {
-        std::fprintf(stderr,
-                     "%s[eval] step %lld | loss %.4f acc %.4f | held-out loss %.4f acc "
-                     "%.4f | saved %s\n",
-                     tty ? "\r\033[K" : "", static_cast<long long>(step), loss_ema, acc_ema,
-                     heldout_loss, heldout_acc, last_path.c_str());
-      }
-    }
-  }
-  if (step == first_step && !opts.resume) {
-    save_pretrain_checkpoint(last_path, cfg, opts.corpus, model, optimizer, trainer_state(), step);
-  }
   PretrainResult res;
-  res.steps = step;
-  res.heldout_loss = heldout_loss;
-  res.heldout_accuracy = heldout_acc;
-  res.train_loss = loss_ema;
-  res.train_accuracy = acc_ema;
+  res.steps = tr.steps;
+  res.heldout_loss = task.heldout_loss;
+  res.heldout_accuracy = task.heldout_acc;
+  res.train_loss = task.loss_ema;
+  res.train_accuracy = task.acc_ema;
   res.seconds = elapsed();
-  res.bytes_per_s = loop_s() > 0 ? (step - first_step) * bytes_per_step / loop_s() : 0;
+  res.bytes_per_s =
+      task.loop_s() > 0 ? (tr.steps - tr.first_step) * task.bytes_per_step / task.loop_s() : 0;
   res.checkpoint = last_path;
-  if (opts.verbose) std::fprintf(stderr, "%s\n", progress_line(lr).c_str());
+  if (opts.verbose) std::fprintf(stderr, "%s\n", task.progress_line().c_str());
   return res;
 }
 

@@ -83,6 +83,8 @@ struct PretrainOptions {
   bool resume = false;              // continue from out_dir/last.ckpt
   long max_steps = 0;               // stop after this step (0: pretrain.steps); the schedule
                                     // still spans pretrain.steps
+  long stop_after = 0;  // stop at the first evaluation at or after this step, resumable with
+                        // resume (0 = off)
   bool verbose = true;
   // Called after each evaluation with the record appended to OUT/pretrain_log.jsonl (step,
   // train_loss, train_accuracy, lr, bytes, seconds, heldout_*), on the training thread; an
@@ -100,8 +102,9 @@ struct PretrainResult {
 };
 
 /// Pretrains the encoder described by cfg.model with cfg.pretrain on the corpus and writes
-/// out_dir/{last.ckpt,config.json,pretrain_log.jsonl}. last.ckpt is written atomically at every
-/// evaluation and at the end, and holds model, optimizer, step and torch RNG state; --resume
+/// out_dir/{last.ckpt,config.json,pretrain_log.jsonl}. The loop is the Trainer of train/loop.h;
+/// last.ckpt (its resumable format) is written atomically at the start, at every evaluation and
+/// at the end, and holds model, optimizer, step and torch RNG state; --resume
 /// replays the corpus stream up to the saved step, so a resumed run is bit-identical to an
 /// uninterrupted one (same thread count). Throws ConfigError, InputError, ModelFileError or
 /// TrainingError (non-finite loss).

@@ -78,8 +78,8 @@ Seq2SeqExportInfo export_info(const ExperimentConfig& cfg, int64_t step, std::st
 
 // Validation loss over every pair (teacher forcing, eval mode: fake-quantized) and the int8
 // beam-search scores on the first eval_sources distinct sources.
-nlohmann::json evaluate(ByteSeq2Seq& model, const ExperimentConfig& cfg, const Pairs& valid,
-                        const GroupedPairs& groups, int64_t step) {
+nlohmann::json evaluate_seq2seq(ByteSeq2Seq& model, const ExperimentConfig& cfg, const Pairs& valid,
+                                const GroupedPairs& groups, int64_t step) {
   torch::NoGradGuard ng;
   model->eval();
   const Seq2SeqConfig& c = cfg.seq2seq;
@@ -120,27 +120,6 @@ nlohmann::json evaluate(ByteSeq2Seq& model, const ExperimentConfig& cfg, const P
 }
 
 constexpr const char* kConfigKey = "bytelite_seq2seq_config";
-constexpr const char* kStateKey = "bytelite_seq2seq_trainer_state";
-constexpr const char* kOptimizerKey = "bytelite_seq2seq_optimizer";
-
-// The module (parameters and QAT range buffers), the config it was built from (so that an
-// export can refuse a config.json that does not describe it) and, for --resume, the optimizer
-// and the trainer state (step, random streams, log).
-void save_module(ByteSeq2Seq& model, const ExperimentConfig& cfg, const std::string& path,
-                 torch::optim::Optimizer* optim = nullptr, const nlohmann::json& state = {}) {
-  torch::serialize::OutputArchive archive;
-  model->save(archive);
-  archive.write(kConfigKey, c10::IValue(config_to_json(cfg).dump()));
-  if (optim != nullptr) {
-    torch::serialize::OutputArchive oa;
-    optim->save(oa);
-    archive.write(kOptimizerKey, oa);
-    archive.write(kStateKey, c10::IValue(state.dump()));
-  }
-  std::ostringstream os;
-  archive.save_to(os);
-  write_file_atomic(path, os.str());
-}
 
 std::string fmt(const char* f, double v) {
   char buf[64];
@@ -157,6 +136,121 @@ std::string describe(const nlohmann::json& e) {
   }
   return s;
 }
+
+// The seq2seq task: batches of train.batch_size pairs sampled uniformly with replacement
+// (std::mt19937 seeded with train.seed, saved in the checkpoint), teacher-forced cross-entropy;
+// evaluation: validation loss and int8 beam-search scores.
+class Seq2SeqTask : public TrainTask {
+ public:
+  Seq2SeqTask(const ExperimentConfig& cfg, const TrainOptions& opts, ByteSeq2Seq& model,
+              const Pairs& train, const Pairs& valid, const GroupedPairs& groups,
+              std::string model_pt, int64_t steps)
+      : clock("train", steps, "steps"),
+        cfg_(cfg),
+        opts_(opts),
+        model_(model),
+        train_(train),
+        valid_(valid),
+        groups_(groups),
+        model_pt_(std::move(model_pt)),
+        steps_(steps),
+        rng_(static_cast<uint32_t>(cfg.train.seed)) {}
+
+  torch::nn::Module& module() override { return *model_; }
+  std::vector<ParamGroup> parameter_groups() override {
+    return {ParamGroup{model_->parameters(), cfg_.train.weight_decay}};
+  }
+  void write_meta(torch::serialize::OutputArchive& ar) override {
+    // the config the module was built from, so that an export can refuse a config.json that
+    // does not describe it
+    ar.write(kConfigKey, c10::IValue(config_to_json(cfg_).dump()));
+  }
+  void check_resume(torch::serialize::InputArchive& ar, const std::string& path) override {
+    c10::IValue saved_cfg;
+    if (!ar.try_read(kConfigKey, saved_cfg) || !saved_cfg.isString()) {
+      throw ModelFileError(path +
+                           ": expected a config for --resume (a model.pt saved by 'bytelite "
+                           "train' with this config), found none");
+    }
+    if (saved_cfg.toStringRef() != config_to_json(cfg_).dump()) {
+      throw ConfigError(path +
+                        ": --resume needs the config of the run it continues, found "
+                        "another (compare " +
+                        opts_.out_dir +
+                        "/config.json; flags such as "
+                        "--threads and --max-steps count too)");
+    }
+  }
+  nlohmann::json state() override {
+    std::ostringstream sampler;
+    sampler << rng_;
+    return {{"sampler", sampler.str()},
+            {"last", last},
+            {"run_loss", run_loss_},
+            {"run_n", run_n_},
+            {"last_loss", last_loss_}};
+  }
+  void restore(const nlohmann::json& st) override {
+    // the running training loss (absent before issue 13: it restarts)
+    run_loss_ = st.value("run_loss", 0.0);
+    run_n_ = st.value("run_n", int64_t{0});
+    last_loss_ = st.value("last_loss", 0.0);
+    std::istringstream(st.at("sampler").get<std::string>()) >> rng_;
+    last = st.at("last");
+    last_eval = describe(last);
+    if (opts_.verbose) {
+      std::fprintf(stderr, "resume: %s at step %lld of %lld\n", model_pt_.c_str(),
+                   static_cast<long long>(st.at("step").get<int64_t>()),
+                   static_cast<long long>(steps_));
+    }
+  }
+  torch::Tensor loss(int64_t) override {
+    const Seq2SeqConfig& c = cfg_.seq2seq;
+    Pairs batch;
+    for (int i = 0; i < cfg_.train.batch_size; ++i) batch.push_back(train_[rng_() % train_.size()]);
+    auto b = make_seq2seq_batch(batch, c.max_source, c.max_target);
+    return model_->loss(model_->forward(b.src, b.src_mask, b.dec_in), b.target, b.tgt_mask);
+  }
+  void after_step(int64_t step, double lv, double lr) override {
+    last_loss_ = lv;
+    run_loss_ += lv;
+    ++run_n_;
+    if (opts_.verbose) {
+      clock.update(step, "loss " + fmt("%.4f", run_loss_ / run_n_) + " | lr " + fmt("%.2e", lr) +
+                             " | " + last_eval);
+    }
+    if (step % 100 == 0) run_loss_ = 0, run_n_ = 0;
+  }
+  Evaluation evaluate(int64_t step, double) override {
+    last = evaluate_seq2seq(model_, cfg_, valid_, groups_, step);
+    last["train_loss"] = run_n_ > 0 ? run_loss_ / run_n_ : last_loss_;
+    last["seconds"] = clock.elapsed_s();
+    last_eval = describe(last);
+    Evaluation e;
+    e.record = last;
+    return e;
+  }
+  std::string eval_line(int64_t step, const Evaluation&, bool) override {
+    return "step " + std::to_string(step) + ": " + last_eval;
+  }
+
+  Progress clock;
+  nlohmann::json last;
+  std::string last_eval = "no evaluation yet";
+
+ private:
+  const ExperimentConfig& cfg_;
+  const TrainOptions& opts_;
+  ByteSeq2Seq& model_;
+  const Pairs& train_;
+  const Pairs& valid_;
+  const GroupedPairs& groups_;
+  const std::string model_pt_;
+  const int64_t steps_;
+  std::mt19937 rng_;
+  double run_loss_ = 0, last_loss_ = 0;
+  int64_t run_n_ = 0;
+};
 
 }  // namespace
 
@@ -185,16 +279,10 @@ Seq2SeqTrainResult train_seq2seq(const ExperimentConfig& cfg, const TrainOptions
   qat->enabled = cfg.quantization.enabled;
   qat->ema_decay = cfg.quantization.ema_decay;
   ByteSeq2Seq model(c, qat);
-  torch::optim::AdamW optim(model->parameters(), torch::optim::AdamWOptions(tc.learning_rate)
-                                                     .weight_decay(tc.weight_decay)
-                                                     .betas({tc.adam_beta1, tc.adam_beta2})
-                                                     .eps(tc.adam_eps));
   const int64_t n = static_cast<int64_t>(train.size());
   const int64_t steps = tc.max_steps > 0 ? tc.max_steps
                                          : static_cast<int64_t>(tc.epochs) *
                                                ((n + tc.batch_size - 1) / tc.batch_size);
-  const int64_t eval_every =
-      tc.eval_every_steps > 0 ? tc.eval_every_steps : (n + tc.batch_size - 1) / tc.batch_size;
   if (opts.verbose) {
     std::fprintf(stderr,
                  "seq2seq: %lld training pairs (%lld sources > %lld bytes and %lld targets > %lld "
@@ -205,130 +293,31 @@ Seq2SeqTrainResult train_seq2seq(const ExperimentConfig& cfg, const TrainOptions
                  static_cast<long long>(model->parameter_count()), static_cast<long long>(steps),
                  tc.batch_size);
   }
-
-  std::mt19937 rng(static_cast<uint32_t>(tc.seed));
-  std::string log;
-  std::string last_eval = "no evaluation yet";
-  nlohmann::json last;
   const std::string model_pt = opts.out_dir + "/model.pt";
-  int64_t first = 0;
-  if (opts.resume) {
-    // continue bit for bit from the last evaluation's save: module, optimizer, step, both random
-    // streams (the batch sampler's and libtorch's, which dropout draws from) and the log
-    auto missing = [&](const std::string& what) {
-      return ModelFileError(model_pt + ": expected " + what +
-                            " for --resume (a model.pt saved by 'bytelite train' with this "
-                            "config), found none");
-    };
-    torch::serialize::InputArchive archive;
-    try {
-      archive.load_from(model_pt);
-      model->load(archive);
-    } catch (const c10::Error&) {
-      throw missing("a seq2seq model that loads");
-    }
-    c10::IValue saved_cfg, saved_state;
-    if (!archive.try_read(kConfigKey, saved_cfg) || !saved_cfg.isString())
-      throw missing("a config");
-    if (saved_cfg.toStringRef() != config_to_json(cfg).dump()) {
-      throw ConfigError(model_pt +
-                        ": --resume needs the config of the run it continues, found "
-                        "another (compare " +
-                        opts.out_dir +
-                        "/config.json; flags such as "
-                        "--threads and --max-steps count too)");
-    }
-    torch::serialize::InputArchive oa;
-    if (!archive.try_read(kOptimizerKey, oa) || !archive.try_read(kStateKey, saved_state) ||
-        !saved_state.isString()) {
-      throw missing("optimizer and trainer state");
-    }
-    optim.load(oa);
-    const auto st = nlohmann::json::parse(saved_state.toStringRef());
-    first = st.at("step").get<int64_t>();
-    std::istringstream(st.at("sampler").get<std::string>()) >> rng;
-    const auto bytes = st.at("torch_rng").get<std::vector<int>>();
-    auto state = torch::empty({static_cast<int64_t>(bytes.size())}, torch::kUInt8);
-    std::copy(bytes.begin(), bytes.end(), state.data_ptr<uint8_t>());
-    auto gen = at::detail::getDefaultCPUGenerator();
-    gen.set_state(state);
-    log = st.at("log").get<std::string>();
-    last = st.at("last");
-    last_eval = describe(last);
-    if (opts.verbose) {
-      std::fprintf(stderr, "resume: %s at step %lld of %lld\n", model_pt.c_str(),
-                   static_cast<long long>(first), static_cast<long long>(steps));
-    }
-  }
-  model->train();
-  Progress clock("train", steps, "steps");
-  double run_loss = 0;
-  int64_t run_n = 0;
-  for (int64_t s = first; s < steps; ++s) {
-    qat->active = qat->enabled && s >= cfg.quantization.warmup_steps;
-    const double lr = learning_rate_at(tc, s, steps);
-    for (auto& g : optim.param_groups())
-      static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
-    Pairs batch;
-    for (int i = 0; i < tc.batch_size; ++i) batch.push_back(train[rng() % train.size()]);
-    auto b = make_seq2seq_batch(batch, c.max_source, c.max_target);
-    auto loss = model->loss(model->forward(b.src, b.src_mask, b.dec_in), b.target, b.tgt_mask);
-    optim.zero_grad();
-    loss.backward();
-    if (tc.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), tc.grad_clip);
-    optim.step();
-    const double lv = loss.item<double>();
-    if (!std::isfinite(lv)) {
-      throw TrainingError("step " + std::to_string(s + 1) + ": loss is " + fmt("%g", lv) +
-                          " at learning rate " + fmt("%.3g", lr) +
-                          " (expected a finite loss; lower train.learning_rate)");
-    }
-    run_loss += lv;
-    ++run_n;
-    if (opts.verbose) {
-      clock.update(s + 1, "loss " + fmt("%.4f", run_loss / run_n) + " | lr " + fmt("%.2e", lr) +
-                              " | " + last_eval);
-    }
-    if ((s + 1) % 100 == 0) run_loss = 0, run_n = 0;
-    if ((s + 1) % eval_every == 0 || s + 1 == steps) {
-      last = evaluate(model, cfg, valid, groups, s + 1);
-      last["train_loss"] = run_n > 0 ? run_loss / run_n : lv;
-      last["seconds"] = clock.elapsed_s();
-      last_eval = describe(last);
-      log += last.dump() + "\n";
-      write_file_atomic(opts.out_dir + "/train_log.jsonl", log);
-      if (opts.on_eval) opts.on_eval(last);
-      std::ostringstream sampler;
-      sampler << rng;
-      const auto tr = at::detail::getDefaultCPUGenerator().get_state();
-      const nlohmann::json state = {
-          {"step", s + 1},
-          {"sampler", sampler.str()},
-          {"torch_rng",
-           std::vector<int>(tr.data_ptr<uint8_t>(), tr.data_ptr<uint8_t>() + tr.numel())},
-          {"log", log},
-          {"last", last}};
-      save_module(model, cfg, model_pt, &optim, state);
-      if (opts.verbose) {
-        std::fprintf(stderr, "step %lld: %s\n", static_cast<long long>(s + 1), last_eval.c_str());
-      }
-      if (opts.stop_after > 0 && s + 1 >= opts.stop_after && s + 1 < steps) {
-        Seq2SeqTrainResult r;  // stopped as if interrupted: OUT/model.pt resumes
-        r.steps = s + 1;
-        r.seconds = clock.elapsed_s();
-        r.parameter_count = model->parameter_count();
-        r.valid = last;
-        return r;
-      }
-    }
-  }
-  if (opts.verbose) clock.finish(steps, last_eval);
+  Seq2SeqTask task(cfg, opts, model, train, valid, groups, model_pt, steps);
+  TrainerSettings ts;
+  ts.schedule = tc;
+  ts.total_steps = ts.stop_step = steps;
+  ts.eval_every =
+      tc.eval_every_steps > 0 ? tc.eval_every_steps : (n + tc.batch_size - 1) / tc.batch_size;
+  ts.stop_after = opts.stop_after;
+  ts.qat = qat;
+  ts.qat_warmup_steps = cfg.quantization.warmup_steps;
+  ts.checkpoint_path = model_pt;
+  ts.log_path = opts.out_dir + "/train_log.jsonl";
+  ts.resume = opts.resume;
+  ts.verbose = opts.verbose;
+  ts.on_eval = opts.on_eval;
+  Trainer trainer(task, ts);
+  const TrainerResult tr = trainer.run();
 
   Seq2SeqTrainResult r;
-  r.steps = steps;
-  r.seconds = clock.elapsed_s();
+  r.steps = tr.steps;
+  r.seconds = task.clock.elapsed_s();
   r.parameter_count = model->parameter_count();
-  r.valid = last;
+  r.valid = task.last;
+  if (tr.interrupted) return r;  // stopped as if interrupted: OUT/model.pt resumes
+  if (opts.verbose) task.clock.finish(steps, task.last_eval);
   model->eval();
   if (cfg.quantization.enabled) {
     r.model_path = opts.out_dir + "/model.blt";

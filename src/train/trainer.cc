@@ -16,6 +16,7 @@
 #include "train/batcher.h"
 #include "train/checkpoint.h"
 #include "train/encoder_registry.h"
+#include "train/loop.h"
 #include "train/pretrain.h"
 #include "train/teacher_scores.h"
 
@@ -48,29 +49,173 @@ std::string fmt(const char* f, double v) {
 
 }  // namespace
 
-double learning_rate_at(const TrainConfig& c, int64_t step, int64_t total) {
-  const double peak = c.learning_rate;
-  if (c.lr_schedule == "cosine_clamped") {
-    // peak * max(f, min_lr_ratio), f the linear warm-up then a cosine decay to 0 (the G2P
-    // recipe's schedule; the expressions are those of examples/seq2seq_g2p, so both give the
-    // same float values)
-    const int64_t w = c.lr_warmup_steps;
-    const double f =
-        step < w ? (static_cast<double>(step) + 1.0) / static_cast<double>(w)
-                 : 0.5 * (1 + std::cos(M_PI * static_cast<double>(step - w) /
-                                       static_cast<double>(std::max<int64_t>(1, total - w))));
-    return peak * std::max(f, c.min_lr_ratio);
+namespace {
+
+// The classify task: single- or multi-label cross-entropy on shuffled (length-bucketed) epochs;
+// evaluation on the validation set with decision thresholds chosen there; best.ckpt at each
+// improvement of train.metric.
+class ClassifyTask : public TrainTask {
+ public:
+  ClassifyTask(const ExperimentConfig& cfg, const TrainOptions& opts, const EncodedDataset& train,
+               const EncodedDataset& valid, ModelMeta& meta, ByteClassifier& model,
+               torch::Tensor class_weights, int64_t steps_per_epoch, int64_t total_steps)
+      : cfg_(cfg),
+        tc_(cfg.train),
+        opts_(opts),
+        train_(train),
+        valid_(valid),
+        meta_(meta),
+        model_(model),
+        class_weights_(std::move(class_weights)),
+        steps_per_epoch_(steps_per_epoch),
+        total_steps_(total_steps),
+        best_path_(opts.out_dir + "/best.ckpt") {}
+
+  torch::nn::Module& module() override { return *model_; }
+  std::vector<ParamGroup> parameter_groups() override {
+    ParamGroup decay{{}, tc_.weight_decay}, no_decay{{}, 0.0};
+    for (const auto& p : model_->named_parameters())
+      (p.value().dim() >= 2 ? decay : no_decay).params.push_back(p.value());
+    return {decay, no_decay};
   }
-  if (c.lr_warmup_steps > 0 && step < c.lr_warmup_steps) {
-    return peak * static_cast<double>(step + 1) / c.lr_warmup_steps;
+  std::vector<torch::Tensor> frozen_parameters() override {
+    std::vector<torch::Tensor> encoder;
+    for (const auto& p : model_->named_parameters())
+      if (!ByteClassifierImpl::is_head_tensor(p.key())) encoder.push_back(p.value());
+    return encoder;
   }
-  if (c.lr_schedule == "constant") return peak;
-  const double span = std::max<int64_t>(1, total - c.lr_warmup_steps);
-  const double t = std::clamp((step - c.lr_warmup_steps) / span, 0.0, 1.0);
-  const double floor = c.min_lr_ratio * peak;
-  if (c.lr_schedule == "linear") return floor + (peak - floor) * (1.0 - t);
-  return floor + (peak - floor) * 0.5 * (1.0 + std::cos(M_PI * t));
-}
+  void write_meta(torch::serialize::OutputArchive& ar) override {
+    ar.write("bytelite_meta", c10::IValue(meta_to_json(meta_).dump()));
+  }
+  void check_resume(torch::serialize::InputArchive& ar, const std::string& path) override {
+    c10::IValue m;
+    if (!ar.try_read("bytelite_meta", m) || !m.isString()) {
+      throw ModelFileError(path + ": expected a classifier checkpoint ('bytelite_meta'), found " +
+                           "another kind of file; start without --resume");
+    }
+    nlohmann::json j = nlohmann::json::parse(m.toStringRef(), nullptr, false);
+    const ModelMeta saved = meta_from_json(j, path);
+    if (saved.label_names != meta_.label_names) {
+      throw ModelFileError(path + ": expected the labels of the training data, found " +
+                           "different labels in the checkpoint");
+    }
+    meta_.thresholds = saved.thresholds;
+    meta_.valid_metrics = saved.valid_metrics;
+    meta_.step = saved.step;
+  }
+  nlohmann::json state() override { return {{"train_loss_ema", loss_ema_}}; }
+  void restore(const nlohmann::json& st) override {
+    const auto ema = st.find("train_loss_ema");  // absent before issue 13
+    if (ema != st.end() && ema->is_number()) loss_ema_ = ema->get<double>();
+    if (opts_.verbose) {
+      std::fprintf(stderr, "resume: from %s at step %lld (best %s %.4f at step %lld)\n",
+                   (opts_.out_dir + "/last.ckpt").c_str(),
+                   static_cast<long long>(st.at("step").get<int64_t>()), tc_.metric.c_str(),
+                   st.at("best_metric").get<double>(),
+                   static_cast<long long>(st.at("best_step").get<int64_t>()));
+    }
+  }
+  void begin(int64_t first_step) override {
+    first_step_ = first_step;
+    if (opts_.verbose) {
+      std::fprintf(stderr,
+                   "model: %s, %lld parameters, QAT %s; %lld steps (%lld per epoch), "
+                   "batch %d, %d threads\n",
+                   encoder_kind(cfg_.model).display,
+                   static_cast<long long>(model_->parameter_count()),
+                   cfg_.quantization.enabled ? "on" : "off", static_cast<long long>(total_steps_),
+                   static_cast<long long>(steps_per_epoch_), tc_.batch_size, tc_.threads);
+    }
+    prog_ = std::make_unique<Progress>("train", total_steps_ * tc_.batch_size, "ex",
+                                       opts_.verbose ? 2.0 : 1e9);
+  }
+  torch::Tensor loss(int64_t step) override {
+    epoch_ = step / steps_per_epoch_;
+    if (epoch_ != batches_epoch_) {
+      batches_ = epoch_batches(train_.ids, tc_.batch_size, tc_.seed, epoch_, tc_.bucket_by_length);
+      batches_epoch_ = epoch_;
+    }
+    Batch batch = make_batch(train_, batches_[step % steps_per_epoch_],
+                             tc_.distortion_probability, tc_.seed, epoch_);
+    auto logits = model_->forward(batch.ids, batch.mask);
+    if (batch.teacher.defined()) {  // distillation (docs/distillation.md)
+      return distillation_loss(logits, train_.multilabel ? batch.targets : batch.labels,
+                               batch.teacher, train_.multilabel, tc_.distill_alpha,
+                               tc_.distill_temperature, class_weights_);
+    }
+    if (train_.multilabel) return torch::binary_cross_entropy_with_logits(logits, batch.targets);
+    return torch::nn::functional::cross_entropy(
+        logits, batch.labels,
+        torch::nn::functional::CrossEntropyFuncOptions().weight(class_weights_));
+  }
+  void after_step(int64_t step, double lv, double lr) override {
+    loss_ema_ = std::isnan(loss_ema_) ? lv : 0.98 * loss_ema_ + 0.02 * lv;
+    prog_->update((step - first_step_) * tc_.batch_size,
+                  "epoch " + std::to_string(epoch_ + 1) + " | loss " + fmt("%.4f", loss_ema_) +
+                      " | lr " + fmt("%.2e", lr) + " | " + last_eval_);
+  }
+  Evaluation evaluate(int64_t step, double lr) override {
+    auto probs = predict_probabilities(model_, train_.multilabel, valid_.ids);
+    MetricInput in = metric_input(valid_, probs);
+    thresholds_ = choose_thresholds(in);
+    report_ = evaluate_report(in);
+    const double m = metric_value(report_, tc_.metric);
+    last_eval_ = "valid " + tc_.metric + " " + fmt("%.4f", m);
+    Evaluation e;
+    e.metric = m;
+    e.record = {{"step", step},
+                {"epoch", epoch_ + 1},
+                {"train_loss", loss_ema_},
+                {"lr", lr},
+                {"valid", nlohmann::json::parse(report_to_json(report_))}};
+    return e;
+  }
+  void on_best(int64_t step, const Evaluation&) override {
+    best_report_ = report_;
+    meta_.thresholds = thresholds_;
+    meta_.valid_metrics = nlohmann::json::parse(report_to_json(report_));
+    meta_.step = step;
+    save_checkpoint(best_path_, meta_, model_, nullptr, nlohmann::json::object());
+  }
+  std::string eval_line(int64_t step, const Evaluation&, bool improved) override {
+    char buf[256];
+    std::snprintf(buf, sizeof buf,
+                  "\r\033[K[eval] step %lld epoch %lld | loss %.4f | valid macro_f1 %.4f "
+                  "roc_auc %.4f acc %.4f%s",
+                  static_cast<long long>(step), static_cast<long long>(epoch_ + 1), loss_ema_,
+                  report_.macro_f1, report_.roc_auc, report_.accuracy,
+                  improved ? " | best so far (saved)" : "");
+    return buf;
+  }
+  void finish(int64_t step) { prog_->finish((step - first_step_) * tc_.batch_size, last_eval_); }
+
+  EvalReport best_report_;
+
+ private:
+  EvalReport evaluate_report(const MetricInput& in) {
+    return bytelite::evaluate(in, thresholds_, meta_.label_names);
+  }
+
+  const ExperimentConfig& cfg_;
+  const TrainConfig& tc_;
+  const TrainOptions& opts_;
+  const EncodedDataset& train_;
+  const EncodedDataset& valid_;
+  ModelMeta& meta_;
+  ByteClassifier& model_;
+  torch::Tensor class_weights_;
+  const int64_t steps_per_epoch_, total_steps_;
+  const std::string best_path_;
+  std::vector<std::vector<int64_t>> batches_;
+  int64_t batches_epoch_ = -1, epoch_ = 0, first_step_ = 0;
+  double loss_ema_ = NAN;
+  std::string last_eval_ = "valid " + cfg_.train.metric + " -";
+  std::vector<float> thresholds_;
+  EvalReport report_;
+  std::unique_ptr<Progress> prog_;
+};
+
+}  // namespace
 
 TrainResult train_classifier(const ExperimentConfig& cfg, const TrainOptions& opts,
                              const std::string& init_from) {
@@ -122,7 +267,7 @@ TrainResult train_classifier(const ExperimentConfig& cfg, const TrainOptions& op
     }
   }
 
-  // ---- model, optimizer ----
+  // ---- model ----
   torch::manual_seed(tc.seed);
   auto qat = std::make_shared<QatState>();
   qat->enabled = cfg.quantization.enabled;
@@ -142,19 +287,6 @@ TrainResult train_classifier(const ExperimentConfig& cfg, const TrainOptions& op
                    static_cast<long long>(n), init_from.c_str(), static_cast<long long>(pstep));
     }
   }
-  std::vector<torch::Tensor> decay, no_decay, encoder_params;
-  for (const auto& p : model->named_parameters()) {
-    (p.value().dim() >= 2 ? decay : no_decay).push_back(p.value());
-    if (!ByteClassifierImpl::is_head_tensor(p.key())) encoder_params.push_back(p.value());
-  }
-  torch::optim::AdamWOptions ao(tc.learning_rate);
-  ao.betas({tc.adam_beta1, tc.adam_beta2}).eps(tc.adam_eps).weight_decay(tc.weight_decay);
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(ao));
-  auto ao0 = ao;
-  ao0.weight_decay(0.0);
-  groups.emplace_back(no_decay, std::make_unique<torch::optim::AdamWOptions>(ao0));
-  torch::optim::AdamW optimizer(std::move(groups), ao);
 
   // class weights
   torch::Tensor class_weights;
@@ -179,191 +311,37 @@ TrainResult train_classifier(const ExperimentConfig& cfg, const TrainOptions& op
   const int64_t N = static_cast<int64_t>(train.size());
   const int64_t steps_per_epoch = (N + tc.batch_size - 1) / tc.batch_size;
   const int64_t total_steps = tc.max_steps > 0 ? tc.max_steps : tc.epochs * steps_per_epoch;
-  const int64_t eval_every = tc.eval_every_steps > 0 ? tc.eval_every_steps : steps_per_epoch;
-
   make_dirs(opts.out_dir);
-  const std::string last_path = opts.out_dir + "/last.ckpt";
   const std::string best_path = opts.out_dir + "/best.ckpt";
-  const std::string log_path = opts.out_dir + "/train_log.jsonl";
 
-  int64_t step = 0;
-  double best_metric = -1e30;
-  int64_t best_step = 0;
-  int bad_evals = 0;
-  EvalReport best_report;
-  bool stopped_early = false;
-  const std::string metric_name = tc.metric;
-
-  auto trainer_state = [&]() {
-    auto rng = at::detail::getDefaultCPUGenerator().get_state();
-    std::vector<int> rng_bytes(rng.data_ptr<uint8_t>(), rng.data_ptr<uint8_t>() + rng.numel());
-    return nlohmann::json{{"step", step},
-                          {"best_metric", best_metric},
-                          {"best_step", best_step},
-                          {"bad_evals", bad_evals},
-                          {"rng_state", rng_bytes}};
-  };
-
-  if (opts.resume) {
-    auto lc = load_checkpoint(last_path);
-    if (lc.meta.label_names != meta.label_names) {
-      throw ModelFileError(last_path + ": expected the labels of the training data, found " +
-                           "different labels in the checkpoint");
-    }
-    {
-      torch::NoGradGuard ng;
-      auto src = lc.model->named_parameters();
-      for (auto& p : model->named_parameters()) p.value().copy_(src[p.key()]);
-      auto srcb = lc.model->named_buffers();
-      for (auto& b : model->named_buffers()) b.value().copy_(srcb[b.key()]);
-    }
-    load_optimizer_state(last_path, optimizer);
-    const auto& ts = lc.trainer_state;
-    step = ts.at("step").get<int64_t>();
-    best_metric = ts.at("best_metric").get<double>();
-    best_step = ts.at("best_step").get<int64_t>();
-    bad_evals = ts.at("bad_evals").get<int>();
-    auto bytes = ts.at("rng_state").get<std::vector<int>>();
-    auto rng = torch::empty({static_cast<int64_t>(bytes.size())}, torch::kUInt8);
-    std::copy(bytes.begin(), bytes.end(), rng.data_ptr<uint8_t>());
-    auto gen = at::detail::getDefaultCPUGenerator();
-    gen.set_state(rng);
-    if (opts.verbose) {
-      std::fprintf(stderr, "resume: from %s at step %lld (best %s %.4f at step %lld)\n",
-                   last_path.c_str(), static_cast<long long>(step), metric_name.c_str(),
-                   best_metric, static_cast<long long>(best_step));
-    }
-  } else {
-    std::remove(log_path.c_str());
-    save_checkpoint(last_path, meta, model, &optimizer, trainer_state());
-  }
-
-  if (opts.verbose) {
-    std::fprintf(stderr,
-                 "model: %s, %lld parameters, QAT %s; %lld steps (%lld per epoch), "
-                 "batch %d, %d threads\n",
-                 encoder_kind(cfg.model).display, static_cast<long long>(model->parameter_count()),
-                 cfg.quantization.enabled ? "on" : "off", static_cast<long long>(total_steps),
-                 static_cast<long long>(steps_per_epoch), tc.batch_size, tc.threads);
-  }
-
-  std::vector<torch::Tensor> params = model->parameters();
-  Progress prog("train", total_steps * tc.batch_size, "ex", opts.verbose ? 2.0 : 1e9);
-  const int64_t first_step = step;
-  double loss_ema = NAN;
-  std::string last_eval = "valid " + metric_name + " -";
-  int64_t last_good_step = step;
-
-  while (step < total_steps && !stopped_early) {
-    const int64_t epoch = step / steps_per_epoch;
-    const auto batches =
-        epoch_batches(train.ids, tc.batch_size, tc.seed, epoch, tc.bucket_by_length);
-    for (int64_t bi = step % steps_per_epoch; bi < steps_per_epoch && step < total_steps; ++bi) {
-      Batch batch = make_batch(train, batches[bi], tc.distortion_probability, tc.seed, epoch);
-      qat->active = qat->enabled && step >= cfg.quantization.warmup_steps;
-      const double lr = learning_rate_at(tc, step, total_steps);
-      for (auto& g : optimizer.param_groups()) g.options().set_lr(lr);
-      model->train();
-      auto logits = model->forward(batch.ids, batch.mask);
-      torch::Tensor loss;
-      if (batch.teacher.defined()) {
-        loss = distillation_loss(logits, train.multilabel ? batch.targets : batch.labels,
-                                 batch.teacher, train.multilabel, tc.distill_alpha,
-                                 tc.distill_temperature, class_weights);
-      } else if (train.multilabel) {
-        loss = torch::binary_cross_entropy_with_logits(logits, batch.targets);
-      } else {
-        loss = torch::nn::functional::cross_entropy(
-            logits, batch.labels,
-            torch::nn::functional::CrossEntropyFuncOptions().weight(class_weights));
-      }
-      const double lv = loss.item<double>();
-      auto diverged = [&](const std::string& what, double v) {
-        char buf[512];
-        std::snprintf(buf, sizeof buf,
-                      "step %lld: %s is %g (learning rate %.3g); training stopped. The last good "
-                      "checkpoint is %s (step %lld); lower train.learning_rate and rerun, or "
-                      "continue with --resume",
-                      static_cast<long long>(step + 1), what.c_str(), v, lr, last_path.c_str(),
-                      static_cast<long long>(last_good_step));
-        return TrainingError(buf);
-      };
-      if (!std::isfinite(lv)) throw diverged("the loss", lv);
-      optimizer.zero_grad();
-      loss.backward();
-      if (step < tc.freeze_encoder_steps) {
-        // LP-FT: an undefined gradient makes AdamW skip the tensor (no moment update, no weight
-        // decay) and leaves it out of the clipped norm.
-        for (auto& t : encoder_params) t.mutable_grad().reset();
-      }
-      const double max_norm = tc.grad_clip > 0 ? tc.grad_clip : 1e30;
-      const double gn = torch::nn::utils::clip_grad_norm_(params, max_norm);
-      if (!std::isfinite(gn)) throw diverged("the gradient norm", gn);
-      optimizer.step();
-      ++step;
-      loss_ema = std::isnan(loss_ema) ? lv : 0.98 * loss_ema + 0.02 * lv;
-      prog.update((step - first_step) * tc.batch_size,
-                  "epoch " + std::to_string(epoch + 1) + " | loss " + fmt("%.4f", loss_ema) +
-                      " | lr " + fmt("%.2e", lr) + " | " + last_eval);
-
-      if (step % eval_every == 0 || step == total_steps) {
-        auto probs = predict_probabilities(model, train.multilabel, valid.ids);
-        MetricInput in = metric_input(valid, probs);
-        auto thresholds = choose_thresholds(in);
-        EvalReport report = evaluate(in, thresholds, meta.label_names);
-        const double m = metric_value(report, metric_name);
-        last_eval = "valid " + metric_name + " " + fmt("%.4f", m);
-        const bool improved = m > best_metric;
-        if (improved) {
-          best_metric = m;
-          best_step = step;
-          best_report = report;
-          bad_evals = 0;
-          meta.thresholds = thresholds;
-          meta.valid_metrics = nlohmann::json::parse(report_to_json(report));
-          meta.step = step;
-          save_checkpoint(best_path, meta, model, nullptr, nlohmann::json::object());
-        } else {
-          ++bad_evals;
-        }
-        save_checkpoint(last_path, meta, model, &optimizer, trainer_state());
-        last_good_step = step;
-        {
-          const nlohmann::json record = {{"step", step},
-                                         {"epoch", epoch + 1},
-                                         {"train_loss", loss_ema},
-                                         {"lr", lr},
-                                         {"valid", nlohmann::json::parse(report_to_json(report))}};
-          {
-            std::ofstream log(log_path, std::ios::app);
-            log << record.dump() << "\n";
-          }
-          if (opts.on_eval) opts.on_eval(record);
-        }
-        if (opts.verbose) {
-          std::fprintf(stderr,
-                       "\r\033[K[eval] step %lld epoch %lld | loss %.4f | valid macro_f1 %.4f "
-                       "roc_auc %.4f acc %.4f%s\n",
-                       static_cast<long long>(step), static_cast<long long>(epoch + 1), loss_ema,
-                       report.macro_f1, report.roc_auc, report.accuracy,
-                       improved ? " | best so far (saved)" : "");
-        }
-        if (tc.early_stopping_patience > 0 && bad_evals >= tc.early_stopping_patience) {
-          stopped_early = true;
-          if (opts.verbose)
-            std::fprintf(stderr, "early stopping: no improvement in %d evaluations\n", bad_evals);
-          break;
-        }
-      }
-    }
-  }
-  prog.finish((step - first_step) * tc.batch_size, last_eval);
+  ClassifyTask task(cfg, opts, train, valid, meta, model, class_weights, steps_per_epoch,
+                    total_steps);
+  TrainerSettings ts;
+  ts.what = "training";
+  ts.lr_key = "train.learning_rate";
+  ts.schedule = tc;
+  ts.total_steps = ts.stop_step = total_steps;
+  ts.eval_every = tc.eval_every_steps > 0 ? tc.eval_every_steps : steps_per_epoch;
+  ts.freeze_steps = tc.freeze_encoder_steps;
+  ts.early_stopping_patience = tc.early_stopping_patience;
+  ts.stop_after = opts.stop_after;
+  ts.qat = qat;
+  ts.qat_warmup_steps = cfg.quantization.warmup_steps;
+  ts.checkpoint_path = opts.out_dir + "/last.ckpt";
+  ts.log_path = opts.out_dir + "/train_log.jsonl";
+  ts.resume = opts.resume;
+  ts.verbose = opts.verbose;
+  ts.on_eval = opts.on_eval;
+  Trainer trainer(task, ts);
+  const TrainerResult tr = trainer.run();
+  task.finish(tr.steps);
 
   TrainResult res;
-  res.steps = step;
-  res.best_step = best_step;
-  res.best_metric = best_metric;
-  if (best_step > 0 && best_report.examples == 0) {
+  res.steps = tr.steps;
+  res.best_step = tr.best_step;
+  res.best_metric = tr.best_metric;
+  EvalReport best_report = task.best_report_;
+  if (tr.best_step > 0 && best_report.examples == 0) {
     // Resumed after the best evaluation: reload its report from the checkpoint.
     auto lc = load_checkpoint(best_path);
     auto probs = predict_probabilities(lc.model, lc.meta.multilabel, valid.ids);
@@ -375,9 +353,9 @@ TrainResult train_classifier(const ExperimentConfig& cfg, const TrainOptions& op
   for (const auto& p : model->parameters()) {
     res.int8_bytes += p.dim() >= 2 ? p.numel() + 4 * p.size(0) : 4 * p.numel();
   }
-  res.stopped_early = stopped_early;
+  res.stopped_early = tr.stopped_early;
   res.best_checkpoint = best_path;
-  if (best_step > 0) {
+  if (tr.best_step > 0) {
     auto lc = load_checkpoint(best_path);
     write_file_atomic(opts.out_dir + "/config.json", meta_to_json(lc.meta).dump(2) + "\n");
   }

@@ -1,6 +1,7 @@
-// The training loop: AdamW (Loshchilov & Hutter 2019) with linear warm-up then cosine or linear
-// decay, global gradient-norm clipping, optional class weights, evaluation on a validation set
-// with early stopping and best-checkpoint selection, atomic checkpoints and --resume.
+// The classify task on the one training loop (train/loop.h, which owns AdamW (Loshchilov & Hutter
+// 2019) with linear warm-up then cosine or linear decay, global gradient-norm clipping, early
+// stopping, atomic checkpoints and --resume): optional class weights, evaluation on a validation
+// set with best-checkpoint selection.
 //
 // Reproducibility (robustness case C8): the same config, data, seed and thread count give
 // identical checkpoints. A different thread count changes the order of floating-point
@@ -14,6 +15,7 @@
 
 #include "core/metrics.h"
 #include "train/config.h"
+#include "train/loop.h"
 
 namespace bytelite {
 
@@ -23,8 +25,8 @@ struct TrainOptions {
   std::string out_dir;     // created if missing
   bool resume = false;     // continue from out_dir/last.ckpt
   bool verbose = true;     // progress lines on stderr
-  // seq2seq: stop at the first evaluation at or after this many steps, as an interrupted run
-  // (OUT/model.pt then resumes); 0 = off. For tests and time-boxed runs.
+  // Stop at the first evaluation at or after this many steps, as an interrupted run (resume
+  // continues from OUT/last.ckpt, seq2seq OUT/model.pt); 0 = off. For tests and time-boxed runs.
   int64_t stop_after = 0;
   // Called after each evaluation with the record appended to OUT/train_log.jsonl (step,
   // train_loss, valid metrics, ...), on the training thread; an exception it throws ends the
@@ -53,8 +55,5 @@ struct TrainResult {
 /// pooling and the head start fresh. Ignored with resume (last.ckpt has everything).
 TrainResult train_classifier(const ExperimentConfig& cfg, const TrainOptions& opts,
                              const std::string& init_from = {});
-
-/// Learning rate at a 0-based step for the schedule in cfg (total = planned steps).
-double learning_rate_at(const TrainConfig& cfg, int64_t step, int64_t total);
 
 }  // namespace bytelite
