@@ -376,7 +376,8 @@ class PretrainTask : public TrainTask {
         stop_(stop),
         elapsed_(std::move(elapsed)),
         bytes_per_step(static_cast<double>(cfg.pretrain.batch_size) * cfg.pretrain.seq_len),
-        tty_(isatty(fileno(stderr)) != 0) {}
+        tty_(isatty(fileno(stderr)) != 0),
+        live_(Progress("pretrain", 0, "steps", 2.0, !opts.verbose).enabled()) {}
 
   torch::nn::Module& module() override { return *model_; }
   std::vector<ParamGroup> parameter_groups() override {
@@ -481,7 +482,8 @@ class PretrainTask : public TrainTask {
     lr_ = lr;
     loss_ema = std::isnan(loss_ema) ? lv : 0.98 * loss_ema + 0.02 * lv;
     acc_ema = std::isnan(acc_ema) ? accuracy_ : 0.98 * acc_ema + 0.02 * accuracy_;
-    if (opts_.verbose && elapsed_() - last_log_ >= (tty_ ? 2.0 : 10.0)) {
+    // live progress lines: on a terminal (or BYTELITE_PROGRESS=lines), as core/progress.h
+    if (live_ && elapsed_() - last_log_ >= (tty_ ? 2.0 : 10.0)) {
       last_log_ = elapsed_();
       std::fprintf(stderr, "%s%s%s", tty_ ? "\r" : "", progress_line().c_str(),
                    tty_ ? "\033[K" : "\n");
@@ -570,6 +572,7 @@ class PretrainTask : public TrainTask {
 
  private:
   const bool tty_;
+  const bool live_;
   int64_t step_ = 0, first_step_ = 0;
   double lr_ = 0, accuracy_ = 0, last_log_ = 0;
   std::chrono::steady_clock::time_point loop_start_ = std::chrono::steady_clock::now();

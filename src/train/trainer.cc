@@ -126,8 +126,8 @@ class ClassifyTask : public TrainTask {
                    cfg_.quantization.enabled ? "on" : "off", static_cast<long long>(total_steps_),
                    static_cast<long long>(steps_per_epoch_), tc_.batch_size, tc_.threads);
     }
-    prog_ = std::make_unique<Progress>("train", total_steps_ * tc_.batch_size, "ex",
-                                       opts_.verbose ? 2.0 : 1e9);
+    prog_ = std::make_unique<Progress>("train", total_steps_ * tc_.batch_size, "ex", 2.0,
+                                       !opts_.verbose);
   }
   torch::Tensor loss(int64_t step) override {
     epoch_ = step / steps_per_epoch_;
