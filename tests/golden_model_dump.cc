@@ -1,8 +1,9 @@
 // golden_model_dump MODEL.blt: prints what the runtime computes on a golden model file
 // (tests/data/models/README.md) for a fixed set of inputs, in the line format that
 // tests/test_golden_models.cc reads back. scripts/make_golden_models.sh stores the output as
-// tests/data/models/vN/NAME.expected when it makes the golden files; the test then checks that
-// every later runtime gives the same values, bit for bit. Links only libbytelite.
+// NAME.expected beside each golden file (tests/data/models/v1/, v2/) when it makes them; the test
+// then checks that every later runtime gives the same values, bit for bit. Links only
+// libbytelite.
 //
 // Format (one record per line, fields separated by one space; '#' starts a comment):
 //   info KEY VALUE...                 ModelInfo fields (strings: the rest of the line; lists:

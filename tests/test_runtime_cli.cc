@@ -426,7 +426,8 @@ TEST_F(RuntimeCli, RuntimeExecutableHandsOffOrSaysWhatIsMissing) {
   for (const std::string& cmd :
        {"predict --checkpoint " + *dir_ + " --input " + dir + "/in.txt",
         "eval --checkpoint " + *dir_ + " --data " + source_path("data/olid/valid.tsv"),
-        std::string("train --config x.json"), "export --checkpoint " + *dir_ + " --out " + dir + "/m.blt",
+        std::string("train --config x.json"),
+        "export --checkpoint " + *dir_ + " --out " + dir + "/m.blt",
         "bench --model " + model() + " --data " + source_path("data/olid/test.tsv")}) {
     CmdResult r = run_cmd(exe + cmd);
     EXPECT_EQ(r.code, 1) << cmd << "\n" << r.out;

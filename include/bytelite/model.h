@@ -73,6 +73,10 @@ struct ModelInfo {
   int64_t trained_parameters = 0;  // float parameters of the training model (before folding)
   std::string source_checkpoint;   // checkpoint the file was exported from ("" if unknown)
   int64_t training_step = 0;       // optimizer step of that checkpoint
+
+  /// True for sequence-to-sequence models (architecture "byteseq2seq": Seq2SeqGenerator),
+  /// false for classifiers (Classifier).
+  bool is_seq2seq() const { return architecture == "byteseq2seq"; }
 };
 
 namespace rt {

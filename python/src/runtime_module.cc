@@ -153,7 +153,7 @@ pyb::object evaluate_model_path(pyb::handle path_obj, pyb::handle data_obj, int 
   {
     pyb::gil_scoped_release nogil;
     auto model = Model::load(path);
-    if (model->info().architecture == "byteseq2seq") {
+    if (model->info().is_seq2seq()) {
       GenerateOptions o;
       if (beam_size && *beam_size < 1) {
         throw InvalidArgument(

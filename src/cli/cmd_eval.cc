@@ -78,7 +78,7 @@ CLI::App* add_eval_command(CLI::App& app) {
     std::shared_ptr<const Model> model;
     if (!a->model.empty()) {
       model = Model::load(a->model);
-      if (model->info().architecture == "byteseq2seq") {
+      if (model->info().is_seq2seq()) {
         eval_seq2seq(*a, model);
         return;
       }

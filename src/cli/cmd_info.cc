@@ -35,7 +35,7 @@ CLI::App* add_info_command(CLI::App& app) {
     char crc[16];
     std::snprintf(crc, sizeof crc, "0x%08x", m.checksum);
     const nlohmann::ordered_json cfg = model_config_json(m);
-    const bool seq2seq = m.architecture == "byteseq2seq";
+    const bool seq2seq = m.is_seq2seq();
     if (a->json) {
       std::printf("%s\n", model_info_json(m).dump().c_str());
       return;

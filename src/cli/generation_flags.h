@@ -31,7 +31,7 @@ inline void add_generation_flags(CLI::App* cmd, GenerateOptions* o, bool n_best)
 inline std::shared_ptr<const Model> load_seq2seq_model(const std::string& path,
                                                        const std::string& command) {
   auto model = Model::load(path);
-  if (model->info().architecture != "byteseq2seq") {
+  if (!model->info().is_seq2seq()) {
     throw ConfigError(command + ": " + path +
                       ": expected a seq2seq model (architecture byteseq2seq), found " +
                       model->info().architecture);

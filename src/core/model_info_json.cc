@@ -26,7 +26,7 @@ nlohmann::ordered_json model_config_json(const ModelInfo& m) {
     cfg["attention_scale"] = m.attention_scale;
     cfg["layer_norm"] = m.layer_norm;
   }
-  const bool seq2seq = m.architecture == "byteseq2seq";
+  const bool seq2seq = m.is_seq2seq();
   if (seq2seq && !(kind != nullptr && kind->seq2seq_section)) {
     // An encoder configured by the model section (its hyperparameters above), then the decoder.
     cfg["decoder_dimension"] = m.decoder_dimension;
@@ -79,7 +79,7 @@ nlohmann::ordered_json model_info_json(const ModelInfo& m) {
                               {"trained_parameters", m.trained_parameters},
                               {"source_checkpoint", m.source_checkpoint},
                               {"training_step", m.training_step}};
-  if (m.architecture == "byteseq2seq") {
+  if (m.is_seq2seq()) {
     j["generation"] = {{"beam_size", m.beam_size}, {"length_penalty", m.length_penalty}};
   }
   return j;

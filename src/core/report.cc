@@ -222,7 +222,7 @@ RunReport build_report(const ReportOptions& o) {
   if (!o.model_path.empty() || is_file(model_path)) {
     model = Model::load(model_path);
     r.info = model->info();
-    r.seq2seq = r.info.architecture == "byteseq2seq";
+    r.seq2seq = r.info.is_seq2seq();
   } else if (str(r.summary, "task") == "seq2seq") {
     r.seq2seq = true;
   }

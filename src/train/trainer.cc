@@ -135,8 +135,8 @@ class ClassifyTask : public TrainTask {
       batches_ = epoch_batches(train_.ids, tc_.batch_size, tc_.seed, epoch_, tc_.bucket_by_length);
       batches_epoch_ = epoch_;
     }
-    Batch batch = make_batch(train_, batches_[step % steps_per_epoch_],
-                             tc_.distortion_probability, tc_.seed, epoch_);
+    Batch batch = make_batch(train_, batches_[step % steps_per_epoch_], tc_.distortion_probability,
+                             tc_.seed, epoch_);
     auto logits = model_->forward(batch.ids, batch.mask);
     if (batch.teacher.defined()) {  // distillation (docs/distillation.md)
       return distillation_loss(logits, train_.multilabel ? batch.targets : batch.labels,
