@@ -4,9 +4,8 @@
 // peer benchmark chart. Runs on the runtime; when the run directory holds the QAT checkpoint
 // (best.ckpt) and --data is given, the runtime executable hands the command to bytelite-train
 // (if it is there), which also measures how often the checkpoint and the int8 model agree.
-#include <sys/stat.h>
-
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -26,11 +25,6 @@ struct ReportArgs {
   std::string out;
   bool no_agreement = false;
 };
-
-bool regular_file(const std::string& p) {
-  struct stat st {};
-  return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
 }  // namespace
 
 CLI::App* add_report_command(CLI::App& app) {
@@ -57,7 +51,9 @@ CLI::App* add_report_command(CLI::App& app) {
   add_generation_flags(cmd, &a->o.gen, false);
   cmd->callback([a]() {
     const std::string ckpt = a->o.run_dir + "/best.ckpt";
-    const bool want_agreement = !a->no_agreement && !a->o.data_path.empty() && regular_file(ckpt);
+    std::error_code ec;
+    const bool want_agreement =
+        !a->no_agreement && !a->o.data_path.empty() && std::filesystem::is_regular_file(ckpt, ec);
     if (want_agreement && !have_libtorch() && training_executable_available()) {
       hand_off("report");
     }

@@ -336,25 +336,15 @@ std::vector<CurvePoint> precision_recall_curve(const std::vector<float>& scores,
 double average_precision(const std::vector<float>& scores, const std::vector<int32_t>& y_true) {
   check_pair(scores, y_true);
   if (any_nan(scores)) return kNaN;
-  int64_t pos = 0;
-  for (int32_t v : y_true) pos += v != 0 ? 1 : 0;
+  // sum over distinct thresholds of (R_k - R_{k-1}) P_k, on the points of the PR curve
+  const ClfCurve c = binary_clf_curve(scores, y_true);
+  const int64_t pos = c.tps.empty() ? 0 : c.tps.back();
   if (pos == 0) return kNaN;
-  const std::vector<size_t> idx = order_descending(scores);
-  int64_t tp = 0, fp = 0;
   double ap = 0, prev_recall = 0;
-  size_t i = 0;
-  while (i < idx.size()) {
-    const float v = scores[idx[i]];
-    while (i < idx.size() && scores[idx[i]] == v) {
-      if (y_true[idx[i]] != 0) {
-        ++tp;
-      } else {
-        ++fp;
-      }
-      ++i;
-    }
-    const double recall = static_cast<double>(tp) / static_cast<double>(pos);
-    const double precision = static_cast<double>(tp) / static_cast<double>(tp + fp);
+  for (size_t k = 0; k < c.tps.size(); ++k) {
+    const double recall = static_cast<double>(c.tps[k]) / static_cast<double>(pos);
+    const double precision =
+        static_cast<double>(c.tps[k]) / static_cast<double>(c.tps[k] + c.fps[k]);
     ap += (recall - prev_recall) * precision;
     prev_recall = recall;
   }

@@ -1,10 +1,9 @@
 #include "core/report.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -33,8 +32,8 @@ constexpr const char* kOtherColors[] = {"#aec7e8", "#ffbb78", "#98df8a", "#ff989
                                         "#c49c94", "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5"};
 
 bool is_file(const std::string& p) {
-  struct stat st {};
-  return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+  std::error_code ec;
+  return std::filesystem::is_regular_file(p, ec);
 }
 
 // A JSON file, or null when it does not exist.
@@ -206,11 +205,11 @@ RunReport build_report(const ReportOptions& o) {
   if (o.samples < 0) {
     throw ConfigError("report: expected --samples >= 0, found " + std::to_string(o.samples));
   }
-  struct stat st {};
-  if (::stat(o.run_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(o.run_dir, ec)) {
     throw InputError(o.run_dir +
                      ": expected a training output directory (bytelite train --out), found " +
-                     (::stat(o.run_dir.c_str(), &st) != 0 ? "no such directory" : "a file"));
+                     (std::filesystem::exists(o.run_dir, ec) ? "a file" : "no such directory"));
   }
   RunReport r;
   r.options = o;
