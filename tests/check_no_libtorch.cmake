@@ -9,9 +9,9 @@ foreach(f IN LISTS FILES)
   if(NOT rc1 EQUAL 0 OR NOT rc2 EQUAL 0)
     message(FATAL_ERROR "${f}: readelf -d / ldd failed")
   endif()
-  # ldd prints load addresses such as (0x00007fa9f9ac1000), which can contain "c10": drop them
-  string(REGEX REPLACE "\\(0x[0-9a-fA-F]+\\)" "" deps "${deps}")
-  string(REGEX MATCHALL "[^\n]*(torch|c10|caffe2|libshm)[^\n]*" bad "${dyn}\n${deps}")
+  # Match library file names only: readelf and ldd print hex addresses and sizes (0xc10,
+  # 0x00007fa9f9ac1000) that can contain "c10".
+  string(REGEX MATCHALL "lib(torch|c10|caffe2|shm)[A-Za-z0-9_.+-]*\\.so" bad "${dyn}\n${deps}")
   if(bad)
     message(FATAL_ERROR "${f}: expected no libtorch dependency, found:\n${bad}")
   endif()

@@ -33,3 +33,11 @@ target_precompile_headers(test_encoder_registry REUSE_FROM bytelite_train)
 # (docs/distillation.md).
 bytelite_test(test_distill SOURCES test_distill.cc LIBS bytelite_train)
 target_precompile_headers(test_distill REUSE_FROM bytelite_train)
+
+# The libtorch check itself must fail on a binary that does link libtorch (the training CLI),
+# so that the *_links_no_libtorch tests cannot pass vacuously.
+add_test(NAME check_no_libtorch_detects_libtorch
+  COMMAND ${CMAKE_COMMAND} -DFILES=$<TARGET_FILE:bytelite-train>
+    -P ${CMAKE_CURRENT_SOURCE_DIR}/check_no_libtorch.cmake)
+set_tests_properties(check_no_libtorch_detects_libtorch PROPERTIES
+  PASS_REGULAR_EXPRESSION "expected no libtorch dependency, found:[^;]*libtorch")
