@@ -298,6 +298,58 @@ TEST_P(GoldenClassifier, LoadsAndGivesTheRecordedOutputsBitForBit) {
   }
 }
 
+// Batched inference (several texts per forward pass, docs/runtime.md "Batched inference"): every
+// batch size and thread count gives each text exactly its one-text-at-a-time probabilities (the
+// same float bits) and labels, on every kernel path. The texts: the golden inputs, 300 OLID test
+// lines (whole TSV lines: any bytes are a text) and texts of every length 0..max_length + 3 in
+// shuffled order, so that batches mix short, long and truncated texts.
+TEST_P(GoldenClassifier, BatchedInferenceEqualsOneTextAtATime) {
+  const Golden g = GetParam();
+  const Expected e = read_expected(dir_of(g) + g.name + ".expected");
+  auto model = Model::load(dir_of(g) + g.name + ".blt");
+  std::vector<std::string> texts;
+  for (const Case& c : e.cases) texts.push_back(c.input);
+  std::ifstream olid(std::string(BYTELITE_SOURCE_DIR) + "/data/olid/test.tsv", std::ios::binary);
+  std::string line;
+  for (int i = 0; i < 300 && std::getline(olid, line); ++i) texts.push_back(line);
+  ASSERT_EQ(texts.size(), e.cases.size() + 300);
+  const int32_t max_len = model->info().max_length;
+  uint32_t rng = 12345;
+  auto next = [&rng]() { return rng = rng * 1664525u + 1013904223u; };
+  std::vector<std::string> by_length;
+  for (int32_t n = 0; n <= max_len + 3; ++n) {
+    std::string t;
+    for (int32_t i = 0; i < n; ++i) t.push_back(static_cast<char>(next() >> 24));
+    by_length.push_back(t);
+  }
+  for (size_t i = by_length.size(); i > 1; --i) std::swap(by_length[i - 1], by_length[next() % i]);
+  texts.insert(texts.end(), by_length.begin(), by_length.end());
+  for (KernelIsa isa : Classifier::available_isas()) {
+    SCOPED_TRACE(Classifier::isa_name(isa));
+    Classifier clf(model, {isa});
+    std::vector<Prediction> want;
+    for (const auto& t : texts) want.push_back(clf.classify(t));
+    // the outputs are not all the same
+    bool differ = false;
+    for (const auto& p : want) differ |= p.probabilities != want[0].probabilities;
+    EXPECT_TRUE(differ);
+    for (int batch : {1, 2, 3, 7, 32, 1000}) {
+      for (int threads : {1, 2, 3}) {
+        const std::vector<Prediction> got = clf.classify_batch(texts, threads, batch);
+        ASSERT_EQ(got.size(), texts.size());
+        for (size_t i = 0; i < texts.size(); ++i) {
+          ASSERT_EQ(join_floats(got[i].probabilities), join_floats(want[i].probabilities))
+              << "batch " << batch << " threads " << threads << " text " << i;
+          ASSERT_EQ(got[i].labels, want[i].labels);
+        }
+      }
+    }
+  }
+  Classifier clf(model);
+  EXPECT_THROW(clf.classify_batch(texts, 1, 0), InvalidArgument);
+  EXPECT_TRUE(clf.classify_batch({}, 2, 4).empty());
+}
+
 TEST_P(GoldenClassifier, LoadsFromMemoryWithTheSameInfo) {
   const Golden g = GetParam();
   std::ifstream f(dir_of(g) + g.name + ".blt", std::ios::binary);

@@ -237,6 +237,40 @@ std::vector<OpCase> dense_cases() {
                             {148, 64, 64, true}})
     v.push_back(dense_case(s.rows, s.k, s.n, s.relu, false, seed++));
   v.push_back(dense_case(5, 130, 33, false, true, seed++));  // no saturation at the extremes
+  // The requantization over its domain (the fused epilogue of the AVX-512 VNNI GEMM): random
+  // per-channel m0 in [2^30, 2^31), shifts 24..62 (small shifts clamp, large ones round to the
+  // zero point), |B| < 2^50 (so that |v >> shift| < 2^31, as the AVX2 form needs and the
+  // loader's bounds give), zero points and ReLU floors; odd row and channel counts.
+  for (int variant = 0; variant < 4; ++variant) {
+    Rng r(seed++);
+    const int64_t rows = 1 + 6 * variant, k = 23 + 40 * variant, n = 5 + 14 * variant;
+    auto w = std::make_shared<std::vector<int8_t>>(r.int8(n * k, -127, 127));
+    auto x = std::make_shared<std::vector<int8_t>>(r.int8(rows * k));
+    auto layer = std::make_shared<DenseLayer>();
+    layer->w = pack_matrix(w->data(), n, k);
+    RequantParams& rq = layer->rq;
+    rq.n = n;
+    rq.zp = r.uniform(-128, 127);
+    rq.lo = variant % 2 == 1 ? rq.zp : -128;
+    for (int64_t j = 0; j < n; ++j) {
+      rq.m0.push_back((1 << 30) + r.uniform(0, (1 << 30) - 1));
+      const int sh = j % 3 == 0 ? r.uniform(24, 62) : r.uniform(30, 50);
+      rq.shift.push_back(sh);
+      const int64_t big = static_cast<int64_t>(r.uniform(-(1 << 30), 1 << 30)) << 19;
+      rq.bias.push_back(j % 2 == 0 ? big : r.uniform(-100000, 100000));
+    }
+    prepare_requant(rq);
+    OpCase oc{"requantization sweep " + dims_str("rows k n", {rows, k, n}) +
+                  (rq.lo == rq.zp ? " relu" : ""),
+              {rows, k, n},
+              rows * n,
+              [=](const OpContext& c, uint8_t* o) {
+                (void)w;
+                dense(c, *layer, x->data(), rows, k, reinterpret_cast<int8_t*>(o));
+              }};
+    oc.perf = false;
+    v.push_back(oc);
+  }
   return v;
 }
 
@@ -325,6 +359,15 @@ std::shared_ptr<GbstLayer> random_gbst(Rng& r, Storage& st, int64_t D, int32_t W
   return g;
 }
 
+// Sequence lengths of the batched cases: odd lengths including 1, and 32 lengths in 40..280
+// (the OLID tweets' range at max_length 280).
+std::vector<std::vector<int64_t>> batch_lengths() {
+  std::vector<int64_t> olid;
+  Rng r(99);
+  for (int i = 0; i < 32; ++i) olid.push_back(r.uniform(40, 280));
+  return {{1, 13, 5, 37, 2, 1, 9}, olid};
+}
+
 std::vector<OpCase> gbst_cases() {
   std::vector<OpCase> v;
   struct S {
@@ -349,6 +392,26 @@ std::vector<OpCase> gbst_cases() {
                  [=](const OpContext& c, uint8_t* o) {
                    (void)st;
                    gbst(c, *g, x->data(), s.T, reinterpret_cast<int8_t*>(o));
+                 }});
+  }
+  // batched (gbst_batch): odd lengths, and 32 sequences of 40..280 positions at the OLID shape
+  for (const auto& lens : batch_lengths()) {
+    Rng r(seed++);
+    auto st = std::make_shared<Storage>();
+    const int64_t D = lens.size() > 8 ? 64 : 33;
+    auto g = random_gbst(r, *st, D, 4, 5, 2, qp(0.05f, -4));
+    int64_t total = 0, tout = 0;
+    for (int64_t T : lens) total += T, tout += (T + 1) / 2;
+    auto x = std::make_shared<std::vector<int8_t>>(r.int8(total * D));
+    auto out_lens = std::make_shared<std::vector<int64_t>>(lens.size());
+    v.push_back({"batch of " + std::to_string(lens.size()) + " " +
+                     dims_str("positions D W conv rate", {total, D, 4, 5, 2}),
+                 {total, D, static_cast<int64_t>(lens.size())},
+                 tout * D,
+                 [=](const OpContext& c, uint8_t* o) {
+                   (void)st;
+                   gbst_batch(c, *g, x->data(), lens.data(), static_cast<int64_t>(lens.size()),
+                              reinterpret_cast<int8_t*>(o), out_lens->data());
                  }});
   }
   return v;
@@ -430,6 +493,34 @@ std::vector<OpCase> qrnn_cases() {
                  [=](const OpContext& c, uint8_t* o) {
                    (void)st;
                    qrnn_layer(c, *l, x->data(), T, C, reinterpret_cast<int8_t*>(o), "qrnn");
+                 }});
+  }
+  // batched (qrnn_layer_batch), at the OLID shape for the 32-sequence batch (C 128, S 64)
+  for (const auto& lens : batch_lengths()) {
+    Rng r(seed++);
+    auto st = std::make_shared<Storage>();
+    const bool olid = lens.size() > 8;
+    const int64_t C = olid ? 128 : 17, S = olid ? 64 : 9, k = 3;
+    auto l = std::make_shared<QrnnLayer>();
+    l->kernel_width = static_cast<int32_t>(k);
+    l->state_size = static_cast<int32_t>(S);
+    const QParams in = qp(0.03f, 5);
+    for (QrnnDirection* d : {&l->fwd, &l->bwd}) {
+      d->gates = random_dense(r, *st, k * C, 3 * S, in, qp(0.05f, 0), false);
+      d->tables = random_tables(r, false);
+    }
+    int64_t total = 0;
+    for (int64_t T : lens) total += T;
+    auto x = std::make_shared<std::vector<int8_t>>(r.int8(total * C));
+    v.push_back({"layer batch of " + std::to_string(lens.size()) + " " +
+                     dims_str("positions C S window", {total, C, S, k}),
+                 {total, C, S, static_cast<int64_t>(lens.size())},
+                 total * 2 * S,
+                 [=](const OpContext& c, uint8_t* o) {
+                   (void)st;
+                   qrnn_layer_batch(c, *l, x->data(), lens.data(),
+                                    static_cast<int64_t>(lens.size()), C,
+                                    reinterpret_cast<int8_t*>(o));
                  }});
   }
   return v;
@@ -819,6 +910,63 @@ INSTANTIATE_TEST_SUITE_P(OpHarness, BitIdentical, ::testing::ValuesIn(all_ops())
                          [](const ::testing::TestParamInfo<Op>& info) {
                            return std::string(op_name(info.param));
                          });
+
+// The batched layers give every sequence exactly the output of the one-sequence layer, on every
+// path (the BitIdentical cases above compare the batched layers across paths).
+TEST(OpHarness, BatchedLayersEqualOneSequenceAtATime) {
+  std::vector<Isa> isas = {Isa::kReference};
+  for (Isa i : optimized_isas()) isas.push_back(i);
+  for (const auto& lens : batch_lengths()) {
+    Rng r(7);
+    Storage st;
+    const int64_t N = static_cast<int64_t>(lens.size());
+    const int64_t D = 24, C = 20, S = 11;
+    auto g = random_gbst(r, st, D, 3, 4, 3, qp(0.05f, -2));
+    QrnnLayer l;
+    l.kernel_width = 4;
+    l.state_size = static_cast<int32_t>(S);
+    for (QrnnDirection* d : {&l.fwd, &l.bwd}) {
+      d->gates = random_dense(r, st, 4 * C, 3 * S, qp(0.03f, 5), qp(0.05f, 0), false);
+      d->tables = random_tables(r, false);
+    }
+    int64_t total = 0;
+    for (int64_t T : lens) total += T;
+    const std::vector<int8_t> xg = r.int8(total * D), xq = r.int8(total * C);
+    for (Isa isa : isas) {
+      SCOPED_TRACE(isa_name(isa));
+      OpScratch s1, s2;
+      const OpContext one{isa, s1}, many{isa, s2};
+      // GBST: output lengths ceil(T / 3)
+      std::vector<int8_t> want, got(static_cast<size_t>(total * D), 0x5A);
+      std::vector<int64_t> out_lens(lens.size());
+      int64_t row = 0;
+      for (int64_t T : lens) {
+        std::vector<int8_t> y(static_cast<size_t>((T + 2) / 3 * D));
+        ASSERT_EQ(gbst(one, *g, xg.data() + row * D, T, y.data()), (T + 2) / 3);
+        want.insert(want.end(), y.begin(), y.end());
+        row += T;
+      }
+      const int64_t rows =
+          gbst_batch(many, *g, xg.data(), lens.data(), N, got.data(), out_lens.data());
+      ASSERT_EQ(rows * D, static_cast<int64_t>(want.size()));
+      got.resize(want.size());
+      EXPECT_EQ(got, want);
+      for (int64_t i = 0; i < N; ++i) EXPECT_EQ(out_lens[i], (lens[i] + 2) / 3);
+      // QRNN layer
+      want.clear();
+      row = 0;
+      for (int64_t T : lens) {
+        std::vector<int8_t> y(static_cast<size_t>(T * 2 * S));
+        qrnn_layer(one, l, xq.data() + row * C, T, C, y.data(), "q");
+        want.insert(want.end(), y.begin(), y.end());
+        row += T;
+      }
+      got.assign(want.size(), 0x5A);
+      qrnn_layer_batch(many, l, xq.data(), lens.data(), N, C, got.data());
+      EXPECT_EQ(got, want);
+    }
+  }
+}
 
 // ---- perf mode ----
 

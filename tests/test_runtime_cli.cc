@@ -319,9 +319,10 @@ TEST_F(RuntimeCli, ExampleLinksOnlyTheRuntimeAndClassifiesStdin) {
   EXPECT_NE(ldd.out.find("libbytelite.so"), std::string::npos) << ldd.out;
 }
 
-// predict --model streams its input in chunks of 4,096 lines: an input of several chunks gives
-// the same bytes for every thread count, and every line's scores are the library's
-// (Classifier::classify) probabilities exactly.
+// predict --model streams its input through a pipeline (jobs of 256 lines, batches of
+// --batch-size lines, --threads workers, output in input order): an input of many jobs gives the
+// same bytes for every thread count and batch size, and every line's scores are the library's
+// (Classifier::classify, one text at a time) probabilities exactly.
 TEST_F(RuntimeCli, PredictModelStreamsManyChunksLikeTheLibrary) {
   auto dir = fresh_dir("predict_stream");
   std::vector<std::string> texts;
@@ -340,6 +341,12 @@ TEST_F(RuntimeCli, PredictModelStreamsManyChunksLikeTheLibrary) {
   CmdResult three = run("predict --model " + model() + " --input " + dir + "/in.txt --threads 3");
   ASSERT_EQ(three.code, 0);
   EXPECT_TRUE(one.out == three.out) << "output differs with 3 threads";
+  for (const char* flags : {"--threads 1 --batch-size 1", "--threads 2 --batch-size 7",
+                            "--threads 4 --batch-size 300"}) {
+    CmdResult r = run("predict --model " + model() + " --input " + dir + "/in.txt " + flags);
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_TRUE(one.out == r.out) << "output differs with " << flags;
+  }
   const auto out = lines_of(one.out);
   ASSERT_EQ(out.size(), lines.size());
   const auto& names = clf.info().labels;

@@ -11,12 +11,14 @@
 
 #include <cmath>
 #include <random>
+#include <set>
 
 #include "bytelite/classifier.h"
 #include "bytelite/errors.h"
 #include "bytelite/model.h"
 #include "bytelite_model_generated.h"
 #include "runtime/crc32.h"
+#include "runtime/kernel_isa.h"
 #include "runtime/model_file.h"
 #include "runtime/models/classifier_net.h"
 #include "runtime_test_util.h"
@@ -346,6 +348,65 @@ TEST(RuntimeModel, BatchResultsDoNotDependOnTheThreadCount) {
     }
   }
   EXPECT_TRUE(c.classify_batch({}, 4).empty());
+}
+
+// Batched inference on the main job's shapes (configs/byteqrnn_olid.json: 64 channels, GBST conv
+// 5 and widths 1-4, 2 QRNN layers, [attention; max] pooling, max_length 280; random QAT weights
+// with observed ranges): rt::classifier_forward_batch gives every text exactly the int8 logits
+// of rt::classifier_forward on that text alone, for batches of 2 to all texts, on every kernel
+// path; classify_batch equals classify for every thread count and batch size.
+TEST(RuntimeModel, BatchedForwardIsBitIdenticalOnTheMainJobShapes) {
+  const ExperimentConfig cfg = load_config(testutil::source_path("configs/byteqrnn_olid.json"));
+  ASSERT_EQ(cfg.model.qrnn_layers, 2);
+  auto lc = random_qat_checkpoint(cfg, 11);
+  auto m = Model::from_bytes(export_model_bytes(lc, "mainjob.ckpt"));
+  const rt::ClassifierNet& net = m->impl().net;
+  auto texts = testutil::olid_texts("data/olid/test.tsv", 250);
+  for (const auto& t : awkward_texts()) texts.push_back(t);
+  const int64_t C = net.head.w.n;
+  for (KernelIsa isa : Classifier::available_isas()) {
+    SCOPED_TRACE(Classifier::isa_name(isa));
+    Classifier clf(m, {isa});
+    const rt::Isa risa = rt::to_rt_isa(isa);
+    std::vector<int32_t> all_ids;
+    std::vector<int64_t> lens;
+    std::vector<int8_t> want;
+    rt::Workspace ws;
+    for (const auto& t : texts) {
+      const auto ids = clf.encode(t);
+      all_ids.insert(all_ids.end(), ids.begin(), ids.end());
+      lens.push_back(static_cast<int64_t>(ids.size()));
+      want.resize(want.size() + C);
+      rt::classifier_forward(rt::OpContext{risa, ws.ops}, net, ids.data(),
+                             static_cast<int64_t>(ids.size()), ws, want.data() + want.size() - C);
+    }
+    std::set<int> distinct(want.begin(), want.end());
+    EXPECT_GT(distinct.size(), 5u) << "the logits hardly vary";
+    const int64_t N = static_cast<int64_t>(texts.size());
+    for (int64_t batch : {int64_t{2}, int64_t{5}, int64_t{64}, N}) {
+      std::vector<int8_t> got(want.size(), 77);
+      rt::Workspace wb;
+      int64_t id0 = 0;
+      for (int64_t lo = 0; lo < N; lo += batch) {
+        const int64_t n = std::min(batch, N - lo);
+        rt::classifier_forward_batch(rt::OpContext{risa, wb.ops}, net, all_ids.data() + id0,
+                                     lens.data() + lo, n, wb, got.data() + lo * C);
+        for (int64_t i = lo; i < lo + n; ++i) id0 += lens[i];
+      }
+      ASSERT_EQ(got, want) << "batch " << batch;
+    }
+    std::vector<Prediction> one;
+    for (const auto& t : texts) one.push_back(clf.classify(t));
+    for (int batch : {1, 9, 32}) {
+      for (int threads : {1, 2}) {
+        auto got = clf.classify_batch(texts, threads, batch);
+        for (size_t i = 0; i < texts.size(); ++i) {
+          ASSERT_EQ(got[i].probabilities, one[i].probabilities) << batch << " " << threads;
+          ASSERT_EQ(got[i].labels, one[i].labels);
+        }
+      }
+    }
+  }
 }
 
 TEST(RuntimeModel, RejectsBadTokenIds) {

@@ -33,6 +33,9 @@ class ByteTokenizer {
   /// Returns min(text.size(), max_length) ids, id = byte + 3 (values in [3, 258]).
   /// Sets *truncated (if given) to whether bytes were dropped from the end.
   std::vector<int32_t> encode(std::string_view text, bool* truncated = nullptr) const;
+  /// The same ids appended to `ids` (batched inference: several texts back to back).
+  void encode_append(std::string_view text, std::vector<int32_t>& ids,
+                     bool* truncated = nullptr) const;
 
   /// Inverse of encode for ids in [3, 258]; special ids (PAD, EOS, UNK) are skipped.
   /// Ids outside [0, 258] throw InputError.

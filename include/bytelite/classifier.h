@@ -56,10 +56,21 @@ class Classifier {
 
   /// Classifies one text. Thread-safe.
   Prediction classify(std::string_view text) const;
-  /// Classifies texts with `threads` worker threads (>= 1; each text is processed by one
-  /// thread, so results do not depend on the thread count). Output i belongs to texts[i].
-  std::vector<Prediction> classify_batch(const std::vector<std::string>& texts,
-                                         int threads = 1) const;
+  /// Texts per forward pass of classify_batch by default.
+  static constexpr int kDefaultBatchSize = 32;
+
+  /// Classifies texts with `threads` worker threads (values below 1 mean 1), `batch_size` texts
+  /// (>= 1; InvalidArgument otherwise) per forward pass: the texts of a batch are packed back to
+  /// back, so every GEMM of the network runs over all their positions at once, with no padding
+  /// beyond each text's own convolution padding (docs/runtime.md "Batched inference"). Batches
+  /// are consecutive texts; each batch is processed by one thread. Output i belongs to texts[i]
+  /// and is bit-identical to classify(texts[i]) for every thread count and batch size.
+  std::vector<Prediction> classify_batch(const std::vector<std::string>& texts, int threads = 1,
+                                         int batch_size = kDefaultBatchSize) const;
+  /// One batch on the calling thread: out[i] = classify(texts[i]) for i < n, computed in forward
+  /// passes of at most batch_size (>= 1) texts. Thread-safe.
+  void classify_texts(const std::string* texts, size_t n, Prediction* out,
+                      int batch_size = kDefaultBatchSize) const;
 
   /// The decision rule of Prediction::labels applied to given probabilities and thresholds
   /// (empty thresholds: argmax, or 0.5 per label for multi-label models).

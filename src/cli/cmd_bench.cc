@@ -6,6 +6,8 @@
 //    every text of --data;
 //  - examples/s: every text of --data, one text per forward pass, with --threads threads (int8:
 //    texts spread over threads; float: libtorch intra-op threads);
+//  - int8 batched examples/s: --batch-size texts per forward pass (batched inference), passes
+//    interleaved with the one-text passes, and the time per op of both;
 //  - float batched examples/s: length-sorted batches of 64 (how `eval` runs checkpoints), for
 //    reference;
 //  - speedup = int8 examples/s / float examples/s; model_bytes = the model file's size;
@@ -164,6 +166,9 @@ CLI::App* add_bench_command(CLI::App& app) {
       ->check(kNonNegative);
   cmd->add_option("--repeat", a->repeat, "Passes over the texts for the int8 measurements")
       ->check(kPositive);
+  cmd->add_option("--batch-size", a->batch_size,
+                  "Texts per forward pass of the int8 batched measurement")
+      ->check(kPositive);
   cmd->add_option("--isa", a->isa, "Int8 kernel path")
       ->check(CLI::IsMember({"auto", "reference", "avx2", "avx512vnni"}));
   cmd->add_flag("--no-float", a->no_float, "Skip the float comparison");
@@ -213,6 +218,7 @@ CLI::App* add_bench_command(CLI::App& app) {
     RuntimeBenchOptions bo;
     bo.threads = a->threads;
     bo.repeat = a->repeat;
+    bo.batch_size = a->batch_size;
     bo.quiet = a->quiet;
     RuntimeBenchResult r = bench_runtime(clf, texts, bo, other_ptrs, a->compare);
     r.model_path = a->model;

@@ -64,7 +64,8 @@ CLI::App* add_eval_command(CLI::App& app) {
   cmd->add_option("--threads", a->threads,
                   "Threads (intra-op for checkpoints, examples for models)")
       ->check(kPositive);
-  cmd->add_option("--batch-size", a->batch_size, "Examples per forward pass (checkpoints)")
+  cmd->add_option("--batch-size", a->batch_size,
+                  "Examples per forward pass (checkpoints and models; results do not depend on it)")
       ->check(kPositive);
   cmd->add_flag("--skip-bad-rows", a->skip_bad_rows, "Skip and count malformed data rows");
   cmd->add_flag("--quiet", a->quiet, "No progress line");
@@ -95,7 +96,8 @@ CLI::App* add_eval_command(CLI::App& app) {
       return;
     }
     const Classifier clf(model);
-    ModelEvalResult r = evaluate_model_file(clf, a->data, a->threads, a->skip_bad_rows, a->quiet);
+    ModelEvalResult r =
+        evaluate_model_file(clf, a->data, a->threads, a->skip_bad_rows, a->quiet, a->batch_size);
     r.model_path = a->model;
     std::printf("%s", a->json ? (r.to_json() + "\n").c_str() : r.to_text().c_str());
   });

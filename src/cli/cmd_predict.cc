@@ -4,15 +4,19 @@
 // text and still gets an output line (C1, C2). A text cannot contain '\n' in this framing: use
 // the library (Classifier::classify) for texts with newlines.
 //
-// With --model the int8 runtime classifies the input as a stream: chunks of kChunkLines lines
-// are read, classified by --threads threads (blocks of kBlockLines lines each; every line is
-// processed by one thread, so the output is identical for every thread count) and written, so
-// memory does not grow with the input. With --checkpoint (bytelite-train: torch_parts.h) the
-// libtorch model runs in length-sorted batches.
+// With --model the int8 runtime classifies the input as a stream, in a pipeline (predict_model:
+// read -> classify in batches of --batch-size lines on --threads threads -> write in input order),
+// so memory does not grow with the input; a line's output does not depend on its batch or
+// thread, so the output is identical for every --threads and --batch-size. With --checkpoint
+// (bytelite-train: torch_parts.h) the libtorch model runs in length-sorted batches.
 #include <algorithm>
-#include <atomic>
+#include <condition_variable>
 #include <cstdio>
+#include <deque>
+#include <exception>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -28,8 +32,15 @@
 namespace bytelite::cli {
 
 namespace {
-constexpr size_t kChunkLines = 4096;
-constexpr size_t kBlockLines = 32;
+constexpr size_t kJobLines = 256;  // lines per pipeline job
+
+// One job of the pipeline: consecutive input lines and, once classified, their output lines.
+struct Job {
+  size_t seq = 0;
+  std::vector<std::string> lines;
+  std::string out;
+  bool done = false;
+};
 
 void predict_model(const PredictArgs& a) {
   // Load the model before reading stdin, so a bad model fails fast.
@@ -42,41 +53,114 @@ void predict_model(const PredictArgs& a) {
   std::unique_ptr<AtomicFileWriter> file;
   if (!a.output.empty() && a.output != "-") file = std::make_unique<AtomicFileWriter>(a.output);
 
-  std::vector<std::string> lines;
-  std::vector<float> probs;
-  std::vector<std::string> blocks;
-  while (reader.next(lines, kChunkLines)) {
-    const size_t n = lines.size();
-    const size_t nblocks = (n + kBlockLines - 1) / kBlockLines;
-    probs.resize(n * C);
-    blocks.assign(nblocks, std::string());
-    std::atomic<size_t> next{0};
-    auto work = [&]() {
+  // The pipeline: this thread reads jobs of kJobLines lines, --threads workers classify them
+  // (in forward passes of --batch-size lines) and format their output, one writer thread writes
+  // finished jobs in input order. At most max_jobs jobs are in flight, so memory does not grow
+  // with the input. A line's output does not depend on its job, batch or thread.
+  const size_t workers = static_cast<size_t>(a.threads);
+  const size_t max_jobs = 2 * workers + 2;
+  std::mutex mu;
+  std::condition_variable cv_todo, cv_done, cv_space;
+  std::deque<Job*> todo;
+  std::map<size_t, std::unique_ptr<Job>> jobs;  // in flight, by sequence number
+  bool input_done = false, failed = false;
+  std::exception_ptr error;
+  size_t next_seq = 0;
+  auto fail = [&](std::exception_ptr e) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (!error) error = e;
+    failed = true;
+    cv_todo.notify_all();
+    cv_done.notify_all();
+    cv_space.notify_all();
+  };
+  auto work = [&]() {
+    try {
+      std::vector<float> probs;
+      std::vector<Prediction> preds;
       for (;;) {
-        const size_t b = next.fetch_add(1);
-        if (b >= nblocks) return;
-        const size_t lo = b * kBlockLines, hi = std::min(n, lo + kBlockLines);
-        for (size_t i = lo; i < hi; ++i) {
-          const Prediction p = clf.classify(lines[i]);
-          std::copy(p.probabilities.begin(), p.probabilities.end(), probs.begin() + i * C);
+        Job* job = nullptr;
+        {
+          std::unique_lock<std::mutex> lock(mu);
+          cv_todo.wait(lock, [&] { return failed || input_done || !todo.empty(); });
+          if (failed || todo.empty()) return;
+          job = todo.front();
+          todo.pop_front();
         }
-        blocks[b] = format_predictions(probs.data() + lo * C, hi - lo, info.labels, info.multilabel,
-                                       thresholds, a.top_k);
+        const size_t n = job->lines.size();
+        preds.resize(n);
+        clf.classify_texts(job->lines.data(), n, preds.data(), a.batch_size);
+        probs.resize(n * C);
+        for (size_t i = 0; i < n; ++i)
+          std::copy(preds[i].probabilities.begin(), preds[i].probabilities.end(),
+                    probs.begin() + static_cast<std::ptrdiff_t>(i * C));
+        std::string out =
+            format_predictions(probs.data(), n, info.labels, info.multilabel, thresholds, a.top_k);
+        std::lock_guard<std::mutex> lock(mu);
+        job->out = std::move(out);
+        job->lines = {};
+        job->done = true;
+        cv_done.notify_all();
       }
-    };
-    const size_t workers = std::min<size_t>(static_cast<size_t>(a.threads), nblocks);
-    std::vector<std::thread> pool;
-    for (size_t w = 1; w < workers; ++w) pool.emplace_back(work);
-    work();
-    for (auto& t : pool) t.join();
-    for (const auto& s : blocks) {
-      if (file) {
-        file->write(s);
-      } else {
-        std::fwrite(s.data(), 1, s.size(), stdout);
-      }
+    } catch (...) {
+      fail(std::current_exception());
     }
+  };
+  auto write = [&]() {
+    try {
+      for (size_t seq = 0;; ++seq) {
+        std::unique_ptr<Job> job;
+        {
+          std::unique_lock<std::mutex> lock(mu);
+          cv_done.wait(lock, [&] {
+            if (failed) return true;
+            auto it = jobs.find(seq);
+            return (it != jobs.end() && it->second->done) || (input_done && seq == next_seq);
+          });
+          if (failed) return;
+          auto it = jobs.find(seq);
+          if (it == jobs.end()) return;  // every job written
+          job = std::move(it->second);
+          jobs.erase(it);
+          cv_space.notify_all();
+        }
+        if (file) {
+          file->write(job->out);
+        } else {
+          std::fwrite(job->out.data(), 1, job->out.size(), stdout);
+        }
+      }
+    } catch (...) {
+      fail(std::current_exception());
+    }
+  };
+  std::vector<std::thread> pool;
+  for (size_t w = 0; w < workers; ++w) pool.emplace_back(work);
+  std::thread writer(write);
+  try {
+    for (;;) {
+      auto job = std::make_unique<Job>();
+      if (!reader.next(job->lines, kJobLines)) break;
+      std::unique_lock<std::mutex> lock(mu);
+      cv_space.wait(lock, [&] { return failed || jobs.size() < max_jobs; });
+      if (failed) break;
+      job->seq = next_seq++;
+      todo.push_back(job.get());
+      jobs.emplace(job->seq, std::move(job));
+      cv_todo.notify_one();
+    }
+  } catch (...) {
+    fail(std::current_exception());
   }
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    input_done = true;
+    cv_todo.notify_all();
+    cv_done.notify_all();
+  }
+  for (auto& t : pool) t.join();
+  writer.join();
+  if (error) std::rethrow_exception(error);
   if (file) file->commit();
 }
 }  // namespace
@@ -98,7 +182,9 @@ CLI::App* add_predict_command(CLI::App& app) {
                   "otherwise argmax (-1 = the model's thresholds)");
   cmd->add_option("--threads", a->threads, "Threads (intra-op for checkpoints, lines for models)")
       ->check(kPositive);
-  cmd->add_option("--batch-size", a->batch_size, "Examples per forward pass (checkpoints)")
+  cmd->add_option(
+         "--batch-size", a->batch_size,
+         "Examples per forward pass (checkpoints and models; the output does not depend on it)")
       ->check(kPositive);
   cmd->callback([a]() {
     if (a->checkpoint.empty() == a->model.empty()) {

@@ -10,8 +10,8 @@
 
 namespace bytelite {
 
-ModelEvalResult evaluate_model(const Classifier& clf, const Dataset& data, int threads,
-                               bool quiet) {
+ModelEvalResult evaluate_model(const Classifier& clf, const Dataset& data, int threads, bool quiet,
+                               int batch_size) {
   if (threads < 1) {
     throw ConfigError("evaluate_model: expected threads >= 1, found " + std::to_string(threads));
   }
@@ -34,7 +34,7 @@ ModelEvalResult evaluate_model(const Classifier& clf, const Dataset& data, int t
     texts.push_back(ex.text);
     r.truncated += static_cast<int64_t>(ex.text.size()) > mi.max_length ? 1 : 0;
   }
-  // In chunks, for the progress line; each text is classified alone, so chunking changes nothing.
+  // In chunks, for the progress line; a text's result does not depend on its chunk or batch.
   constexpr size_t kChunk = 2048;
   std::vector<Prediction> preds;
   preds.reserve(texts.size());
@@ -44,7 +44,7 @@ ModelEvalResult evaluate_model(const Classifier& clf, const Dataset& data, int t
     const std::vector<std::string> chunk(
         texts.begin() + static_cast<std::ptrdiff_t>(b),
         texts.begin() + static_cast<std::ptrdiff_t>(std::min(texts.size(), b + kChunk)));
-    std::vector<Prediction> p = clf.classify_batch(chunk, threads);
+    std::vector<Prediction> p = clf.classify_batch(chunk, threads, batch_size);
     for (auto& x : p) preds.push_back(std::move(x));
     prog.update(static_cast<int64_t>(preds.size()));
   }
@@ -72,7 +72,7 @@ ModelEvalResult evaluate_model(const Classifier& clf, const Dataset& data, int t
 }
 
 ModelEvalResult evaluate_model_file(const Classifier& clf, const std::string& data_path,
-                                    int threads, bool skip_bad_rows, bool quiet) {
+                                    int threads, bool skip_bad_rows, bool quiet, int batch_size) {
   const ModelInfo& mi = clf.info();
   DataSpec spec;
   if (!mi.text_column.empty()) spec.text_column = mi.text_column;
@@ -80,7 +80,7 @@ ModelEvalResult evaluate_model_file(const Classifier& clf, const std::string& da
   spec.skip_bad_rows = skip_bad_rows;
   const Dataset data =
       read_dataset(data_path, spec, mi.multilabel ? std::vector<std::string>{} : mi.labels);
-  return evaluate_model(clf, data, threads, quiet);
+  return evaluate_model(clf, data, threads, quiet, batch_size);
 }
 
 std::string ModelEvalResult::to_json() const {

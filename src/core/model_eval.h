@@ -49,14 +49,16 @@ std::string eval_notes(int64_t truncated, int32_t max_length, int64_t skipped_ro
 /// terminal unless `quiet`. Throws ConfigError when data's labels differ
 /// from the model's (single-label: data.label_names must equal ModelInfo::labels, as
 /// read_dataset gives when passed the model's labels).
+/// Texts are classified by Classifier::classify_batch with `threads` threads and `batch_size`
+/// texts per forward pass (>= 1); the results do not depend on either.
 ModelEvalResult evaluate_model(const Classifier& clf, const Dataset& data, int threads,
-                               bool quiet = false);
+                               bool quiet = false, int batch_size = Classifier::kDefaultBatchSize);
 
 /// Reads `data_path` (TSV / CSV / JSONL, core/dataset.h) with the model's columns and labels,
 /// then evaluate_model above. Throws InputError for unreadable or malformed data (or skips and
 /// counts malformed rows with skip_bad_rows), ConfigError for a bad thread count.
 ModelEvalResult evaluate_model_file(const Classifier& clf, const std::string& data_path,
-                                    int threads = 1, bool skip_bad_rows = false,
-                                    bool quiet = false);
+                                    int threads = 1, bool skip_bad_rows = false, bool quiet = false,
+                                    int batch_size = Classifier::kDefaultBatchSize);
 
 }  // namespace bytelite

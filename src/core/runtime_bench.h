@@ -6,11 +6,14 @@
 //  - latency: one text at a time on one thread, tokenization to probabilities; p50 / p99 over
 //    every text, `repeat` passes, after a warm-up of 32 texts;
 //  - examples_per_s: every text, one text per forward pass, spread over `threads` threads,
-//    `repeat` passes (Classifier::classify_batch);
+//    `repeat` passes (Classifier::classify_batch with batch size 1);
+//  - batched_examples_per_s: the same with `batch_size` texts per forward pass (batched
+//    inference, docs/runtime.md), passes interleaved with the one-text passes;
 //  - compare: other classifiers timed in the same run on the same texts, passes interleaved
 //    round-robin with the main one (so that machine noise hits all alike);
 //  - op_share: the fraction of the forward time spent in each op (rt::Op names), from one more
-//    pass with per-op timers.
+//    pass with per-op timers, one text per forward pass; batched_op_share: the same with
+//    `batch_size` texts per forward pass.
 // Timing is reported, never asserted by tests.
 #pragma once
 
@@ -24,9 +27,10 @@
 namespace bytelite {
 
 struct RuntimeBenchOptions {
-  int threads = 1;     // >= 1
-  int repeat = 1;      // >= 1
-  bool quiet = false;  // no progress line (core/progress.h)
+  int threads = 1;                                 // >= 1
+  int repeat = 1;                                  // >= 1
+  int batch_size = Classifier::kDefaultBatchSize;  // >= 1: texts per forward pass, batched rate
+  bool quiet = false;                              // no progress line (core/progress.h)
 };
 
 struct RuntimeBenchCompare {
@@ -45,13 +49,17 @@ struct RuntimeBenchResult {
   int threads = 1;
   std::string isa;
   double examples_per_s = 0;
+  int batch_size = 1;
+  double batched_examples_per_s = 0;
   double p50_ms = 0, p99_ms = 0;
   int64_t model_bytes = 0, float_bytes = 0;
   std::vector<std::pair<std::string, double>> op_share;  // ops that ran, rt::Op order
+  std::vector<std::pair<std::string, double>> batched_op_share;
   std::vector<RuntimeBenchCompare> compare;
 
-  /// One JSON object: model, examples, mean_bytes, threads, isa, examples_per_s, p50_ms, p99_ms,
-  /// model_bytes, float_bytes, size_ratio, op_time_share {op: share}, compare (if any).
+  /// One JSON object: model, examples, mean_bytes, threads, isa, examples_per_s, batch_size,
+  /// batched_examples_per_s, batch_speedup, p50_ms, p99_ms, model_bytes, float_bytes,
+  /// size_ratio, op_time_share {op: share}, batched_op_time_share, compare (if any).
   std::string to_json() const;
   /// The table of `bytelite bench --no-float`: texts line, the int8 row, compare rows, sizes,
   /// time per op.

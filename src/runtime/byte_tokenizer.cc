@@ -15,15 +15,23 @@ ByteTokenizer::ByteTokenizer(int max_length, bool lowercase_ascii)
 }
 
 std::vector<int32_t> ByteTokenizer::encode(std::string_view text, bool* truncated) const {
+  std::vector<int32_t> ids;
+  encode_append(text, ids, truncated);
+  return ids;
+}
+
+void ByteTokenizer::encode_append(std::string_view text, std::vector<int32_t>& ids,
+                                  bool* truncated) const {
   const size_t n = std::min(text.size(), static_cast<size_t>(max_length_));
-  std::vector<int32_t> ids(n);
+  const size_t base = ids.size();
+  ids.resize(base + n);
+  int32_t* out = ids.data() + base;
   for (size_t i = 0; i < n; ++i) {
     int32_t b = static_cast<unsigned char>(text[i]);
     if (lowercase_ascii_ && b >= 'A' && b <= 'Z') b += 'a' - 'A';
-    ids[i] = b + kByteOffset;
+    out[i] = b + kByteOffset;
   }
   if (truncated != nullptr) *truncated = text.size() > n;
-  return ids;
 }
 
 std::string ByteTokenizer::decode(const std::vector<int32_t>& ids) {

@@ -20,6 +20,17 @@ rt::Workspace& thread_workspace() {
   return ws;
 }
 
+// Inputs and outputs of one batched forward pass (one per thread; buffers only grow).
+struct BatchBuffers {
+  std::vector<int32_t> ids;
+  std::vector<int64_t> lens;
+  std::vector<int8_t> logits;
+};
+BatchBuffers& thread_batch_buffers() {
+  thread_local BatchBuffers b;
+  return b;
+}
+
 }  // namespace
 
 Classifier::Classifier(std::shared_ptr<const Model> model, ClassifierOptions options)
@@ -120,28 +131,66 @@ Prediction Classifier::classify(std::string_view text) const {
   return pred;
 }
 
-std::vector<Prediction> Classifier::classify_batch(const std::vector<std::string>& texts,
-                                                   int threads) const {
-  std::vector<Prediction> out(texts.size());
-  const int64_t n = static_cast<int64_t>(texts.size());
-  const int64_t workers = std::max<int64_t>(1, std::min<int64_t>(threads, n));
-  if (workers <= 1) {
-    for (int64_t i = 0; i < n; ++i) out[i] = classify(texts[i]);
-    return out;
+void Classifier::classify_texts(const std::string* texts, size_t n, Prediction* out,
+                                int batch_size) const {
+  if (batch_size < 1) {
+    throw InvalidArgument("classify_texts: expected a batch size >= 1, found " +
+                          std::to_string(batch_size));
   }
-  // Dynamic scheduling in chunks; each text is classified by exactly one thread with its own
-  // workspace, so the results do not depend on the number of threads.
-  std::atomic<int64_t> next{0};
-  constexpr int64_t kChunk = 8;
+  const auto& net = model_->impl().net;
+  const int64_t C = net.head.w.n;
+  ByteTokenizer tok(info().max_length, info().lowercase_ascii);
+  BatchBuffers& b = thread_batch_buffers();
+  rt::Workspace& ws = thread_workspace();
+  for (size_t lo = 0; lo < n; lo += static_cast<size_t>(batch_size)) {
+    const size_t hi = std::min(n, lo + static_cast<size_t>(batch_size));
+    b.ids.clear();
+    b.lens.clear();
+    for (size_t i = lo; i < hi; ++i) {
+      const size_t before = b.ids.size();
+      tok.encode_append(texts[i], b.ids);
+      if (b.ids.size() == before) b.ids.push_back(kPadId);  // as encode()
+      b.lens.push_back(static_cast<int64_t>(b.ids.size() - before));
+    }
+    const int64_t m = static_cast<int64_t>(hi - lo);
+    rt::grow(b.logits, m * C);
+    rt::classifier_forward_batch(rt::OpContext{to_rt(isa_), ws.ops}, net, b.ids.data(),
+                                 b.lens.data(), m, ws, b.logits.data());
+    for (int64_t i = 0; i < m; ++i) {
+      Prediction& p = out[lo + static_cast<size_t>(i)];
+      p.probabilities.resize(static_cast<size_t>(C));
+      rt::probabilities(b.logits.data() + i * C, C, net.multilabel, net.output_exp.data(),
+                        net.output_sigmoid.data(), p.probabilities.data());
+      p.labels = decide(p.probabilities, info().thresholds);
+    }
+  }
+}
+
+std::vector<Prediction> Classifier::classify_batch(const std::vector<std::string>& texts,
+                                                   int threads, int batch_size) const {
+  if (batch_size < 1) {
+    throw InvalidArgument("classify_batch: expected a batch size >= 1, found " +
+                          std::to_string(batch_size));
+  }
+  std::vector<Prediction> out(texts.size());
+  const size_t n = texts.size();
+  const size_t bs = static_cast<size_t>(batch_size);
+  const size_t batches = (n + bs - 1) / bs;
+  const size_t workers = std::max<size_t>(1, std::min<size_t>(std::max(threads, 1), batches));
+  // Dynamic scheduling by batch; each batch is classified by one thread with its own workspace,
+  // and a text's result does not depend on its batch, so the results do not depend on the
+  // number of threads or the batch size.
+  std::atomic<size_t> next{0};
   auto work = [&]() {
     for (;;) {
-      const int64_t start = next.fetch_add(kChunk);
-      if (start >= n) return;
-      for (int64_t i = start; i < std::min(n, start + kChunk); ++i) out[i] = classify(texts[i]);
+      const size_t b = next.fetch_add(1);
+      if (b >= batches) return;
+      const size_t lo = b * bs;
+      classify_texts(texts.data() + lo, std::min(bs, n - lo), out.data() + lo, batch_size);
     }
   };
   std::vector<std::thread> pool;
-  for (int64_t w = 1; w < workers; ++w) pool.emplace_back(work);
+  for (size_t w = 1; w < workers; ++w) pool.emplace_back(work);
   work();
   for (auto& t : pool) t.join();
   return out;

@@ -69,4 +69,16 @@ void gemm_s8(Isa isa, const int8_t* x, int64_t rows, int64_t ldx, const PackedMa
   }
 }
 
+void gemm_requant_s8(Isa isa, const int8_t* x, int64_t rows, int64_t ldx, const PackedMatrix& w,
+                     const RequantParams& p, int8_t* y, std::vector<int32_t>& acc,
+                     KernelScratch& scratch) {
+  if (isa == Isa::kAvx512Vnni && !w.wvnni.empty() && !p.m0_16.empty()) {
+    gemm_requant_s8_avx512vnni(x, rows, ldx, w, p, y, scratch);
+    return;
+  }
+  if (static_cast<int64_t>(acc.size()) < rows * w.n) acc.resize(static_cast<size_t>(rows * w.n));
+  gemm_s8(isa, x, rows, ldx, w, acc.data(), scratch);
+  requantize(isa, acc.data(), rows, p, y);
+}
+
 }  // namespace bytelite::rt

@@ -86,12 +86,28 @@ struct RequantParams {
   // shift gives the floor), and the offset's share to subtract after the shift.
   std::vector<int32_t> m0_v;
   std::vector<int64_t> bias_v, shift_v, corr_v;
+  // AVX-512 layout (the fused GEMM epilogue), [round_up(n, 16)] in blocks of 16 channels: m0 in
+  // channel order; bias + 2^(shift - 1) and shift with the even channels of the block in slots
+  // 0..7 and the odd channels in slots 8..15. Padding channels: m0 0, bias 0, shift 1.
+  std::vector<int32_t> m0_16;
+  std::vector<int64_t> bias_16, shift_16;
 };
 /// Fills the SIMD layout from m0, shift and bias.
 void prepare_requant(RequantParams& p);
 void requantize_ref(const int32_t* acc, int64_t rows, const RequantParams& p, int8_t* y);
 void requantize_avx2(const int32_t* acc, int64_t rows, const RequantParams& p, int8_t* y);
 void requantize(Isa isa, const int32_t* acc, int64_t rows, const RequantParams& p, int8_t* y);
+
+/// The GEMM followed by the requantization, y [rows, n] = requantize(gemm_s8(x, w), p) (p.n ==
+/// w.n): the dense layer's kernel. The reference is gemm_s8_ref then requantize_ref (acc: scratch
+/// of rows * n int32); the AVX-512 VNNI path requantizes in the GEMM's epilogue, from the
+/// accumulator registers (no int32 round trip through memory: "fused requantization"); the AVX2
+/// path is gemm_s8_avx2 then requantize_avx2. Every path gives the same bytes.
+void gemm_requant_s8_avx512vnni(const int8_t* x, int64_t rows, int64_t ldx, const PackedMatrix& w,
+                                const RequantParams& p, int8_t* y, KernelScratch& scratch);
+void gemm_requant_s8(Isa isa, const int8_t* x, int64_t rows, int64_t ldx, const PackedMatrix& w,
+                     const RequantParams& p, int8_t* y, std::vector<int32_t>& acc,
+                     KernelScratch& scratch);
 
 /// One direction of a QRNN layer after its gate convolution (Bradbury et al. 2016), mirroring
 /// src/train/layers.cc QrnnLayerImpl::direction in eval mode:

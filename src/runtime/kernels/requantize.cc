@@ -23,6 +23,17 @@ void prepare_requant(RequantParams& p) {
       p.corr_v[slot] = (int64_t{1} << 62) >> s;
     }
   }
+  const int64_t n16 = (p.n + 15) / 16 * 16;
+  p.m0_16.assign(n16, 0);
+  p.bias_16.assign(n16, 0);
+  p.shift_16.assign(n16, 1);
+  for (int64_t j = 0; j < p.n; ++j) {
+    const int64_t blk = j / 16 * 16, l = j % 16;
+    const int64_t slot = blk + (l % 2 == 0 ? l / 2 : 8 + l / 2);
+    p.m0_16[j] = p.m0[j];
+    p.bias_16[slot] = p.bias[j] + (int64_t{1} << (p.shift[j] - 1));
+    p.shift_16[slot] = p.shift[j];
+  }
 }
 
 void requantize_ref(const int32_t* acc, int64_t rows, const RequantParams& p, int8_t* y) {

@@ -108,4 +108,71 @@ void classifier_forward(const OpContext& c, const ClassifierNet& m, const int32_
   c.tap("logits", logits, 1, m.head.w.n, m.head.out);
 }
 
+void classifier_forward_batch(const OpContext& c, const ClassifierNet& m, const int32_t* ids,
+                              const int64_t* lens, int64_t N, Workspace& ws, int8_t* logits) {
+  if (N <= 0) return;
+  const int64_t num_labels = m.head.w.n;
+  const OpContext quiet{c.isa, c.scratch, nullptr, c.profile};
+  if (m.transformer || N == 1) {
+    int64_t start = 0;
+    for (int64_t i = 0; i < N; ++i) {
+      classifier_forward(quiet, m, ids + start, lens[i], ws, logits + i * num_labels);
+      start += lens[i];
+    }
+    return;
+  }
+  Profile* prof = c.profile;
+  int64_t total = 0;
+  for (int64_t i = 0; i < N; ++i) total += lens[i];
+  const int64_t F = m.embedding_size;
+  int8_t* x = grow(ws.a, total * F);
+  {
+    OpTimer tm(prof, Op::kEmbedding);
+    embedding(m.embedding, F, ids, total, x);
+  }
+  const int64_t Bn = m.has_bottleneck ? m.bottleneck.w.n : F;
+  int8_t* xb = x;
+  if (m.has_bottleneck) {
+    xb = grow(ws.b, total * Bn);
+    OpTimer tm(prof, Op::kDense);
+    dense(quiet, m.bottleneck, x, total, F, xb);
+  }
+  // GBST: lengths T_i -> ceil(T_i / rate), into whichever buffer does not hold its input.
+  std::vector<int8_t>* cur = xb == ws.a.data() ? &ws.b : &ws.a;
+  int64_t* len = grow(ws.lens, 2 * N);
+  int64_t* glen = len + N;
+  for (int64_t i = 0; i < N; ++i) len[i] = lens[i];
+  const int64_t rate = m.gbst.downsample_rate;
+  int64_t rows = 0;
+  for (int64_t i = 0; i < N; ++i) rows += (len[i] + rate - 1) / rate;
+  int8_t* h = grow(*cur, rows * Bn);
+  gbst_batch(quiet, m.gbst, xb, len, N, h, glen);
+  std::vector<int8_t>* nxt = cur == &ws.a ? &ws.b : &ws.a;
+  int64_t C = Bn;
+  for (const QrnnLayer& layer : m.qrnn) {
+    const int64_t out = 2 * static_cast<int64_t>(layer.state_size);
+    int8_t* y = grow(*nxt, rows * out);
+    qrnn_layer_batch(quiet, layer, cur->data(), glen, N, C, y);
+    std::swap(cur, nxt);
+    C = out;
+  }
+  // Attention pooling per text, then the head over every text as one GEMM.
+  const int64_t head_width = m.pool.max_pool ? 2 * C : C;
+  int8_t* head_in = grow(ws.pooled, N * head_width);
+  int8_t* pooled = grow(ws.concat, C);
+  int64_t row = 0;
+  for (int64_t i = 0; i < N; ++i) {
+    const int8_t* xi = cur->data() + row * C;
+    if (m.pool.max_pool) {
+      attention_pool(quiet, m.pool, xi, glen[i], C, pooled);
+      attention_max_concat(quiet, m.pool, pooled, xi, glen[i], C, head_in + i * head_width);
+    } else {
+      attention_pool(quiet, m.pool, xi, glen[i], C, head_in + i * head_width);
+    }
+    row += glen[i];
+  }
+  OpTimer tm(prof, Op::kDense);
+  dense(quiet, m.head, head_in, N, head_width, logits);
+}
+
 }  // namespace bytelite::rt

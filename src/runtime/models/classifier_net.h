@@ -50,6 +50,8 @@ struct Workspace {
   OpScratch ops;
   std::vector<int8_t> a, b;
   std::vector<int8_t> concat;  // pooling "attention_max": the head input [2C]
+  std::vector<int64_t> lens;   // classifier_forward_batch: sequence lengths per layer
+  std::vector<int8_t> pooled;  // classifier_forward_batch: pooled rows [N, C]
 };
 
 /// The encoder's output: [length, width] int8 at params q, in *buffer (one of the two buffers
@@ -73,5 +75,14 @@ ClassifierEncoding classifier_encode(const OpContext& c, const ClassifierNet& m,
 /// pool_concat and logits.
 void classifier_forward(const OpContext& c, const ClassifierNet& m, const int32_t* ids, int64_t T,
                         Workspace& ws, int8_t* logits);
+
+/// N texts in one forward pass (several texts per GEMM): ids holds the texts' ids back to back,
+/// text i has lens[i] >= 1 ids (each in [0, vocab_size); transformer: <= max_positions);
+/// logits [N, num_labels]. Row i equals classifier_forward on text i alone, bit for bit, on
+/// every kernel path (ops.h gbst_batch, qrnn_layer_batch). ByteQRNN models run the embedding,
+/// the bottleneck, GBST, the QRNN layers and the head batched (attention pooling per text);
+/// Transformer models run text by text. Records no taps (c.trace is ignored).
+void classifier_forward_batch(const OpContext& c, const ClassifierNet& m, const int32_t* ids,
+                              const int64_t* lens, int64_t N, Workspace& ws, int8_t* logits);
 
 }  // namespace bytelite::rt

@@ -3,10 +3,59 @@
 // one score per block, softmax over the widths at each position, the score-weighted sum of the
 // upsampled candidates, then mean-pool downsampling.
 #include <algorithm>
+#include <cstring>
 
 #include "runtime/ops/ops.h"
 
 namespace bytelite::rt {
+
+namespace {
+
+// Step 3 of one sequence: the block scores upsampled to [T, W] (up) and their softmax over the
+// widths (probs, [T, W]).
+void width_softmax(const GbstLayer& g, const int8_t* scores,
+                   const std::array<int64_t, 17>& score_off, int64_t T, int8_t* up, int8_t* probs) {
+  const int64_t W = g.max_block_width;
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t b = 1; b <= W; ++b) up[t * W + b - 1] = scores[score_off[b] + t / b];
+  for (int64_t t = 0; t < T; ++t)
+    softmax_u8(up + t * W, W, 1, g.score_exp.data(), probs + t * W, 1);
+}
+
+// Step 4 of one sequence: acc [T, D] = Σ_w (cand_w[t / w] - z_c) (p_tw + 128) in int32.
+void mix_accumulate(const GbstLayer& g, const int8_t* cands,
+                    const std::array<int64_t, 17>& cand_off, const int8_t* probs, int64_t T,
+                    int64_t D, int32_t* acc) {
+  const int64_t W = g.max_block_width;
+  const int32_t zc = g.conv.out.zero_point;
+  for (int64_t t = 0; t < T; ++t) {
+    int32_t* at = acc + t * D;
+    for (int64_t ch = 0; ch < D; ++ch) at[ch] = 0;
+    for (int64_t b = 1; b <= W; ++b) {
+      const int32_t p = probs[t * W + b - 1] + 128;
+      const int8_t* cb = cands + cand_off[b] + (t / b) * D;
+      for (int64_t ch = 0; ch < D; ++ch) at[ch] += (cb[ch] - zc) * p;
+    }
+  }
+}
+
+// Offsets of the candidates ([ceil(T / w), D] for w = 1..W) and of the block scores in one
+// sequence's part of the buffers; returns {candidate bytes, score count}.
+std::pair<int64_t, int64_t> block_offsets(int64_t T, int64_t D, int64_t W,
+                                          std::array<int64_t, 17>& cand_off,
+                                          std::array<int64_t, 17>& score_off) {
+  int64_t cand_total = 0, score_total = 0;
+  for (int64_t b = 1; b <= W; ++b) {
+    const int64_t tb = (T + b - 1) / b;
+    cand_off[b] = cand_total;
+    score_off[b] = score_total;
+    cand_total += tb * D;
+    score_total += tb;
+  }
+  return {cand_total, score_total};
+}
+
+}  // namespace
 
 int64_t gbst(const OpContext& c, const GbstLayer& g, const int8_t* x, int64_t T, int8_t* y) {
   OpScratch& s = c.scratch;
@@ -25,14 +74,7 @@ int64_t gbst(const OpContext& c, const GbstLayer& g, const int8_t* x, int64_t T,
 
   // 2. candidates (block means, params of the conv output) and one score per block.
   std::array<int64_t, 17> cand_off{}, score_off{};
-  int64_t cand_total = 0, score_total = 0;
-  for (int64_t b = 1; b <= W; ++b) {
-    const int64_t tb = (T + b - 1) / b;
-    cand_off[b] = cand_total;
-    score_off[b] = score_total;
-    cand_total += tb * D;
-    score_total += tb;
-  }
+  const auto [cand_total, score_total] = block_offsets(T, D, W, cand_off, score_off);
   int8_t* cands = grow(s.buf2, cand_total);
   int8_t* scores = grow(s.buf4, score_total);
   for (int64_t b = 1; b <= W; ++b) {
@@ -51,10 +93,7 @@ int64_t gbst(const OpContext& c, const GbstLayer& g, const int8_t* x, int64_t T,
   int8_t* probs = up + T * W;
   {
     OpTimer tm(prof, Op::kWidthSoftmax);
-    for (int64_t t = 0; t < T; ++t)
-      for (int64_t b = 1; b <= W; ++b) up[t * W + b - 1] = scores[score_off[b] + t / b];
-    for (int64_t t = 0; t < T; ++t)
-      softmax_u8(up + t * W, W, 1, g.score_exp.data(), probs + t * W, 1);
+    width_softmax(g, scores, score_off, T, up, probs);
   }
   c.tap("gbst.scores", up, T, W, g.score.out);
   c.tap("gbst.probs", probs, T, W, kUnitParams);
@@ -63,17 +102,8 @@ int64_t gbst(const OpContext& c, const GbstLayer& g, const int8_t* x, int64_t T,
   int8_t* mix = grow(s.buf3, T * D);
   {
     OpTimer tm(prof, Op::kGbstMix);
-    const int32_t zc = g.conv.out.zero_point;
     int32_t* acc = grow(s.acc, T * D);
-    for (int64_t t = 0; t < T; ++t) {
-      int32_t* at = acc + t * D;
-      for (int64_t ch = 0; ch < D; ++ch) at[ch] = 0;
-      for (int64_t b = 1; b <= W; ++b) {
-        const int32_t p = probs[t * W + b - 1] + 128;
-        const int8_t* cb = cands + cand_off[b] + (t / b) * D;
-        for (int64_t ch = 0; ch < D; ++ch) at[ch] += (cb[ch] - zc) * p;
-      }
-    }
+    mix_accumulate(g, cands, cand_off, probs, T, D, acc);
     requantize(c.isa, acc, T, g.mix_rq, mix);
   }
   c.tap("gbst.mix", mix, T, D, g.mix);
@@ -87,6 +117,93 @@ int64_t gbst(const OpContext& c, const GbstLayer& g, const int8_t* x, int64_t T,
   }
   c.tap("gbst.out", y, tout, D, g.mix);
   return tout;
+}
+
+int64_t gbst_batch(const OpContext& c, const GbstLayer& g, const int8_t* x, const int64_t* lens,
+                   int64_t N, int8_t* y, int64_t* out_lens) {
+  OpScratch& s = c.scratch;
+  Profile* prof = c.profile;
+  const int64_t D = g.conv.w.n;
+  const int64_t W = g.max_block_width;
+  const int64_t P = g.conv_kernel - 1;
+  // Per sequence i: [0] its first input row, [1] its first row in the padded buffer (and in the
+  // conv output), [2] its first candidate row, [3] its first output row.
+  int64_t* off = grow(s.offs, 4 * (N + 1));
+  off[0] = off[1] = off[2] = off[3] = 0;
+  const int64_t r = g.downsample_rate;
+  std::array<int64_t, 17> cand_off{}, score_off{};
+  for (int64_t i = 0; i < N; ++i) {
+    const int64_t T = lens[i];
+    const auto rows = block_offsets(T, D, W, cand_off, score_off).second;
+    out_lens[i] = (T + r - 1) / r;
+    off[4 * (i + 1) + 0] = off[4 * i + 0] + T;
+    off[4 * (i + 1) + 1] = off[4 * i + 1] + P + T;
+    off[4 * (i + 1) + 2] = off[4 * i + 2] + rows;
+    off[4 * (i + 1) + 3] = off[4 * i + 3] + out_lens[i];
+  }
+  const int64_t total_in = off[4 * N + 0], padded = off[4 * N + 1];
+  const int64_t cand_rows = off[4 * N + 2];
+
+  // 1. causal conv of every sequence as one GEMM: window start b_i + t is sequence i's position t
+  // (b_i = off[4i + 1]); the P window starts after each sequence straddle two and are dropped.
+  const int64_t R = padded - P;
+  int8_t* xc = grow(s.buf1, R * D);
+  {
+    OpTimer tm(prof, Op::kConv);
+    int8_t* pad = grow(s.pad, padded * D);
+    const int8_t z = static_cast<int8_t>(g.conv.in.zero_point);
+    for (int64_t i = 0; i < N; ++i) {
+      int8_t* dst = pad + off[4 * i + 1] * D;
+      std::memset(dst, z, static_cast<size_t>(P * D));
+      std::memcpy(dst + P * D, x + off[4 * i + 0] * D, static_cast<size_t>(lens[i] * D));
+    }
+    dense(c, g.conv, pad, R, D, xc);
+  }
+
+  // 2. candidates of every sequence (block means), then every block score as one GEMM.
+  int8_t* cands = grow(s.buf2, cand_rows * D);
+  int8_t* scores = grow(s.buf4, cand_rows);
+  {
+    OpTimer tm(prof, Op::kBlockMean);
+    for (int64_t i = 0; i < N; ++i) {
+      block_offsets(lens[i], D, W, cand_off, score_off);
+      int8_t* ci = cands + off[4 * i + 2] * D;
+      for (int64_t b = 1; b <= W; ++b)
+        block_mean(xc + off[4 * i + 1] * D, lens[i], D, b, g.conv.out, ci + cand_off[b], s.fsum);
+    }
+  }
+  {
+    OpTimer tm(prof, Op::kBlockScore);
+    dense(c, g.score, cands, cand_rows, D, scores);
+  }
+
+  // 3.-4. per sequence: softmax over the widths, mixture accumulators; one requantization.
+  int8_t* mix = grow(s.buf3, total_in * D);
+  int32_t* acc = grow(s.acc, total_in * D);
+  for (int64_t i = 0; i < N; ++i) {
+    const int64_t T = lens[i];
+    block_offsets(T, D, W, cand_off, score_off);
+    int8_t* up = grow(s.buf5, 2 * T * W);
+    int8_t* probs = up + T * W;
+    {
+      OpTimer tm(prof, Op::kWidthSoftmax);
+      width_softmax(g, scores + off[4 * i + 2], score_off, T, up, probs);
+    }
+    OpTimer tm(prof, Op::kGbstMix);
+    mix_accumulate(g, cands + off[4 * i + 2] * D, cand_off, probs, T, D, acc + off[4 * i] * D);
+  }
+  {
+    OpTimer tm(prof, Op::kGbstMix);
+    requantize(c.isa, acc, total_in, g.mix_rq, mix);
+  }
+
+  // 5. downsampling per sequence.
+  {
+    OpTimer tm(prof, Op::kDownsample);
+    for (int64_t i = 0; i < N; ++i)
+      block_mean(mix + off[4 * i] * D, lens[i], D, r, g.mix, y + off[4 * i + 3] * D, s.fsum);
+  }
+  return off[4 * N + 3];
 }
 
 }  // namespace bytelite::rt

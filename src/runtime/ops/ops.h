@@ -1,9 +1,11 @@
 // The int8 ops of the runtime: one enum value per op (the name is the same in the training code,
 // the model file and docs/runtime.md), the prepared layer structs built from a model file, and
 // the op functions. Sequences are row-major int8 [T, C] (position t, channel c) with one
-// QParams per tensor; the runtime processes one sequence at a time, so there is no padding and
-// no mask. The arithmetic of every op is documented in docs/runtime.md; it mirrors the eval-mode
-// QAT forward of src/train (each fake-quantization point there is a requantization point here).
+// QParams per tensor. There is no padding and no mask: an op processes one sequence, or (the
+// batched ops, gbst_batch and qrnn_layer_batch) several sequences stored back to back, each with
+// its own convolution padding. The arithmetic of every op is documented in docs/runtime.md; it
+// mirrors the eval-mode QAT forward of src/train (each fake-quantization point there is a
+// requantization point here).
 #pragma once
 
 #include <array>
@@ -120,6 +122,7 @@ struct OpScratch {
   std::vector<uint8_t> m, o;
   std::vector<float> state, fsum;
   std::vector<uint32_t> e;
+  std::vector<int64_t> offs;  // batched ops: per-sequence row offsets
 };
 
 /// The execution context of the ops, passed to every op that needs more than its inputs
@@ -190,6 +193,20 @@ struct GbstLayer {
 /// Taps gbst.conv, gbst.cand<w>, gbst.scores, gbst.probs, gbst.mix, gbst.out.
 int64_t gbst(const OpContext& c, const GbstLayer& g, const int8_t* x, int64_t T, int8_t* y);
 
+/// Batched ops (several sequences per GEMM). A batch of N sequences is stored packed, back to
+/// back without padding: sequence i has lens[i] >= 1 rows starting at row Σ_{j<i} lens[j]. Each
+/// sequence's output equals the one-sequence op's bit for bit: the convolutions run as one GEMM
+/// over a buffer that holds every sequence with its own zero-point padding ([pad, x_0, pad, x_1,
+/// ...]; the k - 1 rows of windows that straddle two sequences are computed and dropped), GEMM
+/// rows and requantization are independent per row, and the per-sequence steps (block means,
+/// softmaxes, the QRNN recurrence) run per sequence. Traces are not recorded (c.trace is
+/// ignored); the profile is.
+///
+/// gbst over a batch: x [Σ lens, D] -> y [Σ out_lens, D], out_lens[i] = ceil(lens[i] / rate).
+/// Returns Σ out_lens.
+int64_t gbst_batch(const OpContext& c, const GbstLayer& g, const int8_t* x, const int64_t* lens,
+                   int64_t N, int8_t* y, int64_t* out_lens);
+
 /// One direction of a QRNN layer (layers.h QrnnLayerImpl): gate convolution, then
 /// kernels.h qrnn_pool (gate tables, fo-pooling, output gate).
 struct QrnnDirection {
@@ -204,6 +221,10 @@ struct QrnnLayer {
 /// Taps <name>.fwd.gates, <name>.bwd.gates and <name>.
 void qrnn_layer(const OpContext& c, const QrnnLayer& l, const int8_t* x, int64_t T, int64_t C,
                 int8_t* y, const std::string& name);
+
+/// qrnn_layer over a batch (see gbst_batch): x [Σ lens, C] -> y [Σ lens, 2S].
+void qrnn_layer_batch(const OpContext& c, const QrnnLayer& l, const int8_t* x, const int64_t* lens,
+                      int64_t N, int64_t C, int8_t* y);
 
 /// Attention pooling (layers.h AttentionPoolImpl).
 struct AttentionPoolLayer {

@@ -6,6 +6,7 @@
 //   training; it is kept here in float, computed exactly as the training graph computes it);
 //   y = h o (scale 1/127). The element-wise part is kernels.h qrnn_pool.
 #include <algorithm>
+#include <cstring>
 
 #include "runtime/ops/ops.h"
 
@@ -44,6 +45,52 @@ void qrnn_layer(const OpContext& c, const QrnnLayer& l, const int8_t* x, int64_t
   direction(c, l.fwd, s.buf1.data(), 0, T, C, S, false, y, 2 * S, name + ".fwd");
   direction(c, l.bwd, s.buf1.data(), k - 1, T, C, S, true, y + S, 2 * S, name + ".bwd");
   c.tap(name, y, T, 2 * S, kSignedUnitParams);
+}
+
+void qrnn_layer_batch(const OpContext& c, const QrnnLayer& l, const int8_t* x, const int64_t* lens,
+                      int64_t N, int64_t C, int8_t* y) {
+  OpScratch& s = c.scratch;
+  Profile* prof = c.profile;
+  const int64_t P = l.kernel_width - 1;
+  const int64_t S = l.state_size;
+  // Per sequence i: [0] its first input (and output) row, [1] its first row in the padded buffer
+  // [pad, x_0, pad, x_1, ..., pad, x_{N-1}, pad] (pad = P rows of the zero point).
+  int64_t* off = grow(s.offs, 2 * (N + 1));
+  off[0] = off[1] = 0;
+  for (int64_t i = 0; i < N; ++i) {
+    off[2 * (i + 1)] = off[2 * i] + lens[i];
+    off[2 * (i + 1) + 1] = off[2 * i + 1] + P + lens[i];
+  }
+  const int64_t padded = off[2 * N + 1] + P;
+  const int64_t R = padded - P;  // window starts
+  {
+    OpTimer tm(prof, Op::kConv);
+    int8_t* pad = grow(s.buf1, padded * C);
+    const int8_t z = static_cast<int8_t>(l.fwd.gates.in.zero_point);
+    for (int64_t i = 0; i < N; ++i) {
+      int8_t* dst = pad + off[2 * i + 1] * C;
+      std::memset(dst, z, static_cast<size_t>(P * C));
+      std::memcpy(dst + P * C, x + off[2 * i] * C, static_cast<size_t>(lens[i] * C));
+    }
+    std::memset(pad + (padded - P) * C, z, static_cast<size_t>(P * C));
+  }
+  // Forward (causal) window of sequence i's position t: start b_i + t; backward window
+  // (x[t..t+k-1]): start b_i + P + t. One GEMM per direction over every window start.
+  int8_t* g = grow(s.buf2, R * 3 * S);
+  for (int dir = 0; dir < 2; ++dir) {
+    const QrnnDirection& d = dir == 0 ? l.fwd : l.bwd;
+    {
+      OpTimer tm(prof, Op::kConv);
+      dense(c, d.gates, s.buf1.data(), R, C, g);
+    }
+    OpTimer tm(prof, Op::kQrnnPool);
+    float* state = grow(s.state, S);
+    for (int64_t i = 0; i < N; ++i) {
+      const int64_t start = off[2 * i + 1] + (dir == 0 ? 0 : P);
+      qrnn_pool(c.isa, g + start * 3 * S, lens[i], S, dir == 1, d.tables,
+                y + off[2 * i] * 2 * S + dir * S, 2 * S, state);
+    }
+  }
 }
 
 }  // namespace bytelite::rt
