@@ -128,6 +128,12 @@ void qrnn_pool_ref(const int8_t* g, int64_t T, int64_t S, bool reverse, const Qr
                    int8_t* y, int64_t ldy, float* state);
 void qrnn_pool_avx2(const int8_t* g, int64_t T, int64_t S, bool reverse, const QrnnTables& tab,
                     int8_t* y, int64_t ldy, float* state);
+/// AVX-512 with byte-permute table lookups (needs AVX-512 VBMI besides the avx512vnni path's
+/// features; qrnn_pool_avx512_supported); the avx512vnni path uses it when available, else the
+/// AVX2 kernel.
+void qrnn_pool_avx512(const int8_t* g, int64_t T, int64_t S, bool reverse, const QrnnTables& tab,
+                      int8_t* y, int64_t ldy, float* state);
+bool qrnn_pool_avx512_supported();
 void qrnn_pool(Isa isa, const int8_t* g, int64_t T, int64_t S, bool reverse, const QrnnTables& tab,
                int8_t* y, int64_t ldy, float* state);
 

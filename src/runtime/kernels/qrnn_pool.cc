@@ -1,5 +1,6 @@
 // The fused QRNN kernel (gate tables, fo-pooling, output gate): the reference loops (the ground
-// truth) and the dispatch; the AVX2 path is qrnn_pool_avx2.cc beside it.
+// truth) and the dispatch; the AVX2 and AVX-512 (VBMI) paths are qrnn_pool_avx2.cc and
+// qrnn_pool_avx512.cc beside it.
 #include "runtime/kernels/kernels.h"
 
 namespace bytelite::rt {
@@ -18,7 +19,10 @@ void qrnn_pool_ref(const int8_t* g, int64_t T, int64_t S, bool reverse, const Qr
 
 void qrnn_pool(Isa isa, const int8_t* g, int64_t T, int64_t S, bool reverse, const QrnnTables& tab,
                int8_t* y, int64_t ldy, float* state) {
-  if (isa != Isa::kReference && isa_supported(Isa::kAvx2)) {
+  static const bool vbmi = qrnn_pool_avx512_supported();
+  if (isa == Isa::kAvx512Vnni && vbmi) {
+    qrnn_pool_avx512(g, T, S, reverse, tab, y, ldy, state);
+  } else if (isa != Isa::kReference && isa_supported(Isa::kAvx2)) {
     qrnn_pool_avx2(g, T, S, reverse, tab, y, ldy, state);
   } else {
     qrnn_pool_ref(g, T, S, reverse, tab, y, ldy, state);
