@@ -301,7 +301,8 @@ OpCase block_mean_case(int64_t T, int64_t C, int64_t width, uint32_t seed) {
           {T, C, width},
           blocks * C,
           [=](const OpContext& c, uint8_t* o) {
-            block_mean(x->data(), T, C, width, q, reinterpret_cast<int8_t*>(o), c.scratch.fsum);
+            block_mean(c.isa, x->data(), T, C, width, q, reinterpret_cast<int8_t*>(o),
+                       c.scratch.fsum);
           }};
 }
 

@@ -21,8 +21,14 @@ inline float round_even_small(float x) {
 }
 }  // namespace
 
-void block_mean(const int8_t* x, int64_t T, int64_t C, int64_t width, QParams q, int8_t* y,
-                std::vector<float>& sum) {
+namespace {
+
+// The arithmetic below, shared by the reference function and its AVX2 clone: inlined into a
+// function compiled for AVX2, the channel loops vectorize 8 lanes wide with the same IEEE
+// single-precision operations per lane (no reassociation, no FMA), so both give the same bits.
+inline __attribute__((always_inline)) void block_mean_body(const int8_t* x, int64_t T, int64_t C,
+                                                           int64_t width, QParams q, int8_t* y,
+                                                           float* acc) {
   const int64_t blocks = (T + width - 1) / width;
   if (width == 1) {
     std::memcpy(y, x, static_cast<size_t>(T * C));
@@ -36,8 +42,6 @@ void block_mean(const int8_t* x, int64_t T, int64_t C, int64_t width, QParams q,
   const float s = q.scale;
   const float inv = 1.0f / s;
   const int32_t zp = q.zero_point;
-  if (static_cast<int64_t>(sum.size()) < C) sum.resize(C);
-  float* acc = sum.data();
   for (int64_t b = 0; b < blocks; ++b) {
     const int64_t t0 = b * width;
     const int64_t t1 = std::min(T, t0 + width);
@@ -53,6 +57,32 @@ void block_mean(const int8_t* x, int64_t T, int64_t C, int64_t width, QParams q,
       yb[c] = static_cast<int8_t>(std::min(127, std::max(-128, zp + static_cast<int32_t>(r))));
     }
   }
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("avx2"))) void block_mean_avx2(const int8_t* x, int64_t T, int64_t C,
+                                                     int64_t width, QParams q, int8_t* y,
+                                                     float* acc) {
+  block_mean_body(x, T, C, width, q, y, acc);
+}
+#endif
+
+}  // namespace
+
+void block_mean(const int8_t* x, int64_t T, int64_t C, int64_t width, QParams q, int8_t* y,
+                std::vector<float>& sum) {
+  block_mean_body(x, T, C, width, q, y, grow(sum, C));
+}
+
+void block_mean(Isa isa, const int8_t* x, int64_t T, int64_t C, int64_t width, QParams q, int8_t* y,
+                std::vector<float>& sum) {
+#if defined(__x86_64__) || defined(__i386__)
+  if (isa != Isa::kReference && isa_supported(Isa::kAvx2)) {
+    block_mean_avx2(x, T, C, width, q, y, grow(sum, C));
+    return;
+  }
+#endif
+  block_mean(x, T, C, width, q, y, sum);
 }
 
 }  // namespace bytelite::rt

@@ -22,10 +22,11 @@ void width_softmax(const GbstLayer& g, const int8_t* scores,
     softmax_u8(up + t * W, W, 1, g.score_exp.data(), probs + t * W, 1);
 }
 
-// Step 4 of one sequence: acc [T, D] = Σ_w (cand_w[t / w] - z_c) (p_tw + 128) in int32.
-void mix_accumulate(const GbstLayer& g, const int8_t* cands,
-                    const std::array<int64_t, 17>& cand_off, const int8_t* probs, int64_t T,
-                    int64_t D, int32_t* acc) {
+// Step 4 of one sequence: acc [T, D] = Σ_w (cand_w[t / w] - z_c) (p_tw + 128) in int32 (exact:
+// the same integers on every path; the AVX2 clone below only vectorizes the channel loop).
+inline __attribute__((always_inline)) void mix_accumulate_body(
+    const GbstLayer& g, const int8_t* cands, const std::array<int64_t, 17>& cand_off,
+    const int8_t* probs, int64_t T, int64_t D, int32_t* acc) {
   const int64_t W = g.max_block_width;
   const int32_t zc = g.conv.out.zero_point;
   for (int64_t t = 0; t < T; ++t) {
@@ -37,6 +38,27 @@ void mix_accumulate(const GbstLayer& g, const int8_t* cands,
       for (int64_t ch = 0; ch < D; ++ch) at[ch] += (cb[ch] - zc) * p;
     }
   }
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("avx2"))) void mix_accumulate_avx2(const GbstLayer& g, const int8_t* cands,
+                                                         const std::array<int64_t, 17>& cand_off,
+                                                         const int8_t* probs, int64_t T, int64_t D,
+                                                         int32_t* acc) {
+  mix_accumulate_body(g, cands, cand_off, probs, T, D, acc);
+}
+#endif
+
+void mix_accumulate(Isa isa, const GbstLayer& g, const int8_t* cands,
+                    const std::array<int64_t, 17>& cand_off, const int8_t* probs, int64_t T,
+                    int64_t D, int32_t* acc) {
+#if defined(__x86_64__) || defined(__i386__)
+  if (isa != Isa::kReference && isa_supported(Isa::kAvx2)) {
+    mix_accumulate_avx2(g, cands, cand_off, probs, T, D, acc);
+    return;
+  }
+#endif
+  mix_accumulate_body(g, cands, cand_off, probs, T, D, acc);
 }
 
 // Offsets of the candidates ([ceil(T / w), D] for w = 1..W) and of the block scores in one
@@ -81,7 +103,7 @@ int64_t gbst(const OpContext& c, const GbstLayer& g, const int8_t* x, int64_t T,
     const int64_t tb = (T + b - 1) / b;
     {
       OpTimer tm(prof, Op::kBlockMean);
-      block_mean(xc, T, D, b, g.conv.out, cands + cand_off[b], s.fsum);
+      block_mean(c.isa, xc, T, D, b, g.conv.out, cands + cand_off[b], s.fsum);
     }
     c.tap("gbst.cand" + std::to_string(b), cands + cand_off[b], tb, D, g.conv.out);
     OpTimer tm(prof, Op::kBlockScore);
@@ -103,7 +125,7 @@ int64_t gbst(const OpContext& c, const GbstLayer& g, const int8_t* x, int64_t T,
   {
     OpTimer tm(prof, Op::kGbstMix);
     int32_t* acc = grow(s.acc, T * D);
-    mix_accumulate(g, cands, cand_off, probs, T, D, acc);
+    mix_accumulate(c.isa, g, cands, cand_off, probs, T, D, acc);
     requantize(c.isa, acc, T, g.mix_rq, mix);
   }
   c.tap("gbst.mix", mix, T, D, g.mix);
@@ -113,7 +135,7 @@ int64_t gbst(const OpContext& c, const GbstLayer& g, const int8_t* x, int64_t T,
   const int64_t tout = (T + r - 1) / r;
   {
     OpTimer tm(prof, Op::kDownsample);
-    block_mean(mix, T, D, r, g.mix, y, s.fsum);
+    block_mean(c.isa, mix, T, D, r, g.mix, y, s.fsum);
   }
   c.tap("gbst.out", y, tout, D, g.mix);
   return tout;
@@ -169,7 +191,8 @@ int64_t gbst_batch(const OpContext& c, const GbstLayer& g, const int8_t* x, cons
       block_offsets(lens[i], D, W, cand_off, score_off);
       int8_t* ci = cands + off[4 * i + 2] * D;
       for (int64_t b = 1; b <= W; ++b)
-        block_mean(xc + off[4 * i + 1] * D, lens[i], D, b, g.conv.out, ci + cand_off[b], s.fsum);
+        block_mean(c.isa, xc + off[4 * i + 1] * D, lens[i], D, b, g.conv.out, ci + cand_off[b],
+                   s.fsum);
     }
   }
   {
@@ -190,7 +213,8 @@ int64_t gbst_batch(const OpContext& c, const GbstLayer& g, const int8_t* x, cons
       width_softmax(g, scores + off[4 * i + 2], score_off, T, up, probs);
     }
     OpTimer tm(prof, Op::kGbstMix);
-    mix_accumulate(g, cands + off[4 * i + 2] * D, cand_off, probs, T, D, acc + off[4 * i] * D);
+    mix_accumulate(c.isa, g, cands + off[4 * i + 2] * D, cand_off, probs, T, D,
+                   acc + off[4 * i] * D);
   }
   {
     OpTimer tm(prof, Op::kGbstMix);
@@ -201,7 +225,7 @@ int64_t gbst_batch(const OpContext& c, const GbstLayer& g, const int8_t* x, cons
   {
     OpTimer tm(prof, Op::kDownsample);
     for (int64_t i = 0; i < N; ++i)
-      block_mean(mix + off[4 * i] * D, lens[i], D, r, g.mix, y + off[4 * i + 3] * D, s.fsum);
+      block_mean(c.isa, mix + off[4 * i] * D, lens[i], D, r, g.mix, y + off[4 * i + 3] * D, s.fsum);
   }
   return off[4 * N + 3];
 }

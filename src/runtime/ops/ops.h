@@ -174,6 +174,10 @@ void pad_rows(const int8_t* x, int64_t T, int64_t C, int64_t before, int64_t aft
 /// `sum` is scratch.
 void block_mean(const int8_t* x, int64_t T, int64_t C, int64_t width, QParams q, int8_t* y,
                 std::vector<float>& sum);
+/// The same on a kernel path: the AVX2 and AVX-512 VNNI paths run the same code compiled for AVX2
+/// (8 lanes, the same single-precision operation sequence per channel), bit-identical.
+void block_mean(Isa isa, const int8_t* x, int64_t T, int64_t C, int64_t width, QParams q, int8_t* y,
+                std::vector<float>& sum);
 
 /// Softmax of int8 logits q[0..n) (scale s) to the fixed [0, 1] range (scale 1/255, zero point
 /// -128) with exp_table[d] = round(2^30 exp(-s d)), d = max q - q:

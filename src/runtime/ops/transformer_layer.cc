@@ -19,7 +19,7 @@ int64_t transformer_layer(const OpContext& c, const TransformerLayerRt& l, const
     OpTimer tm(prof, Op::kQueryPool);
     Tq = (T + l.pool_window - 1) / l.pool_window;
     int8_t* hp = grow(s.buf1, Tq * D);
-    block_mean(x, T, D, l.pool_window, in_q, hp, s.state);
+    block_mean(c.isa, x, T, D, l.pool_window, in_q, hp, s.state);
     h = hp;
     c.tap(name + ".pooled", h, Tq, D, in_q);
   }
