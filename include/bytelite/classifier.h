@@ -56,8 +56,11 @@ class Classifier {
 
   /// Classifies one text. Thread-safe.
   Prediction classify(std::string_view text) const;
-  /// Texts per forward pass of classify_batch by default.
-  static constexpr int kDefaultBatchSize = 32;
+  /// Texts per forward pass of classify_batch by default: one, the fastest on the machine it was
+  /// measured on (docs/runtime.md "Batched inference": the one-text forward of the ByteQRNN
+  /// models stays in the L1/L2 caches and its GEMMs are already near the int8 peak, so packing
+  /// texts together costs more in cache misses and straddling windows than it saves).
+  static constexpr int kDefaultBatchSize = 1;
 
   /// Classifies texts with `threads` worker threads (values below 1 mean 1), `batch_size` texts
   /// (>= 1; InvalidArgument otherwise) per forward pass: the texts of a batch are packed back to

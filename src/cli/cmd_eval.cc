@@ -65,7 +65,8 @@ CLI::App* add_eval_command(CLI::App& app) {
                   "Threads (intra-op for checkpoints, examples for models)")
       ->check(kPositive);
   cmd->add_option("--batch-size", a->batch_size,
-                  "Examples per forward pass (checkpoints and models; results do not depend on it)")
+                  "Examples per forward pass (checkpoints: default 64; models: default 1; results "
+                  "do not depend on it)")
       ->check(kPositive);
   cmd->add_flag("--skip-bad-rows", a->skip_bad_rows, "Skip and count malformed data rows");
   cmd->add_flag("--quiet", a->quiet, "No progress line");
@@ -96,8 +97,10 @@ CLI::App* add_eval_command(CLI::App& app) {
       return;
     }
     const Classifier clf(model);
+    const int batch =
+        cmd->count("--batch-size") > 0 ? a->batch_size : Classifier::kDefaultBatchSize;
     ModelEvalResult r =
-        evaluate_model_file(clf, a->data, a->threads, a->skip_bad_rows, a->quiet, a->batch_size);
+        evaluate_model_file(clf, a->data, a->threads, a->skip_bad_rows, a->quiet, batch);
     r.model_path = a->model;
     std::printf("%s", a->json ? (r.to_json() + "\n").c_str() : r.to_text().c_str());
   });

@@ -182,11 +182,11 @@ CLI::App* add_predict_command(CLI::App& app) {
                   "otherwise argmax (-1 = the model's thresholds)");
   cmd->add_option("--threads", a->threads, "Threads (intra-op for checkpoints, lines for models)")
       ->check(kPositive);
-  cmd->add_option(
-         "--batch-size", a->batch_size,
-         "Examples per forward pass (checkpoints and models; the output does not depend on it)")
+  cmd->add_option("--batch-size", a->batch_size,
+                  "Examples per forward pass (checkpoints: default 64; models: default 1; the "
+                  "output does not depend on it)")
       ->check(kPositive);
-  cmd->callback([a]() {
+  cmd->callback([a, cmd]() {
     if (a->checkpoint.empty() == a->model.empty()) {
       throw ConfigError(
           "predict: expected exactly one of --checkpoint DIR and --model FILE, found " +
@@ -197,6 +197,7 @@ CLI::App* add_predict_command(CLI::App& app) {
                         std::to_string(a->threshold));
     }
     if (!a->model.empty()) {
+      if (cmd->count("--batch-size") == 0) a->batch_size = Classifier::kDefaultBatchSize;
       predict_model(*a);
     } else {
       predict_checkpoint(*a);

@@ -29,7 +29,7 @@ struct EvalArgs {
 struct BenchArgs {
   std::string model, data, checkpoint, isa = "auto";
   std::vector<std::string> compare;
-  int threads = 1, max_examples = 0, repeat = 1, batch_size = 32;
+  int threads = 1, max_examples = 0, repeat = 1, batch_size = 8;
   bool json = false, no_float = false, quiet = false;
   // seq2seq models
   int beam_size = 0, runs = 10;

@@ -27,10 +27,10 @@
 namespace bytelite {
 
 struct RuntimeBenchOptions {
-  int threads = 1;                                 // >= 1
-  int repeat = 1;                                  // >= 1
-  int batch_size = Classifier::kDefaultBatchSize;  // >= 1: texts per forward pass, batched rate
-  bool quiet = false;                              // no progress line (core/progress.h)
+  int threads = 1;     // >= 1
+  int repeat = 1;      // >= 1
+  int batch_size = 8;  // >= 1: texts per forward pass of the batched measurement
+  bool quiet = false;  // no progress line (core/progress.h)
 };
 
 struct RuntimeBenchCompare {
