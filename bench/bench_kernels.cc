@@ -2,7 +2,8 @@
 // ByteQRNN OLID config (configs/byteqrnn_olid.json: 64 channels, GBST conv window 5, QRNN state
 // 64, window 3) and a 148-byte text (74 positions after downsampling). Run:
 //   build/bench_kernels [--benchmark_filter=gemm]
-// Reports time per call and MAC/s (GEMMs) or elements/s; compare paths side by side.
+// Reports time per call and MAC/s (GEMMs; gemm_requant: the dense layer's GEMM + requantization,
+// fused on avx512vnni) or elements/s; compare paths side by side.
 // peak/avx512vnni: the core's int8 multiply-accumulate peak, measured as a loop of the GEMM's
 // own instruction (vpdpbusd zmm, 64 MACs each) on 16 independent accumulators; gemm MAC/s
 // divided by it, measured in the same run, is the fraction of the peak a GEMM shape reaches
@@ -42,6 +43,10 @@ const GemmShape kShapes[] = {
     {"gbst_conv", 148, 64, 320, 64},
     {"qrnn0_gates", 74, 64, 192, 192},
     {"qrnn1_gates", 74, 128, 384, 192},
+    // a batch of 32 such texts packed back to back (classifier_forward_batch): 32 x (74 + 2)
+    // window starts of the QRNN layer-1 gates, 32 x (148 + 4) of the GBST conv
+    {"qrnn1_gates_batch32", 2432, 128, 384, 192},
+    {"gbst_conv_batch32", 4864, 64, 320, 64},
 };
 
 void bm_gemm(benchmark::State& st, Isa isa, GemmShape s) {
@@ -53,6 +58,32 @@ void bm_gemm(benchmark::State& st, Isa isa, GemmShape s) {
   for (auto _ : st) {
     gemm_s8(isa, x.data(), s.rows, s.ldx, pm, acc.data(), scratch);
     benchmark::DoNotOptimize(acc.data());
+  }
+  st.counters["MAC/s"] = benchmark::Counter(
+      static_cast<double>(s.rows * s.n * s.k) * st.iterations(), benchmark::Counter::kIsRate);
+}
+
+// The dense layer's kernel: GEMM and requantization (fused in the epilogue on avx512vnni).
+void bm_gemm_requant(benchmark::State& st, Isa isa, GemmShape s) {
+  auto x = random_int8((s.rows + 4) * s.ldx + s.k, -128, 127, 1);
+  auto w = random_int8(s.n * s.k, -127, 127, 2);
+  PackedMatrix pm = pack_matrix(w.data(), s.n, s.k);
+  RequantParams p;
+  p.n = s.n;
+  for (int64_t j = 0; j < s.n; ++j) {
+    Multiplier m;
+    make_multiplier(0.0003 + 1e-6 * j, &m);
+    p.m0.push_back(m.m0);
+    p.shift.push_back(m.shift);
+    p.bias.push_back(static_cast<int64_t>(j) * m.m0);
+  }
+  prepare_requant(p);
+  std::vector<int32_t> acc;
+  std::vector<int8_t> y(s.rows * s.n);
+  KernelScratch scratch;
+  for (auto _ : st) {
+    gemm_requant_s8(isa, x.data(), s.rows, s.ldx, pm, p, y.data(), acc, scratch);
+    benchmark::DoNotOptimize(y.data());
   }
   st.counters["MAC/s"] = benchmark::Counter(
       static_cast<double>(s.rows * s.n * s.k) * st.iterations(), benchmark::Counter::kIsRate);
@@ -128,6 +159,8 @@ int register_all() {
     for (const GemmShape& s : kShapes) {
       benchmark::RegisterBenchmark(("gemm/" + std::string(s.name) + "/" + n).c_str(), bm_gemm, isa,
                                    s);
+      benchmark::RegisterBenchmark(("gemm_requant/" + std::string(s.name) + "/" + n).c_str(),
+                                   bm_gemm_requant, isa, s);
     }
     benchmark::RegisterBenchmark(("requant/" + n).c_str(), bm_requant, isa);
     benchmark::RegisterBenchmark(("qrnn_pool/" + n).c_str(), bm_qrnn_pool, isa);
