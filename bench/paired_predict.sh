@@ -4,7 +4,7 @@
 # executables alternating in RUNS rounds, under /usr/bin/time; prints per round and as medians
 # the lines per CPU-second (user + system time: meaningful on a shared machine) and peak RSS, and
 # the median of the per-round ratios B / A. Extra predict flags for B only: FLAGS_B.
-#   bench/paired_predict.sh OLD/bytelite NEW/bytelite MODEL.blt INPUT.txt [RUNS]
+#   bench/paired_predict.sh OLD/bytelite NEW/bytelite MODEL.blt INPUT [RUNS]   (INPUT: one text a line)
 # Environment: BYTELITE_ISA applies to both (e.g. avx2); FLAGS_B (e.g. "--batch-size 8").
 set -euo pipefail
 A=$1 B=$2 MODEL=$3 INPUT=$4 RUNS=${5:-3}
