@@ -333,8 +333,8 @@ TEST_P(GoldenClassifier, BatchedInferenceEqualsOneTextAtATime) {
     bool differ = false;
     for (const auto& p : want) differ |= p.probabilities != want[0].probabilities;
     EXPECT_TRUE(differ);
-    for (int batch : {1, 2, 3, 7, 32, 1000}) {
-      for (int threads : {1, 2, 3}) {
+    for (int batch : {1, 2, 7, 32, 1000}) {
+      for (int threads : {1, 3}) {
         const std::vector<Prediction> got = clf.classify_batch(texts, threads, batch);
         ASSERT_EQ(got.size(), texts.size());
         for (size_t i = 0; i < texts.size(); ++i) {
