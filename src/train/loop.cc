@@ -150,6 +150,10 @@ TrainerResult Trainer::run() {
     load();
   } else {
     std::remove(s_.log_path.c_str());
+    if (!s_.init_from.empty()) {
+      const std::string line = task_.init_from(s_.init_from);
+      if (s_.verbose && !line.empty()) std::fprintf(stderr, "%s\n", line.c_str());
+    }
     task_.start();
     save(0);  // a NaN at step 1 still leaves a last good checkpoint
   }

@@ -3,8 +3,9 @@
 // training state) follows marian's training/training.h and scheduler.h.
 //
 // The Trainer owns: the AdamW optimizer built from the task's parameter groups, the learning-rate
-// schedule (learning_rate_at, trainer.h), the QAT switch (quantization.warmup_steps), LP-FT
-// freezing (the task's frozen parameters get no update during the first freeze_steps steps),
+// schedule (learning_rate_at, trainer.h), the QAT switch (quantization.warmup_steps), --init-from
+// (on a fresh run, the task's init_from() before the step-0 checkpoint; ignored with --resume),
+// LP-FT freezing (the task's frozen parameters get no update during the first freeze_steps steps),
 // global gradient-norm clipping, the non-finite loss / gradient-norm stop, the evaluation cadence,
 // best-metric tracking and early stopping, --stop-after, the JSONL log (OUT/..._log.jsonl, one
 // record per evaluation, rewritten atomically) and the one resumable checkpoint format below.
@@ -57,7 +58,8 @@ struct Evaluation {
 };
 
 /// A training task. The Trainer calls, in this order: parameter_groups() once; on --resume
-/// check_resume(), then restore(); else start(); then begin(); then per step loss(), after_step();
+/// check_resume(), then restore(); else init_from() (with TrainerSettings::init_from), start();
+/// then begin(); then per step loss(), after_step();
 /// at each evaluation evaluate(), on_best() when the metric improved, write_meta() with each save,
 /// eval_line(); finally finish().
 class TrainTask {
@@ -67,8 +69,13 @@ class TrainTask {
   virtual torch::nn::Module& module() = 0;
   /// AdamW parameter groups (every trained parameter in exactly one).
   virtual std::vector<ParamGroup> parameter_groups() = 0;
-  /// LP-FT: parameters frozen during the first freeze_steps steps (e.g. the encoder).
+  /// LP-FT: parameters frozen during the first freeze_steps steps (every task: its encoder).
   virtual std::vector<torch::Tensor> frozen_parameters() { return {}; }
+  /// --init-from (a fresh run only; TrainerSettings::init_from): copies weights from the
+  /// checkpoint at path into module() before the step-0 checkpoint, leaving libtorch's generator
+  /// as it was. Returns the line printed (verbose; "" = none). Throws ModelFileError /
+  /// ConfigError when the checkpoint does not fit the task's model (naming the tensor or key).
+  virtual std::string init_from(const std::string& path) = 0;
   /// Writes the task's description into a checkpoint (the module's tensors are already in).
   virtual void write_meta(torch::serialize::OutputArchive& archive) = 0;
   /// --resume: throws ConfigError / ModelFileError when the checkpoint at path (its archive)
@@ -103,9 +110,10 @@ struct TrainerSettings {
   int64_t stop_step = 0;                       // the last step of this run (<= total_steps)
   int64_t eval_every = 0;                      // evaluate every this many steps and at stop_step
   int64_t freeze_steps = 0;                    // LP-FT (TrainTask::frozen_parameters)
-  int early_stopping_patience = 0;             // evaluations without improvement (0 = off)
-  int64_t stop_after = 0;  // stop at the first evaluation at or after this step (0 = off)
-  QatStatePtr qat;         // active from qat_warmup_steps on (null: no QAT)
+  std::string init_from;            // --init-from: TrainTask::init_from on a fresh run ("" = none)
+  int early_stopping_patience = 0;  // evaluations without improvement (0 = off)
+  int64_t stop_after = 0;           // stop at the first evaluation at or after this step (0 = off)
+  QatStatePtr qat;                  // active from qat_warmup_steps on (null: no QAT)
   int64_t qat_warmup_steps = 0;
   std::string checkpoint_path;  // the resumable checkpoint (last.ckpt, model.pt)
   std::string log_path;         // the JSONL log
