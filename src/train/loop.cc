@@ -1,5 +1,7 @@
 #include "train/loop.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -214,8 +216,10 @@ TrainerResult Trainer::run() {
     last_saved = step_;
     if (s_.on_eval) s_.on_eval(e.record);
     if (s_.verbose) {
-      const std::string line = task_.eval_line(step_, e, improved);
-      if (!line.empty()) std::fprintf(stderr, "%s\n", line.c_str());
+      // on a terminal the line first clears the live progress line of core/progress.h
+      std::fprintf(stderr, "%s[eval] step %lld | %s%s\n", isatty(fileno(stderr)) ? "\r\033[K" : "",
+                   static_cast<long long>(step_), task_.eval_summary(e).c_str(),
+                   improved ? " | best so far (saved)" : "");
     }
     if (s_.early_stopping_patience > 0 && bad_evals_ >= s_.early_stopping_patience) {
       res.stopped_early = true;

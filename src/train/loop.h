@@ -7,8 +7,10 @@
 // (on a fresh run, the task's init_from() before the step-0 checkpoint; ignored with --resume),
 // LP-FT freezing (the task's frozen parameters get no update during the first freeze_steps steps),
 // global gradient-norm clipping, the non-finite loss / gradient-norm stop, the evaluation cadence,
-// best-metric tracking and early stopping, --stop-after, the JSONL log (OUT/..._log.jsonl, one
-// record per evaluation, rewritten atomically) and the one resumable checkpoint format below.
+// best-metric tracking and early stopping, --stop-after, the progress line after each evaluation
+// ("[eval] step N | <the task's summary>[ | best so far (saved)]", on stderr), the JSONL log
+// (OUT/..._log.jsonl, one record per evaluation, rewritten atomically) and the one resumable
+// checkpoint format below.
 // Tasks (classify: train/trainer.cc, pretrain: train/pretrain.cc, seq2seq:
 // train/seq2seq_trainer.cc) supply data, model, batch -> loss, evaluation, progress text, their
 // own files (best.ckpt, model.blt) and extra state.
@@ -61,7 +63,7 @@ struct Evaluation {
 /// check_resume(), then restore(); else init_from() (with TrainerSettings::init_from), start();
 /// then begin(); then per step loss(), after_step();
 /// at each evaluation evaluate(), on_best() when the metric improved, write_meta() with each save,
-/// eval_line(); finally finish().
+/// eval_summary() for the progress line.
 class TrainTask {
  public:
   virtual ~TrainTask() = default;
@@ -98,8 +100,10 @@ class TrainTask {
   virtual Evaluation evaluate(int64_t step, double lr) = 0;
   /// The metric improved at step: save the best model.
   virtual void on_best(int64_t step, const Evaluation& e) { (void)step, (void)e; }
-  /// The progress line printed after an evaluation ("" = none).
-  virtual std::string eval_line(int64_t step, const Evaluation& e, bool improved) = 0;
+  /// The task's part of the progress line the Trainer prints after an evaluation, e.g.
+  /// "loss 0.6526 | valid macro_f1 0.5805 roc_auc 0.6134" (the Trainer adds "[eval] step N | "
+  /// before it and " | best so far (saved)" after it when the metric improved).
+  virtual std::string eval_summary(const Evaluation& e) = 0;
 };
 
 struct TrainerSettings {

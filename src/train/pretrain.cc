@@ -566,13 +566,10 @@ class PretrainTask : public TrainTask {
     }
     return e;
   }
-  std::string eval_line(int64_t step, const Evaluation&, bool) override {
+  std::string eval_summary(const Evaluation&) override {
     char buf[512];
-    std::snprintf(buf, sizeof buf,
-                  "%s[eval] step %lld | loss %.4f acc %.4f | held-out loss %.4f acc "
-                  "%.4f | saved %s",
-                  tty_ ? "\r\033[K" : "", static_cast<long long>(step), loss_ema, acc_ema,
-                  heldout_loss, heldout_acc, last_path_.c_str());
+    std::snprintf(buf, sizeof buf, "loss %.4f acc %.4f | held-out loss %.4f acc %.4f | saved %s",
+                  loss_ema, acc_ema, heldout_loss, heldout_acc, last_path_.c_str());
     return buf;
   }
   double loop_s() const {

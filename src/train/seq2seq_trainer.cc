@@ -252,9 +252,7 @@ class Seq2SeqTask : public TrainTask {
     e.record = last;
     return e;
   }
-  std::string eval_line(int64_t step, const Evaluation&, bool) override {
-    return "step " + std::to_string(step) + ": " + last_eval;
-  }
+  std::string eval_summary(const Evaluation&) override { return last_eval; }
 
   Progress clock;
   nlohmann::json last;

@@ -183,14 +183,12 @@ class ClassifyTask : public TrainTask {
     meta_.step = step;
     save_checkpoint(best_path_, meta_, model_, nullptr, nlohmann::json::object());
   }
-  std::string eval_line(int64_t step, const Evaluation&, bool improved) override {
+  std::string eval_summary(const Evaluation&) override {
     char buf[256];
     std::snprintf(buf, sizeof buf,
-                  "\r\033[K[eval] step %lld epoch %lld | loss %.4f | valid macro_f1 %.4f "
-                  "roc_auc %.4f acc %.4f%s",
-                  static_cast<long long>(step), static_cast<long long>(epoch_ + 1), loss_ema_,
-                  report_.macro_f1, report_.roc_auc, report_.accuracy,
-                  improved ? " | best so far (saved)" : "");
+                  "epoch %lld | loss %.4f | valid macro_f1 %.4f roc_auc %.4f acc %.4f",
+                  static_cast<long long>(epoch_ + 1), loss_ema_, report_.macro_f1, report_.roc_auc,
+                  report_.accuracy);
     return buf;
   }
   void finish(int64_t step) { prog_->finish((step - first_step_) * tc_.batch_size, last_eval_); }
