@@ -10,7 +10,7 @@ PACKAGES=(
   flatbuffers-compiler libflatbuffers-dev
   libxnnpack-dev
   libcli11-dev nlohmann-json3-dev libfmt-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev
   python3 python3-sklearn python3-numpy python3-matplotlib python3-pil
   chromium
   python3-dev python3-venv python3-pip python3-setuptools python3-wheel pybind11-dev python3-pytest

@@ -1,5 +1,6 @@
 // The config keys are declared once (src/train/config.cc); these tests check what is derived from
-// that declaration: parsing, serialization, --set overrides and the key table of docs/config.md.
+// that declaration: parsing, serialization, --set overrides, the key table of docs/config.md and
+// the runtime's copy of the key list (src/core/config_keys.inc, what `bytelite info` prints).
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -55,7 +56,8 @@ json full_classifier_config() {
     "pretrain": {"seq_len": 128, "mask_rate": 0.2, "mean_span": 4.5, "batch_size": 5,
                  "steps": 99, "learning_rate": 0.001, "weight_decay": 0.05,
                  "lr_warmup_steps": 7, "lr_schedule": "linear", "min_lr_ratio": 0.2,
-                 "grad_clip": 3.0, "eval_every_steps": 33, "heldout_sequences": 8,
+                 "grad_clip": 3.0, "freeze_encoder_steps": 6, "eval_every_steps": 33,
+                 "heldout_sequences": 8,
                  "heldout": "held.txt", "shuffle_capacity": 77, "seed": 5, "threads": 4}
   })");
 }
@@ -241,6 +243,27 @@ TEST(ConfigKeys, DocsTableIsTheDeclaration) {
   }
   EXPECT_EQ(table, want) << "docs/config.md is out of date: run BYTELITE_UPDATE_DOCS=1 ctest -R "
                             "ConfigKeys.DocsTable";
+}
+
+// src/core/config_keys.inc (the declared keys for the runtime half, which cannot link this
+// library) is config_keys_runtime_table(). BYTELITE_UPDATE_DOCS=1 ctest -R ConfigKeys rewrites it.
+TEST(ConfigKeys, RuntimeTableIsTheDeclaration) {
+  const std::string path = source_path("src/core/config_keys.inc");
+  std::ifstream in(path);
+  ASSERT_TRUE(in) << "cannot open " << path;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string want = config_keys_runtime_table();
+  if (ss.str() != want && std::getenv("BYTELITE_UPDATE_DOCS") != nullptr) {
+    std::ofstream(path) << want;
+    return;
+  }
+  EXPECT_EQ(ss.str(), want) << "src/core/config_keys.inc is out of date: run "
+                               "BYTELITE_UPDATE_DOCS=1 ctest -R ConfigKeys.RuntimeTable";
+  // one line per declared key
+  size_t rows = 0;
+  for (size_t p = want.find("\n{"); p != std::string::npos; p = want.find("\n{", p + 1)) ++rows;
+  EXPECT_EQ(rows, config_key_docs().size());
 }
 
 }  // namespace

@@ -10,7 +10,11 @@
 //    an odd size > 1.
 //  - perf mode: `build/test_ops --perf [--op NAME] [--ms N]` prints, per case, the time per call
 //    of the reference path and of every optimized path, measured side by side (rounds of about
-//    N ms per path, alternating, 5 rounds, median), and the ratio reference / path.
+//    N ms per path, alternating, 5 rounds, median), and the ratio reference / path; for GEMM
+//    cases also GMAC/s per path and, with AVX-512 VNNI, the fraction of the core's int8 peak
+//    (a vpdpbusd loop timed in the same alternating rounds). It replaces the former bench_kernels
+//    program: the ByteQRNN OLID GEMM shapes, the requantization and QRNN pooling at those shapes
+//    and the peak are cases here.
 //
 // Ops with only a reference kernel (embedding, block_mean, the integer softmax, probabilities,
 // uniform_average) run on every path as well: their cases pin that the kernel path does not
@@ -19,6 +23,10 @@
 // and inputs from fixed seeds. Every case switch over Op has no default, so adding an Op without
 // cases here fails the build (-Wswitch, warnings are errors).
 #include <gtest/gtest.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <array>
@@ -49,6 +57,7 @@ struct OpCase {
   int64_t out_bytes = 0;
   std::function<void(const OpContext&, uint8_t*)> run;
   bool perf = true;  // false: a case of a random sweep, run in test mode only
+  int64_t macs = 0;  // int8 multiply-accumulates per call (GEMM cases: perf mode prints GMAC/s)
 };
 
 class Rng {
@@ -195,7 +204,32 @@ OpCase gemm_case(int64_t rows, int64_t k, int64_t n, int64_t ldx, bool extreme, 
               std::memcpy(o, acc.data(), static_cast<size_t>(rows * n) * sizeof(int32_t));
             }};
   oc.perf = perf;
+  oc.macs = rows * k * n;
   return oc;
+}
+
+// The requantization kernel alone (kernels.h requantize): int32 accumulators of rows x n to int8
+// with per-channel multipliers and biases.
+OpCase requantize_case(int64_t rows, int64_t n, uint32_t seed) {
+  Rng r(seed);
+  auto acc = std::make_shared<std::vector<int32_t>>(static_cast<size_t>(rows * n));
+  for (auto& a : *acc) a = r.uniform(-100000, 100000);
+  auto p = std::make_shared<RequantParams>();
+  p->n = n;
+  for (int64_t j = 0; j < n; ++j) {
+    Multiplier m;
+    make_multiplier(0.0003 + 1e-5 * static_cast<double>(j), &m);
+    p->m0.push_back(m.m0);
+    p->shift.push_back(m.shift);
+    p->bias.push_back(j * m.m0);
+  }
+  prepare_requant(*p);
+  return {"requantize " + dims_str("rows n", {rows, n}),
+          {rows, n},
+          rows * n,
+          [=](const OpContext& c, uint8_t* o) {
+            requantize(c.isa, acc->data(), rows, *p, reinterpret_cast<int8_t*>(o));
+          }};
 }
 
 std::vector<OpCase> dense_cases() {
@@ -218,7 +252,17 @@ std::vector<OpCase> dense_cases() {
       for (bool extreme : {false, true})
         v.push_back(gemm_case(sh[0], sh[1], sh[2], sh[3], extreme, r, i == 7 && !extreme));
     }
+    // the GEMMs of the ByteQRNN OLID recipe (configs/byteqrnn_olid.json; a 148-byte text, 74
+    // positions after downsampling; formerly in the bench_kernels program): bottleneck, GBST conv,
+    // QRNN layer 0 and layer 1 gates (rows k n ldx)
+    for (const auto& sh : std::vector<std::array<int64_t, 4>>{
+             {148, 64, 64, 64}, {148, 320, 64, 64}, {74, 192, 192, 64}, {74, 384, 192, 128}})
+      v.push_back(gemm_case(sh[0], sh[1], sh[2], sh[3], false, r, true));
   }
+  // the requantization after each GEMM (odd and OLID QRNN gate shapes)
+  v.push_back(requantize_case(3, 5, 7));
+  v.push_back(requantize_case(13, 33, 8));
+  v.push_back(requantize_case(74, 192, 9));
   uint32_t seed = 10;
   struct S {
     int64_t rows, k, n;
@@ -971,6 +1015,38 @@ TEST(OpHarness, BatchedLayersEqualOneSequenceAtATime) {
 
 // ---- perf mode ----
 
+#if defined(__x86_64__)
+// The core's int8 multiply-accumulate peak: a loop of the VNNI GEMM's own instruction (vpdpbusd
+// zmm, 64 MACs each) on 16 independent accumulators, in MAC/s (formerly the bench_kernels
+// program's peak/avx512vnni). GEMM cases' MAC/s divided by it is the fraction of the peak they
+// reach.
+__attribute__((target("avx512f,avx512vnni"))) double vnni_peak_macs_per_s(double budget_s) {
+  constexpr int kAcc = 16, kInner = 256;
+  __m512i acc[kAcc];
+  for (int i = 0; i < kAcc; ++i) acc[i] = _mm512_set1_epi32(i);
+  const __m512i a = _mm512_set1_epi8(3), b = _mm512_set1_epi8(-5);
+  using Clock = std::chrono::steady_clock;
+  const auto t0 = Clock::now();
+  int64_t loops = 0;
+  double el = 0;
+  do {
+    for (int it = 0; it < kInner; ++it)
+      for (int i = 0; i < kAcc; ++i) acc[i] = _mm512_dpbusd_epi32(acc[i], a, b);
+    ++loops;
+    el = std::chrono::duration<double>(Clock::now() - t0).count();
+  } while (el < budget_s);
+  alignas(64) int32_t lanes[16];
+  int32_t sink = 0;
+  for (int i = 0; i < kAcc; ++i) {
+    _mm512_store_si512(lanes, acc[i]);
+    sink ^= lanes[0];
+  }
+  volatile int32_t keep = sink;  // the loop's results are used
+  (void)keep;
+  return 64.0 * kAcc * kInner * static_cast<double>(loops) / el;
+}
+#endif
+
 double seconds_per_call(const OpCase& oc, Isa isa, OpScratch& s, std::vector<uint8_t>& out,
                         double budget_s) {
   using Clock = std::chrono::steady_clock;
@@ -993,6 +1069,8 @@ int perf_main(const std::string& only, double ms) {
       "op harness perf mode: time per call, %d alternating rounds of ~%.0f ms per path, "
       "median; ratio = reference / path (higher is faster)\n",
       5, ms);
+  // GEMM cases: the int8 peak (vnni_peak_macs_per_s) is measured in the same alternating rounds
+  [[maybe_unused]] const bool vnni = isa_supported(Isa::kAvx512Vnni);
   std::printf("%-18s %-40s", "op", "case");
   for (Isa i : isas) std::printf(" %14s", (std::string(isa_name(i)) + " us").c_str());
   for (size_t k = 1; k < isas.size(); ++k)
@@ -1006,9 +1084,16 @@ int perf_main(const std::string& only, double ms) {
       std::vector<uint8_t> out(static_cast<size_t>(oc.out_bytes));
       std::vector<std::vector<double>> t(isas.size());
       for (size_t k = 0; k < isas.size(); ++k) oc.run(OpContext{isas[k], scratch[k]}, out.data());
-      for (int round = 0; round < 5; ++round)
+      std::vector<double> peaks;  // MAC/s of the VNNI loop, one per round
+      for (int round = 0; round < 5; ++round) {
         for (size_t k = 0; k < isas.size(); ++k)
           t[k].push_back(seconds_per_call(oc, isas[k], scratch[k], out, ms / 1e3));
+#if defined(__x86_64__)
+        if (oc.macs > 0 && vnni) peaks.push_back(vnni_peak_macs_per_s(ms / 1e3));
+#endif
+      }
+      std::sort(peaks.begin(), peaks.end());
+      const double peak = peaks.empty() ? 0 : peaks[peaks.size() / 2];
       std::vector<double> med;
       for (auto& v : t) {
         std::sort(v.begin(), v.end());
@@ -1017,6 +1102,16 @@ int perf_main(const std::string& only, double ms) {
       std::printf("%-18s %-40s", op_name(op), oc.shape.c_str());
       for (double m : med) std::printf(" %14.3f", 1e6 * m);
       for (size_t k = 1; k < med.size(); ++k) std::printf(" %12.2f", med[0] / med[k]);
+      if (oc.macs > 0) {  // GEMM: GMAC/s per path, and the fastest path's fraction of the peak
+        std::printf("  GMAC/s");
+        for (size_t k = 0; k < med.size(); ++k)
+          std::printf(" %s %.1f", isa_name(isas[k]), static_cast<double>(oc.macs) / med[k] / 1e9);
+        const double best = *std::min_element(med.begin(), med.end());
+        if (peak > 0) {
+          std::printf(" (%.2f of the peak %.1f)", static_cast<double>(oc.macs) / best / peak,
+                      peak / 1e9);
+        }
+      }
       std::printf("\n");
     }
   }

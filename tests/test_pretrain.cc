@@ -1,5 +1,6 @@
 // Pretraining (train/pretrain.h): masked-span statistics, the loss falls on a small corpus,
-// bit-identical resume, --init-from loading exactly the encoder tensors, and its errors.
+// bit-identical resume, --init-from loading exactly the encoder tensors, and its errors;
+// --init-from and LP-FT freezing for every task (classify, seq2seq, continued pretraining).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -11,6 +12,8 @@
 #include "train/checkpoint.h"
 #include "train/config.h"
 #include "train/pretrain.h"
+#include "train/seq2seq.h"
+#include "train/seq2seq_trainer.h"
 #include "train/trainer.h"
 #include "train_test_util.h"
 
@@ -362,6 +365,181 @@ TEST(InitFrom, FreezeEncoderStepsKeepsThePretrainedEncoderThenReleasesIt) {
     }
   }
   EXPECT_GT(encoder_moved, 5);
+}
+
+// Named parameters of a module as clones (the module may change afterwards).
+std::map<std::string, torch::Tensor> params_of(torch::nn::Module& m, const std::string& prefix) {
+  std::map<std::string, torch::Tensor> out;
+  for (const auto& p : m.named_parameters())
+    if (p.key().rfind(prefix, 0) == 0) out[p.key().substr(prefix.size())] = p.value().clone();
+  return out;
+}
+
+// How many tensors of `a` equal the tensor of the same name in `b` (every name must be in b).
+int same_count(const std::map<std::string, torch::Tensor>& a,
+               const std::map<std::string, torch::Tensor>& b) {
+  int same = 0;
+  for (const auto& [k, t] : a) {
+    auto it = b.find(k);
+    EXPECT_NE(it, b.end()) << k;
+    if (it != b.end()) same += torch::equal(t, it->second) ? 1 : 0;
+  }
+  return same;
+}
+
+// seq2seq --init-from: the encoder (ByteTransformer of the seq2seq section) starts from a
+// pretraining checkpoint of the config seq2seq_encoder_config() describes; with
+// train.freeze_encoder_steps covering the run, the encoder's parameters stay the pretrained ones
+// while the decoder trains; without freezing they move.
+TEST(InitFrom, Seq2SeqEncoderFromPretrainingThenFrozen) {
+  auto dir = fresh_dir("s2s_init");
+  ExperimentConfig s2s;
+  s2s.task = "seq2seq";
+  s2s.data.text_column = "word";
+  s2s.data.label_columns = {"pronunciation"};
+  auto& q = s2s.seq2seq;
+  q.dim = 32;
+  q.num_heads = 2;
+  q.intermediate_size = 64;
+  q.encoder_layers = 1;
+  q.decoder_layers = 1;
+  q.max_source = 24;
+  q.max_target = 48;
+  q.eval_sources = 0;
+  s2s.quantization.warmup_steps = 2;
+  s2s.train.batch_size = 8;
+  s2s.train.max_steps = 6;
+  s2s.train.eval_every_steps = 3;
+  s2s.train.lr_warmup_steps = 0;
+  s2s.train.learning_rate = 3e-3;
+  s2s.train.threads = 1;
+  s2s.train.seed = 3;
+
+  // The pretraining config of this encoder, pretrained 4 steps.
+  ExperimentConfig pc = seq2seq_encoder_config(s2s);
+  EXPECT_EQ(pc.model.encoder, "transformer");
+  EXPECT_EQ(pc.model.bottleneck_size, 32);
+  EXPECT_EQ(pc.model.transformer_layers, 1);
+  EXPECT_EQ(pc.tokenizer.max_length, 24);
+  pc.has_pretrain = true;
+  pc.pretrain = tiny_config().pretrain;
+  pc.pretrain.seq_len = 24;  // at most the 24 position rows
+  const auto pre = pretrain_tiny(dir, pc);
+  auto mlm = load_pretrain_checkpoint(pre);
+  const auto pretrained = params_of(*mlm, "encoder.");
+  ASSERT_GE(pretrained.size(), 10u);
+
+  testutil::head_tsv(testutil::source_path("data/cmudict/g2p_train.tsv"), dir + "/train.tsv", 64);
+  testutil::head_tsv(testutil::source_path("data/cmudict/g2p_valid.tsv"), dir + "/valid.tsv", 16);
+  auto train = [&](int freeze, const std::string& out) {
+    s2s.train.freeze_encoder_steps = freeze;
+    TrainOptions o{dir + "/train.tsv", dir + "/valid.tsv", dir + out, false, false};
+    train_seq2seq(s2s, o, pre);
+    ByteSeq2Seq m(s2s.seq2seq, std::make_shared<QatState>());
+    torch::serialize::InputArchive ar;
+    ar.load_from(dir + out + "/model.pt");
+    m->load(ar);
+    return m;
+  };
+  // The model as the trainer builds it before loading (same seed, same construction order).
+  torch::manual_seed(s2s.train.seed);
+  ByteSeq2Seq fresh(s2s.seq2seq, std::make_shared<QatState>());
+  const auto fresh_encoder = params_of(*fresh, "classifier.");
+  const auto fresh_all = params_of(*fresh, "");
+
+  auto frozen = train(6, "/frozen");
+  const auto frozen_encoder = params_of(*frozen, "classifier.");
+  ASSERT_EQ(frozen_encoder.size(), pretrained.size());
+  // every encoder parameter is the pretrained one (loaded, then frozen) ...
+  EXPECT_EQ(same_count(frozen_encoder, pretrained), static_cast<int>(pretrained.size()));
+  // ... and not the fresh one (the load did something)
+  EXPECT_LT(same_count(frozen_encoder, fresh_encoder), static_cast<int>(pretrained.size()) / 2);
+  // the decoder trained
+  int decoder_moved = 0;
+  for (const auto& [k, t] : params_of(*frozen, "")) {
+    if (k.rfind("classifier.", 0) != 0) decoder_moved += !torch::equal(t, fresh_all.at(k));
+  }
+  EXPECT_GE(decoder_moved, 8);
+
+  // Frozen for 3 of 6 steps: the encoder trains afterwards.
+  auto half = train(3, "/half");
+  const auto half_encoder = params_of(*half, "classifier.");
+  EXPECT_LT(same_count(half_encoder, pretrained), static_cast<int>(pretrained.size()) / 2);
+
+  // A checkpoint of another encoder: an error naming the tensor, the key and what to write.
+  auto other = s2s;
+  other.seq2seq.encoder_layers = 2;
+  std::string msg;
+  try {
+    train_seq2seq(other,
+                  TrainOptions{dir + "/train.tsv", dir + "/valid.tsv", dir + "/bad", false, false},
+                  pre);
+  } catch (const ModelFileError& e) {
+    msg = e.what();
+  }
+  EXPECT_NE(msg.find("'layers.1.query.weight'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("model.transformer_layers: 2 vs 1"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("\"transformer_layers\":2"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("a pretraining config for this seq2seq encoder has"), std::string::npos)
+      << msg;
+}
+
+// pretrain --init-from: continued pretraining starts from every tensor of a pretraining
+// checkpoint (encoder and prediction head) at step 0; pretrain.freeze_encoder_steps trains only
+// the head.
+TEST(InitFrom, PretrainContinuesFromACheckpoint) {
+  auto dir = fresh_dir("pre_init");
+  auto cfg = tiny_config();
+  const auto pre = pretrain_tiny(dir, cfg);
+  auto src = load_pretrain_checkpoint(pre);
+  const auto src_encoder = params_of(*src, "encoder.");
+  const auto src_head = params_of(*src, "mlm_head.");
+  torch::manual_seed(cfg.pretrain.seed);
+  ByteMlm fresh(cfg, std::make_shared<QatState>());
+  const auto fresh_encoder = params_of(*fresh, "encoder.");
+
+  auto run = [&](int freeze, const std::string& out) {
+    auto c = cfg;
+    c.pretrain.steps = 6;
+    c.pretrain.eval_every_steps = 3;
+    c.pretrain.freeze_encoder_steps = freeze;
+    PretrainOptions o;
+    o.corpus = {make_corpus(dir + "/corpus2.txt", 200, 7)};
+    o.out_dir = dir + out;
+    o.init_from = pre;
+    o.verbose = false;
+    EXPECT_EQ(pretrain_encoder(c, o).steps, 6);
+    return load_pretrain_checkpoint(dir + out);
+  };
+  auto frozen = run(6, "/frozen");
+  const auto enc = params_of(*frozen, "encoder.");
+  EXPECT_EQ(same_count(enc, src_encoder), static_cast<int>(src_encoder.size()));
+  EXPECT_LT(same_count(enc, fresh_encoder), static_cast<int>(src_encoder.size()) / 2);
+  EXPECT_EQ(same_count(params_of(*frozen, "mlm_head."), src_head), 0);  // the head trained
+
+  auto free = run(0, "/free");
+  EXPECT_LT(same_count(params_of(*free, "encoder."), src_encoder),
+            static_cast<int>(src_encoder.size()) / 2);
+
+  // The loader on its own: every tensor (parameters and buffers) is copied.
+  ByteMlm m(cfg, std::make_shared<QatState>());
+  int64_t step = 0;
+  const int64_t n = init_pretraining_from(m, cfg, pre, &step);
+  EXPECT_EQ(step, 4);
+  EXPECT_EQ(n, static_cast<int64_t>(m->named_parameters().size() + m->named_buffers().size()));
+  EXPECT_EQ(same_count(params_of(*m, ""), params_of(*src, "")),
+            static_cast<int>(m->named_parameters().size()));
+  // Another encoder config: a config error naming the key.
+  auto other = cfg;
+  other.model.qrnn_state_size = 48;
+  ByteMlm mo(other, std::make_shared<QatState>());
+  std::string msg;
+  try {
+    init_pretraining_from(mo, other, pre);
+  } catch (const ConfigError& e) {
+    msg = e.what();
+  }
+  EXPECT_NE(msg.find("model.qrnn_state_size: 48 vs 32"), std::string::npos) << msg;
 }
 
 TEST(InitFrom, ShapeOrConfigMismatchIsAnErrorNamingTheTensorOrKey) {

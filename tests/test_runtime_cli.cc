@@ -9,6 +9,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -17,7 +18,9 @@
 #include "cli/line_reader.h"
 #include "cli/lines.h"
 #include "core/model_eval.h"
+#include "core/model_info_json.h"
 #include "runtime_test_util.h"
+#include "train/config.h"
 
 namespace bytelite {
 namespace {
@@ -152,6 +155,78 @@ TEST(RuntimeCliGolden, InfoJsonDescribesEachGoldenFile) {
     ASSERT_EQ(text.code, 0) << text.out;
     EXPECT_NE(text.out.find("architecture:  " + want["architecture"]), std::string::npos)
         << text.out;
+  }
+}
+
+// `bytelite info` prints the declared config keys (src/train/config.cc, through the generated
+// src/core/config_keys.inc) that a model file stores, with the declaration's docs: on each golden
+// model file (v1 and v2), every printed key is declared and its value is the one in the training
+// config the file was made from (NAME.json); the kind's own keys are there, other kinds' are not.
+TEST(RuntimeCliGolden, InfoPrintsTheDeclaredKeysWithTheTrainingConfigsValues) {
+  std::map<std::string, ConfigKeyDoc> declared;
+  for (const ConfigKeyDoc& d : config_key_docs())
+    declared[d.section.empty() ? d.name : d.section + "." + d.name] = d;
+  for (const char* version : {"v1", "v2"}) {
+    for (const char* name : {"byteqrnn", "bytetransformer", "bytefunnel", "seq2seq_transformer",
+                             "seq2seq_qrnn", "seq2seq_funnel"}) {
+      SCOPED_TRACE(std::string(version) + "/" + name);
+      const std::string base =
+          source_path(std::string("tests/data/models/") + version + "/" + name);
+      const nlohmann::json want = config_to_json(load_config(base + ".json"));
+      const auto model = Model::load(base + ".blt");
+      const std::vector<StoredConfigKey> keys = stored_config_keys(model->info());
+      std::set<std::string> printed;
+      for (const StoredConfigKey& k : keys) {
+        const std::string path = k.section.empty() ? k.name : k.section + "." + k.name;
+        printed.insert(path);
+        ASSERT_TRUE(declared.count(path)) << path << " is not a declared key";
+        EXPECT_EQ(k.doc, declared[path].doc) << path;
+        // the training config's value (a key the config file omits has its default)
+        const nlohmann::json& sec =
+            k.section.empty() ? want : want.value(k.section, nlohmann::json());
+        const nlohmann::json v = sec.is_object() && sec.contains(k.name)
+                                     ? sec.at(k.name)
+                                     : nlohmann::json::parse(declared[path].default_value);
+        const nlohmann::json got = nlohmann::json::parse(k.value.dump());
+        if (v.is_number_float() || got.is_number_float()) {
+          // stored as float32 (length_penalty)
+          EXPECT_NEAR(got.get<double>(), v.get<double>(), 1e-6) << path;
+        } else {
+          EXPECT_EQ(got, v) << path;
+        }
+      }
+      const bool seq2seq = std::string(name).rfind("seq2seq", 0) == 0;
+      const bool qrnn = std::string(name).find("qrnn") != std::string::npos;
+      const bool funnel = std::string(name).find("funnel") != std::string::npos;
+      EXPECT_EQ(printed.count("task"), 1u);
+      EXPECT_EQ(printed.count("data.text_column"), 1u);
+      EXPECT_EQ(printed.count("tokenizer.max_length"), seq2seq ? 0u : 1u);
+      EXPECT_EQ(printed.count("model.pooling"), seq2seq ? 0u : 1u);
+      EXPECT_EQ(printed.count("seq2seq.max_target"), seq2seq ? 1u : 0u);
+      const bool model_section = !seq2seq || qrnn || funnel;  // the transformer's is seq2seq.*
+      EXPECT_EQ(printed.count("model.embedding_size"), model_section ? 1u : 0u);
+      EXPECT_EQ(printed.count("seq2seq.encoder_layers"), seq2seq && !model_section ? 1u : 0u);
+      EXPECT_EQ(printed.count("model.qrnn_layers"),
+                qrnn || name == std::string("byteqrnn") ? 1u : 0u);
+      EXPECT_EQ(printed.count("model.transformer_layers"),
+                model_section && !(qrnn || name == std::string("byteqrnn")) ? 1u : 0u);
+      EXPECT_EQ(printed.count("model.pool_windows"), funnel ? 1u : 0u);
+      EXPECT_EQ(printed.count("model.dropout"), 0u);  // training only
+      EXPECT_EQ(printed.count("train.learning_rate"), 0u);
+      EXPECT_GE(keys.size(), 10u);
+      // the text form: one line per key, with its doc; --json: the same as an object
+      CmdResult text = run("info " + base + ".blt");
+      ASSERT_EQ(text.code, 0) << text.out;
+      for (const StoredConfigKey& k : keys) {
+        const std::string path = k.section.empty() ? k.name : k.section + "." + k.name;
+        EXPECT_NE(text.out.find("\n  " + path + " "), std::string::npos) << path << text.out;
+        EXPECT_NE(text.out.find(k.doc), std::string::npos) << k.doc;
+      }
+      CmdResult js = run("info --json " + base + ".blt");
+      ASSERT_EQ(js.code, 0) << js.out;
+      EXPECT_EQ(nlohmann::json::parse(js.out)["stored_config"],
+                nlohmann::json::parse(stored_config_json(model->info()).dump()));
+    }
   }
 }
 

@@ -57,60 +57,21 @@ struct TorchOp {
   QuantParams params;
 };
 
-// The eval-mode QAT forward of one sequence, op by op (mirrors ByteClassifierImpl::forward and
-// GbstImpl::forward), with the fake-quantized tensor after each requantization point.
+// The eval-mode QAT forward of one sequence, as the training code's own trace: the training
+// forward (ByteClassifierImpl::forward) records its fake-quantized tensors under the runtime's tap
+// names (runtime/ops/taps.h, train/layers.h TorchTrace), in the order it computes them.
 std::vector<TorchOp> torch_trace(ByteClassifier& m, const std::vector<int32_t>& ids) {
   torch::NoGradGuard ng;
   m->eval();
   const int64_t L = static_cast<int64_t>(ids.size());
-  auto idt = torch::tensor(std::vector<int64_t>(ids.begin(), ids.end()));
-  auto mask = torch::ones({1, L});
+  auto idt = torch::tensor(std::vector<int64_t>(ids.begin(), ids.end())).view({1, L});
+  TorchTrace trace;
+  {
+    TraceScope scope(&trace);
+    m->forward(idt, torch::ones({1, L}));
+  }
   std::vector<TorchOp> out;
-  auto x = m->embedding.index_select(0, idt).reshape({1, L, -1});
-  x = m->embedding_quant->forward(x);
-  out.push_back({"embedding", x[0], m->embedding_quant->params()});
-  x = m->bottleneck->forward(x, mask);
-  out.push_back({"bottleneck", x[0], m->bottleneck->out_quant->params()});
-  auto& g = m->gbst;
-  auto xc = g->conv->forward(conv_window(x, g->conv_kernel, false), mask);
-  out.push_back({"gbst.conv", xc[0], g->conv->out_quant->params()});
-  std::vector<torch::Tensor> cands, scores;
-  for (int64_t b = 1; b <= g->max_block_width; ++b) {
-    auto cb = g->conv->out_quant->quantize_only(masked_block_mean(xc, mask, b).first);
-    out.push_back({"gbst.cand" + std::to_string(b), cb[0], g->conv->out_quant->params()});
-    auto sb = g->score->forward(cb).squeeze(-1);
-    if (b > 1) {
-      cb = cb.repeat_interleave(b, 1).narrow(1, 0, L);
-      sb = sb.repeat_interleave(b, 1).narrow(1, 0, L);
-    }
-    cands.push_back(cb);
-    scores.push_back(sb);
-  }
-  auto s = g->score_quant->forward(torch::stack(scores, -1));
-  out.push_back({"gbst.scores", s[0], g->score_quant->params()});
-  auto p = fake_quant(torch::softmax(s, -1), unit_range_params());
-  out.push_back({"gbst.probs", p[0], unit_range_params()});
-  auto y = g->mix_quant->forward((torch::stack(cands, 2) * p.unsqueeze(-1)).sum(2));
-  out.push_back({"gbst.mix", y[0], g->mix_quant->params()});
-  auto [h, hm] = g->forward(x, mask);
-  out.push_back({"gbst.out", h[0], g->mix_quant->params()});
-  for (size_t i = 0; i < m->qrnn->size(); ++i) {
-    auto l = m->qrnn[i]->as<QrnnLayer>();
-    const std::string name = "qrnn" + std::to_string(i);
-    auto gates = l->gates_fwd->forward(conv_window(h, l->kernel_width, false), hm);
-    out.push_back({name + ".fwd.gates", gates[0], l->gates_fwd->out_quant->params()});
-    h = l->forward(h, hm);
-    out.push_back({name, h[0], signed_unit_range_params()});
-  }
-  auto pooled = m->pool->forward(h, hm);
-  out.push_back({"pool", pooled, m->pool->out_quant->params()});
-  if (m->pool_concat_quant) {
-    auto mx = std::get<0>(h.max(1));  // one sequence, no padding
-    pooled = m->pool_concat_quant->forward(torch::cat({pooled, mx}, -1));
-    out.push_back({"pool_concat", pooled, m->pool_concat_quant->params()});
-  }
-  auto logits = m->head->forward(pooled);
-  out.push_back({"logits", logits, m->head->out_quant->params()});
+  for (const auto& e : trace.entries) out.push_back({e.name, e.value, e.params});
   return out;
 }
 
@@ -201,6 +162,8 @@ TEST_F(RuntimeDiff, EveryOpAgreesWithTheFakeQuantizedTrainingGraph) {
     auto ids = clf.encode(text);
     const int64_t T = static_cast<int64_t>(ids.size());
     auto ops = torch_trace(lc.model, ids);
+    // the training trace has every tap the comparisons below use (pool_concat: attention_max)
+    ASSERT_GE(ops.size(), 17u);
     // end to end
     rt::Trace trace;
     std::vector<int8_t> logits(net.head.w.n);

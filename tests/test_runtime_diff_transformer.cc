@@ -2,8 +2,8 @@
 // (eval mode) of ByteTransformer and ByteFunnelTransformer against the exported int8 model run
 // by libbytelite, on real OLID data, with the bounds of the ByteQRNN test (test_runtime_diff.cc):
 //  - per op of every encoder layer, run by the runtime on the training graph's own layer input,
-//    the int8 tensors agree with the fake-quantized tensors of libtorch (mismatch rates printed
-//    and bounded);
+//    the int8 tensors agree with the fake-quantized tensors of libtorch, as the training forward's
+//    own trace records them (train/layers.h TorchTrace; mismatch rates printed and bounded);
 //  - on the whole OLID test set (860 tweets), |probability difference| <= 0.02 per example and
 //    <= 0.001 on average (ByteQRNN: 0.01 per example; see the test), ROC AUC difference <= 0.002.
 #include <gtest/gtest.h>
@@ -16,6 +16,7 @@
 #include "bytelite/classifier.h"
 #include "core/metrics.h"
 #include "runtime/models/classifier_net.h"
+#include "runtime/ops/taps.h"
 #include "runtime_test_util.h"
 #include "train/layers.h"
 
@@ -58,48 +59,6 @@ rt::QParams rtq(const QuantParams& p) {
   return {static_cast<float>(p.scale), static_cast<int32_t>(p.zero_point)};
 }
 
-struct TorchOp {
-  std::string name;
-  torch::Tensor value;  // fake-quantized [rows, cols]
-  QuantParams params;
-};
-
-// One encoder layer in eval mode on one sequence, op by op (mirrors TransformerLayerImpl).
-std::vector<TorchOp> torch_layer(TransformerLayerImpl& l, const torch::Tensor& x,
-                                 ActQuantImpl* in_q, const std::string& name) {
-  std::vector<TorchOp> out;
-  const int64_t S = x.size(1);
-  auto mask = torch::ones({1, S});
-  auto h = x;
-  if (l.pool_window > 1) {
-    h = in_q->quantize_only(masked_block_mean(x, mask, l.pool_window).first);
-    out.push_back({name + ".pooled", h[0], in_q->params()});
-  }
-  const int64_t Tq = h.size(1), H = l.heads, dh = l.dim / H;
-  auto q = l.query->forward(h);
-  out.push_back({name + ".query", q[0], l.query->out_quant->params()});
-  auto kv = l.key_value->forward(x);
-  out.push_back({name + ".key_value", kv[0], l.key_value->out_quant->params()});
-  auto qh = q.view({1, Tq, H, dh}).permute({0, 2, 1, 3});
-  auto kvh = kv.view({1, S, 2, H, dh}).permute({2, 0, 3, 1, 4});
-  auto logits = torch::matmul(qh, kvh[0].transpose(-1, -2));
-  if (l.scale_logits) logits = logits * (1.0 / std::sqrt(static_cast<double>(dh)));
-  logits = l.logits_quant->forward(logits);
-  auto a = fake_quant(torch::softmax(logits, -1), unit_range_params());
-  auto ctx = l.context_quant->forward(
-      torch::matmul(a, kvh[1]).permute({0, 2, 1, 3}).reshape({1, Tq, l.dim}));
-  out.push_back({name + ".context", ctx[0], l.context_quant->params()});
-  auto o = l.output->forward(ctx);
-  out.push_back({name + ".output", o[0], l.output->out_quant->params()});
-  auto x1 = l.norm1->forward(h + o);
-  out.push_back({name + ".norm1", x1[0], l.norm1->out_quant->params()});
-  auto f = l.ffn_out->forward(l.ffn_in->forward(x1));
-  out.push_back({name + ".ffn_out", f[0], l.ffn_out->out_quant->params()});
-  auto x2 = l.norm2->forward(x1 + f);
-  out.push_back({name + ".norm2", x2[0], l.norm2->out_quant->params()});
-  return out;
-}
-
 struct Agreement {
   int64_t values = 0, mismatched = 0;
   int max_diff = 0;
@@ -123,12 +82,18 @@ TEST_P(TransformerDiff, EveryEncoderOpAgreesWithTheFakeQuantizedTrainingGraph) {
   for (const auto& text : texts) {
     auto ids = clf.encode(text);
     const int64_t T = static_cast<int64_t>(ids.size());
-    auto idt = torch::tensor(std::vector<int64_t>(ids.begin(), ids.end()));
-    auto mask = torch::ones({1, T});
-    // front: embedding + position, layer norm, GBST (torch), compared end to end
-    auto e = m->embedding_quant->forward(m->embedding.index_select(0, idt).reshape({1, T, -1}));
-    auto p = m->position_quant->forward(m->position.narrow(0, 0, T)).unsqueeze(0);
-    auto en = m->embedding_norm->forward(e + p);
+    auto idt = torch::tensor(std::vector<int64_t>(ids.begin(), ids.end())).view({1, T});
+    // the training forward's own trace (runtime/ops/taps.h names; train/layers.h TorchTrace)
+    TorchTrace tt;
+    {
+      TraceScope scope(&tt);
+      m->forward(idt, torch::ones({1, T}));
+    }
+    auto torch_tap = [&](const std::string& name) -> const TorchTrace::Entry& {
+      const TorchTrace::Entry* e = tt.find(name);
+      if (e == nullptr) throw std::runtime_error("no tap " + name + " in the training trace");
+      return *e;
+    };
     rt::Trace trace;
     std::vector<int8_t> logits(net.head.w.n);
     rt::Workspace ws;
@@ -146,29 +111,32 @@ TEST_P(TransformerDiff, EveryEncoderOpAgreesWithTheFakeQuantizedTrainingGraph) {
         a.max_diff = std::max(a.max_diff, d);
       }
     };
-    tally("embedding_norm", en[0], m->embedding_norm->out_quant->params(),
-          trace.find("embedding_norm")->data.data());
-    auto [h, hm] = m->gbst->forward(en, mask);
-    ActQuantImpl* in_q = m->gbst->mix_quant.get();
-    // each layer: the runtime layer on the torch layer's input
+    // front (embedding + position, layer norm), compared end to end
+    const auto& en = torch_tap(taps::kEmbeddingNorm);
+    tally(taps::kEmbeddingNorm, en.value, en.params, trace.find(taps::kEmbeddingNorm)->data.data());
+    // each layer: the runtime layer on the training layer's input (the GBST output, then the
+    // previous layer's output), against every tap of the training layer
+    const TorchTrace::Entry* in = &torch_tap(taps::kGbstOut);
     for (size_t i = 0; i < m->layers->size(); ++i) {
-      auto l = m->layers[i]->as<TransformerLayer>();
-      const std::string name = "layers" + std::to_string(i);
-      auto ops = torch_layer(*l, h, in_q, name);
-      auto in = to_q(h[0], in_q->params());
-      std::vector<int8_t> x(in.begin(), in.end());
-      std::vector<int8_t> y(x.size());
+      const std::string name = taps::transformer_layer(i);
+      auto x = to_q(in->value, in->params);
+      std::vector<int8_t> xin(x.begin(), x.end());
+      std::vector<int8_t> y(xin.size());
       rt::Trace lt;
-      rt::transformer_layer(rt::OpContext{isa, s, &lt}, net.layers[i], x.data(), h.size(1),
-                            h.size(2), rtq(in_q->params()), y.data(), name);
-      for (const auto& op : ops) {
-        const rt::Trace::Entry* te = lt.find(op.name);
-        ASSERT_NE(te, nullptr) << op.name;
-        ASSERT_EQ(static_cast<int64_t>(te->data.size()), op.value.numel()) << op.name;
-        tally(op.name, op.value, op.params, te->data.data());
+      rt::transformer_layer(rt::OpContext{isa, s, &lt}, net.layers[i], xin.data(),
+                            in->value.size(0), in->value.size(1), rtq(in->params), y.data(), name);
+      int compared = 0;
+      for (const auto& te : tt.entries) {
+        if (te.name.rfind(name + ".", 0) != 0) continue;
+        const rt::Trace::Entry* re = lt.find(te.name);
+        ASSERT_NE(re, nullptr) << te.name;
+        ASSERT_EQ(static_cast<int64_t>(re->data.size()), te.value.numel()) << te.name;
+        tally(te.name, te.value, te.params, re->data.data());
+        ++compared;
       }
-      h = ops.back().value.unsqueeze(0);
-      in_q = l->norm2->out_quant.get();
+      // query, key_value, context, output, norm1, ffn_out, norm2 (+ pooled for funnel windows)
+      EXPECT_GE(compared, 7) << name;
+      in = &torch_tap(taps::layer_tap(name, taps::kNorm2));
     }
   }
   std::printf("%-20s %10s %12s %8s\n", "op", "values", "differ", "max");

@@ -106,8 +106,8 @@ def train(config, train, valid, out, *, resume=False, init_from=None, stop_after
         bool(overrides.get("skip_bad_rows", False)))
 
 
-def pretrain(config, corpus, out, *, resume=False, max_steps=0, verbose=False, progress=None,
-             set=None, **overrides):
+def pretrain(config, corpus, out, *, resume=False, init_from=None, max_steps=0, verbose=False,
+             progress=None, set=None, **overrides):
     """Pretrains a byte encoder on unlabelled text (masked byte spans), as
     ``bytelite pretrain`` does. See bytelite/__init__.pyi."""
     _check_overrides("pretrain", overrides, _PRETRAIN_OVERRIDES)
@@ -121,7 +121,8 @@ def pretrain(config, corpus, out, *, resume=False, max_steps=0, verbose=False, p
         _int("pretrain", "steps", overrides.get("steps"), 0),
         _int("pretrain", "threads", overrides.get("threads"), 0),
         _int("pretrain", "seed", overrides.get("seed"), -1),
-        "none" if heldout is False else (_os.fspath(heldout) if heldout else ""))
+        "none" if heldout is False else (_os.fspath(heldout) if heldout else ""),
+        _os.fspath(init_from) if init_from is not None else "")
 
 
 def export(checkpoint, out):

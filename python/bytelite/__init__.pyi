@@ -158,7 +158,8 @@ def train(config: Union[Mapping[str, Any], PathLike], train: PathLike, valid: Pa
 
 def pretrain(config: Union[Mapping[str, Any], PathLike],
              corpus: Union[PathLike, Sequence[PathLike]], out: PathLike, *,
-             resume: bool = False, max_steps: int = 0, verbose: bool = False,
+             resume: bool = False, init_from: Optional[PathLike] = None, max_steps: int = 0,
+             verbose: bool = False,
              progress: Optional[Callable[[Dict[str, Any]], None]] = None,
              set: Optional[Mapping[str, Any]] = None,
              steps: Optional[int] = None, threads: Optional[int] = None,
@@ -168,7 +169,9 @@ def pretrain(config: Union[Mapping[str, Any], PathLike],
     object written to ``out/summary.json`` (steps, heldout_loss, heldout_accuracy, train_loss,
     train_accuracy, seconds, bytes_per_s, threads, checkpoint). ``max_steps`` stops early
     without changing the schedule of ``steps``; ``heldout``: a file, or False for none.
-    ``progress`` gets each record of ``out/pretrain_log.jsonl``. Raises as :func:`train`."""
+    ``progress`` gets each record of ``out/pretrain_log.jsonl``. ``init_from``: a pretraining
+    checkpoint (its out directory or a .ckpt file) whose weights start a fresh run (continued
+    pretraining, ``bytelite pretrain --init-from``). Raises as :func:`train`."""
 
 def export(checkpoint: PathLike, out: PathLike) -> Dict[str, Any]:
     """Exports a QAT checkpoint (a .ckpt file or a training directory; for seq2seq the

@@ -91,7 +91,7 @@ pyb::object train(pyb::handle config, const std::string& train_path, const std::
 pyb::object pretrain(pyb::handle config, const std::vector<std::string>& corpus,
                      const std::string& out, bool resume, long max_steps, bool verbose,
                      pyb::object progress, long steps, int threads, long seed,
-                     const std::string& heldout) {
+                     const std::string& heldout, const std::string& init_from) {
   ExperimentConfig cfg = config_from(config);
   PretrainOverrides ov;
   ov.steps = steps;
@@ -107,6 +107,7 @@ pyb::object pretrain(pyb::handle config, const std::vector<std::string>& corpus,
   o.corpus = corpus;
   o.out_dir = out;
   o.resume = resume;
+  o.init_from = init_from;
   o.max_steps = max_steps;
   o.verbose = verbose;
   o.on_eval = progress_fn(std::move(progress));
@@ -168,7 +169,7 @@ PYBIND11_MODULE(_train, m) {
   m.def("pretrain", &pretrain, pyb::arg("config"), pyb::arg("corpus"), pyb::arg("out"),
         pyb::arg("resume"), pyb::arg("max_steps"), pyb::arg("verbose"), pyb::arg("progress"),
         pyb::arg("steps"), pyb::arg("threads"), pyb::arg("seed"), pyb::arg("heldout"),
-        "See bytelite.pretrain.");
+        pyb::arg("init_from"), "See bytelite.pretrain.");
   m.def("evaluate", &evaluate, pyb::arg("checkpoint"), pyb::arg("model"), pyb::arg("data"),
         pyb::arg("threads"), pyb::arg("batch_size"), pyb::arg("skip_bad_rows"),
         "See bytelite.evaluate (a checkpoint, libtorch).");

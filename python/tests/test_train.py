@@ -230,6 +230,18 @@ def test_pretrain_from_python(tmp_path):
     assert all(np.isfinite(r["train_loss"]) for r in records)
     with pytest.raises(bytelite.ConfigError, match="unknown override 'stepz'"):
         bytelite.pretrain(cfg, str(corpus), str(tmp_path / "pre2"), stepz=3)
+    # continued pretraining from that checkpoint (init_from): a fresh run with the same seed and
+    # data gives the same losses unless the weights were loaded
+    fresh, cont = [], []
+    bytelite.pretrain(cfg, str(corpus), str(tmp_path / "fresh"), max_steps=3,
+                      progress=fresh.append)
+    c = bytelite.pretrain(cfg, str(corpus), str(tmp_path / "cont"), max_steps=3,
+                          init_from=str(tmp_path / "pre"), progress=cont.append)
+    assert c["init_from"] == str(tmp_path / "pre")
+    assert cont[0]["train_loss"] != fresh[0]["train_loss"]
+    with pytest.raises(bytelite.ModelFileError, match="not found"):
+        bytelite.pretrain(cfg, str(corpus), str(tmp_path / "bad"), max_steps=3,
+                          init_from=str(tmp_path / "nothing"))
 
 
 def test_evaluate_checkpoint_equals_cli_eval_json(cli, py_model, olid_small):

@@ -34,7 +34,6 @@ CLI::App* add_info_command(CLI::App& app) {
     const ModelInfo& m = model->info();
     char crc[16];
     std::snprintf(crc, sizeof crc, "0x%08x", m.checksum);
-    const nlohmann::ordered_json cfg = model_config_json(m);
     const bool seq2seq = m.is_seq2seq();
     if (a->json) {
       std::printf("%s\n", model_info_json(m).dump().c_str());
@@ -66,9 +65,14 @@ CLI::App* add_info_command(CLI::App& app) {
       std::printf("data columns:  text '%s', labels '%s'\n", m.text_column.c_str(),
                   join(m.label_columns).c_str());
     }
-    std::string c;
-    for (auto& [k, v] : cfg.items()) c += (c.empty() ? "" : ", ") + k + " " + v.dump();
-    std::printf("config:        %s\n", c.c_str());
+    // the declared config keys (src/train/config.cc) whose values the file stores
+    std::printf(
+        "config:        the keys of the training config the file stores "
+        "(docs/config.md)\n");
+    for (const StoredConfigKey& k : stored_config_keys(m)) {
+      const std::string key = k.section.empty() ? k.name : k.section + "." + k.name;
+      std::printf("  %-30s %-16s %s\n", key.c_str(), k.value.dump().c_str(), k.doc.c_str());
+    }
     std::printf("parameters:    %lld (int8 weights and embedding, int32 biases)\n",
                 static_cast<long long>(m.parameter_count));
     std::printf("size:          %lld bytes; float32 %lld bytes; ratio %.3f\n",

@@ -10,7 +10,7 @@ namespace bytelite::cli {
 
 namespace {
 struct PretrainArgs {
-  std::string config, out, heldout;
+  std::string config, out, heldout, init_from;
   std::vector<std::string> corpus;
   bool resume = false, quiet = false;
   long max_steps = 0, steps = 0, stop_after = 0;
@@ -38,6 +38,9 @@ CLI::App* add_pretrain_command(CLI::App& app) {
                   "Held-out corpus file for the periodic held-out loss (overrides "
                   "pretrain.heldout; \"none\" turns it off)");
   cmd->add_flag("--resume", args->resume, "Continue from OUT/last.ckpt");
+  cmd->add_option("--init-from", args->init_from,
+                  "Start from the weights of a pretraining checkpoint (its OUT directory or a "
+                  ".ckpt file) as a fresh run: step 0, new optimizer and schedule");
   cmd->add_option("--steps", args->steps,
                   "Planned steps, the schedule's length (overrides pretrain.steps; 0 = config)")
       ->check(kNonNegative);
@@ -68,6 +71,7 @@ CLI::App* add_pretrain_command(CLI::App& app) {
     o.corpus = args->corpus;
     o.out_dir = args->out;
     o.resume = args->resume;
+    o.init_from = args->init_from;
     o.max_steps = args->max_steps;
     o.stop_after = args->stop_after;
     o.verbose = !args->quiet;

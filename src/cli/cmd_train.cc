@@ -53,7 +53,8 @@ CLI::App* add_train_command(CLI::App& app) {
       ->check(CLI::IsMember({"", "on", "off"}));
   cmd->add_option("--init-from", args->init_from,
                   "Start the encoder from a pretraining checkpoint (the OUT directory of "
-                  "'bytelite pretrain', or a .ckpt file); pooling and head start fresh");
+                  "'bytelite pretrain', or a .ckpt file); pooling and head (seq2seq: the "
+                  "decoder) start fresh");
   cmd->add_flag("--skip-bad-rows", args->skip_bad_rows, "Skip and count malformed data rows");
   cmd->add_option("--set", args->set,
                   "Override a config key, section.key=value (repeatable; applied before the "

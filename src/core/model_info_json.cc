@@ -1,6 +1,10 @@
 #include "core/model_info_json.h"
 
 #include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "bytelite/encoder_kinds.h"
 
@@ -57,6 +61,123 @@ nlohmann::ordered_json model_config_json(const ModelInfo& m) {
   return cfg;
 }
 
+namespace {
+
+struct DeclaredKey {
+  const char* section;
+  const char* name;
+  const char* doc;
+};
+
+// Every declared config key (generated from src/train/config.cc; a test keeps it equal).
+constexpr DeclaredKey kDeclaredKeys[] = {
+#include "core/config_keys.inc"
+};
+
+// A float32 as the shortest decimal that reads back as it (0.6f: 0.6, not 0.6000000238).
+double shortest(float f) {
+  char buf[32];
+  for (int digits = 6; digits <= 9; ++digits) {
+    std::snprintf(buf, sizeof buf, "%.*g", digits, static_cast<double>(f));
+    if (std::strtof(buf, nullptr) == f) break;
+  }
+  return std::strtod(buf, nullptr);
+}
+
+// The value the model file stores for a declared key, or null when it stores none.
+nlohmann::ordered_json stored_value(const ModelInfo& m, const std::string& section,
+                                    const std::string& name) {
+  using J = nlohmann::ordered_json;
+  const EncoderKindInfo* kind = find_encoder_kind(m.encoder);
+  const bool seq2seq = m.is_seq2seq();
+  // the encoder is configured by the seq2seq section (format v1/v2 store no model section then)
+  const bool section_encoder = seq2seq && kind != nullptr && kind->seq2seq_section;
+  if (section.empty()) return name == "task" ? J(seq2seq ? "seq2seq" : "classify") : J();
+  if (section == "data") {
+    if (name == "text_column") return m.text_column;
+    if (name == "label_columns") return m.label_columns;
+    return J();
+  }
+  if (section == "tokenizer") {
+    if (seq2seq) return J();  // seq2seq.max_source; no lowercasing
+    if (name == "max_length") return m.max_length;
+    if (name == "lowercase_ascii") return m.lowercase_ascii;
+    return J();
+  }
+  if (section == "model") {
+    if (section_encoder || kind == nullptr) return J();
+    const std::vector<std::pair<const char*, J>> shared = {
+        {"encoder", m.encoder},
+        {"embedding_size", m.embedding_size},
+        {"bottleneck_size", m.bottleneck_size},
+        {"gbst_max_block_width", m.gbst_max_block_width},
+        {"gbst_conv_kernel_size", m.gbst_conv_kernel_size},
+        {"gbst_downsample_rate", m.gbst_downsample_rate}};
+    for (const auto& [k, v] : shared)
+      if (name == k) return v;
+    const std::vector<std::pair<const char*, J>> own =
+        kind->attention
+            ? std::vector<std::pair<const char*, J>>{{"transformer_layers", m.transformer_layers},
+                                                     {"num_heads", m.num_heads},
+                                                     {"intermediate_size", m.intermediate_size},
+                                                     {"attention_scale", m.attention_scale},
+                                                     {"layer_norm", m.layer_norm}}
+            : std::vector<std::pair<const char*, J>>{{"qrnn_state_size", m.qrnn_state_size},
+                                                     {"qrnn_kernel_width", m.qrnn_kernel_width},
+                                                     {"qrnn_layers", m.qrnn_layers}};
+    for (const auto& [k, v] : own)
+      if (name == k) return v;
+    if (name == "pool_windows" && kind->pool_windows) return m.pool_windows;
+    if (name == "pooling" && !seq2seq) return m.pooling;
+    return J();
+  }
+  if (section == "seq2seq" && seq2seq) {
+    std::vector<std::pair<const char*, J>> keys = {
+        {"encoder", m.encoder},
+        {"dim", m.decoder_dimension},
+        {"num_heads", m.decoder_num_heads},
+        {"intermediate_size", m.decoder_intermediate_size},
+        {"decoder_layers", m.decoder_layers},
+        {"max_source", m.max_length},
+        {"max_target", m.max_target},
+        {"beam_size", m.beam_size},
+        {"length_penalty", shortest(m.length_penalty)}};
+    if (section_encoder) {
+      // the built-in encoder: width dim, the section's layers, heads and GBST
+      keys.insert(keys.end(), {{"encoder_layers", m.transformer_layers},
+                               {"gbst_max_block_width", m.gbst_max_block_width},
+                               {"gbst_conv_kernel_size", m.gbst_conv_kernel_size},
+                               {"gbst_downsample_rate", m.gbst_downsample_rate}});
+    }
+    for (const auto& [k, v] : keys)
+      if (name == k) return v;
+  }
+  return J();
+}
+
+}  // namespace
+
+std::vector<StoredConfigKey> stored_config_keys(const ModelInfo& m) {
+  std::vector<StoredConfigKey> out;
+  for (const DeclaredKey& k : kDeclaredKeys) {
+    nlohmann::ordered_json v = stored_value(m, k.section, k.name);
+    if (!v.is_null()) out.push_back({k.section, k.name, k.doc, std::move(v)});
+  }
+  return out;
+}
+
+nlohmann::ordered_json stored_config_json(const ModelInfo& m) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  for (const StoredConfigKey& k : stored_config_keys(m)) {
+    if (k.section.empty()) {
+      j[k.name] = k.value;
+    } else {
+      j[k.section][k.name] = k.value;
+    }
+  }
+  return j;
+}
+
 nlohmann::ordered_json model_info_json(const ModelInfo& m) {
   char crc[16];
   std::snprintf(crc, sizeof crc, "0x%08x", m.checksum);
@@ -74,6 +195,7 @@ nlohmann::ordered_json model_info_json(const ModelInfo& m) {
                               {"text_column", m.text_column},
                               {"label_columns", m.label_columns},
                               {"config", model_config_json(m)},
+                              {"stored_config", stored_config_json(m)},
                               {"parameter_count", m.parameter_count},
                               {"float_bytes", m.float_bytes},
                               {"trained_parameters", m.trained_parameters},

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/byte_tokenizer.h"
+#include "runtime/ops/taps.h"
 #include "train/encoder_registry.h"
 
 namespace bytelite {
@@ -36,14 +37,18 @@ torch::Tensor ByteClassifierImpl::pool_and_head(const torch::Tensor& h, const to
   TORCH_CHECK(pool, "pool_and_head: this ByteClassifier is an encoder only (num_labels 0)");
   const bool tr = is_training();
   auto p = pool->forward(h, hm);
+  tap(taps::kPool, p, pool->out_quant->params());
   if (pool_concat_quant) {
     // Max over valid positions (every row has at least one); padded positions hold a value
     // below every valid output of the encoder.
     auto mx = std::get<0>(h.masked_fill(hm.unsqueeze(-1) <= 0, unit->max_pool_fill).max(1));
     p = pool_concat_quant->forward(torch::cat({p, mx}, -1));
+    tap(taps::kPoolConcat, p, pool_concat_quant->params());
   }
   p = torch::dropout(p, cfg.dropout, tr);
-  return head->forward(p);
+  auto logits = head->forward(p);
+  tap(taps::kLogits, logits, head->out_quant->params());
+  return logits;
 }
 
 int64_t ByteClassifierImpl::encoder_width() const { return unit->width(cfg); }

@@ -300,7 +300,8 @@ const std::vector<Key>& keys() {
         BL_INT(train, early_stopping_patience, 0, 1 << 20,
                "evaluations without improvement before stopping (0 = off)"),
         BL_INT(train, freeze_encoder_steps, 0, kSteps,
-               "with --init-from: steps that train only pooling and head (LP-FT, Kumar et al. "
+               "with --init-from: steps that leave the encoder's parameters as loaded and train "
+               "the rest (classify: pooling and head; seq2seq: the decoder; LP-FT, Kumar et al. "
                "2022)"),
         BL_STR(train, metric, (Strings{"macro_f1", "roc_auc"}),
                "validation metric that picks the best checkpoint"),
@@ -360,6 +361,16 @@ const std::vector<Key>& keys() {
                "decay after warm-up to min_lr_ratio x peak"),
         BL_NUM(pretrain, min_lr_ratio, 0.0, 1.0, "final learning rate / peak"),
         BL_NUM(pretrain, grad_clip, 0.0, 1e9, "max global L2 norm of the gradients (0 = off)"),
+        Key{"pretrain",
+            "freeze_encoder_steps",
+            Kind::kInt,
+            0,
+            kSteps,
+            false,
+            {},
+            "with --init-from: steps that train only the prediction head (LP-FT; 0 = off)",
+            BL_ACCESS(pretrain, freeze_encoder_steps),
+            [](const ExperimentConfig& c) { return c.pretrain.freeze_encoder_steps == 0; }},
         BL_INT(pretrain, eval_every_steps, 1, kSteps,
                "held-out loss and a checkpoint every N steps"),
         BL_INT(pretrain, heldout_sequences, 1, 1 << 24, "held-out sequences evaluated"),
@@ -642,6 +653,27 @@ std::vector<ConfigKeyDoc> config_key_docs() {
     d.range = k.expected();
     d.doc = k.doc;
     out.push_back(std::move(d));
+  }
+  return out;
+}
+
+std::string config_keys_runtime_table() {
+  auto quoted = [](const std::string& t) {
+    std::string q = "\"";
+    for (char ch : t) {
+      if (ch == '"' || ch == '\\') q += '\\';
+      q += ch;
+    }
+    return q + "\"";
+  };
+  std::string out =
+      "// Generated from the config-key declaration (src/train/config.cc) for the runtime half,\n"
+      "// which has no libtorch: section, key and one-line doc of every key, in declaration "
+      "order.\n"
+      "// Do not edit: BYTELITE_UPDATE_DOCS=1 ctest -R ConfigKeys rewrites it (test\n"
+      "// ConfigKeys.RuntimeTableIsTheDeclaration).\n";
+  for (const ConfigKeyDoc& d : config_key_docs()) {
+    out += "{" + quoted(d.section) + ", " + quoted(d.name) + ", " + quoted(d.doc) + "},\n";
   }
   return out;
 }

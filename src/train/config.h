@@ -66,10 +66,11 @@ struct TrainConfig {
   int eval_every_steps = 0;                 // 0 = once per epoch
   bool bucket_by_length = true;             // batches of similar-length texts (less padding)
   int early_stopping_patience = 4;  // evaluations without improvement before stopping (0 = off)
-  // Steps at the start during which only pooling and head train and the encoder's parameters
-  // get no update (linear probing, then fine-tuning: "LP-FT", Kumar et al. 2022, "Fine-Tuning
-  // can Distort Pretrained Features and Underperform Out-of-Distribution"). For use with
-  // --init-from; 0 = off. Encoder buffers (activation ranges, batch-norm statistics) still update.
+  // Steps at the start during which the encoder's parameters get no update and the rest trains
+  // (classify: pooling and head; seq2seq: the decoder) (linear probing, then fine-tuning:
+  // "LP-FT", Kumar et al. 2022, "Fine-Tuning can Distort Pretrained Features and Underperform
+  // Out-of-Distribution"). For use with --init-from; 0 = off. Encoder buffers (activation
+  // ranges, batch-norm statistics) still update.
   int freeze_encoder_steps = 0;
   std::string metric = "macro_f1";  // validation metric for best checkpoint: macro_f1 | roc_auc
   // Text distortion of the training texts (train/text_distortion.h; spec §2.11): per word, with
@@ -98,6 +99,9 @@ struct PretrainConfig {
   std::string lr_schedule = "cosine";  // "cosine" | "linear" | "constant"
   double min_lr_ratio = 0.05;
   double grad_clip = 1.0;
+  // LP-FT for continued pretraining (--init-from): steps that train only the prediction head
+  // (the encoder's parameters get no update; its buffers still do). 0 = off.
+  int freeze_encoder_steps = 0;
   int eval_every_steps = 500;    // held-out loss (and a checkpoint) every this many steps
   int heldout_sequences = 256;   // held-out sequences evaluated (the first ones of the file)
   std::string heldout;           // held-out corpus file ("" = none)
@@ -173,5 +177,8 @@ struct ConfigKeyDoc {
 std::vector<ConfigKeyDoc> config_key_docs();
 /// The table of docs/config.md: one row per key (`section.key` | default | valid values | meaning).
 std::string config_keys_markdown();
+/// The text of src/core/config_keys.inc: one C++ initializer {"section", "key", "doc"} per key,
+/// for the runtime half (core/model_info_json.h: what `bytelite info` prints).
+std::string config_keys_runtime_table();
 
 }  // namespace bytelite

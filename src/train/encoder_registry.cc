@@ -4,6 +4,7 @@
 
 #include "bytelite/errors.h"
 #include "core/byte_tokenizer.h"
+#include "runtime/ops/taps.h"
 #include "train/classifier_model.h"
 #include "train/fb_writer.h"
 
@@ -46,7 +47,9 @@ void qrnn_build(ByteClassifierImpl& m) {
   int64_t in = D;
   for (int i = 0; i < cfg.qrnn_layers; ++i) {
     double zo = std::pow(cfg.qrnn_zoneout, i + 1);  // layer-wise decaying zoneout (spec §2.6)
-    m.qrnn->push_back(QrnnLayer(in, cfg.qrnn_state_size, cfg.qrnn_kernel_width, zo, m.qat));
+    QrnnLayer layer(in, cfg.qrnn_state_size, cfg.qrnn_kernel_width, zo, m.qat);
+    layer->tap_name = taps::qrnn_layer(static_cast<size_t>(i));
+    m.qrnn->push_back(layer);
     in = 2 * cfg.qrnn_state_size;
   }
 }
@@ -57,12 +60,15 @@ std::pair<torch::Tensor, torch::Tensor> qrnn_encode(ByteClassifierImpl& m, const
   auto mask3 = mask.unsqueeze(-1);
   auto x = m.embedding.index_select(0, ids.reshape({-1})).reshape({B, L, m.cfg.embedding_size});
   x = m.embedding_quant->forward(x) * mask3;
+  tap(taps::kEmbedding, x, m.embedding_quant->params());
   x = m.bottleneck->forward(x, mask) * mask3;
+  tap(taps::kBottleneck, x, m.bottleneck->out_quant->params());
   auto [h, hm] = m.gbst->forward(x, mask);
   const bool tr = m.is_training();
   h = torch::dropout(h, m.cfg.dropout, tr);
   for (size_t i = 0; i < m.qrnn->size(); ++i) {
     h = m.qrnn[i]->as<QrnnLayer>()->forward(h, hm);
+    if (tracing()) tap(taps::qrnn_layer(i), h, signed_unit_range_params());
     if (i + 1 < m.qrnn->size()) h = torch::dropout(h, m.cfg.dropout, tr);
   }
   return {h, hm};
@@ -144,9 +150,10 @@ void transformer_build(ByteClassifierImpl& m) {
                                           cfg.gbst_downsample_rate, qat));
   m.layers = m.register_module("layers", torch::nn::ModuleList());
   for (int i = 0; i < cfg.transformer_layers; ++i) {
-    m.layers->push_back(TransformerLayer(D, cfg.num_heads, cfg.intermediate_size,
-                                         pool_window(cfg, i), cfg.attention_scale == "sqrt",
-                                         scalar_norm, pre_norm, cfg.dropout, qat));
+    TransformerLayer layer(D, cfg.num_heads, cfg.intermediate_size, pool_window(cfg, i),
+                           cfg.attention_scale == "sqrt", scalar_norm, pre_norm, cfg.dropout, qat);
+    layer->tap_name = taps::transformer_layer(static_cast<size_t>(i));
+    m.layers->push_back(layer);
   }
   if (pre_norm) m.final_norm = m.register_module("final_norm", LayerNorm(D, scalar_norm, qat));
 }
@@ -158,10 +165,15 @@ std::pair<torch::Tensor, torch::Tensor> transformer_encode(ByteClassifierImpl& m
   auto mask3 = mask.unsqueeze(-1);
   auto x = m.embedding.index_select(0, ids.reshape({-1})).reshape({B, L, m.cfg.embedding_size});
   x = m.embedding_quant->forward(x);
+  tap(taps::kEmbedding, x, m.embedding_quant->params());
   // positions 0..L-1 (valid positions come first in every row)
   auto pos = m.position_quant->forward(m.position.narrow(0, 0, L)).unsqueeze(0);
   x = m.embedding_norm->forward(x + pos) * mask3;
-  if (m.bottleneck) x = m.bottleneck->forward(x, mask) * mask3;
+  tap(taps::kEmbeddingNorm, x, m.embedding_norm->out_quant->params());
+  if (m.bottleneck) {
+    x = m.bottleneck->forward(x, mask) * mask3;
+    tap(taps::kBottleneck, x, m.bottleneck->out_quant->params());
+  }
   auto [h, hm] = m.gbst->forward(x, mask);
   ActQuantImpl* in_q = m.gbst->mix_quant.get();
   for (size_t i = 0; i < m.layers->size(); ++i) {

@@ -2,7 +2,31 @@
 
 #include <cmath>
 
+#include "runtime/ops/taps.h"
+
 namespace bytelite {
+
+namespace {
+thread_local TorchTrace* active_trace = nullptr;
+}  // namespace
+
+const TorchTrace::Entry* TorchTrace::find(const std::string& name) const {
+  for (const Entry& e : entries)
+    if (e.name == name) return &e;
+  return nullptr;
+}
+
+TraceScope::TraceScope(TorchTrace* trace) : previous_(active_trace) { active_trace = trace; }
+TraceScope::~TraceScope() { active_trace = previous_; }
+
+bool tracing() { return active_trace != nullptr; }
+
+void tap(const std::string& name, const torch::Tensor& t, const QuantParams& params) {
+  if (active_trace == nullptr) return;
+  torch::NoGradGuard ng;
+  auto v = t.dim() >= 3 ? t.select(0, 0) : t.narrow(0, 0, 1);
+  active_trace->entries.push_back({name, v.detach().clone(), params});
+}
 namespace {
 constexpr double kBnEps = 1e-5;
 constexpr double kBnMomentum = 0.1;
@@ -117,10 +141,12 @@ std::pair<torch::Tensor, torch::Tensor> GbstImpl::forward(const torch::Tensor& x
   const int64_t L = x.size(1);
   auto mask3 = mask.unsqueeze(-1);
   auto xc = conv->forward(conv_window(x, conv_kernel, false), mask) * mask3;
+  tap(taps::kGbstConv, xc, conv->out_quant->params());
   std::vector<torch::Tensor> cands, scores;
   for (int64_t b = 1; b <= max_block_width; ++b) {
     auto cb = masked_block_mean(xc, mask, b).first;
     cb = conv->out_quant->quantize_only(cb);
+    if (tracing()) tap(taps::gbst_candidates(b), cb, conv->out_quant->params());
     auto sb = score->forward(cb).squeeze(-1);
     if (b > 1) {
       cb = cb.repeat_interleave(b, 1).narrow(1, 0, L);
@@ -130,12 +156,20 @@ std::pair<torch::Tensor, torch::Tensor> GbstImpl::forward(const torch::Tensor& x
     scores.push_back(sb);
   }
   auto s = score_quant->forward(torch::stack(scores, -1));  // [B, L, W]
+  tap(taps::kGbstScores, s, score_quant->params());
   auto p = fake_quant_fixed(torch::softmax(s, -1), unit_range_params(), *qat_, is_training());
+  tap(taps::kGbstProbs, p, unit_range_params());
   auto y = (torch::stack(cands, 2) * p.unsqueeze(-1)).sum(2);  // [B, L, D]
   y = mix_quant->forward(y) * mask3;
-  if (downsample_rate == 1) return {y, mask};
+  tap(taps::kGbstMix, y, mix_quant->params());
+  if (downsample_rate == 1) {
+    tap(taps::kGbstOut, y, mix_quant->params());
+    return {y, mask};
+  }
   auto [yd, md] = masked_block_mean(y, mask, downsample_rate);
-  return {mix_quant->quantize_only(yd), md};
+  yd = mix_quant->quantize_only(yd);
+  tap(taps::kGbstOut, yd, mix_quant->params());
+  return {yd, md};
 }
 
 QrnnLayerImpl::QrnnLayerImpl(int64_t in, int64_t state, int64_t kernel, double zo, QatStatePtr qat)
@@ -151,6 +185,9 @@ torch::Tensor QrnnLayerImpl::direction(const torch::Tensor& x, const torch::Tens
   const bool tr = is_training();
   auto& gates = reverse ? gates_bwd : gates_fwd;
   auto g = gates->forward(conv_window(x, kernel_width, reverse), mask);
+  if (tracing()) {
+    tap(taps::qrnn_gates(taps::qrnn_direction(tap_name, reverse)), g, gates->out_quant->params());
+  }
   auto parts = g.chunk(3, -1);
   const auto su = signed_unit_range_params();
   const auto u01 = unit_range_params();
@@ -242,12 +279,20 @@ std::pair<torch::Tensor, torch::Tensor> TransformerLayerImpl::forward(const torc
   if (pool_window > 1) {
     std::tie(h, hm) = masked_block_mean(x, mask, pool_window);
     h = in_quant->quantize_only(h);
+    if (tracing()) tap(taps::layer_tap(tap_name, taps::kPooled), h, in_quant->params());
   }
+  const bool trace = tracing() && !pre_norm;  // the runtime's layer is post-LN
   const int64_t B = x.size(0), S = x.size(1), Tq = h.size(1), dh = dim / heads;
   auto attn_in = pre_norm ? norm1->forward(h) : h;
   auto mem_in = pre_norm ? attn_in : x;
-  auto q = query->forward(attn_in).view({B, Tq, heads, dh}).permute({0, 2, 1, 3});
-  auto kv = key_value->forward(mem_in).view({B, S, 2, heads, dh}).permute({2, 0, 3, 1, 4});
+  auto qd = query->forward(attn_in);
+  auto kvd = key_value->forward(mem_in);
+  if (trace) {
+    tap(taps::layer_tap(tap_name, taps::kQuery), qd, query->out_quant->params());
+    tap(taps::layer_tap(tap_name, taps::kKeyValue), kvd, key_value->out_quant->params());
+  }
+  auto q = qd.view({B, Tq, heads, dh}).permute({0, 2, 1, 3});
+  auto kv = kvd.view({B, S, 2, heads, dh}).permute({2, 0, 3, 1, 4});
   auto logits = torch::matmul(q, kv[0].transpose(-1, -2));  // [B, H, Tq, S]
   if (scale_logits) logits = logits * (1.0 / std::sqrt(static_cast<double>(dh)));
   logits = logits_quant->forward(logits);
@@ -256,6 +301,10 @@ std::pair<torch::Tensor, torch::Tensor> TransformerLayerImpl::forward(const torc
   auto ctx = torch::matmul(a, kv[1]).permute({0, 2, 1, 3}).reshape({B, Tq, dim});
   ctx = context_quant->forward(ctx);
   auto o = torch::dropout(output->forward(ctx), dropout, tr);
+  if (trace) {
+    tap(taps::layer_tap(tap_name, taps::kContext), ctx, context_quant->params());
+    tap(taps::layer_tap(tap_name, taps::kOutput), o, output->out_quant->params());
+  }
   auto hm3 = hm.unsqueeze(-1);
   torch::Tensor x1, x2;
   if (pre_norm) {
@@ -266,8 +315,14 @@ std::pair<torch::Tensor, torch::Tensor> TransformerLayerImpl::forward(const torc
     x1 = norm1->forward(h + o);
     auto f = ffn_out->forward(ffn_in->forward(x1));
     x2 = norm2->forward(x1 + torch::dropout(f, dropout, tr));
+    if (trace) {
+      tap(taps::layer_tap(tap_name, taps::kNorm1), x1, norm1->out_quant->params());
+      tap(taps::layer_tap(tap_name, taps::kFfnOut), f, ffn_out->out_quant->params());
+    }
   }
-  return {x2 * hm3, hm};
+  x2 = x2 * hm3;
+  if (trace) tap(taps::layer_tap(tap_name, taps::kNorm2), x2, norm2->out_quant->params());
+  return {x2, hm};
 }
 
 }  // namespace bytelite

@@ -14,6 +14,38 @@
 
 namespace bytelite {
 
+/// A debug trace of the training forward: while a TraceScope is alive on this thread, the
+/// encoder layers record their fake-quantized tensors under the runtime's tap names
+/// (runtime/ops/taps.h), so the differential tests compare the runtime's rt::Trace against the
+/// training code's own forward. Meant for eval mode and one sequence (batch row 0 is recorded).
+struct TorchTrace {
+  struct Entry {
+    std::string name;
+    torch::Tensor value;  // [rows, cols]: row 0 of a [B, T, C] tensor, or [1, C] of a [B, C] one
+    QuantParams params;   // the params the value is fake-quantized with
+  };
+  std::vector<Entry> entries;
+  /// The first entry named `name`, or nullptr.
+  const Entry* find(const std::string& name) const;
+};
+
+/// Makes `trace` the active trace of this thread until destroyed (the previous one after).
+class TraceScope {
+ public:
+  explicit TraceScope(TorchTrace* trace);
+  ~TraceScope();
+  TraceScope(const TraceScope&) = delete;
+  TraceScope& operator=(const TraceScope&) = delete;
+
+ private:
+  TorchTrace* previous_;
+};
+
+/// Whether a TraceScope is active on this thread (callers skip building tap names otherwise).
+bool tracing();
+/// Records a detached copy of t (see TorchTrace::Entry) under name when tracing; else nothing.
+void tap(const std::string& name, const torch::Tensor& t, const QuantParams& params);
+
 enum class Activation { kNone, kRelu };
 
 /// Quantized dense layer with optional batch normalization folded into the weights before
@@ -87,6 +119,7 @@ class QrnnLayerImpl : public torch::nn::Module {
   int64_t in_features, state_size, kernel_width;
   double zoneout;
   QDense gates_fwd{nullptr}, gates_bwd{nullptr};
+  std::string tap_name = "qrnn";  // taps::qrnn_layer(i), set by the encoder that owns it
 
  private:
   torch::Tensor direction(const torch::Tensor& x, const torch::Tensor& mask, bool reverse);
@@ -156,6 +189,7 @@ class TransformerLayerImpl : public torch::nn::Module {
   ActQuant logits_quant{nullptr}, context_quant{nullptr};
   ActQuant res1_quant{nullptr}, res2_quant{nullptr};  // pre-norm only
   LayerNorm norm1{nullptr}, norm2{nullptr};
+  std::string tap_name = "layers";  // taps::transformer_layer(i), set by the encoder
 
  private:
   QatStatePtr qat_;

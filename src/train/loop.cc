@@ -1,5 +1,7 @@
 #include "train/loop.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -150,6 +152,10 @@ TrainerResult Trainer::run() {
     load();
   } else {
     std::remove(s_.log_path.c_str());
+    if (!s_.init_from.empty()) {
+      const std::string line = task_.init_from(s_.init_from);
+      if (s_.verbose && !line.empty()) std::fprintf(stderr, "%s\n", line.c_str());
+    }
     task_.start();
     save(0);  // a NaN at step 1 still leaves a last good checkpoint
   }
@@ -210,8 +216,10 @@ TrainerResult Trainer::run() {
     last_saved = step_;
     if (s_.on_eval) s_.on_eval(e.record);
     if (s_.verbose) {
-      const std::string line = task_.eval_line(step_, e, improved);
-      if (!line.empty()) std::fprintf(stderr, "%s\n", line.c_str());
+      // on a terminal the line first clears the live progress line of core/progress.h
+      std::fprintf(stderr, "%s[eval] step %lld | %s%s\n", isatty(fileno(stderr)) ? "\r\033[K" : "",
+                   static_cast<long long>(step_), task_.eval_summary(e).c_str(),
+                   improved ? " | best so far (saved)" : "");
     }
     if (s_.early_stopping_patience > 0 && bad_evals_ >= s_.early_stopping_patience) {
       res.stopped_early = true;

@@ -3,11 +3,14 @@
 // training state) follows marian's training/training.h and scheduler.h.
 //
 // The Trainer owns: the AdamW optimizer built from the task's parameter groups, the learning-rate
-// schedule (learning_rate_at, trainer.h), the QAT switch (quantization.warmup_steps), LP-FT
-// freezing (the task's frozen parameters get no update during the first freeze_steps steps),
+// schedule (learning_rate_at, trainer.h), the QAT switch (quantization.warmup_steps), --init-from
+// (on a fresh run, the task's init_from() before the step-0 checkpoint; ignored with --resume),
+// LP-FT freezing (the task's frozen parameters get no update during the first freeze_steps steps),
 // global gradient-norm clipping, the non-finite loss / gradient-norm stop, the evaluation cadence,
-// best-metric tracking and early stopping, --stop-after, the JSONL log (OUT/..._log.jsonl, one
-// record per evaluation, rewritten atomically) and the one resumable checkpoint format below.
+// best-metric tracking and early stopping, --stop-after, the progress line after each evaluation
+// ("[eval] step N | <the task's summary>[ | best so far (saved)]", on stderr), the JSONL log
+// (OUT/..._log.jsonl, one record per evaluation, rewritten atomically) and the one resumable
+// checkpoint format below.
 // Tasks (classify: train/trainer.cc, pretrain: train/pretrain.cc, seq2seq:
 // train/seq2seq_trainer.cc) supply data, model, batch -> loss, evaluation, progress text, their
 // own files (best.ckpt, model.blt) and extra state.
@@ -57,9 +60,10 @@ struct Evaluation {
 };
 
 /// A training task. The Trainer calls, in this order: parameter_groups() once; on --resume
-/// check_resume(), then restore(); else start(); then begin(); then per step loss(), after_step();
+/// check_resume(), then restore(); else init_from() (with TrainerSettings::init_from), start();
+/// then begin(); then per step loss(), after_step();
 /// at each evaluation evaluate(), on_best() when the metric improved, write_meta() with each save,
-/// eval_line(); finally finish().
+/// eval_summary() for the progress line.
 class TrainTask {
  public:
   virtual ~TrainTask() = default;
@@ -67,8 +71,13 @@ class TrainTask {
   virtual torch::nn::Module& module() = 0;
   /// AdamW parameter groups (every trained parameter in exactly one).
   virtual std::vector<ParamGroup> parameter_groups() = 0;
-  /// LP-FT: parameters frozen during the first freeze_steps steps (e.g. the encoder).
+  /// LP-FT: parameters frozen during the first freeze_steps steps (every task: its encoder).
   virtual std::vector<torch::Tensor> frozen_parameters() { return {}; }
+  /// --init-from (a fresh run only; TrainerSettings::init_from): copies weights from the
+  /// checkpoint at path into module() before the step-0 checkpoint, leaving libtorch's generator
+  /// as it was. Returns the line printed (verbose; "" = none). Throws ModelFileError /
+  /// ConfigError when the checkpoint does not fit the task's model (naming the tensor or key).
+  virtual std::string init_from(const std::string& path) = 0;
   /// Writes the task's description into a checkpoint (the module's tensors are already in).
   virtual void write_meta(torch::serialize::OutputArchive& archive) = 0;
   /// --resume: throws ConfigError / ModelFileError when the checkpoint at path (its archive)
@@ -91,8 +100,10 @@ class TrainTask {
   virtual Evaluation evaluate(int64_t step, double lr) = 0;
   /// The metric improved at step: save the best model.
   virtual void on_best(int64_t step, const Evaluation& e) { (void)step, (void)e; }
-  /// The progress line printed after an evaluation ("" = none).
-  virtual std::string eval_line(int64_t step, const Evaluation& e, bool improved) = 0;
+  /// The task's part of the progress line the Trainer prints after an evaluation, e.g.
+  /// "loss 0.6526 | valid macro_f1 0.5805 roc_auc 0.6134" (the Trainer adds "[eval] step N | "
+  /// before it and " | best so far (saved)" after it when the metric improved).
+  virtual std::string eval_summary(const Evaluation& e) = 0;
 };
 
 struct TrainerSettings {
@@ -103,9 +114,10 @@ struct TrainerSettings {
   int64_t stop_step = 0;                       // the last step of this run (<= total_steps)
   int64_t eval_every = 0;                      // evaluate every this many steps and at stop_step
   int64_t freeze_steps = 0;                    // LP-FT (TrainTask::frozen_parameters)
-  int early_stopping_patience = 0;             // evaluations without improvement (0 = off)
-  int64_t stop_after = 0;  // stop at the first evaluation at or after this step (0 = off)
-  QatStatePtr qat;         // active from qat_warmup_steps on (null: no QAT)
+  std::string init_from;            // --init-from: TrainTask::init_from on a fresh run ("" = none)
+  int early_stopping_patience = 0;  // evaluations without improvement (0 = off)
+  int64_t stop_after = 0;           // stop at the first evaluation at or after this step (0 = off)
+  QatStatePtr qat;                  // active from qat_warmup_steps on (null: no QAT)
   int64_t qat_warmup_steps = 0;
   std::string checkpoint_path;  // the resumable checkpoint (last.ckpt, model.pt)
   std::string log_path;         // the JSONL log

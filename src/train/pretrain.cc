@@ -357,6 +357,45 @@ int64_t init_encoder_from(ByteClassifier& model, const ExperimentConfig& cfg,
   return static_cast<int64_t>(copies.size());
 }
 
+int64_t init_pretraining_from(ByteMlm& model, const ExperimentConfig& cfg,
+                              const std::string& path_or_dir, int64_t* pretrain_step) {
+  ByteMlm src{nullptr};
+  // Building the checkpoint's model draws initial weights: keep torch's generator as it was.
+  auto gen = at::detail::getDefaultCPUGenerator();
+  const auto rng_state = gen.get_state();
+  auto pc = read_pretrain_checkpoint(path_or_dir, &src, std::make_shared<QatState>());
+  gen.set_state(rng_state);
+  std::string diffs;
+  for (const auto& d : encoder_config_differences(cfg, pc.config))
+    diffs += (diffs.empty() ? "" : "; ") + d;
+  if (!diffs.empty()) {
+    throw ConfigError("--init-from " + pc.file + ": the model config must match the " +
+                      "checkpoint's encoder (the configs differ: " + diffs +
+                      ", this run vs the checkpoint)");
+  }
+  // Same encoder config, so the same tensors (encoder.* and mlm_head.*) with the same shapes.
+  std::map<std::string, torch::Tensor> from;
+  for (const auto& p : src->named_parameters()) from[p.key()] = p.value();
+  for (const auto& b : src->named_buffers()) from[b.key()] = b.value();
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> copies;
+  auto take = [&](const std::string& name, const torch::Tensor& dst) {
+    auto it = from.find(name);
+    if (it == from.end() || it->second.sizes() != dst.sizes()) {
+      throw ModelFileError(pc.file + ": tensor '" + name + "': expected shape " + shape_str(dst) +
+                           " (this run's model), found " +
+                           (it == from.end() ? std::string("none") : shape_str(it->second)) +
+                           " in the pretraining checkpoint");
+    }
+    copies.emplace_back(dst, it->second);
+  };
+  for (const auto& p : model->named_parameters()) take(p.key(), p.value());
+  for (const auto& b : model->named_buffers()) take(b.key(), b.value());
+  torch::NoGradGuard ng;
+  for (auto& c : copies) c.first.copy_(c.second);
+  if (pretrain_step != nullptr) *pretrain_step = pc.meta.value("step", int64_t{0});
+  return static_cast<int64_t>(copies.size());
+}
+
 namespace {
 
 // The pretrain task: masked byte spans of the packed corpus stream (replayed on --resume, so a
@@ -385,6 +424,14 @@ class PretrainTask : public TrainTask {
     for (const auto& p : model_->named_parameters())
       (p.value().dim() >= 2 ? decay : no_decay).params.push_back(p.value());
     return {decay, no_decay};
+  }
+  std::vector<torch::Tensor> frozen_parameters() override { return model_->encoder->parameters(); }
+  std::string init_from(const std::string& path) override {
+    int64_t pstep = 0;
+    const int64_t n = init_pretraining_from(model_, cfg_, path, &pstep);
+    return "init: " + std::to_string(n) + " tensors (encoder and prediction head) from " + path +
+           " (pretrained " + std::to_string(pstep) + " steps); the optimizer and schedule start " +
+           "fresh";
   }
   void write_meta(torch::serialize::OutputArchive& ar) override {
     const nlohmann::json meta = {{"format", kPretrainFormat},
@@ -519,13 +566,10 @@ class PretrainTask : public TrainTask {
     }
     return e;
   }
-  std::string eval_line(int64_t step, const Evaluation&, bool) override {
+  std::string eval_summary(const Evaluation&) override {
     char buf[512];
-    std::snprintf(buf, sizeof buf,
-                  "%s[eval] step %lld | loss %.4f acc %.4f | held-out loss %.4f acc "
-                  "%.4f | saved %s",
-                  tty_ ? "\r\033[K" : "", static_cast<long long>(step), loss_ema, acc_ema,
-                  heldout_loss, heldout_acc, last_path_.c_str());
+    std::snprintf(buf, sizeof buf, "loss %.4f acc %.4f | held-out loss %.4f acc %.4f | saved %s",
+                  loss_ema, acc_ema, heldout_loss, heldout_acc, last_path_.c_str());
     return buf;
   }
   double loop_s() const {
@@ -646,6 +690,8 @@ PretrainResult pretrain_encoder(const ExperimentConfig& cfg, const PretrainOptio
   ts.total_steps = total;
   ts.stop_step = stop;
   ts.eval_every = pc.eval_every_steps;
+  ts.freeze_steps = pc.freeze_encoder_steps;
+  ts.init_from = opts.init_from;
   ts.stop_after = opts.stop_after;
   ts.qat = qat;
   ts.qat_warmup_steps = cfg.quantization.warmup_steps;

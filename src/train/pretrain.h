@@ -85,6 +85,10 @@ struct PretrainOptions {
                                     // still spans pretrain.steps
   long stop_after = 0;  // stop at the first evaluation at or after this step, resumable with
                         // resume (0 = off)
+  // A pretraining checkpoint (a file, or the OUT of 'bytelite pretrain') to continue from as a
+  // fresh run (init_pretraining_from: weights only; step 0, new optimizer and schedule), e.g. on
+  // another corpus. Ignored with resume. "" = none.
+  std::string init_from;
   bool verbose = true;
   // Called after each evaluation with the record appended to OUT/pretrain_log.jsonl (step,
   // train_loss, train_accuracy, lr, bytes, seconds, heldout_*), on the training thread; an
@@ -130,5 +134,15 @@ std::vector<std::string> encoder_config_differences(const ExperimentConfig& fine
 /// Returns the number of tensors copied; *pretrain_step (if given) gets the checkpoint's step.
 int64_t init_encoder_from(ByteClassifier& model, const ExperimentConfig& cfg,
                           const std::string& path_or_dir, int64_t* pretrain_step = nullptr);
+
+/// Copies every tensor (parameters and buffers: "encoder.*" and "mlm_head.*") of a pretraining
+/// checkpoint (a file, or DIR/last.ckpt) into the pretraining model `model` built from cfg, for
+/// `bytelite pretrain --init-from` (continued pretraining, e.g. on another corpus). The config
+/// keys of encoder_config_differences must match (ConfigError naming each differing key); then
+/// every tensor must exist with the same shape (ModelFileError naming it). Leaves torch's
+/// generator as it was. Returns the number of tensors copied; *pretrain_step (if given) gets the
+/// checkpoint's step.
+int64_t init_pretraining_from(ByteMlm& model, const ExperimentConfig& cfg,
+                              const std::string& path_or_dir, int64_t* pretrain_step = nullptr);
 
 }  // namespace bytelite

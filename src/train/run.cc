@@ -65,10 +65,7 @@ RunSummary run_train(const ExperimentConfig& cfg, const TrainOptions& o,
                      const std::string& init_from) {
   RunSummary out;
   if (cfg.task == "seq2seq") {
-    if (!init_from.empty()) {
-      throw InvalidArgument("--init-from: expected a classifier config, found task \"seq2seq\"");
-    }
-    Seq2SeqTrainResult r = train_seq2seq(cfg, o);
+    Seq2SeqTrainResult r = train_seq2seq(cfg, o, init_from);
     out.summary = {{"task", "seq2seq"},
                    {"parameters", r.parameter_count},
                    {"steps", r.steps},
@@ -78,6 +75,7 @@ RunSummary run_train(const ExperimentConfig& cfg, const TrainOptions& o,
                    {"model", r.model_path},
                    {"model_bytes", r.model_bytes},
                    {"threads", cfg.train.threads},
+                   {"init_from", init_from},
                    {"data", data_files(o)}};
     write_file_atomic(o.out_dir + "/summary.json", out.summary.dump(2) + "\n");
     out.lines.push_back(fmt("trained %lld steps in %.1fs; valid %s",
@@ -148,6 +146,7 @@ RunSummary run_pretrain(const ExperimentConfig& cfg, const PretrainOptions& o) {
   PretrainResult r = pretrain_encoder(cfg, o);
   RunSummary out;
   out.summary = {{"steps", r.steps},
+                 {"init_from", o.init_from},
                  {"heldout_loss", r.heldout_loss},
                  {"heldout_accuracy", r.heldout_accuracy},
                  {"train_loss", r.train_loss},

@@ -35,8 +35,8 @@ struct RunSummary {
 
 /// Trains a classifier (train_classifier, then the int8 export of the best checkpoint when QAT
 /// is on) or, for task "seq2seq", a seq2seq model (train_seq2seq); writes OUT/summary.json.
-/// Throws what train_classifier / train_seq2seq / export_checkpoint throw, and InvalidArgument
-/// for init_from with a seq2seq config.
+/// init_from: a pretraining checkpoint whose encoder starts the model (both tasks).
+/// Throws what train_classifier / train_seq2seq / export_checkpoint throw.
 RunSummary run_train(const ExperimentConfig& cfg, const TrainOptions& opts,
                      const std::string& init_from = {});
 

@@ -11,12 +11,14 @@
 #include <utility>
 #include <vector>
 
+#include "bytelite/encoder_kinds.h"
 #include "bytelite/errors.h"
 #include "bytelite/seq2seq.h"
 #include "core/atomic_file.h"
 #include "core/dataset.h"
 #include "core/progress.h"
 #include "core/seq2seq_metrics.h"
+#include "train/pretrain.h"
 #include "train/seq2seq.h"
 #include "train/seq2seq_export.h"
 
@@ -160,6 +162,26 @@ class Seq2SeqTask : public TrainTask {
   std::vector<ParamGroup> parameter_groups() override {
     return {ParamGroup{model_->parameters(), cfg_.train.weight_decay}};
   }
+  std::vector<torch::Tensor> frozen_parameters() override {
+    return model_->classifier->parameters();
+  }
+  std::string init_from(const std::string& path) override {
+    const ExperimentConfig enc = seq2seq_encoder_config(cfg_);
+    int64_t pstep = 0, n = 0;
+    // a mismatch (a tensor: ModelFileError; a key: ConfigError) also says what to pretrain with
+    const nlohmann::json j = config_to_json(enc);
+    const std::string hint = "; a pretraining config for this seq2seq encoder has \"tokenizer\": " +
+                             j.at("tokenizer").dump() + " and \"model\": " + j.at("model").dump();
+    try {
+      n = init_encoder_from(model_->classifier, enc, path, &pstep);
+    } catch (const ConfigError& e) {
+      throw ConfigError(e.what() + hint);
+    } catch (const ModelFileError& e) {
+      throw ModelFileError(e.what() + hint);
+    }
+    return "init: " + std::to_string(n) + " encoder tensors from " + path + " (pretrained " +
+           std::to_string(pstep) + " steps); the decoder starts fresh";
+  }
   void write_meta(torch::serialize::OutputArchive& ar) override {
     // the config the module was built from, so that an export can refuse a config.json that
     // does not describe it
@@ -230,9 +252,7 @@ class Seq2SeqTask : public TrainTask {
     e.record = last;
     return e;
   }
-  std::string eval_line(int64_t step, const Evaluation&, bool) override {
-    return "step " + std::to_string(step) + ": " + last_eval;
-  }
+  std::string eval_summary(const Evaluation&) override { return last_eval; }
 
   Progress clock;
   nlohmann::json last;
@@ -254,7 +274,19 @@ class Seq2SeqTask : public TrainTask {
 
 }  // namespace
 
-Seq2SeqTrainResult train_seq2seq(const ExperimentConfig& cfg, const TrainOptions& opts) {
+ExperimentConfig seq2seq_encoder_config(const ExperimentConfig& cfg) {
+  ExperimentConfig e;
+  const EncoderKindInfo* kind = find_encoder_kind(cfg.seq2seq.encoder);
+  e.model = kind != nullptr && kind->seq2seq_section ? seq2seq_encoder_model(cfg.seq2seq)
+                                                     : cfg.seq2seq.encoder_model;
+  e.tokenizer.max_length = static_cast<int>(cfg.seq2seq.max_source);
+  e.tokenizer.lowercase_ascii = false;
+  e.quantization = cfg.quantization;
+  return e;
+}
+
+Seq2SeqTrainResult train_seq2seq(const ExperimentConfig& cfg, const TrainOptions& opts,
+                                 const std::string& init_from) {
   if (cfg.task != "seq2seq") {
     throw ConfigError("train_seq2seq: expected task \"seq2seq\", found \"" + cfg.task + "\"");
   }
@@ -300,6 +332,8 @@ Seq2SeqTrainResult train_seq2seq(const ExperimentConfig& cfg, const TrainOptions
   ts.total_steps = ts.stop_step = steps;
   ts.eval_every =
       tc.eval_every_steps > 0 ? tc.eval_every_steps : (n + tc.batch_size - 1) / tc.batch_size;
+  ts.freeze_steps = tc.freeze_encoder_steps;
+  ts.init_from = init_from;
   ts.stop_after = opts.stop_after;
   ts.qat = qat;
   ts.qat_warmup_steps = cfg.quantization.warmup_steps;

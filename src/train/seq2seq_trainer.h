@@ -39,7 +39,19 @@ struct Seq2SeqTrainResult {
 /// Throws InputError (data), ConfigError (also a --resume with another config), TrainingError
 /// (non-finite loss; the message names the step, the loss and the learning rate) or ModelFileError
 /// (export).
-Seq2SeqTrainResult train_seq2seq(const ExperimentConfig& cfg, const TrainOptions& opts);
+/// init_from: a pretraining checkpoint (a file, or the OUT of 'bytelite pretrain') whose encoder
+/// tensors are loaded into the seq2seq encoder before the first step (init_encoder_from with
+/// seq2seq_encoder_config(cfg)); the decoder starts fresh. Ignored with resume.
+/// train.freeze_encoder_steps keeps the encoder's parameters for that many steps (LP-FT).
+Seq2SeqTrainResult train_seq2seq(const ExperimentConfig& cfg, const TrainOptions& opts,
+                                 const std::string& init_from = {});
+
+/// The encoder of a seq2seq config as a classifier-style config: "model" is the encoder's
+/// config (seq2seq_encoder_model() for the kind the seq2seq section configures, else the
+/// "model" section), tokenizer.max_length = seq2seq.max_source (the position rows) and
+/// tokenizer.lowercase_ascii = false (seq2seq sources are not lowercased). A pretraining config
+/// with these tokenizer and model sections gives checkpoints that --init-from accepts.
+ExperimentConfig seq2seq_encoder_config(const ExperimentConfig& cfg);
 
 /// The QAT model saved in OUT/model.pt exported to an int8 model file (the config in
 /// OUT/config.json). Returns the file's size in bytes. Throws ModelFileError / ConfigError.

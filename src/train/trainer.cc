@@ -84,6 +84,12 @@ class ClassifyTask : public TrainTask {
       if (!ByteClassifierImpl::is_head_tensor(p.key())) encoder.push_back(p.value());
     return encoder;
   }
+  std::string init_from(const std::string& path) override {
+    int64_t pstep = 0;
+    const int64_t n = init_encoder_from(model_, cfg_, path, &pstep);
+    return "init: " + std::to_string(n) + " encoder tensors from " + path + " (pretrained " +
+           std::to_string(pstep) + " steps); pooling and head start fresh";
+  }
   void write_meta(torch::serialize::OutputArchive& ar) override {
     ar.write("bytelite_meta", c10::IValue(meta_to_json(meta_).dump()));
   }
@@ -177,14 +183,12 @@ class ClassifyTask : public TrainTask {
     meta_.step = step;
     save_checkpoint(best_path_, meta_, model_, nullptr, nlohmann::json::object());
   }
-  std::string eval_line(int64_t step, const Evaluation&, bool improved) override {
+  std::string eval_summary(const Evaluation&) override {
     char buf[256];
     std::snprintf(buf, sizeof buf,
-                  "\r\033[K[eval] step %lld epoch %lld | loss %.4f | valid macro_f1 %.4f "
-                  "roc_auc %.4f acc %.4f%s",
-                  static_cast<long long>(step), static_cast<long long>(epoch_ + 1), loss_ema_,
-                  report_.macro_f1, report_.roc_auc, report_.accuracy,
-                  improved ? " | best so far (saved)" : "");
+                  "epoch %lld | loss %.4f | valid macro_f1 %.4f roc_auc %.4f acc %.4f",
+                  static_cast<long long>(epoch_ + 1), loss_ema_, report_.macro_f1, report_.roc_auc,
+                  report_.accuracy);
     return buf;
   }
   void finish(int64_t step) { prog_->finish((step - first_step_) * tc_.batch_size, last_eval_); }
@@ -277,16 +281,6 @@ TrainResult train_classifier(const ExperimentConfig& cfg, const TrainOptions& op
   meta.label_names = train_data.label_names;
   meta.multilabel = train.multilabel;
   ByteClassifier model = build_model(meta, qat);
-  if (!init_from.empty() && !opts.resume) {
-    int64_t pstep = 0;
-    const int64_t n = init_encoder_from(model, cfg, init_from, &pstep);
-    if (opts.verbose) {
-      std::fprintf(stderr,
-                   "init: %lld encoder tensors from %s (pretrained %lld steps); pooling and "
-                   "head start fresh\n",
-                   static_cast<long long>(n), init_from.c_str(), static_cast<long long>(pstep));
-    }
-  }
 
   // class weights
   torch::Tensor class_weights;
@@ -323,6 +317,7 @@ TrainResult train_classifier(const ExperimentConfig& cfg, const TrainOptions& op
   ts.total_steps = ts.stop_step = total_steps;
   ts.eval_every = tc.eval_every_steps > 0 ? tc.eval_every_steps : steps_per_epoch;
   ts.freeze_steps = tc.freeze_encoder_steps;
+  ts.init_from = init_from;
   ts.early_stopping_patience = tc.early_stopping_patience;
   ts.stop_after = opts.stop_after;
   ts.qat = qat;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "runtime/ops/taps.h"
+
 namespace bytelite::rt {
 
 ClassifierEncoding classifier_encode(const OpContext& c, const ClassifierNet& m, const int32_t* ids,
@@ -16,7 +18,7 @@ ClassifierEncoding classifier_encode(const OpContext& c, const ClassifierNet& m,
     OpTimer tm(prof, Op::kEmbedding);
     embedding(m.embedding, F, ids, T, x);
   }
-  c.tap("embedding", x, T, F, m.embedding_q);
+  c.tap(taps::kEmbedding, x, T, F, m.embedding_q);
   QParams xq = m.embedding_q;
   if (m.transformer) {
     // + position embedding of positions 0..T-1, then layer norm
@@ -32,7 +34,7 @@ ClassifierEncoding classifier_encode(const OpContext& c, const ClassifierNet& m,
     std::swap(a, b);
     x = a.data();
     xq = m.embedding_norm.out;
-    c.tap("embedding_norm", x, T, F, xq);
+    c.tap(taps::kEmbeddingNorm, x, T, F, xq);
   }
 
   // Bottleneck: dense F -> Bn (ByteQRNN: ReLU, batch norm folded).
@@ -44,7 +46,7 @@ ClassifierEncoding classifier_encode(const OpContext& c, const ClassifierNet& m,
       OpTimer tm(prof, Op::kDense);
       dense(c, m.bottleneck, x, T, F, xb);
     }
-    c.tap("bottleneck", xb, T, Bn, m.bottleneck.out);
+    c.tap(taps::kBottleneck, xb, T, Bn, m.bottleneck.out);
   } else {
     std::swap(a, b);  // the GBST input lives in b
     xb = b.data();
@@ -63,7 +65,7 @@ ClassifierEncoding classifier_encode(const OpContext& c, const ClassifierNet& m,
   for (size_t i = 0; i < m.layers.size(); ++i) {
     const auto& layer = m.layers[i];
     int8_t* y = grow(*nxt, L * C);
-    L = transformer_layer(c, layer, cur->data(), L, C, hq, y, "layers" + std::to_string(i));
+    L = transformer_layer(c, layer, cur->data(), L, C, hq, y, taps::transformer_layer(i));
     hq = layer.norm2.out;
     std::swap(cur, nxt);
   }
@@ -72,7 +74,7 @@ ClassifierEncoding classifier_encode(const OpContext& c, const ClassifierNet& m,
     const auto& layer = m.qrnn[i];
     const int64_t out = 2 * static_cast<int64_t>(layer.state_size);
     int8_t* y = grow(*nxt, L * out);
-    qrnn_layer(c, layer, cur->data(), L, C, y, "qrnn" + std::to_string(i));
+    qrnn_layer(c, layer, cur->data(), L, C, y, taps::qrnn_layer(i));
     std::swap(cur, nxt);
     C = out;
   }
@@ -92,7 +94,7 @@ void classifier_forward(const OpContext& c, const ClassifierNet& m, const int32_
   // Attention pooling and head.
   int8_t* pooled = grow(*nxt, C);
   attention_pool(c, m.pool, cur->data(), L, C, pooled);
-  c.tap("pool", pooled, 1, C, m.pool.out);
+  c.tap(taps::kPool, pooled, 1, C, m.pool.out);
   const int8_t* head_in = pooled;
   int64_t head_width = C;
   if (m.pool.max_pool) {
@@ -105,7 +107,7 @@ void classifier_forward(const OpContext& c, const ClassifierNet& m, const int32_
     OpTimer tm(c.profile, Op::kDense);
     dense(c, m.head, head_in, 1, head_width, logits);
   }
-  c.tap("logits", logits, 1, m.head.w.n, m.head.out);
+  c.tap(taps::kLogits, logits, 1, m.head.w.n, m.head.out);
 }
 
 void classifier_forward_batch(const OpContext& c, const ClassifierNet& m, const int32_t* ids,

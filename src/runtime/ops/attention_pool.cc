@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "runtime/ops/ops.h"
+#include "runtime/ops/taps.h"
 
 namespace bytelite::rt {
 
@@ -22,8 +23,8 @@ void attention_pool(const OpContext& c, const AttentionPoolLayer& p, const int8_
     OpTimer tm(prof, Op::kAttentionSoftmax);
     softmax_u8(logits, T, 1, p.score_exp.data(), alpha, 1);
   }
-  c.tap("pool.logits", logits, T, 1, p.score.out);
-  c.tap("pool.alpha", alpha, T, 1, kUnitParams);
+  c.tap(taps::kPoolLogits, logits, T, 1, p.score.out);
+  c.tap(taps::kPoolAlpha, alpha, T, 1, kUnitParams);
   OpTimer tm(prof, Op::kAttentionSum);
   // y_c = z_out + M Σ_t (alpha_t + 128) (x_tc - z_x), M = s_x / (255 s_out). Σ_t (alpha_t + 128)
   // <= 255 + T/2, so |acc| < 2^31 for every T the tokenizer allows.

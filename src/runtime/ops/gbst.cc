@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "runtime/ops/ops.h"
+#include "runtime/ops/taps.h"
 
 namespace bytelite::rt {
 
@@ -92,7 +93,7 @@ int64_t gbst(const OpContext& c, const GbstLayer& g, const int8_t* x, int64_t T,
     pad_rows(x, T, D, k - 1, 0, g.conv.in.zero_point, s.pad);
     dense(c, g.conv, s.pad.data(), T, D, xc);
   }
-  c.tap("gbst.conv", xc, T, D, g.conv.out);
+  c.tap(taps::kGbstConv, xc, T, D, g.conv.out);
 
   // 2. candidates (block means, params of the conv output) and one score per block.
   std::array<int64_t, 17> cand_off{}, score_off{};
@@ -105,7 +106,7 @@ int64_t gbst(const OpContext& c, const GbstLayer& g, const int8_t* x, int64_t T,
       OpTimer tm(prof, Op::kBlockMean);
       block_mean(c.isa, xc, T, D, b, g.conv.out, cands + cand_off[b], s.fsum);
     }
-    c.tap("gbst.cand" + std::to_string(b), cands + cand_off[b], tb, D, g.conv.out);
+    c.tap(taps::gbst_candidates(b), cands + cand_off[b], tb, D, g.conv.out);
     OpTimer tm(prof, Op::kBlockScore);
     dense(c, g.score, cands + cand_off[b], tb, D, scores + score_off[b]);
   }
@@ -117,8 +118,8 @@ int64_t gbst(const OpContext& c, const GbstLayer& g, const int8_t* x, int64_t T,
     OpTimer tm(prof, Op::kWidthSoftmax);
     width_softmax(g, scores, score_off, T, up, probs);
   }
-  c.tap("gbst.scores", up, T, W, g.score.out);
-  c.tap("gbst.probs", probs, T, W, kUnitParams);
+  c.tap(taps::kGbstScores, up, T, W, g.score.out);
+  c.tap(taps::kGbstProbs, probs, T, W, kUnitParams);
 
   // 4. mixture: y_t = Σ_w cand_w[t / w] p_tw in int32, requantized to the mix params.
   int8_t* mix = grow(s.buf3, T * D);
@@ -128,7 +129,7 @@ int64_t gbst(const OpContext& c, const GbstLayer& g, const int8_t* x, int64_t T,
     mix_accumulate(c.isa, g, cands, cand_off, probs, T, D, acc);
     requantize(c.isa, acc, T, g.mix_rq, mix);
   }
-  c.tap("gbst.mix", mix, T, D, g.mix);
+  c.tap(taps::kGbstMix, mix, T, D, g.mix);
 
   // 5. downsampling by mean over blocks of `rate` positions (same params).
   const int64_t r = g.downsample_rate;
@@ -137,7 +138,7 @@ int64_t gbst(const OpContext& c, const GbstLayer& g, const int8_t* x, int64_t T,
     OpTimer tm(prof, Op::kDownsample);
     block_mean(c.isa, mix, T, D, r, g.mix, y, s.fsum);
   }
-  c.tap("gbst.out", y, tout, D, g.mix);
+  c.tap(taps::kGbstOut, y, tout, D, g.mix);
   return tout;
 }
 

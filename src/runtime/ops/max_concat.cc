@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "runtime/ops/ops.h"
+#include "runtime/ops/taps.h"
 
 namespace bytelite::rt {
 
@@ -19,7 +20,7 @@ void attention_max_concat(const OpContext& c, const AttentionPoolLayer& p, const
     acc[ch] = mx - p.score.in.zero_point;
   }
   requantize(c.isa, acc.data(), 1, p.max_to_concat, y + D);
-  c.tap("pool_concat", y, 1, 2 * D, p.concat);
+  c.tap(taps::kPoolConcat, y, 1, 2 * D, p.concat);
 }
 
 }  // namespace bytelite::rt

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "runtime/ops/ops.h"
+#include "runtime/ops/taps.h"
 
 namespace bytelite::rt {
 
@@ -24,7 +25,7 @@ void direction(const OpContext& c, const QrnnDirection& d, const int8_t* padded,
     OpTimer tm(prof, Op::kConv);
     dense(c, d.gates, padded + row0 * C, T, C, g);
   }
-  c.tap(name + ".gates", g, T, 3 * S, d.gates.out);
+  c.tap(taps::qrnn_gates(name), g, T, 3 * S, d.gates.out);
   OpTimer tm(prof, Op::kQrnnPool);
   qrnn_pool(c.isa, g, T, S, reverse, d.tables, y, ldy, grow(s.state, S));
 }
@@ -42,8 +43,10 @@ void qrnn_layer(const OpContext& c, const QrnnLayer& l, const int8_t* x, int64_t
     OpTimer tm(c.profile, Op::kConv);
     pad_rows(x, T, C, k - 1, k - 1, l.fwd.gates.in.zero_point, s.buf1);
   }
-  direction(c, l.fwd, s.buf1.data(), 0, T, C, S, false, y, 2 * S, name + ".fwd");
-  direction(c, l.bwd, s.buf1.data(), k - 1, T, C, S, true, y + S, 2 * S, name + ".bwd");
+  direction(c, l.fwd, s.buf1.data(), 0, T, C, S, false, y, 2 * S,
+            taps::qrnn_direction(name, false));
+  direction(c, l.bwd, s.buf1.data(), k - 1, T, C, S, true, y + S, 2 * S,
+            taps::qrnn_direction(name, true));
   c.tap(name, y, T, 2 * S, kSignedUnitParams);
 }
 

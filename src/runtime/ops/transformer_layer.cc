@@ -4,6 +4,7 @@
 #include <string>
 
 #include "runtime/ops/ops.h"
+#include "runtime/ops/taps.h"
 
 namespace bytelite::rt {
 
@@ -21,7 +22,7 @@ int64_t transformer_layer(const OpContext& c, const TransformerLayerRt& l, const
     int8_t* hp = grow(s.buf1, Tq * D);
     block_mean(c.isa, x, T, D, l.pool_window, in_q, hp, s.state);
     h = hp;
-    c.tap(name + ".pooled", h, Tq, D, in_q);
+    c.tap(taps::layer_tap(name, taps::kPooled), h, Tq, D, in_q);
   }
   int8_t* q = grow(s.buf2, Tq * D);
   int8_t* kv = grow(s.buf3, T * 2 * D);
@@ -30,20 +31,20 @@ int64_t transformer_layer(const OpContext& c, const TransformerLayerRt& l, const
     dense(c, l.query, h, Tq, D, q);
     dense(c, l.key_value, x, T, D, kv);
   }
-  c.tap(name + ".query", q, Tq, D, l.query.out);
-  c.tap(name + ".key_value", kv, T, 2 * D, l.key_value.out);
+  c.tap(taps::layer_tap(name, taps::kQuery), q, Tq, D, l.query.out);
+  c.tap(taps::layer_tap(name, taps::kKeyValue), kv, T, 2 * D, l.key_value.out);
   int8_t* ctx = grow(s.ctx, Tq * D);
   {
     OpTimer tm(prof, Op::kAttention);
     attention(c, l.attn, q, l.query.out, Tq, kv, l.key_value.out, T, D, ctx);
   }
-  c.tap(name + ".context", ctx, Tq, D, l.attn.context);
+  c.tap(taps::layer_tap(name, taps::kContext), ctx, Tq, D, l.attn.context);
   int8_t* o = grow(s.buf4, Tq * D);
   {
     OpTimer tm(prof, Op::kDense);
     dense(c, l.output, ctx, Tq, D, o);
   }
-  c.tap(name + ".output", o, Tq, D, l.output.out);
+  c.tap(taps::layer_tap(name, taps::kOutput), o, Tq, D, l.output.out);
   // x1 = norm1(h + o): the sum is written over o, x1 over q (no longer needed)
   {
     OpTimer tm(prof, Op::kAdd);
@@ -54,7 +55,7 @@ int64_t transformer_layer(const OpContext& c, const TransformerLayerRt& l, const
     OpTimer tm(prof, Op::kLayerNorm);
     layer_norm(isa, l.norm1, o, Tq, D, x1);
   }
-  c.tap(name + ".norm1", x1, Tq, D, l.norm1.out);
+  c.tap(taps::layer_tap(name, taps::kNorm1), x1, Tq, D, l.norm1.out);
   const int64_t I = l.ffn_in.w.n;
   int8_t* u = grow(s.buf3, Tq * I);  // kv is no longer needed
   {
@@ -62,7 +63,7 @@ int64_t transformer_layer(const OpContext& c, const TransformerLayerRt& l, const
     dense(c, l.ffn_in, x1, Tq, D, u);
     dense(c, l.ffn_out, u, Tq, I, o);
   }
-  c.tap(name + ".ffn_out", o, Tq, D, l.ffn_out.out);
+  c.tap(taps::layer_tap(name, taps::kFfnOut), o, Tq, D, l.ffn_out.out);
   {
     OpTimer tm(prof, Op::kAdd);
     add(isa, x1, l.norm1.out, o, l.ffn_out.out, Tq * D, l.norm2.in, o);
@@ -71,7 +72,7 @@ int64_t transformer_layer(const OpContext& c, const TransformerLayerRt& l, const
     OpTimer tm(prof, Op::kLayerNorm);
     layer_norm(isa, l.norm2, o, Tq, D, y);
   }
-  c.tap(name + ".norm2", y, Tq, D, l.norm2.out);
+  c.tap(taps::layer_tap(name, taps::kNorm2), y, Tq, D, l.norm2.out);
   return Tq;
 }
 
