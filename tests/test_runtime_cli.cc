@@ -155,6 +155,33 @@ TEST(RuntimeCliGolden, InfoJsonDescribesEachGoldenFile) {
   }
 }
 
+// The pQRNN golden file (projection input, format v2): `info` shows its projection settings
+// (the values recorded in tests/data/models/v2/pqrnn.expected and its config pqrnn.json).
+TEST(RuntimeCliGolden, InfoShowsTheProjectionSettingsOfThePqrnnFile) {
+  const std::string base = source_path("tests/data/models/v2/pqrnn");
+  CmdResult r = run("info --json " + base + ".blt");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["architecture"], "pqrnn");
+  EXPECT_EQ(j["format_version"], 2);
+  const auto cfg = nlohmann::json::parse(read_all(base + ".json"))["model"];
+  for (const char* k :
+       {"encoder", "projection_feature_size", "projection_max_tokens", "projection_split_on_space",
+        "projection_lowercase", "projection_add_bos", "projection_add_eos", "bottleneck_size",
+        "qrnn_state_size", "qrnn_kernel_width", "qrnn_layers", "pooling"}) {
+    EXPECT_EQ(j["config"][k], cfg[k]) << k;
+  }
+  EXPECT_FALSE(j["config"].contains("embedding_size"));  // no byte embedding, no GBST
+  EXPECT_FALSE(j["config"].contains("gbst_downsample_rate"));
+  CmdResult text = run("info " + base + ".blt");
+  ASSERT_EQ(text.code, 0) << text.out;
+  EXPECT_NE(text.out.find("projection:    ternary projection of hashed tokens (MurmurHash3 "
+                          "x86_32): 32 values per token, at most 12 tokens (words, ASCII "
+                          "lowercased, <EOS>)"),
+            std::string::npos)
+      << text.out;
+}
+
 TEST_F(RuntimeCli, ExportIsDeterministicAndLoadable) {
   auto dir = fresh_dir("export");
   CmdResult a = run("export --checkpoint " + *dir_ + " --out " + dir + "/a.blt");
