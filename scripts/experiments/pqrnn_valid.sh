@@ -45,7 +45,7 @@ EOF
 done
 for run in 1 2 3; do
   "$bin" bench --model "$out/byteqrnn_s1/model.blt" --compare "$out/pqrnn_s1/model.blt" \
-    --no-float --data data/olid/valid.tsv --threads 1 --quiet | grep -E '^int8'
+    --no-float --data data/olid/valid.tsv --threads 1 --quiet | grep -E "^int8 (runtime|, --compare)"
 done
 for rep in 1 2; do
   for name in byteqrnn pqrnn; do
@@ -53,7 +53,7 @@ for rep in 1 2; do
     rm -rf "$dir"
     "$bin" train --config "configs/${name}_olid.json" --train data/olid/train.tsv \
       --valid data/olid/valid.tsv --out "$dir" --threads 1 --quiet --set train.max_steps=150 \
-      --set train.eval_every_steps=150 --set train.early_stopping_patience=0
+      --set train.eval_every_steps=150 --set train.early_stopping_patience=0 > /dev/null
     /usr/bin/python3 -c "import json, sys; s = json.load(open(sys.argv[1])); \
 print(f'{sys.argv[2]} training, 150 steps of 32: {s[\"train_seconds\"]:.1f} s, \
 {150 * 32 / s[\"train_seconds\"]:.0f} examples/s')" "$dir/summary.json" "$name"
