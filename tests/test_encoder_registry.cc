@@ -249,6 +249,17 @@ TEST(EncoderRegistry, ConfigChecksPerKind) {
               std::string::npos)
         << e.what();
   }
+  try {
+    config_from_json({{"task", "seq2seq"},
+                      {"model", {{"encoder", "pqrnn"}}},
+                      {"seq2seq", {{"encoder", "pqrnn"}}}},
+                     "c.json");
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("seq2seq.encoder: expected a byte encoder"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 }  // namespace
