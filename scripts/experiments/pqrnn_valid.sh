@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# pQRNN (projection input, configs/pqrnn_olid.json) against ByteQRNN (configs/byteqrnn_olid.json)
-# on OLID, validation only (docs/distillation.md "pQRNN against ByteQRNN"): short runs of 1,200
-# steps (no early stopping, evaluation every 200 steps), seeds 1-3, 1 thread; the int8 model of
+# pQRNN (projection input, configs/pqrnn_olid.json, and 128 / 256 projection values per word)
+# against ByteQRNN (configs/byteqrnn_olid.json) on OLID, validation only (docs/distillation.md
+# "pQRNN against ByteQRNN"): short runs of 1,200 steps (no early stopping, evaluation every 200
+# steps), seeds 1-3, 1 thread; the int8 model of
 # each run evaluated on the validation set; int8 throughput of the seed-1 models interleaved in
 # one run (bench --compare, 3 runs); training speed of the two recipes alternated A B A B at 150
 # steps. The test set is not read.
@@ -12,19 +13,26 @@ cd "$(dirname "$0")/../.."
 out=${1:-runs/pqrnn_valid}
 bin=${BYTELITE:-build/bytelite}
 mkdir -p "$out"
-for name in byteqrnn pqrnn; do
+# name:config:extra setting; pqrnn_f512 is configs/pqrnn_olid.json as shipped (the feature size
+# chosen on validation), f128 and f256 the other sizes tried
+runs=("byteqrnn:byteqrnn:" "pqrnn_f128:pqrnn:model.projection_feature_size=128"
+  "pqrnn_f256:pqrnn:model.projection_feature_size=256"
+  "pqrnn_f512:pqrnn:model.projection_feature_size=512")
+for r in "${runs[@]}"; do
+  IFS=: read -r name cfg extra <<< "$r"
   for seed in 1 2 3; do
     dir=$out/${name}_s$seed
     if [ ! -f "$dir/model.blt" ]; then
       rm -rf "$dir"
-      "$bin" train --config "configs/${name}_olid.json" --train data/olid/train.tsv \
+      "$bin" train --config "configs/${cfg}_olid.json" --train data/olid/train.tsv \
         --valid data/olid/valid.tsv --out "$dir" --threads 1 --quiet \
         --set train.max_steps=1200 --set train.eval_every_steps=200 \
-        --set train.early_stopping_patience=0 --set train.seed=$seed
+        --set train.early_stopping_patience=0 --set train.seed=$seed \
+        ${extra:+--set $extra} > /dev/null
     fi
   done
 done
-for name in byteqrnn pqrnn; do
+for name in byteqrnn pqrnn_f128 pqrnn_f256 pqrnn_f512; do
   /usr/bin/python3 - "$bin" "$out" "$name" <<'EOF'
 import json, statistics, subprocess, sys
 bin_, out, name = sys.argv[1:]
@@ -44,8 +52,9 @@ for label, v in (("macro-F1", f1), ("ROC AUC", auc)):
 EOF
 done
 for run in 1 2 3; do
-  "$bin" bench --model "$out/byteqrnn_s1/model.blt" --compare "$out/pqrnn_s1/model.blt" \
-    --no-float --data data/olid/valid.tsv --threads 1 --quiet | grep -E "^int8 (runtime|, --compare)"
+  "$bin" bench --model "$out/byteqrnn_s1/model.blt" --compare "$out/pqrnn_f512_s1/model.blt" \
+    "$out/pqrnn_f128_s1/model.blt" \
+    --no-float --data data/olid/valid.tsv --threads 1 --quiet | grep -E "^int8( runtime|, --compare)"
 done
 for rep in 1 2; do
   for name in byteqrnn pqrnn; do
