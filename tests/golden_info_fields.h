@@ -35,4 +35,15 @@ inline std::vector<std::pair<const char*, int64_t>> info_int_fields(const ModelI
           {"training_step", m.training_step}};
 }
 
+/// The projection settings of a projection-input model (encoder "pqrnn"; recorded only for
+/// such models, so that the files of the other encoders stay as they are).
+inline std::vector<std::pair<const char*, int64_t>> info_projection_fields(const ModelInfo& m) {
+  return {{"projection_feature_size", m.projection_feature_size},
+          {"projection_max_tokens", m.projection_max_tokens},
+          {"projection_split_on_space", m.projection_split_on_space ? 1 : 0},
+          {"projection_lowercase", m.projection_lowercase ? 1 : 0},
+          {"projection_add_bos", m.projection_add_bos ? 1 : 0},
+          {"projection_add_eos", m.projection_add_eos ? 1 : 0}};
+}
+
 }  // namespace bytelite::golden

@@ -142,6 +142,10 @@ void print_info(const ModelInfo& m) {
   std::printf("\n");
   const auto ints = bytelite::golden::info_int_fields(m);
   for (const auto& [k, v] : ints) std::printf("info %s %" PRId64 "\n", k, v);
+  if (m.projection_feature_size > 0) {
+    for (const auto& [k, v] : bytelite::golden::info_projection_fields(m))
+      std::printf("info %s %" PRId64 "\n", k, v);
+  }
   std::printf("info pool_windows%s\n", join(m.pool_windows).c_str());
   std::printf("info attention_scale %s\n", m.attention_scale.c_str());
   std::printf("info layer_norm %s\n", m.layer_norm.c_str());

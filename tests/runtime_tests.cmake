@@ -33,13 +33,16 @@ bytelite_test(test_runtime_model SOURCES test_runtime_model.cc LIBS bytelite_tra
 bytelite_test(test_runtime_diff SOURCES test_runtime_diff.cc LIBS bytelite_train)
 bytelite_test(test_runtime_diff_transformer SOURCES test_runtime_diff_transformer.cc
   LIBS bytelite_train)
+# The pQRNN encoder (projection input): the same projection on both sides, per-op and OLID test
+# set agreement of the int8 model with the training graph.
+bytelite_test(test_runtime_diff_pqrnn SOURCES test_runtime_diff_pqrnn.cc LIBS bytelite_train)
 bytelite_test(test_runtime_cli SOURCES test_runtime_cli.cc LIBS bytelite_train)
 add_dependencies(test_runtime_cli bytelite bytelite-train classify_example)
 # The seq2seq API and CLI commands on a tiny trained seq2seq model (generate, eval, info, bench).
 bytelite_test(test_generate SOURCES test_generate.cc LIBS bytelite_train)
 add_dependencies(test_generate bytelite bytelite-train)
-foreach(t test_runtime_model test_runtime_diff test_runtime_diff_transformer test_runtime_cli
-    test_generate)
+foreach(t test_runtime_model test_runtime_diff test_runtime_diff_transformer
+    test_runtime_diff_pqrnn test_runtime_cli test_generate)
   target_precompile_headers(${t} REUSE_FROM bytelite_train)
   target_include_directories(${t} PRIVATE ${BYTELITE_GENERATED_DIR})
 endforeach()

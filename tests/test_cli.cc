@@ -67,7 +67,8 @@ TEST_F(CliTest, TrainWritesCheckpointsAndSummary) {
   EXPECT_EQ(cfg["labels"], nlohmann::json({"not-offensive", "offensive"}));
 }
 
-// The trainer's messages name the encoder that is trained (they said ByteQRNN for all three).
+// The trainer's messages name the encoder that is trained (they said ByteQRNN for all three
+// byte encoders).
 TEST(CliTrain, MessagesNameTheEncoder) {
   const std::string dir = fresh_dir("cli_encoder_name");
   head_tsv(source_path("data/olid/train.tsv"), dir + "/train.tsv", 40);
@@ -75,12 +76,13 @@ TEST(CliTrain, MessagesNameTheEncoder) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"qrnn", "ByteQRNN"},
       {"transformer", "ByteTransformer"},
-      {"funnel", "ByteFunnelTransformer"}};
+      {"funnel", "ByteFunnelTransformer"},
+      {"pqrnn", "pQRNN"}};
   for (const auto& [encoder, name] : cases) {
     SCOPED_TRACE(encoder);
     nlohmann::json cfg = nlohmann::json::parse(kTinyConfig);
     cfg["model"]["encoder"] = encoder;
-    if (encoder != "qrnn") {
+    if (encoder == "transformer" || encoder == "funnel") {
       cfg["model"].erase("qrnn_state_size");
       cfg["model"].erase("qrnn_layers");
       cfg["model"]["transformer_layers"] = 2;

@@ -42,8 +42,10 @@ json full_classifier_config() {
               "qrnn_state_size": 40, "qrnn_kernel_width": 5, "qrnn_layers": 3,
               "qrnn_zoneout": 0.25, "transformer_layers": 3, "num_heads": 6,
               "intermediate_size": 192, "pool_windows": [1, 2, 2], "attention_scale": "none",
-              "layer_norm": "scalar", "norm_position": "post", "pooling": "attention_max",
-              "dropout": 0.3},
+              "layer_norm": "scalar", "norm_position": "post", "projection_feature_size": 96,
+              "projection_max_tokens": 40, "projection_split_on_space": false,
+              "projection_lowercase": false, "projection_add_bos": true,
+              "projection_add_eos": true, "pooling": "attention_max", "dropout": 0.3},
     "quantization": {"enabled": false, "ema_decay": 0.95, "warmup_steps": 17},
     "train": {"batch_size": 7, "epochs": 3, "max_steps": 1234, "learning_rate": 0.004,
               "weight_decay": 0.2, "adam_beta1": 0.8, "adam_beta2": 0.99, "adam_eps": 1e-6,
@@ -99,6 +101,12 @@ TEST(ConfigKeys, EveryKeyParsesIntoItsMemberAndRoundTrips) {
   EXPECT_EQ(c.model.encoder, "funnel");
   EXPECT_EQ(c.model.pool_windows, (std::vector<int>{1, 2, 2}));
   EXPECT_DOUBLE_EQ(c.model.qrnn_zoneout, 0.25);
+  EXPECT_EQ(c.model.projection_feature_size, 96);
+  EXPECT_EQ(c.model.projection_max_tokens, 40);
+  EXPECT_FALSE(c.model.projection_split_on_space);
+  EXPECT_FALSE(c.model.projection_lowercase);
+  EXPECT_TRUE(c.model.projection_add_bos);
+  EXPECT_TRUE(c.model.projection_add_eos);
   EXPECT_FALSE(c.quantization.enabled);
   EXPECT_EQ(c.quantization.warmup_steps, 17);
   EXPECT_EQ(c.train.max_steps, 1234);
@@ -213,7 +221,7 @@ TEST(ConfigKeys, ShippedConfigsParseAndRoundTrip) {
   for (const char* name :
        {"byteqrnn_olid", "byteqrnn_davidson", "bytetransformer_olid", "bytefunnel_olid",
         "bytetransformer_large_olid", "byteqrnn_lpft_olid", "pretrain_byteqrnn",
-        "pretrain_bytetransformer", "g2p_cmudict", "g2p_cmudict_24k"}) {
+        "pretrain_bytetransformer", "g2p_cmudict", "g2p_cmudict_24k", "pqrnn_olid"}) {
     SCOPED_TRACE(name);
     ExperimentConfig c = load_config(source_path(std::string("configs/") + name + ".json"));
     const json out = config_to_json(c);

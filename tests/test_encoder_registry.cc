@@ -13,14 +13,15 @@
 #include "train/classifier_model.h"
 #include "train/config.h"
 #include "train/encoder_registry.h"
+#include "train/projection_input.h"
 
 namespace bytelite {
 namespace {
 
 TEST(EncoderRegistry, OneUnitPerKind) {
-  ASSERT_EQ(kNumEncoderKinds, 3u);
+  ASSERT_EQ(kNumEncoderKinds, 4u);
   std::set<std::string> names, archs;
-  int seq2seq_section = 0;
+  int seq2seq_section = 0, projection = 0;
   for (size_t i = 0; i < kNumEncoderKinds; ++i) {
     const EncoderKindInfo& k = kEncoderKinds[i];
     EXPECT_EQ(static_cast<size_t>(k.kind), i) << k.name;
@@ -35,12 +36,15 @@ TEST(EncoderRegistry, OneUnitPerKind) {
     names.insert(k.name);
     archs.insert(k.architecture);
     seq2seq_section += k.seq2seq_section;
+    projection += k.projection;
   }
-  EXPECT_EQ(names, (std::set<std::string>{"qrnn", "transformer", "funnel"}));
-  EXPECT_EQ(archs, (std::set<std::string>{"byteqrnn", "bytetransformer", "bytefunnel"}));
+  EXPECT_EQ(names, (std::set<std::string>{"qrnn", "transformer", "funnel", "pqrnn"}));
+  EXPECT_EQ(archs, (std::set<std::string>{"byteqrnn", "bytetransformer", "bytefunnel", "pqrnn"}));
   EXPECT_EQ(seq2seq_section, 1);
+  EXPECT_EQ(projection, 1);
+  EXPECT_TRUE(encoder_kind_info(EncoderKind::kPqrnn).projection);
   EXPECT_STREQ(seq2seq_section_encoder().name, "transformer");
-  EXPECT_EQ(encoder_kind_names_quoted(), "\"qrnn\", \"transformer\" or \"funnel\"");
+  EXPECT_EQ(encoder_kind_names_quoted(), "\"qrnn\", \"transformer\", \"funnel\" or \"pqrnn\"");
   // unknown names
   EXPECT_EQ(find_encoder_kind("lstm"), nullptr);
   EXPECT_EQ(find_encoder_kind("byteqrnn"), nullptr);  // an architecture is not a kind name
@@ -54,7 +58,8 @@ TEST(EncoderRegistry, OneUnitPerKind) {
     FAIL() << "expected ConfigError";
   } catch (const ConfigError& e) {
     EXPECT_EQ(std::string(e.what()),
-              "model.encoder: expected \"qrnn\", \"transformer\" or \"funnel\", found \"lstm\"");
+              "model.encoder: expected \"qrnn\", \"transformer\", \"funnel\" or \"pqrnn\", found "
+              "\"lstm\"");
   }
   EXPECT_THROW(ByteClassifier(bad, 2, std::make_shared<QatState>(), 32), ConfigError);
 }
@@ -128,6 +133,68 @@ TEST(EncoderRegistry, ModulePerKind) {
   }
 }
 
+// The pqrnn unit: its input is the projection of the text its byte ids encode (one position per
+// word), the same values the runtime computes (rt::ternary_projection_of_ids).
+TEST(EncoderRegistry, PqrnnModuleReadsTheProjectionOfItsIds) {
+  auto qat = std::make_shared<QatState>();
+  qat->enabled = false;
+  ModelConfig mc = small_config("pqrnn");
+  mc.projection_feature_size = 32;
+  mc.projection_max_tokens = 8;
+  const TrainEncoderUnit& unit = train_encoder_unit(mc);
+  EXPECT_EQ(unit.width(mc), 20);
+  EXPECT_EQ(unit.bytes_per_position(mc), 0);  // token positions, no byte stride
+  torch::manual_seed(3);
+  ByteClassifier enc(mc, 0, qat, 64);
+  auto named = enc->named_parameters();
+  EXPECT_TRUE(named.contains("bottleneck.weight"));
+  EXPECT_TRUE(named.contains("qrnn.1.gates_fwd.weight"));
+  EXPECT_FALSE(named.contains("embedding"));
+  EXPECT_FALSE(named.contains("gbst.conv.weight"));
+  EXPECT_EQ(enc->named_parameters()["bottleneck.weight"].sizes(), (std::vector<int64_t>{24, 32}));
+  enc->eval();
+  torch::NoGradGuard ng;
+  // three texts as byte ids (byte + 3), padded with PAD 0: 3 words, 1 word, none
+  auto ids_of = [](const std::string& t, int64_t L) {
+    std::vector<int64_t> v(L, 0);
+    for (size_t i = 0; i < t.size(); ++i) v[i] = static_cast<unsigned char>(t[i]) + 3;
+    return v;
+  };
+  const int64_t L = 12;
+  std::vector<int64_t> flat;
+  std::vector<float> mflat;
+  const std::vector<std::string> texts = {"Hi you all", "one", ""};
+  for (const auto& t : texts) {
+    auto v = ids_of(t, L);
+    flat.insert(flat.end(), v.begin(), v.end());
+    for (int64_t i = 0; i < L; ++i)
+      mflat.push_back(i < std::max<int64_t>(1, static_cast<int64_t>(t.size())) ? 1.0f : 0.0f);
+  }
+  auto ids = torch::tensor(flat).reshape({3, L});
+  auto mask = torch::tensor(mflat).reshape({3, L});
+  const ProjectionBatch p = project_id_batch(ids, mask, projection_config(mc));
+  ASSERT_EQ(p.values.sizes(), (std::vector<int64_t>{3, 3, 32}));
+  EXPECT_TRUE(torch::equal(
+      p.mask, torch::tensor({1.f, 1.f, 1.f, 1.f, 0.f, 0.f, 1.f, 0.f, 0.f}).reshape({3, 3})));
+  // row 0 token 1 is "you", lower-cased "hi" is token 0; the empty text is one zero position
+  std::vector<int8_t> want(32);
+  rt::project_token("hi", 32, want.data());
+  for (int k = 0; k < 32; ++k) EXPECT_EQ(p.values[0][0][k].item<float>(), want[k]) << k;
+  rt::project_token("you", 32, want.data());
+  for (int k = 0; k < 32; ++k) EXPECT_EQ(p.values[0][1][k].item<float>(), want[k]) << k;
+  EXPECT_EQ(p.values[2].abs().sum().item<float>(), 0.0f);
+  auto [h, hm] = enc->encode(ids, mask);
+  EXPECT_EQ(h.sizes(), (std::vector<int64_t>{3, 3, 20}));
+  EXPECT_TRUE(torch::equal(hm, p.mask));
+  EXPECT_TRUE(torch::isfinite(h).all().item<bool>());
+  // padded positions stay zero, and a row's output does not depend on the batch
+  EXPECT_EQ(h[1].narrow(0, 1, 2).abs().sum().item<float>(), 0.0f);
+  auto [h1, hm1] =
+      enc->encode(ids.narrow(0, 1, 1).narrow(1, 0, 3), mask.narrow(0, 1, 1).narrow(1, 0, 3));
+  ASSERT_EQ(h1.sizes(), (std::vector<int64_t>{1, 1, 20}));
+  EXPECT_TRUE(torch::allclose(h1[0][0], h[1][0], 1e-6, 1e-6));
+}
+
 // The kinds' own config checks run from the config parser (config.cc calls the unit's check).
 TEST(EncoderRegistry, ConfigChecksPerKind) {
   auto error = [](const nlohmann::json& model) {
@@ -157,8 +224,42 @@ TEST(EncoderRegistry, ConfigChecksPerKind) {
             "c.json: model.norm_position: expected \"post\" for the funnel encoder, found string "
             "\"pre\"");
   EXPECT_EQ(error({{"encoder", "lstm"}}),
-            "c.json: model.encoder: expected one of \"qrnn\" \"transformer\" \"funnel\", found "
-            "string \"lstm\"");
+            "c.json: model.encoder: expected one of \"qrnn\" \"transformer\" \"funnel\" "
+            "\"pqrnn\", found string \"lstm\"");
+  EXPECT_EQ(error({{"encoder", "pqrnn"}, {"pool_windows", {1, 2}}}),
+            "c.json: model.pool_windows: expected no pool_windows unless encoder is \"funnel\", "
+            "found an array");
+  EXPECT_EQ(error({{"encoder", "pqrnn"},
+                   {"projection_max_tokens", 2},
+                   {"projection_add_bos", true},
+                   {"projection_add_eos", true}}),
+            "c.json: model.projection_max_tokens: expected at least 3 (one text token besides the "
+            "tags), found integer 2");
+  EXPECT_EQ(error({{"encoder", "pqrnn"}, {"projection_feature_size", 0}}),
+            "c.json: model.projection_feature_size: expected an integer in [1, 4096], found "
+            "integer 0");
+  // a projection encoder has token positions: no masked-byte pretraining, no seq2seq encoder
+  try {
+    config_from_json({{"model", {{"encoder", "pqrnn"}}}, {"pretrain", {{"seq_len", 64}}}},
+                     "c.json");
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("model.encoder: expected an encoder whose positions are "
+                                         "bytes for masked-byte pretraining"),
+              std::string::npos)
+        << e.what();
+  }
+  try {
+    config_from_json({{"task", "seq2seq"},
+                      {"model", {{"encoder", "pqrnn"}}},
+                      {"seq2seq", {{"encoder", "pqrnn"}}}},
+                     "c.json");
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("seq2seq.encoder: expected a byte encoder"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 }  // namespace

@@ -180,6 +180,15 @@ void check_info(const Expected& e, const ModelInfo& m, uint32_t version) {
   EXPECT_EQ(get("label_columns"), cols);
   const auto ints = golden::info_int_fields(m);
   for (const auto& [k, v] : ints) EXPECT_EQ(get_int(k), v) << k;
+  // projection settings: recorded for projection-input models only
+  for (const auto& [k, v] : golden::info_projection_fields(m)) {
+    if (m.projection_feature_size > 0) {
+      EXPECT_EQ(get_int(k), v) << k;
+    } else {
+      EXPECT_EQ(e.info.count(k), 0u) << k;
+      EXPECT_EQ(v, 0) << k;
+    }
+  }
   std::string pw;
   for (int32_t w : m.pool_windows) pw += (pw.empty() ? "" : " ") + std::to_string(w);
   EXPECT_EQ(get("pool_windows"), pw);
@@ -230,7 +239,8 @@ const Golden kSeq2Seq[] = {{"seq2seq_transformer", "byteseq2seq", "transformer"}
                            {"seq2seq_funnel", "byteseq2seq", "funnel"}};
 const Golden kClassifiersV2[] = {{"byteqrnn", "byteqrnn", "qrnn", 2},
                                  {"bytetransformer", "bytetransformer", "transformer", 2},
-                                 {"bytefunnel", "bytefunnel", "funnel", 2}};
+                                 {"bytefunnel", "bytefunnel", "funnel", 2},
+                                 {"pqrnn", "pqrnn", "pqrnn", 2}};
 const Golden kSeq2SeqV2[] = {{"seq2seq_transformer", "byteseq2seq", "transformer", 2},
                              {"seq2seq_qrnn", "byteseq2seq", "qrnn", 2},
                              {"seq2seq_funnel", "byteseq2seq", "funnel", 2}};

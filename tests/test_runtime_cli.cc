@@ -168,7 +168,8 @@ TEST(RuntimeCliGolden, InfoPrintsTheDeclaredKeysWithTheTrainingConfigsValues) {
     declared[d.section.empty() ? d.name : d.section + "." + d.name] = d;
   for (const char* version : {"v1", "v2"}) {
     for (const char* name : {"byteqrnn", "bytetransformer", "bytefunnel", "seq2seq_transformer",
-                             "seq2seq_qrnn", "seq2seq_funnel"}) {
+                             "seq2seq_qrnn", "seq2seq_funnel", "pqrnn"}) {
+      if (version == std::string("v1") && name == std::string("pqrnn")) continue;  // v2 only
       SCOPED_TRACE(std::string(version) + "/" + name);
       const std::string base =
           source_path(std::string("tests/data/models/") + version + "/" + name);
@@ -204,12 +205,18 @@ TEST(RuntimeCliGolden, InfoPrintsTheDeclaredKeysWithTheTrainingConfigsValues) {
       EXPECT_EQ(printed.count("model.pooling"), seq2seq ? 0u : 1u);
       EXPECT_EQ(printed.count("seq2seq.max_target"), seq2seq ? 1u : 0u);
       const bool model_section = !seq2seq || qrnn || funnel;  // the transformer's is seq2seq.*
-      EXPECT_EQ(printed.count("model.embedding_size"), model_section ? 1u : 0u);
+      EXPECT_EQ(printed.count("model.embedding_size"),
+                model_section && name != std::string("pqrnn") ? 1u : 0u);
       EXPECT_EQ(printed.count("seq2seq.encoder_layers"), seq2seq && !model_section ? 1u : 0u);
-      EXPECT_EQ(printed.count("model.qrnn_layers"),
-                qrnn || name == std::string("byteqrnn") ? 1u : 0u);
+      const bool pqrnn = name == std::string("pqrnn");
+      const bool qrnn_layers = qrnn || name == std::string("byteqrnn");  // qrnn matches pqrnn
+      EXPECT_EQ(printed.count("model.qrnn_layers"), qrnn_layers ? 1u : 0u);
       EXPECT_EQ(printed.count("model.transformer_layers"),
-                model_section && !(qrnn || name == std::string("byteqrnn")) ? 1u : 0u);
+                model_section && !qrnn_layers ? 1u : 0u);
+      // the input: projection settings for pQRNN, byte embedding + GBST otherwise
+      EXPECT_EQ(printed.count("model.projection_feature_size"), pqrnn ? 1u : 0u);
+      EXPECT_EQ(printed.count("model.projection_add_eos"), pqrnn ? 1u : 0u);
+      EXPECT_EQ(printed.count("model.gbst_downsample_rate"), model_section && !pqrnn ? 1u : 0u);
       EXPECT_EQ(printed.count("model.pool_windows"), funnel ? 1u : 0u);
       EXPECT_EQ(printed.count("model.dropout"), 0u);  // training only
       EXPECT_EQ(printed.count("train.learning_rate"), 0u);
@@ -228,6 +235,33 @@ TEST(RuntimeCliGolden, InfoPrintsTheDeclaredKeysWithTheTrainingConfigsValues) {
                 nlohmann::json::parse(stored_config_json(model->info()).dump()));
     }
   }
+}
+
+// The pQRNN golden file (projection input, format v2): `info` shows its projection settings
+// (the values recorded in tests/data/models/v2/pqrnn.expected and its config pqrnn.json).
+TEST(RuntimeCliGolden, InfoShowsTheProjectionSettingsOfThePqrnnFile) {
+  const std::string base = source_path("tests/data/models/v2/pqrnn");
+  CmdResult r = run("info --json " + base + ".blt");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["architecture"], "pqrnn");
+  EXPECT_EQ(j["format_version"], 2);
+  const auto cfg = nlohmann::json::parse(read_all(base + ".json"))["model"];
+  for (const char* k :
+       {"encoder", "projection_feature_size", "projection_max_tokens", "projection_split_on_space",
+        "projection_lowercase", "projection_add_bos", "projection_add_eos", "bottleneck_size",
+        "qrnn_state_size", "qrnn_kernel_width", "qrnn_layers", "pooling"}) {
+    EXPECT_EQ(j["config"][k], cfg[k]) << k;
+  }
+  EXPECT_FALSE(j["config"].contains("embedding_size"));  // no byte embedding, no GBST
+  EXPECT_FALSE(j["config"].contains("gbst_downsample_rate"));
+  CmdResult text = run("info " + base + ".blt");
+  ASSERT_EQ(text.code, 0) << text.out;
+  EXPECT_NE(text.out.find("projection:    ternary projection of hashed tokens (MurmurHash3 "
+                          "x86_32): 32 values per token, at most 12 tokens (words, ASCII "
+                          "lowercased, <EOS>)"),
+            std::string::npos)
+      << text.out;
 }
 
 TEST_F(RuntimeCli, ExportIsDeterministicAndLoadable) {

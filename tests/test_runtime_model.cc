@@ -220,6 +220,41 @@ TEST(ModelFile, CorruptedPayloadWithValidChecksumsNeverCrashes) {
   EXPECT_GT(rejected, 0);
 }
 
+// The same for the projection-input encoder (golden tests/data/models/v2/pqrnn.blt): its
+// projection settings and bottleneck input params are read from the file, so corrupted values
+// must be rejected or run without a crash.
+TEST(ModelFile, CorruptedPqrnnPayloadWithValidChecksumsNeverCrashes) {
+  const std::string bytes =
+      testutil::read_all(testutil::source_path("tests/data/models/v2/pqrnn.blt"));
+  ASSERT_GT(bytes.size(), 1000u);
+  ASSERT_EQ(Model::from_bytes(bytes, "pqrnn.blt")->info().encoder, "pqrnn");
+  std::mt19937 rng(13);
+  std::uniform_int_distribution<size_t> pos(32, bytes.size() - 1);
+  int rejected = 0, loaded = 0;
+  for (int trial = 0; trial < 1500; ++trial) {
+    std::string s = bytes;
+    const int flips = 1 + trial % 4;
+    for (int f = 0; f < flips; ++f) s[pos(rng)] = static_cast<char>(rng());
+    s = fix_checksums(s);
+    try {
+      auto m = Model::from_bytes(s, "m.blt");
+      Classifier c(m);
+      for (const char* text : {"", "x", "a longer text with some words in it and more words"}) {
+        auto p = c.classify(text);
+        ASSERT_EQ(p.probabilities.size(), m->info().labels.size());
+        for (float v : p.probabilities) ASSERT_TRUE(std::isfinite(v) && v >= 0 && v <= 1);
+      }
+      ++loaded;
+    } catch (const ModelFileError& e) {
+      EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos);
+      ++rejected;
+    }
+  }
+  std::printf("crafted pqrnn corruptions: %d rejected, %d loaded and ran\n", rejected, loaded);
+  EXPECT_GT(rejected, 0);
+  EXPECT_GT(loaded, 0);
+}
+
 TEST(ModelFile, MissingFileAndDirectory) {
   auto dir = testutil::fresh_dir("missing");
   for (const std::string& p : {dir + "/nope.blt", dir}) {

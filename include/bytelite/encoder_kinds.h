@@ -15,7 +15,7 @@
 namespace bytelite {
 
 /// The encoder kinds, in the order of kEncoderKinds.
-enum class EncoderKind : int { kQrnn = 0, kTransformer = 1, kFunnel = 2 };
+enum class EncoderKind : int { kQrnn = 0, kTransformer = 1, kFunnel = 2, kPqrnn = 3 };
 
 /// What the rest of the code may know about an encoder kind.
 struct EncoderKindInfo {
@@ -37,14 +37,22 @@ struct EncoderKindInfo {
   /// seq2seq.encoder_layers, seq2seq.gbst_*; the seq2seq default) instead of the "model"
   /// section; its model file stores no encoder name or encoder config table (format v1).
   bool seq2seq_section;
+  /// Projection input (PRADO / pQRNN, SeqFlowLite spec §1.5, §2.11): the encoder reads the
+  /// ternary projection of the text's hashed tokens (src/runtime/ops/projection.h), recomputed
+  /// from the byte ids, instead of a byte embedding and GBST; its output positions are tokens,
+  /// not byte blocks, so it cannot be pretrained with byte masked-language modelling or serve as
+  /// a seq2seq encoder; stored as `PqrnnEncoder`.
+  bool projection;
 };
 
 /// The list, indexed by static_cast<int>(EncoderKind).
 inline constexpr EncoderKindInfo kEncoderKinds[] = {
-    {EncoderKind::kQrnn, "qrnn", "byteqrnn", "ByteQRNN", false, false, false},
+    {EncoderKind::kQrnn, "qrnn", "byteqrnn", "ByteQRNN", false, false, false, false},
     {EncoderKind::kTransformer, "transformer", "bytetransformer", "ByteTransformer", true, false,
-     true},
-    {EncoderKind::kFunnel, "funnel", "bytefunnel", "ByteFunnelTransformer", true, true, false},
+     true, false},
+    {EncoderKind::kFunnel, "funnel", "bytefunnel", "ByteFunnelTransformer", true, true, false,
+     false},
+    {EncoderKind::kPqrnn, "pqrnn", "pqrnn", "pQRNN", false, false, false, true},
 };
 inline constexpr size_t kNumEncoderKinds = sizeof(kEncoderKinds) / sizeof(kEncoderKinds[0]);
 
@@ -81,7 +89,7 @@ inline const EncoderKindInfo& seq2seq_section_encoder() {
   return kEncoderKinds[0];  // not reached: one kind has the trait
 }
 
-/// The config names, quoted and joined for messages: "\"qrnn\", \"transformer\" or \"funnel\"".
+/// The config names, quoted and joined for messages: "\"qrnn\", \"transformer\", ... or \"pqrnn\"".
 inline std::string encoder_kind_names_quoted() {
   std::string s;
   for (size_t i = 0; i < kNumEncoderKinds; ++i) {

@@ -35,9 +35,10 @@ struct ModelInfo {
   uint32_t checksum = 0;            // CRC-32 of the payload
   int64_t file_bytes = 0;           // size of the whole file
   std::string producer;             // e.g. "bytelite 0.1.0"
-  std::string architecture;         // "byteqrnn" | "bytetransformer" | "bytefunnel" | "byteseq2seq"
+  std::string architecture;         // "byteqrnn" | "bytetransformer" | "bytefunnel" | "pqrnn" |
+                                    // "byteseq2seq"
                                     // (format v2 stores it as enums; the same strings here)
-  std::string encoder;              // "qrnn" | "transformer" | "funnel"
+  std::string encoder;              // "qrnn" | "transformer" | "funnel" | "pqrnn"
   std::vector<std::string> labels;  // empty for seq2seq
   bool multilabel = false;          // sigmoid per label (true) or softmax over labels (false)
   std::vector<float> thresholds;  // decision thresholds chosen on validation data (see Prediction)
@@ -56,6 +57,12 @@ struct ModelInfo {
   std::vector<int32_t> pool_windows;  // per layer (1 = no query pooling)
   std::string attention_scale;        // "sqrt" | "none"
   std::string layer_norm;             // "channel" | "scalar"
+  // pQRNN (encoder "pqrnn"): the ternary projection's settings (src/runtime/ops/projection.h);
+  // embedding_size and gbst_* are 0 (no byte embedding, no GBST), bottleneck_size and qrnn_* as
+  // for ByteQRNN. All 0 / false for the other encoders.
+  int32_t projection_feature_size = 0, projection_max_tokens = 0;
+  bool projection_split_on_space = false, projection_lowercase = false, projection_add_bos = false,
+       projection_add_eos = false;
   // Seq2seq ("byteseq2seq"; docs/seq2seq.md): max_length is the source limit in bytes; the
   // encoder is a ByteTransformer of transformer_layers layers of width bottleneck_size (encoder
   // "transformer"), or the classifier's encoder described by the fields above (encoder "qrnn" |

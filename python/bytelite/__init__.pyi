@@ -35,7 +35,7 @@ def available_isas() -> List[str]:
     'avx512vnni' where the CPU has them. Every path gives bit-identical results."""
 
 class Classifier:
-    """An int8 text classifier (architecture byteqrnn, bytetransformer or bytefunnel) loaded
+    """An int8 text classifier (architecture byteqrnn, bytetransformer, bytefunnel or pqrnn) loaded
     from a model file written by ``bytelite train`` / ``bytelite export``. Thread-safe: one
     Classifier may serve any number of Python threads; ``predict`` releases the GIL."""
 

@@ -64,6 +64,15 @@ CLI::App* add_info_command(CLI::App& app) {
                   m.lowercase_ascii ? ", ASCII A-Z lowercased" : "");
       std::printf("data columns:  text '%s', labels '%s'\n", m.text_column.c_str(),
                   join(m.label_columns).c_str());
+      if (m.projection_feature_size > 0) {
+        std::printf(
+            "projection:    ternary projection of hashed tokens (MurmurHash3 x86_32): %d values "
+            "per token, at most %d tokens (%s%s%s%s)\n",
+            m.projection_feature_size, m.projection_max_tokens,
+            m.projection_split_on_space ? "words" : "characters",
+            m.projection_lowercase ? ", ASCII lowercased" : "",
+            m.projection_add_bos ? ", <BOS>" : "", m.projection_add_eos ? ", <EOS>" : "");
+      }
     }
     // the declared config keys (src/train/config.cc) whose values the file stores
     std::printf(

@@ -11,13 +11,29 @@
 namespace bytelite {
 
 nlohmann::ordered_json model_config_json(const ModelInfo& m) {
+  const EncoderKindInfo* kind = find_encoder_kind(m.encoder);
+  if (kind != nullptr && kind->projection && !m.is_seq2seq()) {
+    // pQRNN: the projection settings (src/runtime/ops/projection.h) under their config keys,
+    // then bottleneck and QRNN; no byte embedding, no GBST.
+    return nlohmann::ordered_json{{"encoder", m.encoder},
+                                  {"projection_feature_size", m.projection_feature_size},
+                                  {"projection_max_tokens", m.projection_max_tokens},
+                                  {"projection_split_on_space", m.projection_split_on_space},
+                                  {"projection_lowercase", m.projection_lowercase},
+                                  {"projection_add_bos", m.projection_add_bos},
+                                  {"projection_add_eos", m.projection_add_eos},
+                                  {"bottleneck_size", m.bottleneck_size},
+                                  {"qrnn_state_size", m.qrnn_state_size},
+                                  {"qrnn_kernel_width", m.qrnn_kernel_width},
+                                  {"qrnn_layers", m.qrnn_layers},
+                                  {"pooling", m.pooling}};
+  }
   nlohmann::ordered_json cfg = {{"encoder", m.encoder},
                                 {"embedding_size", m.embedding_size},
                                 {"bottleneck_size", m.bottleneck_size},
                                 {"gbst_max_block_width", m.gbst_max_block_width},
                                 {"gbst_conv_kernel_size", m.gbst_conv_kernel_size},
                                 {"gbst_downsample_rate", m.gbst_downsample_rate}};
-  const EncoderKindInfo* kind = find_encoder_kind(m.encoder);
   if (kind == nullptr || !kind->attention) {
     cfg["qrnn_state_size"] = m.qrnn_state_size;
     cfg["qrnn_kernel_width"] = m.qrnn_kernel_width;
@@ -106,14 +122,27 @@ nlohmann::ordered_json stored_value(const ModelInfo& m, const std::string& secti
   }
   if (section == "model") {
     if (section_encoder || kind == nullptr) return J();
-    const std::vector<std::pair<const char*, J>> shared = {
-        {"encoder", m.encoder},
-        {"embedding_size", m.embedding_size},
-        {"bottleneck_size", m.bottleneck_size},
-        {"gbst_max_block_width", m.gbst_max_block_width},
-        {"gbst_conv_kernel_size", m.gbst_conv_kernel_size},
-        {"gbst_downsample_rate", m.gbst_downsample_rate}};
-    for (const auto& [k, v] : shared)
+    if (name == "encoder") return m.encoder;
+    if (name == "bottleneck_size") return m.bottleneck_size;
+    // the input: byte embedding + GBST, or the projection of hashed tokens (pQRNN)
+    const std::vector<std::pair<const char*, J>> input =
+        kind->projection
+            ? std::vector<std::pair<const char*, J>>{{"projection_feature_size",
+                                                      m.projection_feature_size},
+                                                     {"projection_max_tokens",
+                                                      m.projection_max_tokens},
+                                                     {"projection_split_on_space",
+                                                      m.projection_split_on_space},
+                                                     {"projection_lowercase",
+                                                      m.projection_lowercase},
+                                                     {"projection_add_bos", m.projection_add_bos},
+                                                     {"projection_add_eos", m.projection_add_eos}}
+            : std::vector<std::pair<const char*, J>>{
+                  {"embedding_size", m.embedding_size},
+                  {"gbst_max_block_width", m.gbst_max_block_width},
+                  {"gbst_conv_kernel_size", m.gbst_conv_kernel_size},
+                  {"gbst_downsample_rate", m.gbst_downsample_rate}};
+    for (const auto& [k, v] : input)
       if (name == k) return v;
     const std::vector<std::pair<const char*, J>> own =
         kind->attention

@@ -311,9 +311,11 @@ class Loader {
       prefix = "encoder.tensors";
       load_encoder_tables(m->encoder_type(), m->encoder(), *v2_kind, "encoder", 1, lm.info, lm.net,
                           &width, &out_q, &pool, &head);
-    } else if (kind == nullptr) {
+    } else if (kind == nullptr || kind->projection) {
+      // format v1 knows the byte encoders only
       std::string want;
       for (const EncoderKindInfo& k : kEncoderKinds) {
+        if (k.projection) continue;
         want += std::string(want.empty() ? "" : ", ") + "\"" + k.architecture + "\"";
       }
       fail("architecture", want + " or \"byteseq2seq\"", "\"" + info.architecture + "\"");
@@ -408,12 +410,18 @@ class Loader {
     load_gbst(q->gbst(), prefix + ".gbst", D, net.bottleneck.out, info, net.gbst);
     const GbstLayer& G = net.gbst;
 
-    // QRNN
-    const auto* layers = need(q->qrnn(), prefix + ".qrnn");
+    load_qrnn_layers(q->qrnn(), prefix, D, G.mix, info, net, width, out_q);
+  }
+
+  // The bidirectional QRNN layers of a ByteQRNN or pQRNN encoder (`prefix`.qrnn), of
+  // info.qrnn_* on input width D at params in_q: the encoder output width and params.
+  void load_qrnn_layers(const flatbuffers::Vector<flatbuffers::Offset<fb::QrnnLayer>>* qrnn,
+                        const std::string& prefix, int64_t D, QParams in_q, const ModelInfo& info,
+                        ClassifierNet& net, int64_t* width, QParams* out_q) const {
+    const auto* layers = need(qrnn, prefix + ".qrnn");
     check_int(layers->size(), info.qrnn_layers, info.qrnn_layers,
               "number of " + prefix + ".qrnn layers");
     int64_t in = D;
-    QParams in_q = G.mix;
     for (flatbuffers::uoffset_t i = 0; i < layers->size(); ++i) {
       const std::string name = prefix + ".qrnn[" + std::to_string(i) + "]";
       const fb::QrnnLayer* l = need(layers->Get(i), name);
@@ -444,6 +452,52 @@ class Loader {
 
     *width = in;
     *out_q = in_q;
+  }
+
+  // pQRNN (encoder kind `kind`, a projection kind): the projection settings, bottleneck and
+  // QRNN layers, everything up to the attention pooling.
+  void load_pqrnn(const fb::PqrnnConfig* config, const fb::Pqrnn* tensors,
+                  const std::string& cfg_name, const std::string& prefix,
+                  const EncoderKindInfo& kind, ModelInfo& info, ClassifierNet& net, int64_t* width,
+                  QParams* out_q) const {
+    info.encoder = kind.name;
+    const fb::PqrnnConfig* cfg = need(config, cfg_name);
+    const fb::ProjectionConfig* pc = need(cfg->projection(), cfg_name + ".projection");
+    info.projection_feature_size = pc->feature_size();
+    info.projection_max_tokens = pc->max_tokens();
+    info.projection_split_on_space = pc->split_on_space();
+    info.projection_lowercase = pc->lowercase();
+    info.projection_add_bos = pc->add_bos();
+    info.projection_add_eos = pc->add_eos();
+    info.bottleneck_size = cfg->bottleneck_size();
+    info.qrnn_state_size = cfg->qrnn_state_size();
+    info.qrnn_kernel_width = cfg->qrnn_kernel_width();
+    info.qrnn_layers = cfg->qrnn_layers();
+    check_int(info.projection_feature_size, 1, limits::kMaxWidth,
+              cfg_name + ".projection.feature_size");
+    check_int(info.projection_max_tokens,
+              1 + int{info.projection_add_bos} + int{info.projection_add_eos}, limits::kMaxLength,
+              cfg_name + ".projection.max_tokens");
+    check_int(info.bottleneck_size, 1, limits::kMaxWidth, cfg_name + ".bottleneck_size");
+    check_int(info.qrnn_state_size, 1, limits::kMaxWidth, cfg_name + ".qrnn_state_size");
+    check_int(info.qrnn_kernel_width, 1, limits::kMaxKernel, cfg_name + ".qrnn_kernel_width");
+    check_int(info.qrnn_layers, 1, limits::kMaxQrnnLayers, cfg_name + ".qrnn_layers");
+
+    net.projection = true;
+    net.vocab_size = kVocab;  // the ids it reads are byte ids
+    ProjectionConfig& p = net.projection_cfg;
+    p.feature_size = info.projection_feature_size;
+    p.max_tokens = info.projection_max_tokens;
+    p.split_on_space = info.projection_split_on_space;
+    p.lowercase = info.projection_lowercase;
+    p.add_bos = info.projection_add_bos;
+    p.add_eos = info.projection_add_eos;
+
+    const fb::Pqrnn* t = need(tensors, prefix);
+    const int64_t Fp = info.projection_feature_size, D = info.bottleneck_size;
+    net.bottleneck = dense(t->bottleneck(), prefix + ".bottleneck", Fp, D, kProjectionParams);
+    count(net.bottleneck);
+    load_qrnn_layers(t->qrnn(), prefix, D, net.bottleneck.out, info, net, width, out_q);
   }
 
   void load_pool_head(const fb::Model* m, const fb::AttentionPool* pool, const fb::Dense* head,
@@ -544,8 +598,9 @@ class Loader {
                            const std::string& prefix, int min_layers, ModelInfo& info,
                            ClassifierNet& net, int64_t* width, QParams* out_q,
                            const fb::AttentionPool** pool, const fb::Dense** head) const {
-    const fb::EncoderTables want =
-        kind.attention ? fb::EncoderTables::TransformerEncoder : fb::EncoderTables::QrnnEncoder;
+    const fb::EncoderTables want = kind.attention    ? fb::EncoderTables::TransformerEncoder
+                                   : kind.projection ? fb::EncoderTables::PqrnnEncoder
+                                                     : fb::EncoderTables::QrnnEncoder;
     if (type != want) {
       fail(prefix,
            std::string("the tables of encoder_kind \"") + kind.name + "\" (" +
@@ -561,6 +616,12 @@ class Loader {
                        min_layers);
       *pool = t->tensors()->pool();
       *head = t->tensors()->head();
+    } else if (kind.projection) {
+      const auto* q = static_cast<const fb::PqrnnEncoder*>(tables);
+      load_pqrnn(q->config(), q->tensors(), prefix + ".config", prefix + ".tensors", kind, info,
+                 net, width, out_q);
+      *pool = q->tensors()->pool();
+      *head = q->tensors()->head();
     } else {
       const auto* q = static_cast<const fb::QrnnEncoder*>(tables);
       load_qrnn(q->config(), q->tensors(), prefix + ".config", prefix + ".tensors", info, net,
@@ -797,6 +858,10 @@ class Loader {
         if (present)
           fail(name, "none in format version 2 (Model.encoder holds the encoder)", "one");
       }
+      if (v2_kind->projection) {
+        fail("encoder_kind", "a byte encoder for a seq2seq model",
+             std::string("\"") + v2_kind->name + "\" (projection input)");
+      }
       const bool section = v2_kind->seq2seq_section;
       if (!section) {
         // the info fields describe the encoder configured by the model section
@@ -821,8 +886,9 @@ class Loader {
       enc.dim = E;
       enc.out = h_q;
       enc.classifier = std::move(cn);
-    } else if (kind == nullptr) {
-      fail("seq2seq_config.encoder", encoder_kind_names_quoted(), "\"" + encoder + "\"");
+    } else if (kind == nullptr || kind->projection) {
+      fail("seq2seq_config.encoder", "a byte encoder: " + encoder_kind_names_quoted(),
+           "\"" + encoder + "\"");
     } else if (!kind->seq2seq_section) {
       // an encoder configured by the model section (no pool or head); the info fields describe it
       auto cn = std::make_shared<ClassifierNet>();

@@ -259,6 +259,15 @@ const std::vector<Key>& keys() {
                "per-channel gamma and beta, or scalar as the original"),
         BL_STR(model, norm_position, (Strings{"post", "pre"}),
                "post-LN, or pre-LN (training only: export rejects it)"),
+        BL_INT(model, projection_feature_size, 1, kMaxWidth,
+               "pqrnn: ternary projection values per token (the bottleneck's input width)"),
+        BL_INT(model, projection_max_tokens, 1, kMaxLength,
+               "pqrnn: tokens per text, tags included (later tokens are dropped)"),
+        BL_BOOL(model, projection_split_on_space,
+                "pqrnn: tokens are whitespace-separated words (false: UTF-8 characters)"),
+        BL_BOOL(model, projection_lowercase, "pqrnn: ASCII A-Z -> a-z before tokenization"),
+        BL_BOOL(model, projection_add_bos, "pqrnn: a \"<BOS>\" token first"),
+        BL_BOOL(model, projection_add_eos, "pqrnn: an \"<EOS>\" token last"),
         BL_STR(model, pooling, (Strings{"attention", "attention_max"}),
                "attention pooling, or attention pooling concatenated with max pooling"),
         BL_NUM(model, dropout, 0.0, 0.99,
@@ -503,6 +512,12 @@ void check_section(const std::string& name, const ExperimentConfig& c, const jso
       }
     }
   } else if (name == "pretrain") {
+    if (encoder_kind(mc).projection) {
+      s.fail("model.encoder",
+             "an encoder whose positions are bytes for masked-byte pretraining (not " + mc.encoder +
+                 ": projection input, its positions are tokens)",
+             json(mc.encoder));
+    }
     if (encoder_kind(mc).attention && c.pretrain.seq_len > c.tokenizer.max_length) {
       s.fail("pretrain.seq_len",
              "at most tokenizer.max_length (" + std::to_string(c.tokenizer.max_length) +
@@ -514,6 +529,11 @@ void check_section(const std::string& name, const ExperimentConfig& c, const jso
     if (q.dim % q.num_heads != 0) {
       s.fail("seq2seq.num_heads", "a divisor of dim (" + std::to_string(q.dim) + ")",
              json(q.num_heads));
+    }
+    const EncoderKindInfo* qk = find_encoder_kind(q.encoder);
+    if (qk != nullptr && qk->projection) {
+      s.fail("seq2seq.encoder", "a byte encoder (the decoder attends to byte positions)",
+             json(q.encoder));
     }
     if (!seq2seq_encoder_in_section(q)) {
       // the encoder configured by the "model" section

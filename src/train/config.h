@@ -14,7 +14,7 @@
 namespace bytelite {
 
 struct ModelConfig {
-  std::string encoder = "qrnn";   // "qrnn" | "transformer" | "funnel" (spec §1.2-1.4)
+  std::string encoder = "qrnn";   // "qrnn" | "transformer" | "funnel" | "pqrnn" (spec §1.2-1.5)
   int embedding_size = 64;        // F: byte embedding width
   int bottleneck_size = 64;       // Bn: width after the bottleneck dense layer (= GBST width)
   int gbst_max_block_width = 4;   // GBST block widths 1..this (Charformer: 4)
@@ -33,7 +33,16 @@ struct ModelConfig {
   std::string attention_scale = "sqrt";  // "sqrt" (logits / sqrt(D/H)) | "none" (the original)
   std::string layer_norm = "channel";    // "channel" (gamma, beta [D]) | "scalar" (the original)
   std::string norm_position = "post";    // "post" (the original) | "pre" (training only)
-  std::string pooling = "attention";     // "attention" | "attention_max" (concat with max pooling)
+  // pQRNN (encoder "pqrnn", spec §1.5, §2.11): the ternary projection of the text's hashed
+  // tokens (src/runtime/ops/projection.h) replaces the byte embedding and GBST; then the
+  // bottleneck (bottleneck_size) and the QRNN layers (qrnn_*) as in ByteQRNN.
+  int projection_feature_size = 64;       // values per token (the bottleneck's input width)
+  int projection_max_tokens = 64;         // tokens per text, tags included; more are dropped
+  bool projection_split_on_space = true;  // tokens: whitespace-separated words (else characters)
+  bool projection_lowercase = true;       // ASCII A-Z -> a-z before tokenization
+  bool projection_add_bos = false;        // "<BOS>" token first
+  bool projection_add_eos = false;        // "<EOS>" token last
+  std::string pooling = "attention";      // "attention" | "attention_max" (concat with max pooling)
   double dropout = 0.1;  // dropout on GBST output, between QRNN layers and before the head
 };
 

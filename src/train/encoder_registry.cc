@@ -7,6 +7,7 @@
 #include "runtime/ops/taps.h"
 #include "train/classifier_model.h"
 #include "train/fb_writer.h"
+#include "train/projection_input.h"
 
 namespace bytelite {
 
@@ -94,6 +95,75 @@ WrittenEncoder qrnn_write(FbWriter& w, const ByteClassifierImpl& m,
   out.out_q = e.out_q;
   out.type = fb::EncoderTables::QrnnEncoder;
   out.tables = fb::CreateQrnnEncoder(b, config, tensors).Union();
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// pQRNN (spec §1.5, §2.11): ternary projection of the text's hashed tokens [B, T, Fp]
+// (train/projection_input.h, the runtime's own functions) -> bottleneck dense Fp -> Bn (ReLU,
+// BN) -> dropout -> bidirectional QRNN layers (dropout between them). Output 2S wide, one
+// position per token. The projection is computed from the byte ids (the text as the tokenizer
+// kept it), exactly as the runtime computes it; it is exact in int8 (values -1, 0, +1).
+
+void pqrnn_check(const ModelConfig& mc, const json& j, const ConfigFail& fail) {
+  qrnn_check(mc, j, fail);
+  const int tags = int{mc.projection_add_bos} + int{mc.projection_add_eos};
+  if (mc.projection_max_tokens < 1 + tags) {
+    fail("model.projection_max_tokens",
+         "at least " + std::to_string(1 + tags) + " (one text token besides the tags)",
+         json(mc.projection_max_tokens));
+  }
+}
+
+void pqrnn_build(ByteClassifierImpl& m) {
+  const ModelConfig& cfg = m.cfg;
+  const int64_t Fp = cfg.projection_feature_size, D = cfg.bottleneck_size;
+  m.bottleneck = m.register_module("bottleneck", QDense(Fp, D, true, Activation::kRelu, m.qat));
+  m.qrnn = m.register_module("qrnn", torch::nn::ModuleList());
+  int64_t in = D;
+  for (int i = 0; i < cfg.qrnn_layers; ++i) {
+    double zo = std::pow(cfg.qrnn_zoneout, i + 1);
+    m.qrnn->push_back(QrnnLayer(in, cfg.qrnn_state_size, cfg.qrnn_kernel_width, zo, m.qat));
+    in = 2 * cfg.qrnn_state_size;
+  }
+}
+
+std::pair<torch::Tensor, torch::Tensor> pqrnn_encode(ByteClassifierImpl& m,
+                                                     const torch::Tensor& ids,
+                                                     const torch::Tensor& mask) {
+  ProjectionBatch p = project_id_batch(ids, mask, projection_config(m.cfg));
+  const auto& pm = p.mask;
+  auto x = m.bottleneck->forward(p.values, pm) * pm.unsqueeze(-1);
+  const bool tr = m.is_training();
+  auto h = torch::dropout(x, m.cfg.dropout, tr);
+  for (size_t i = 0; i < m.qrnn->size(); ++i) {
+    h = m.qrnn[i]->as<QrnnLayer>()->forward(h, pm);
+    if (i + 1 < m.qrnn->size()) h = torch::dropout(h, m.cfg.dropout, tr);
+  }
+  return {h, pm};
+}
+
+// Output positions are tokens, not byte blocks: no fixed stride (pretraining rejects the kind).
+int64_t pqrnn_bytes_per_position(const ModelConfig&) { return 0; }
+
+WrittenEncoder pqrnn_write(FbWriter& w, const ByteClassifierImpl& m,
+                           const PoolHeadWriter& pool_head) {
+  auto& b = w.builder();
+  const ModelConfig& mc = m.cfg;
+  const FbWriter::PqrnnEncoder e = w.pqrnn_encoder(m);
+  flatbuffers::Offset<fb::AttentionPool> pool;
+  flatbuffers::Offset<fb::Dense> head;
+  if (pool_head) std::tie(pool, head) = pool_head(e.out_q);
+  auto tensors = fb::CreatePqrnn(b, e.bottleneck, e.qrnn, pool, head);
+  auto projection = fb::CreateProjectionConfig(
+      b, mc.projection_feature_size, mc.projection_max_tokens, mc.projection_split_on_space,
+      mc.projection_lowercase, mc.projection_add_bos, mc.projection_add_eos);
+  auto config = fb::CreatePqrnnConfig(b, projection, mc.bottleneck_size, mc.qrnn_state_size,
+                                      mc.qrnn_kernel_width, mc.qrnn_layers);
+  WrittenEncoder out;
+  out.out_q = e.out_q;
+  out.type = fb::EncoderTables::PqrnnEncoder;
+  out.tables = fb::CreatePqrnnEncoder(b, config, tensors).Union();
   return out;
 }
 
@@ -242,6 +312,17 @@ const TrainEncoderUnit kUnits[] = {
      transformer_write},
     {&kEncoderKinds[2], kTransformerKeys, transformer_check, transformer_build, transformer_encode,
      transformer_width, transformer_stride, -1e9, transformer_write},
+    {&kEncoderKinds[3],
+     {"projection_feature_size", "projection_max_tokens", "projection_split_on_space",
+      "projection_lowercase", "projection_add_bos", "projection_add_eos", "qrnn_state_size",
+      "qrnn_kernel_width", "qrnn_layers"},
+     pqrnn_check,
+     pqrnn_build,
+     pqrnn_encode,
+     qrnn_width,
+     pqrnn_bytes_per_position,
+     -2.0,  // QRNN outputs lie in [-1, 1]
+     pqrnn_write},
 };
 static_assert(sizeof(kUnits) / sizeof(kUnits[0]) == kNumEncoderKinds,
               "one training unit per encoder kind (include/bytelite/encoder_kinds.h)");
@@ -253,6 +334,8 @@ static_assert(static_cast<int>(fb::EncoderKind::Qrnn) == static_cast<int>(Encode
                       static_cast<int>(EncoderKind::kTransformer) &&
                   static_cast<int>(fb::EncoderKind::Funnel) ==
                       static_cast<int>(EncoderKind::kFunnel) &&
+                  static_cast<int>(fb::EncoderKind::Pqrnn) ==
+                      static_cast<int>(EncoderKind::kPqrnn) &&
                   static_cast<int>(fb::EncoderKind::MAX) + 1 == kNumEncoderKinds,
               "schema/bytelite_model.fbs EncoderKind mirrors include/bytelite/encoder_kinds.h");
 

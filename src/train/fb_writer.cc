@@ -192,12 +192,28 @@ FbWriter::QrnnEncoder FbWriter::qrnn_encoder(const ByteClassifierImpl& m) {
   e.bottleneck = dense(m.bottleneck, emb_q, bott_q, "bottleneck");
   fb::QuantParams mix_q;
   e.gbst = gbst(m.gbst, bott_q, &mix_q);
+  e.qrnn = qrnn_layers(m, mix_q, &e.out_q);
+  return e;
+}
 
-  // QRNN layers
+FbWriter::PqrnnEncoder FbWriter::pqrnn_encoder(const ByteClassifierImpl& m) {
+  torch::NoGradGuard ng;
+  PqrnnEncoder e;
+  // the projection values -1, 0, +1 are exact int8 at scale 1, zero point 0
+  const fb::QuantParams proj_q(1.0f, 0);
+  const fb::QuantParams bott_q = act(m.bottleneck->out_quant, "bottleneck.out_quant");
+  e.bottleneck = dense(m.bottleneck, proj_q, bott_q, "bottleneck");
+  e.qrnn = qrnn_layers(m, bott_q, &e.out_q);
+  return e;
+}
+
+flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::QrnnLayer>>> FbWriter::qrnn_layers(
+    const ByteClassifierImpl& m, const fb::QuantParams& input, fb::QuantParams* out_q) {
+  torch::NoGradGuard ng;
   const fb::QuantParams su(static_cast<float>(signed_unit_range_params().scale),
                            static_cast<int32_t>(signed_unit_range_params().zero_point));
   std::vector<flatbuffers::Offset<fb::QrnnLayer>> layers;
-  fb::QuantParams in_q = mix_q;
+  fb::QuantParams in_q = input;
   for (size_t i = 0; i < m.qrnn->size(); ++i) {
     auto l = m.qrnn->ptr(i)->as<QrnnLayerImpl>();
     const std::string name = "qrnn." + std::to_string(i);
@@ -215,9 +231,8 @@ FbWriter::QrnnEncoder FbWriter::qrnn_encoder(const ByteClassifierImpl& m) {
                                          static_cast<int32_t>(l->state_size), dirs[0], dirs[1]));
     in_q = su;
   }
-  e.qrnn = b_.CreateVector(layers);
-  e.out_q = in_q;
-  return e;
+  *out_q = in_q;
+  return b_.CreateVector(layers);
 }
 
 FbWriter::TransformerEncoder FbWriter::transformer_encoder(const ByteClassifierImpl& m) {

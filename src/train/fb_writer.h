@@ -67,6 +67,20 @@ class FbWriter {
   /// layers (gate nonlinearities as tables), in this order.
   QrnnEncoder qrnn_encoder(const ByteClassifierImpl& m);
 
+  /// The parts of a pQRNN encoder (fb::Pqrnn without pool and head).
+  struct PqrnnEncoder {
+    flatbuffers::Offset<fb::Dense> bottleneck;  // input params (1, 0): the projection values
+    flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::QrnnLayer>>> qrnn;
+    fb::QuantParams out_q;  // the QRNN state's fixed [-1, 1]
+  };
+  /// Writes the pQRNN encoder of m (model.encoder "pqrnn"): bottleneck, QRNN layers.
+  PqrnnEncoder pqrnn_encoder(const ByteClassifierImpl& m);
+
+  /// The QRNN layers of m (m.qrnn) on input params `input` (gate nonlinearities as tables);
+  /// *out_q receives the output params.
+  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::QrnnLayer>>> qrnn_layers(
+      const ByteClassifierImpl& m, const fb::QuantParams& input, fb::QuantParams* out_q);
+
   /// The parts of a classifier's Transformer / funnel encoder (fb::ByteTransformer without pool
   /// and head).
   struct TransformerEncoder {

@@ -233,6 +233,12 @@ MaskedBatch mask_batch(const PackedBatch& batch, double mask_rate, double mean_s
 }
 
 ByteMlmImpl::ByteMlmImpl(const ExperimentConfig& cfg, QatStatePtr qat) {
+  if (encoder_kind(cfg.model).projection) {
+    throw ConfigError(
+        "model.encoder: expected an encoder whose positions are bytes for masked-"
+        "byte pretraining, found \"" +
+        cfg.model.encoder + "\" (projection input: its positions are tokens)");
+  }
   encoder = register_module("encoder", ByteClassifier(cfg.model, 0, qat, cfg.tokenizer.max_length));
   bytes_per_position = encoder->bytes_per_position();
   mlm_head =

@@ -1,8 +1,9 @@
 // The ternary projection of hashed tokens (src/runtime/ops/projection.h) as a libtorch batch, for
 // training a projection-input encoder (pQRNN / PRADO, SeqFlowLite spec §1.5, §2.11). The values
 // are those of the runtime's functions, which this calls, so training and the int8 runtime see
-// the same inputs (tests/test_distill.cc checks it value for value). Not wired into a model yet:
-// an encoder input of the encoder registry (issue 17 item 3).
+// the same inputs (tests/test_distill.cc checks it value for value). The input of the "pqrnn"
+// encoder (train/encoder_registry.cc), which projects the text its byte ids encode
+// (project_id_batch) as the runtime does (rt::ternary_projection_of_ids).
 #pragma once
 
 #include <torch/torch.h>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "runtime/ops/projection.h"
+#include "train/config.h"
 
 namespace bytelite {
 
@@ -24,5 +26,15 @@ struct ProjectionBatch {
 /// Throws InvalidArgument for a bad cfg (rt::check_projection_config).
 ProjectionBatch project_batch(const std::vector<std::string>& texts,
                               const rt::ProjectionConfig& cfg);
+
+/// The projection settings of a model config (model.projection_*).
+rt::ProjectionConfig projection_config(const ModelConfig& mc);
+
+/// The pqrnn encoder's input: each row of ids [B, L] (int64 byte ids, valid where mask [B, L]
+/// is > 0) projected by rt::ternary_projection_of_ids (so a row without any token gets one
+/// all-zero valid position), padded to T = the largest token count. Throws InvalidArgument for
+/// a bad cfg.
+ProjectionBatch project_id_batch(const torch::Tensor& ids, const torch::Tensor& mask,
+                                 const rt::ProjectionConfig& cfg);
 
 }  // namespace bytelite

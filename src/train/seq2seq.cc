@@ -143,6 +143,12 @@ ByteSeq2SeqImpl::ByteSeq2SeqImpl(const Seq2SeqConfig& c, QatStatePtr q)
     throw ConfigError("seq2seq.encoder: expected " + encoder_kind_names_quoted() + ", found \"" +
                       cfg.encoder + "\"");
   }
+  if (kind->projection) {
+    throw ConfigError(
+        "seq2seq.encoder: expected a byte encoder (the decoder attends to byte "
+        "positions), found \"" +
+        cfg.encoder + "\"");
+  }
   ModelConfig mc = cfg.encoder_model;
   if (kind->seq2seq_section) {
     mc = seq2seq_encoder_model(cfg);

@@ -7,8 +7,12 @@
 
 namespace bytelite::rt {
 
-ClassifierEncoding classifier_encode(const OpContext& c, const ClassifierNet& m, const int32_t* ids,
-                                     int64_t T, std::vector<int8_t>& a, std::vector<int8_t>& b) {
+namespace {
+
+// The byte front: embedding [+ position, layer norm] -> bottleneck -> GBST. Leaves [L, Bn] at
+// params m.gbst.mix in a; returns L.
+int64_t byte_front(const OpContext& c, const ClassifierNet& m, const int32_t* ids, int64_t T,
+                   std::vector<int8_t>& a, std::vector<int8_t>& b) {
   const Isa isa = c.isa;
   Profile* prof = c.profile;
   const int64_t F = m.embedding_size;
@@ -55,13 +59,49 @@ ClassifierEncoding classifier_encode(const OpContext& c, const ClassifierNet& m,
   // GBST: [T, Bn] -> [T', Bn].
   const int64_t tg = (T + m.gbst.downsample_rate - 1) / m.gbst.downsample_rate;
   int8_t* h = grow(a, tg * Bn);
-  int64_t L = gbst(c, m.gbst, xb, T, h);
-  int64_t C = Bn;
+  return gbst(c, m.gbst, xb, T, h);
+}
+
+// The projection front (pQRNN): ternary projection of the text of ids -> bottleneck (dense,
+// ReLU). Leaves [L, Bn] at params m.bottleneck.out in a; returns L (the token count, >= 1).
+int64_t projection_front(const OpContext& c, const ClassifierNet& m, const int32_t* ids, int64_t T,
+                         std::vector<int8_t>& a, std::vector<int8_t>& b) {
+  const int64_t Fp = m.projection_cfg.feature_size, Bn = m.bottleneck.w.n;
+  int64_t L = 0;
+  {
+    OpTimer tm(c.profile, Op::kEmbedding);  // the projection stands where the embedding stands
+    L = ternary_projection_of_ids(ids, T, m.projection_cfg, &b);
+  }
+  c.tap("projection", b.data(), L, Fp, kProjectionParams);
+  int8_t* xb = grow(a, L * Bn);
+  {
+    OpTimer tm(c.profile, Op::kDense);
+    dense(c, m.bottleneck, b.data(), L, Fp, xb);
+  }
+  c.tap("bottleneck", xb, L, Bn, m.bottleneck.out);
+  return L;
+}
+
+}  // namespace
+
+ClassifierEncoding classifier_encode(const OpContext& c, const ClassifierNet& m, const int32_t* ids,
+                                     int64_t T, std::vector<int8_t>& a, std::vector<int8_t>& b) {
+  int64_t L = 0, C = 0;
+  QParams hq;
+  if (m.projection) {
+    L = projection_front(c, m, ids, T, a, b);
+    C = m.bottleneck.w.n;
+    hq = m.bottleneck.out;
+  } else {
+    L = byte_front(c, m, ids, T, a, b);
+    C = m.has_bottleneck ? m.bottleneck.w.n : m.embedding_size;
+    hq = m.gbst.mix;
+  }
 
   std::vector<int8_t>* cur = &a;
   std::vector<int8_t>* nxt = &b;
+  const QParams front_q = hq;
   // Transformer stack: [L, D] -> [L', D], alternating between the two buffers.
-  QParams hq = m.gbst.mix;
   for (size_t i = 0; i < m.layers.size(); ++i) {
     const auto& layer = m.layers[i];
     int8_t* y = grow(*nxt, L * C);
@@ -79,7 +119,7 @@ ClassifierEncoding classifier_encode(const OpContext& c, const ClassifierNet& m,
     C = out;
   }
 
-  QParams out_q = m.gbst.mix;
+  QParams out_q = front_q;
   if (!m.layers.empty()) out_q = m.layers.back().norm2.out;
   if (!m.qrnn.empty()) out_q = kSignedUnitParams;
   return ClassifierEncoding{cur, L, C, out_q};
@@ -115,7 +155,9 @@ void classifier_forward_batch(const OpContext& c, const ClassifierNet& m, const 
   if (N <= 0) return;
   const int64_t num_labels = m.head.w.n;
   const OpContext quiet{c.isa, c.scratch, nullptr, c.profile};
-  if (m.transformer || N == 1) {
+  // Packed batches cover the byte front (embedding, bottleneck, GBST) and the QRNN; Transformer
+  // encoders and the projection front (pQRNN) run text by text inside the batch call.
+  if (m.transformer || m.projection || N == 1) {
     int64_t start = 0;
     for (int64_t i = 0; i < N; ++i) {
       classifier_forward(quiet, m, ids + start, lens[i], ws, logits + i * num_labels);

@@ -1,7 +1,9 @@
-// The ByteQRNN classifier of the runtime: its layers prepared from a model file and the int8
-// forward pass wiring the ops (src/runtime/ops/ops.h). Mirrors src/train/classifier_model.cc:
-// embedding -> bottleneck (dense, ReLU) -> GBST -> bidirectional QRNN layers -> attention
-// pooling -> head (int8 logits) -> probabilities.
+// The classifiers of the runtime: their layers prepared from a model file and the int8 forward
+// pass wiring the ops (src/runtime/ops/ops.h). Mirrors src/train/classifier_model.cc and the
+// encoder units of src/train/encoder_registry.cc, e.g. for ByteQRNN: embedding -> bottleneck
+// (dense, ReLU) -> GBST -> bidirectional QRNN layers -> attention pooling -> head (int8 logits)
+// -> probabilities; for pQRNN: ternary projection of the text's tokens -> bottleneck -> QRNN
+// layers -> pooling -> head.
 #pragma once
 
 #include <array>
@@ -13,11 +15,20 @@
 #include "bytelite/model.h"
 #include "runtime/ops/decoder.h"
 #include "runtime/ops/ops.h"
+#include "runtime/ops/projection.h"
 
 namespace bytelite::rt {
 
+/// Params of the projection values {-1, 0, +1} as int8 activations: exact (scale 1, zero 0).
+inline constexpr QParams kProjectionParams{1.0f, 0};
+
 struct ClassifierNet {
   bool transformer = false;  // ByteTransformer / ByteFunnelTransformer (else ByteQRNN)
+  // pQRNN: the input is the ternary projection of the text the ids encode
+  // (ternary_projection_of_ids with these settings; int8 values at kProjectionParams), which
+  // the bottleneck reads; no embedding, no GBST.
+  bool projection = false;
+  ProjectionConfig projection_cfg;
   int32_t vocab_size = 0, embedding_size = 0;
   const int8_t* embedding = nullptr;  // [vocab_size, embedding_size], points into the file
   QParams embedding_q;
@@ -62,10 +73,12 @@ struct ClassifierEncoding {
   QParams q;
 };
 /// The encoder part of classifier_forward: embedding [+ position, layer norm] -> bottleneck ->
-/// GBST -> Transformer / funnel or QRNN layers, on ids [T] (T >= 1, each in
-/// [0, vocab_size); transformer: T <= max_positions), alternating between buffers a and b, on
-/// the kernel path, scratch, trace and profile of c. Taps embedding, embedding_norm, bottleneck,
-/// gbst.*, layers<i>.*, qrnn<i>.* (docs/runtime.md).
+/// GBST -> Transformer / funnel or QRNN layers (pQRNN: projection -> bottleneck -> QRNN
+/// layers), on ids [T] (T >= 1, each in [0, vocab_size); transformer: T <= max_positions),
+/// alternating between buffers a and b, on the kernel path, scratch, trace and profile of c.
+/// Taps embedding, embedding_norm, projection, bottleneck, gbst.*, layers<i>.*, qrnn<i>.*
+/// (docs/runtime.md). The output length is ceil(T / downsample) (byte encoders) or the
+/// projection's token count (pQRNN).
 ClassifierEncoding classifier_encode(const OpContext& c, const ClassifierNet& m, const int32_t* ids,
                                      int64_t T, std::vector<int8_t>& a, std::vector<int8_t>& b);
 
@@ -81,7 +94,7 @@ void classifier_forward(const OpContext& c, const ClassifierNet& m, const int32_
 /// logits [N, num_labels]. Row i equals classifier_forward on text i alone, bit for bit, on
 /// every kernel path (ops.h gbst_batch, qrnn_layer_batch). ByteQRNN models run the embedding,
 /// the bottleneck, GBST, the QRNN layers and the head batched (attention pooling per text);
-/// Transformer models run text by text. Records no taps (c.trace is ignored).
+/// Transformer and pQRNN models run text by text. Records no taps (c.trace is ignored).
 void classifier_forward_batch(const OpContext& c, const ClassifierNet& m, const int32_t* ids,
                               const int64_t* lens, int64_t N, Workspace& ws, int8_t* logits);
 

@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "bytelite/byte_tokenizer.h"
 #include "bytelite/errors.h"
 #include "runtime/model_limits.h"
 
@@ -135,6 +136,25 @@ int64_t ternary_projection(std::string_view text, const ProjectionConfig& cfg,
   for (size_t t = 0; t < tokens.size(); ++t)
     project_token(tokens[t], cfg.feature_size, out->data() + t * F);
   return static_cast<int64_t>(tokens.size());
+}
+
+std::string bytes_of_ids(const int32_t* ids, int64_t n) {
+  std::string text;
+  text.reserve(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    const int32_t v = ids[i] - kByteOffset;
+    if (v >= 0 && v < 256) text.push_back(static_cast<char>(static_cast<unsigned char>(v)));
+  }
+  return text;
+}
+
+int64_t ternary_projection_of_ids(const int32_t* ids, int64_t n, const ProjectionConfig& cfg,
+                                  std::vector<int8_t>* out) {
+  check_projection_config(cfg);
+  const int64_t T = ternary_projection(bytes_of_ids(ids, n), cfg, out);
+  if (T > 0) return T;
+  out->assign(static_cast<size_t>(cfg.feature_size), 0);
+  return 1;
 }
 
 }  // namespace bytelite::rt

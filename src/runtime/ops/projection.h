@@ -66,4 +66,18 @@ void project_token(std::string_view token, int feature_size, int8_t* out);
 int64_t ternary_projection(std::string_view text, const ProjectionConfig& cfg,
                            std::vector<int8_t>* out);
 
+/// The bytes that byte ids encode (include/bytelite/byte_tokenizer.h: byte v is id
+/// v + kByteOffset; the special ids PAD, EOS and UNK carry no byte and are skipped), ids[0, n).
+std::string bytes_of_ids(const int32_t* ids, int64_t n);
+
+/// The input of the projection encoders (model.encoder "pqrnn", SeqFlowLite spec §1.5): the
+/// ternary projection of the text that the byte ids ids[0, n) encode (bytes_of_ids: the text as
+/// the byte tokenizer kept it, lower-cased and truncated by its settings), so that training and
+/// the int8 runtime compute it from the same ids. *out is resized to [T, feature_size]
+/// (row-major, values in {-1, 0, +1}); returns T >= 1: a text without any token (empty, only
+/// whitespace, no tags) gives one all-zero row, as an empty text is one PAD id for the byte
+/// encoders. Throws InvalidArgument for a bad cfg (check_projection_config).
+int64_t ternary_projection_of_ids(const int32_t* ids, int64_t n, const ProjectionConfig& cfg,
+                                  std::vector<int8_t>* out);
+
 }  // namespace bytelite::rt
