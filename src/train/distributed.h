@@ -24,6 +24,9 @@
 #include <string>
 #include <vector>
 
+#include "train/config.h"
+#include "train/fake_quant.h"
+
 namespace bytelite {
 
 struct DistributedEnv {
@@ -65,6 +68,9 @@ class ProcessGroup {
   /// rank (Gloo's ring allreduce sends every rank the same sums).
   void allreduce_mean(const std::vector<torch::Tensor>& tensors,
                       int64_t bucket_bytes = int64_t{25} << 20);
+  /// In place: the elementwise sum (max) of a float tensor over the ranks, one allreduce.
+  void allreduce_sum(const torch::Tensor& t);
+  void allreduce_max(const torch::Tensor& t);
   /// Copies rank `root`'s tensors to every rank, in place (initial weights, QAT ranges).
   void broadcast(const std::vector<torch::Tensor>& tensors, int root = 0);
   /// Every rank passes its `value` of `what` (e.g. the config JSON, a data file's hash). When
@@ -78,5 +84,74 @@ class ProcessGroup {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+/// Data parallelism for the one training loop (train/loop.h), the same for every task: one
+/// process per rank, each computing the loss of its share of the global batch; the Trainer calls
+/// the hooks below so that every rank holds the same model after every step.
+///
+/// Batches (docs/distributed.md): the config's batch_size is per rank; the global batch is
+/// batch_size x WORLD_SIZE. The learning rate and the schedule are those of the global batch
+/// (nothing is rescaled: raising WORLD_SIZE with a fixed per-rank batch raises the global batch,
+/// and the config's learning rate is then the one to retune, e.g. linearly with the global batch
+/// and a warm-up, Goyal et al. 2017).
+class DataParallel {
+ public:
+  /// The process's data parallelism, built (rendezvous included) on the first call from the
+  /// torchrun environment (distributed_env_from_environment); null when WORLD_SIZE is unset or
+  /// 1, so a single process runs exactly as without it. Throws what ProcessGroup throws.
+  static DataParallel* instance();
+
+  int rank() const { return group_.rank(); }
+  int world_size() const { return group_.world_size(); }
+  ProcessGroup& group() { return group_; }
+
+  /// At the start of a run (fresh or resumed), before the first step: checks that every rank
+  /// has the same config (`config_json`; each rank's own thread count may differ and should be
+  /// left out by the caller) and the same data files (their sizes and CRC-32s, so a stale copy on
+  /// one machine is named), then copies rank 0's parameters and buffers to every rank, and gives
+  /// each rank its own libtorch random stream (dropout): rank r reseeds with a number drawn from
+  /// the (common) stream plus r. Throws ConfigError naming the difference, TrainingError.
+  void start(torch::nn::Module& module, const std::string& config_json,
+             const std::vector<std::string>& data_files);
+
+  /// Sets qat's sync_min_max and sync_sum (fake_quant.h) to reductions over the ranks, so that
+  /// activation ranges are observed and batch-norm statistics computed on the global batch.
+  void synchronize_statistics(QatState& qat);
+
+  /// After backward, before clipping: replaces every parameter's gradient by the mean over the
+  /// ranks (a gradient no rank computed stays undefined; one only some ranks computed counts as
+  /// zero on the others), every floating-point buffer (QAT activation ranges and their
+  /// "observed" flags, batch-norm statistics) by its mean, and returns the mean of
+  /// `local_loss`. One bucketed allreduce_mean for all of them. Tasks weight each rank's loss so
+  /// that this mean is the loss of the global batch (e.g. classify: n_rank x W / n_global).
+  double reduce_step(torch::nn::Module& module, double local_loss);
+
+  /// Checks that every rank holds bytewise the same parameters and buffers (a hash of them,
+  /// compared as check_same does); called at each evaluation. Throws ConfigError ("... rank R's
+  /// different ...") when a rank drifted.
+  void check_same_model(torch::nn::Module& module, int64_t step);
+
+ private:
+  explicit DataParallel(const DistributedEnv& env) : group_(env) {}
+  ProcessGroup group_;
+};
+
+/// Whether this process writes the run's outputs (checkpoints, logs, summary, exported model,
+/// progress): true without data parallelism and on rank 0.
+bool is_output_rank();
+
+/// The rank's share of a global batch of n examples under data parallelism: the positions p of
+/// the batch with p % world == rank (so example p of an epoch's shuffle goes to rank p % world;
+/// nothing is dropped: the last, shorter batch of an epoch is split the same way and a rank may
+/// get none of it). Without data parallelism: 0..n-1.
+std::vector<int64_t> shard_positions(int64_t n, int rank, int world);
+
+/// The config as every rank must share it (DataParallel::start): config_to_json without
+/// train.threads and pretrain.threads, which are each rank's own.
+std::string rank_config_json(const ExperimentConfig& cfg);
+
+/// "path: SIZE bytes, crc32 XXXXXXXX" for each file, one per line (DataParallel::start's data
+/// check). Throws InputError for a file that cannot be read.
+std::string data_files_digest(const std::vector<std::string>& paths);
 
 }  // namespace bytelite
