@@ -354,6 +354,13 @@ struct AllreduceSum : public torch::autograd::Function<AllreduceSum> {
 
 }  // namespace
 
+double DataParallel::share_of(double local_count) {
+  auto t = torch::full({1}, local_count, torch::kDouble);
+  group_.allreduce_sum(t);
+  const double total = t.item<double>();
+  return total > 0 ? local_count * world_size() / total : 0.0;
+}
+
 void DataParallel::synchronize_statistics(QatState& qat) {
   qat.sync_min_max = [this](float* lo, float* hi) {
     auto t = torch::tensor({-*lo, *hi});

@@ -114,6 +114,12 @@ class DataParallel {
   void start(torch::nn::Module& module, const std::string& config_json,
              const std::vector<std::string>& data_files);
 
+  /// The weight of a rank's mean loss over `local_count` items (tokens, masked bytes) that makes
+  /// the mean over the ranks of weighted losses the mean over all ranks' items:
+  /// local_count x world / (sum of local_count over the ranks); 0 when no rank has an item. One
+  /// allreduce; every rank must call it.
+  double share_of(double local_count);
+
   /// Sets qat's sync_min_max and sync_sum (fake_quant.h) to reductions over the ranks, so that
   /// activation ranges are observed and batch-norm statistics computed on the global batch.
   void synchronize_statistics(QatState& qat);

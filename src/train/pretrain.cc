@@ -490,7 +490,9 @@ class PretrainTask : public TrainTask {
                                 int64_t{rank_} * pc_.batch_size);
     auto r = mlm_loss(model_->forward(mb.ids, mb.mask), mb.targets);
     accuracy_ = r.accuracy;
-    return r.loss;
+    if (world_ == 1) return r.loss;
+    // the mean over the global batch's masked bytes
+    return r.loss * DataParallel::instance()->share_of(static_cast<double>(r.masked));
   }
   void after_step(int64_t step, double lv, double lr) override {
     step_ = step;

@@ -228,7 +228,10 @@ class Seq2SeqTask : public TrainTask {
       if (i % world_ == rank_) batch.push_back(pair);
     }
     auto b = make_seq2seq_batch(batch, c.max_source, c.max_target);
-    return model_->loss(model_->forward(b.src, b.src_mask, b.dec_in), b.target, b.tgt_mask);
+    auto loss = model_->loss(model_->forward(b.src, b.src_mask, b.dec_in), b.target, b.tgt_mask);
+    if (world_ == 1) return loss;
+    // the mean over the global batch's target tokens
+    return loss * DataParallel::instance()->share_of(b.tgt_mask.sum().item<double>());
   }
   void after_step(int64_t step, double lv, double lr) override {
     last_loss_ = lv;
