@@ -14,6 +14,10 @@
 //                quantizer on rank r's rows of one batch give the outputs, gradients and
 //                statistics of one process on the whole batch (printed "max diff ..."; exit 4
 //                beyond 1e-5)
+//   census CONFIG (no group) the model of a config (pretraining: the encoder and its prediction
+//                head; seq2seq; else a 2-class classifier): the trained floats (the gradient
+//                allreduced per step), and the batch-norm layers and activation quantizers whose
+//                statistics are synchronized (4 and 1 small collectives per step each)
 //   compare A B  (no group) loads two classifier checkpoints and prints the largest absolute
 //                difference of their parameters and floating-point buffers, the largest absolute
 //                value, and the tensor with the largest difference
@@ -29,8 +33,12 @@
 
 #include "core/errors.h"
 #include "train/checkpoint.h"
+#include "train/classifier_model.h"
+#include "train/config.h"
 #include "train/distributed.h"
 #include "train/layers.h"
+#include "train/pretrain.h"
+#include "train/seq2seq.h"
 
 int main(int argc, char** argv) {
   using namespace bytelite;
@@ -41,6 +49,31 @@ int main(int argc, char** argv) {
   const std::string mode = argv[1];
   try {
     torch::set_num_threads(1);
+    if (mode == "census" && argc > 2) {
+      const ExperimentConfig cfg = load_config(argv[2], {});
+      auto qat = std::make_shared<QatState>();
+      std::shared_ptr<torch::nn::Module> m;
+      std::string what;
+      if (cfg.task == "seq2seq") {
+        m = ByteSeq2Seq(cfg.seq2seq, qat).ptr(), what = "seq2seq";
+      } else if (cfg.has_pretrain) {
+        m = ByteMlm(cfg, qat).ptr(), what = "pretraining (encoder + head)";
+      } else {
+        m = ByteClassifier(cfg.model, 2, qat, cfg.tokenizer.max_length).ptr(), what = "classifier";
+      }
+      int64_t floats = 0, bn = 0, aq = 0;
+      for (const auto& p : m->parameters()) floats += p.numel();
+      for (const auto& c : m->modules()) {
+        if (auto* d = c->as<QDenseImpl>()) bn += d->batch_norm ? 1 : 0;
+        if (c->as<ActQuantImpl>() != nullptr) ++aq;
+      }
+      std::printf(
+          "%s: %s: %lld trained floats, %lld batch-norm layers, %lld activation "
+          "quantizers\n",
+          argv[2], what.c_str(), static_cast<long long>(floats), static_cast<long long>(bn),
+          static_cast<long long>(aq));
+      return 0;
+    }
     if (mode == "compare" && argc > 3) {
       auto a = load_checkpoint(argv[2]), b = load_checkpoint(argv[3]);
       double diff = 0, mx = 0;

@@ -84,6 +84,7 @@ DistributedEnv distributed_env_from_environment() {
   e.timeout = std::chrono::milliseconds(
       1000L * env_int("BYTELITE_DIST_TIMEOUT_S", 300, 1, 86400 * 7, "[1, 604800] seconds"));
   e.iface = env_or("BYTELITE_DIST_IFACE", "");
+  e.sync_statistics = env_int("BYTELITE_DIST_SYNC_STATS", 1, 0, 1, "[0, 1]") == 1;
   return e;
 }
 

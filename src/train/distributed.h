@@ -12,6 +12,11 @@
 //   MASTER_PORT  its TCP port (default 29500)
 //   BYTELITE_DIST_TIMEOUT_S  seconds any collective, or the rendezvous, may wait for the other
 //                ranks before every waiting rank fails with a one-line error (default 300)
+//   BYTELITE_DIST_SYNC_STATS  1 (default): batch-norm statistics and activation ranges of the
+//                training forward pass are those of the global batch (small collectives inside
+//                the forward and backward passes); 0: each rank's own batch (as PyTorch DDP without
+//                SyncBatchNorm), fewer latency-bound messages; either way the buffers are averaged
+//                after every step, so every rank holds the same model
 //   BYTELITE_DIST_IFACE  network address this rank's Gloo device binds (default: MASTER_ADDR
 //                when it is a loopback address, else this host's name)
 #pragma once
@@ -36,7 +41,8 @@ struct DistributedEnv {
   std::string master_addr = "127.0.0.1";
   int master_port = 29500;
   std::chrono::milliseconds timeout{300000};
-  std::string iface;  // BYTELITE_DIST_IFACE ("" = chosen as above)
+  std::string iface;            // BYTELITE_DIST_IFACE ("" = chosen as above)
+  bool sync_statistics = true;  // BYTELITE_DIST_SYNC_STATS
   bool active() const { return world_size > 1; }
 };
 
@@ -103,6 +109,7 @@ class DataParallel {
 
   int rank() const { return group_.rank(); }
   int world_size() const { return group_.world_size(); }
+  bool sync_statistics() const { return sync_statistics_; }
   ProcessGroup& group() { return group_; }
 
   /// At the start of a run (fresh or resumed), before the first step: checks that every rank
@@ -138,8 +145,10 @@ class DataParallel {
   void check_same_model(torch::nn::Module& module, int64_t step);
 
  private:
-  explicit DataParallel(const DistributedEnv& env) : group_(env) {}
+  explicit DataParallel(const DistributedEnv& env)
+      : group_(env), sync_statistics_(env.sync_statistics) {}
   ProcessGroup group_;
+  bool sync_statistics_;
 };
 
 /// Whether this process writes the run's outputs (checkpoints, logs, summary, exported model,

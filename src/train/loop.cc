@@ -167,7 +167,7 @@ TrainerResult Trainer::run() {
   }
   if (dp_) {
     dp_->start(task_.module(), s_.config_json, s_.data_files);
-    if (s_.qat) dp_->synchronize_statistics(*s_.qat);
+    if (s_.qat && dp_->sync_statistics()) dp_->synchronize_statistics(*s_.qat);
   }
   res.first_step = step_;
   task_.begin(step_);
