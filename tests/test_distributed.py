@@ -26,6 +26,8 @@ classifier with QAT on synthetic data, 1 thread per rank):
      the logged losses agree within 1e-6 and the weights within 1e-3 (float reduction order
      only: the batch statistics and activation ranges are those of the global batch; the reason
      for each tolerance is at the check);
+ 9b. the same with BYTELITE_DIST_SYNC_STATS=0 (per-rank batch statistics): the ranks still hold
+     the same model at every evaluation, and the losses differ from one process's by > 1e-5;
  10. a rank killed mid-run (torchrun-style ranks): rank 0 exits non-zero with a one-line error
      within the timeout; its last.ckpt resumes in 1 process with the same global batch (16 = 2 x
      8), and --resume with another global batch is refused naming it;
@@ -286,6 +288,21 @@ def training_tests(worker, exe):
         print(f"9. 2 ranks x 8 vs 1 x 16, 8 steps: largest weight difference {diff:.3g} in "
               f"{worst} (largest weight {mx:.3g}), largest relative loss difference "
               f"{loss_diff:.3g}; every rank the same model at each evaluation ({secs:.1f} s)")
+
+        # 9b. per-rank statistics (BYTELITE_DIST_SYNC_STATS=0): the ranks still end every step
+        # with the same model (the run checks it at each evaluation), but batch norm now
+        # normalizes each rank's half batch, so the losses move away from one process's
+        own = os.path.join(d, "own")
+        p, _ = run(train_cmd(exe, d, own, 8, 8, observe + ["--nproc", "2"]), 120,
+                   dict(env, BYTELITE_DIST_SYNC_STATS="0"))
+        if p.returncode != 0:
+            fail(f"BYTELITE_DIST_SYNC_STATS=0: expected exit 0, found {p.returncode}: {p.stderr}")
+        own_diff = max(abs(a - b) / abs(a) for a, b in zip(la, train_losses(own)))
+        if own_diff <= 1e-5:
+            fail(f"BYTELITE_DIST_SYNC_STATS=0: expected per-rank batch statistics to change the "
+                 f"losses by more than 1e-5, found {own_diff:.3g}")
+        print(f"    BYTELITE_DIST_SYNC_STATS=0: same model on every rank, losses {own_diff:.3g} "
+              f"from one process's")
 
         # 10. a rank killed mid-run
         kill = os.path.join(d, "kill")

@@ -144,8 +144,8 @@ void Trainer::load() {
     if (gb > 0 && s_.global_batch > 0 && gb != s_.global_batch) {
       throw ConfigError(path + ": --resume needs the checkpoint's global batch of " +
                         std::to_string(gb) + " (batch size x WORLD_SIZE), found " +
-                        std::to_string(s_.global_batch) + " (" +
-                        std::to_string(dp_ ? dp_->world_size() : 1) + " ranks)");
+                        std::to_string(s_.global_batch) + " (WORLD_SIZE " +
+                        std::to_string(dp_ ? dp_->world_size() : 1) + ")");
     }
   } catch (const nlohmann::json::exception& e) {
     throw bad(std::string("a trainer state that does not read (") + e.what() + ")");
