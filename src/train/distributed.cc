@@ -316,7 +316,8 @@ std::string data_files_digest(const std::vector<std::string>& paths) {
     char line[64];
     std::snprintf(line, sizeof line, ": %lld bytes, crc32 %08lx\n", static_cast<long long>(size),
                   static_cast<unsigned long>(crc));
-    out += path + line;
+    // the file's name without its directory: machines may keep the data in other places
+    out += path.substr(path.find_last_of('/') + 1) + line;
   }
   return out;
 }

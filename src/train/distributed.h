@@ -165,7 +165,8 @@ std::vector<int64_t> shard_positions(int64_t n, int rank, int world);
 /// train.threads and pretrain.threads, which are each rank's own.
 std::string rank_config_json(const ExperimentConfig& cfg);
 
-/// "path: SIZE bytes, crc32 XXXXXXXX" for each file, one per line (DataParallel::start's data
+/// "NAME: SIZE bytes, crc32 XXXXXXXX" for each file (NAME: the path without its directory, so
+/// machines may keep the data in different directories), one per line (DataParallel::start's data
 /// check). Throws InputError for a file that cannot be read.
 std::string data_files_digest(const std::vector<std::string>& paths);
 
