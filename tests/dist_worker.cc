@@ -8,6 +8,19 @@
 //   join         builds the group and passes a barrier
 //   time N [R]   R (default 50) allreduce_means of N floats after 5 warm-up ones; rank 0 prints
 //                the median and the minimum milliseconds (docs/distributed.md's measurements)
+//   drift D      DataParallel: the same small module on every rank, rank 1 adds D to one weight,
+//                then check_same_model (D = 0: prints "same"; else every rank fails naming rank 1)
+//   syncbn       DataParallel::synchronize_statistics: a batch-norm QDense and an activation
+//                quantizer on rank r's rows of one batch give the outputs, gradients and
+//                statistics of one process on the whole batch (printed "max diff ..."; exit 4
+//                beyond 1e-5)
+//   census CONFIG (no group) the model of a config (pretraining: the encoder and its prediction
+//                head; seq2seq; else a 2-class classifier): the trained floats (the gradient
+//                allreduced per step), and the batch-norm layers and activation quantizers whose
+//                statistics are synchronized (4 and 1 small collectives per step each)
+//   compare A B  (no group) loads two classifier checkpoints and prints the largest absolute
+//                difference of their parameters and floating-point buffers, the largest absolute
+//                value, and the tensor with the largest difference
 // Prints "error: <message>" and exits 1 on a bytelite::Error.
 #include <unistd.h>
 
@@ -19,7 +32,13 @@
 #include <vector>
 
 #include "core/errors.h"
+#include "train/checkpoint.h"
+#include "train/classifier_model.h"
+#include "train/config.h"
 #include "train/distributed.h"
+#include "train/layers.h"
+#include "train/pretrain.h"
+#include "train/seq2seq.h"
 
 int main(int argc, char** argv) {
   using namespace bytelite;
@@ -30,6 +49,106 @@ int main(int argc, char** argv) {
   const std::string mode = argv[1];
   try {
     torch::set_num_threads(1);
+    if (mode == "census" && argc > 2) {
+      const ExperimentConfig cfg = load_config(argv[2], {});
+      auto qat = std::make_shared<QatState>();
+      std::shared_ptr<torch::nn::Module> m;
+      std::string what;
+      if (cfg.task == "seq2seq") {
+        m = ByteSeq2Seq(cfg.seq2seq, qat).ptr(), what = "seq2seq";
+      } else if (cfg.has_pretrain) {
+        m = ByteMlm(cfg, qat).ptr(), what = "pretraining (encoder + head)";
+      } else {
+        m = ByteClassifier(cfg.model, 2, qat, cfg.tokenizer.max_length).ptr(), what = "classifier";
+      }
+      int64_t floats = 0, bn = 0, aq = 0;
+      for (const auto& p : m->parameters()) floats += p.numel();
+      for (const auto& c : m->modules()) {
+        if (auto* d = c->as<QDenseImpl>()) bn += d->batch_norm ? 1 : 0;
+        if (c->as<ActQuantImpl>() != nullptr) ++aq;
+      }
+      std::printf(
+          "%s: %s: %lld trained floats, %lld batch-norm layers, %lld activation "
+          "quantizers\n",
+          argv[2], what.c_str(), static_cast<long long>(floats), static_cast<long long>(bn),
+          static_cast<long long>(aq));
+      return 0;
+    }
+    if (mode == "compare" && argc > 3) {
+      auto a = load_checkpoint(argv[2]), b = load_checkpoint(argv[3]);
+      double diff = 0, mx = 0;
+      std::string worst;
+      auto note = [&](const std::string& name, const torch::Tensor& x, const torch::Tensor& y) {
+        const double d = (x - y).abs().max().item<double>();
+        if (d > diff) diff = d, worst = name;
+        mx = std::max(mx, x.abs().max().item<double>());
+      };
+      auto ta = a.model->named_parameters(), tb = b.model->named_parameters();
+      for (const auto& p : ta) note(p.key(), p.value(), tb[p.key()]);
+      auto ba = a.model->named_buffers(), bb = b.model->named_buffers();
+      for (const auto& p : ba)
+        if (p.value().is_floating_point()) note(p.key(), p.value(), bb[p.key()]);
+      std::printf("max_abs_diff %.9g max_abs %.9g in %s\n", diff, mx,
+                  worst.empty() ? "-" : worst.c_str());
+      return 0;
+    }
+    if (mode == "drift" || mode == "syncbn") {
+      DataParallel* dp = DataParallel::instance();
+      const int W = dp->world_size(), r = dp->rank();
+      torch::manual_seed(7);
+      if (mode == "drift") {
+        torch::nn::Linear lin(4, 3);
+        const double d = argc > 2 ? std::stod(argv[2]) : 0.0;
+        if (r == 1) {
+          torch::NoGradGuard ng;
+          lin->weight[0][0].add_(d);
+        }
+        dp->check_same_model(*lin, 5);
+        std::printf("rank %d same\n", r);
+        return 0;
+      }
+      // syncbn: 2 * W rows; one process on all rows vs rank r on rows 2r, 2r + 1. Batch norm
+      // without fake quantization (whose rounding could turn a last-bit difference of the sums
+      // into a step); the activation range of an observing quantizer must be exactly equal.
+      auto qat = std::make_shared<QatState>();
+      qat->enabled = false;
+      QDense ref(5, 3, true, Activation::kRelu, qat, false);
+      QDense mine(5, 3, true, Activation::kRelu, qat, false);
+      auto obs = std::make_shared<QatState>();  // enabled, not active: observes ranges only
+      ActQuant ref_q(obs), mine_q(obs);
+      {
+        torch::NoGradGuard ng;
+        auto mp = mine->named_parameters();
+        for (const auto& p : ref->named_parameters()) mp[p.key()].copy_(p.value());
+      }
+      auto x = torch::randn({2 * W, 5});
+      auto w = torch::randn({2 * W, 3});
+      auto full = ref->forward(x);  // no synchronization yet: one process on the global batch
+      (full * w).sum().backward();
+      ref_q->forward(x);
+      dp->synchronize_statistics(*qat);
+      dp->synchronize_statistics(*obs);
+      auto part = mine->forward(x.narrow(0, 2 * r, 2));
+      (part * w.narrow(0, 2 * r, 2)).sum().backward();
+      mine_q->forward(x.narrow(0, 2 * r, 2));
+      // the sum of the ranks' gradients is the gradient of the global batch's loss
+      auto g = torch::cat(
+          {mine->weight.grad().reshape(-1), mine->bn_gamma.grad(), mine->bn_beta.grad()});
+      dp->group().allreduce_sum(g);
+      auto gref =
+          torch::cat({ref->weight.grad().reshape(-1), ref->bn_gamma.grad(), ref->bn_beta.grad()});
+      double diff = (part - full.narrow(0, 2 * r, 2)).abs().max().item<double>();
+      diff = std::max(diff, (g - gref).abs().max().item<double>());
+      diff = std::max(diff, (mine->bn_mean - ref->bn_mean).abs().max().item<double>());
+      diff = std::max(diff, (mine->bn_var - ref->bn_var).abs().max().item<double>());
+      const auto ra = ref_q->named_buffers()["range"], rb = mine_q->named_buffers()["range"];
+      if (!torch::equal(ra, rb)) {
+        std::fprintf(stderr, "rank %d: expected the global batch's range, found another\n", r);
+        return 4;
+      }
+      std::printf("rank %d max diff %.3g\n", r, diff);
+      return diff <= 1e-5 ? 0 : 4;
+    }
     const DistributedEnv env = distributed_env_from_environment();
     ProcessGroup pg(env);
     const int W = pg.world_size(), r = pg.rank();

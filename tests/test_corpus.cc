@@ -396,6 +396,43 @@ TEST(CorpusReader, SplitsFallOnUtf8CharacterBoundaries) {
   }
 }
 
+// ---- shards (data-parallel training) ----
+
+TEST(CorpusReader, ShardsSplitTheStreamWithoutOverlapOrLoss) {
+  std::vector<std::string> paths;
+  for (int f = 0; f < 3; ++f) {
+    std::string body;
+    for (int d = 0; d < 7; ++d) body += "f" + std::to_string(f) + "d" + std::to_string(d) + "\n";
+    paths.push_back(write_temp("s" + std::to_string(f) + ".txt", body));
+  }
+  CorpusOptions all_opt;
+  all_opt.epochs = 2;
+  all_opt.seed = 3;
+  CorpusReader all(paths, all_opt);
+  std::vector<std::string> stream;  // the unsharded stream over 2 epochs: 42 documents
+  std::string doc;
+  while (all.next(&doc)) stream.push_back(doc);
+  ASSERT_EQ(stream.size(), 42u);
+  // 4 shards: document k of the stream goes to shard k % 4 (42 = 4 * 10 + 2: shards 0 and 1
+  // get 11, shards 2 and 3 get 10), in stream order
+  for (int s = 0; s < 4; ++s) {
+    CorpusOptions o = all_opt;
+    o.shard_count = 4;
+    o.shard_index = s;
+    CorpusReader r(paths, o);
+    std::vector<std::string> got, want;
+    while (r.next(&doc)) got.push_back(doc);
+    for (size_t k = static_cast<size_t>(s); k < stream.size(); k += 4) want.push_back(stream[k]);
+    EXPECT_EQ(got, want) << "shard " << s;
+    EXPECT_EQ(got.size(), s < 2 ? 11u : 10u);
+  }
+  CorpusOptions bad = all_opt;
+  bad.shard_count = 2;
+  bad.shard_index = 2;
+  EXPECT_CONTAINS(error_of<ConfigError>([&] { CorpusReader r(paths, bad); }),
+                  "corpus shard: expected 0 <= shard_index < shard_count, found 2 of 2");
+}
+
 // ---- epochs and file order ----
 
 TEST(CorpusReader, EpochsVisitEveryFileOncePerEpochInASeededOrder) {

@@ -2,7 +2,7 @@
 """Loopback tests of the data-parallel groundwork (src/train/distributed.h): ranks are separate
 processes of tests/dist_worker.cc started with torchrun's environment variables on 127.0.0.1.
 
-    /usr/bin/python3 tests/test_distributed.py build/tests/dist_worker
+    /usr/bin/python3 tests/test_distributed.py build/tests/dist_worker build/bytelite-train
 
 Cases (each must finish within its stated bound, never hang):
   1. allreduce_mean over 2 and 3 ranks: every rank gets the exact means, byte-identical
@@ -16,12 +16,37 @@ Cases (each must finish within its stated bound, never hang):
   5. WORLD_SIZE differing between ranks: the rank that differs exits 1 naming WORLD_SIZE, rank 0
      exits non-zero within the timeout plus 20 s;
   6. a malformed RANK: exit 1 with the one-line ConfigError.
+Data-parallel training (train/loop.h with train/distributed.h's DataParallel; a small ByteQRNN
+classifier with QAT on synthetic data, 1 thread per rank):
+  7. synchronized statistics: batch norm and an activation range over 2 ranks' halves of a batch
+     give the outputs, summed gradients and statistics of one process on the whole batch;
+  8. check_same_model: equal modules pass, a weight changed on rank 1 is one line naming rank 1;
+  9. equivalence: `--nproc 2` with batch 8 against 1 process with batch 16, 8 steps (QAT
+     observing ranges): every rank held the same model at each evaluation (checked by the run),
+     the logged losses agree within 1e-6 and the weights within 1e-3 (float reduction order
+     only: the batch statistics and activation ranges are those of the global batch; the reason
+     for each tolerance is at the check);
+ 9b. the same with BYTELITE_DIST_SYNC_STATS=0 (per-rank batch statistics): the ranks still hold
+     the same model at every evaluation, and the losses differ from one process's by > 1e-5;
+ 10. a rank killed mid-run (torchrun-style ranks): rank 0 exits non-zero with a one-line error
+     within the timeout; its last.ckpt resumes in 1 process with the same global batch (16 = 2 x
+     8), and --resume with another global batch is refused naming it;
+ 11. an unreachable master for `bytelite-train train`: one-line error within the timeout;
+ 12. a data file differing on rank 1, and a config differing on rank 1: every rank exits 1 with
+     a one-line error naming what differs;
+ 13. the launcher: a rank of `--nproc 2` killed makes the launcher stop the other and exit
+     non-zero with one line naming the rank.
 """
 
+import json
 import os
+import random
+import shutil
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 SLACK_S = 20
@@ -151,7 +176,227 @@ def main():
     if rc != 1 or line != "error: RANK: expected an integer in [0, 2) (WORLD_SIZE 2), found '5'":
         fail(f"bad RANK: expected the one-line ConfigError, found {rc}: {line}")
     print(f"6. RANK=5 with WORLD_SIZE=2: {line}")
+
+    # 7. synchronized batch-norm statistics and activation ranges
+    port = free_port()
+    res, secs = finish([start(worker, ["syncbn"], r, 2, port, 60) for r in range(2)],
+                       60 + SLACK_S)
+    for rc, o, e in res:
+        if rc != 0:
+            fail(f"syncbn: expected exit 0 (the global batch's values), found {rc}: {o}{e}")
+    print(f"7. synchronized statistics: {'; '.join(o.strip() for _, o, _ in res)} ({secs:.1f} s)")
+
+    # 8. check_same_model
+    port = free_port()
+    res, _ = finish([start(worker, ["drift", "0"], r, 2, port, 60) for r in range(2)],
+                    60 + SLACK_S)
+    if any(rc != 0 for rc, _, _ in res):
+        fail(f"drift 0: expected exit 0, found {[(rc, e) for rc, _, e in res]}")
+    port = free_port()
+    res, _ = finish([start(worker, ["drift", "0.5"], r, 2, port, 60) for r in range(2)],
+                    60 + SLACK_S)
+    for rc, _, e in res:
+        line = one_line_error(e, "drift")
+        if rc != 1 or "model (parameters and buffers) after step 5, found rank 1's" not in line:
+            fail(f"drift: expected exit 1 naming rank 1's model, found {rc}: {line}")
+    print(f"8. a weight changed on rank 1: {line}")
+
+    if len(sys.argv) > 2:
+        training_tests(worker, os.path.abspath(sys.argv[2]))
     print("distributed loopback tests passed")
+
+
+SRC = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SMALL = ["--set", "model.embedding_size=16", "--set", "model.bottleneck_size=16",
+         "--set", "model.qrnn_state_size=16", "--set", "model.qrnn_layers=1",
+         "--set", "tokenizer.max_length=64", "--set", "model.dropout=0",
+         "--set", "model.qrnn_zoneout=0", "--set", "quantization.warmup_steps=4",
+         "--set", "train.lr_warmup_steps=2", "--set", "train.eval_every_steps=2",
+         "--threads", "1", "--quiet"]
+
+
+def write_data(d):
+    rng = random.Random(0)
+    words = "the a good bad day night cat dog very not so really ok fine".split()
+    for name, n in (("train.tsv", 96), ("valid.tsv", 32)):
+        with open(os.path.join(d, name), "w") as f:
+            f.write("text\tlabel\n")
+            for _ in range(n):
+                t = [rng.choice(words) for _ in range(rng.randint(3, 9))]
+                f.write(" ".join(t) + "\t" + ("OFF" if "bad" in t else "NOT") + "\n")
+
+
+def train_cmd(exe, d, out, batch, steps, extra=()):
+    return ([exe, "train", "--config", os.path.join(SRC, "configs", "byteqrnn_olid.json"),
+             "--train", os.path.join(d, "train.tsv"), "--valid", os.path.join(d, "valid.tsv"),
+             "--out", out, "--max-steps", str(steps), "--set", f"train.batch_size={batch}"]
+            + SMALL + list(extra))
+
+
+def run(cmd, bound_s, env=None):
+    t0 = time.time()
+    try:
+        p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=bound_s)
+    except subprocess.TimeoutExpired:
+        fail(f"expected {' '.join(cmd[:2])} to finish within {bound_s} s, found it running")
+    return p, time.time() - t0
+
+
+def rank_env(rank, world, port, timeout_s):
+    return dict(os.environ, WORLD_SIZE=str(world), RANK=str(rank), LOCAL_RANK=str(rank),
+                MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port),
+                BYTELITE_DIST_TIMEOUT_S=str(timeout_s))
+
+
+def train_losses(out):
+    with open(os.path.join(out, "train_log.jsonl")) as f:
+        return [json.loads(l)["train_loss"] for l in f if l.strip()]
+
+
+def training_tests(worker, exe):
+    d = tempfile.mkdtemp(prefix="bytelite_dist_")
+    try:
+        write_data(d)
+        # 9. equivalence: 2 ranks x 8 vs 1 process x 16
+        one, two = os.path.join(d, "one"), os.path.join(d, "two")
+        # QAT observes (and synchronizes) activation ranges but does not quantize yet: a
+        # fake-quantization rounding flip would turn a last-bit difference into a step.
+        observe = ["--set", "quantization.warmup_steps=100"]
+        p, _ = run(train_cmd(exe, d, one, 16, 8, observe), 120)
+        if p.returncode != 0:
+            fail(f"1 process: expected exit 0, found {p.returncode}: {p.stderr}")
+        env = dict(os.environ, BYTELITE_DIST_TIMEOUT_S="60")
+        env.pop("WORLD_SIZE", None)
+        p, secs = run(train_cmd(exe, d, two, 8, 8, observe + ["--nproc", "2"]), 120, env)
+        if p.returncode != 0:
+            fail(f"--nproc 2: expected exit 0, found {p.returncode}: {p.stderr}")
+        if sorted(os.listdir(one)) != sorted(os.listdir(two)):
+            fail(f"--nproc 2: expected the files of 1 process, found {sorted(os.listdir(two))}")
+        o = subprocess.run([worker, "compare", os.path.join(one, "last.ckpt"),
+                            os.path.join(two, "last.ckpt")], capture_output=True, text=True)
+        diff, mx, worst = float(o.stdout.split()[1]), float(o.stdout.split()[3]), o.stdout.split()[5]
+        la, lb = train_losses(one), train_losses(two)
+        loss_diff = max(abs(a - b) / abs(a) for a, b in zip(la, lb))
+        # Not bit-identical: the two half-batch gradients are averaged, and the batch statistics
+        # summed over ranks, in another order than one process sums them (float rounding). The
+        # losses stay within 1e-6; a weight whose true gradient is 0 (gbst.score.bias: a softmax
+        # ignores a shared bias) gets rounding noise that Adam normalizes into steps of up to the
+        # learning rate (2e-3 here), so the weights are checked to 1e-3 after 8 steps.
+        if len(la) != len(lb) or diff > 1e-3 or loss_diff > 1e-6:
+            fail(f"equivalence: expected weights within 1e-3 and losses within 1e-6, found "
+                 f"{diff:.3g} ({worst}) and {loss_diff:.3g}")
+        print(f"9. 2 ranks x 8 vs 1 x 16, 8 steps: largest weight difference {diff:.3g} in "
+              f"{worst} (largest weight {mx:.3g}), largest relative loss difference "
+              f"{loss_diff:.3g}; every rank the same model at each evaluation ({secs:.1f} s)")
+
+        # 9b. per-rank statistics (BYTELITE_DIST_SYNC_STATS=0): the ranks still end every step
+        # with the same model (the run checks it at each evaluation), but batch norm now
+        # normalizes each rank's half batch, so the losses move away from one process's
+        own = os.path.join(d, "own")
+        p, _ = run(train_cmd(exe, d, own, 8, 8, observe + ["--nproc", "2"]), 120,
+                   dict(env, BYTELITE_DIST_SYNC_STATS="0"))
+        if p.returncode != 0:
+            fail(f"BYTELITE_DIST_SYNC_STATS=0: expected exit 0, found {p.returncode}: {p.stderr}")
+        own_diff = max(abs(a - b) / abs(a) for a, b in zip(la, train_losses(own)))
+        if own_diff <= 1e-5:
+            fail(f"BYTELITE_DIST_SYNC_STATS=0: expected per-rank batch statistics to change the "
+                 f"losses by more than 1e-5, found {own_diff:.3g}")
+        print(f"    BYTELITE_DIST_SYNC_STATS=0: same model on every rank, losses {own_diff:.3g} "
+              f"from one process's")
+
+        # 10. a rank killed mid-run
+        kill = os.path.join(d, "kill")
+        port, timeout = free_port(), 10
+        procs = [subprocess.Popen(train_cmd(exe, d, kill, 8, 100000),
+                                  env=rank_env(r, 2, port, timeout), stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for r in range(2)]
+        log = os.path.join(kill, "train_log.jsonl")
+        t0 = time.time()
+        while not os.path.exists(log) and time.time() - t0 < 120:
+            time.sleep(0.1)
+        procs[1].kill()
+        res, secs = finish(procs, timeout + SLACK_S)
+        rc0, _, e0 = res[0]
+        line = one_line_error(e0.replace("bytelite: error: ", "error: "), "killed rank")
+        if rc0 == 0 or "distributed: rank 0" not in line:
+            fail(f"killed rank: expected rank 0 to fail with the one-line error, found {rc0}: {line}")
+        print(f"10. rank 1 killed: rank 0 exits {rc0} after {secs:.1f} s with: {line}")
+        p, _ = run(train_cmd(exe, d, kill, 16, 4, ["--resume", "--set",
+                                                   "train.eval_every_steps=1000"]) , 120)
+        if p.returncode != 0 or "trained" not in p.stdout:
+            fail(f"resume in 1 process: expected exit 0, found {p.returncode}: {p.stderr}")
+        p, _ = run(train_cmd(exe, d, kill, 8, 4, ["--resume"]), 120)
+        want = "--resume needs the checkpoint's global batch of 16 (batch size x WORLD_SIZE), found 8"
+        if p.returncode != 1 or want not in p.stderr:
+            fail(f"resume with batch 8: expected exit 1 naming the global batch, found "
+                 f"{p.returncode}: {p.stderr}")
+        print("    its last.ckpt resumes in 1 process x 16; 1 x 8 is refused: "
+              + p.stderr.strip())
+
+        # 11. unreachable master
+        port = free_port()
+        p, secs = run(train_cmd(exe, d, os.path.join(d, "x"), 8, 4), 3 + SLACK_S,
+                      rank_env(1, 2, port, 3))
+        line = one_line_error(p.stderr.replace("bytelite: error: ", "error: "), "no master")
+        if p.returncode != 1 or f"rendezvous store of rank 0 at 127.0.0.1:{port}" not in line:
+            fail(f"no master: expected exit 1 naming the address, found {p.returncode}: {line}")
+        print(f"11. train with nobody at MASTER_PORT: exit 1 after {secs:.1f} s: {line}")
+
+        # 12. data / config differing on rank 1
+        other = os.path.join(d, "other")
+        os.makedirs(other)
+        shutil.copy(os.path.join(d, "valid.tsv"), other)
+        with open(os.path.join(d, "train.tsv")) as f:
+            rows = f.read().splitlines()
+        rows[5] = "a changed row\tNOT"
+        with open(os.path.join(other, "train.tsv"), "w") as f:
+            f.write("\n".join(rows) + "\n")
+        for what, cmds, want in (
+                ("data", [train_cmd(exe, d, os.path.join(d, "y"), 8, 4),
+                          train_cmd(exe, other, os.path.join(d, "y"), 8, 4)],
+                 "rank 0's data files, found rank 1's different at line 1"),
+                ("config", [train_cmd(exe, d, os.path.join(d, "z"), 8, 4),
+                            train_cmd(exe, d, os.path.join(d, "z"), 8, 4,
+                                      ["--set", "train.seed=2"])],
+                 "rank 0's config, found rank 1's different at line")):
+            port = free_port()
+            procs = [subprocess.Popen(c, env=rank_env(r, 2, port, 30), stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True)
+                     for r, c in enumerate(cmds)]
+            res, _ = finish(procs, 30 + SLACK_S)
+            for rc, _, e in res:
+                line = one_line_error(e.replace("bytelite: error: ", "error: "), what)
+                if rc != 1 or want not in line:
+                    fail(f"differing {what}: expected exit 1 with '{want}', found {rc}: {line}")
+            print(f"12. differing {what} on rank 1: {line}")
+
+        # 13. the launcher stops the others when a rank dies
+        env = dict(os.environ, BYTELITE_DIST_TIMEOUT_S="30")
+        lau = subprocess.Popen(train_cmd(exe, d, os.path.join(d, "l"), 8, 100000,
+                                         ["--nproc", "2"]), env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+        log = os.path.join(d, "l", "train_log.jsonl")
+        t0 = time.time()
+        while not os.path.exists(log) and time.time() - t0 < 120:
+            time.sleep(0.1)
+        with open(f"/proc/{lau.pid}/task/{lau.pid}/children") as f:
+            kids = [int(x) for x in f.read().split()]
+        victim = None
+        for k in kids:
+            with open(f"/proc/{k}/environ", "rb") as f:
+                if b"RANK=1" in f.read().split(b"\0"):
+                    victim = k
+        if victim is None:
+            fail(f"launcher: expected a child with RANK=1, found children {kids}")
+        os.kill(victim, signal.SIGKILL)
+        res, secs = finish([lau], SLACK_S)
+        rc, _, e = res[0]
+        last = [l for l in e.splitlines() if l.strip()][-1]
+        if rc != 128 + signal.SIGKILL or "found rank 1 exiting with status 137" not in last:
+            fail(f"launcher: expected exit 137 naming rank 1, found {rc}: {e}")
+        print(f"13. a rank of --nproc 2 killed: the launcher exits {rc} after {secs:.1f} s: {last}")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 if __name__ == "__main__":

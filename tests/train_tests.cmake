@@ -16,16 +16,18 @@ target_precompile_headers(test_seq2seq_trainer REUSE_FROM bytelite_train)
 add_dependencies(test_seq2seq_trainer bytelite bytelite-train)
 bytelite_test(test_seq2seq_encoders SOURCES test_seq2seq_encoders.cc LIBS bytelite_train)
 target_precompile_headers(test_seq2seq_encoders REUSE_FROM bytelite_train)
-# Data-parallel groundwork (src/train/distributed.h) on loopback: ranks started as separate
-# processes with torchrun's environment variables (tests/test_distributed.py).
+# Data-parallel training (src/train/distributed.h, the Trainer of src/train/loop.h, the --nproc
+# launcher) on loopback: ranks started as separate processes with torchrun's environment
+# variables, or by `bytelite-train train --nproc 2` (tests/test_distributed.py).
 add_executable(dist_worker dist_worker.cc)
 target_compile_options(dist_worker PRIVATE ${BYTELITE_WARNINGS})
 target_link_libraries(dist_worker PRIVATE bytelite_train)
 target_precompile_headers(dist_worker REUSE_FROM bytelite_train)
 add_test(NAME distributed_loopback
   COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_distributed.py
-    $<TARGET_FILE:dist_worker>)
+    $<TARGET_FILE:dist_worker> $<TARGET_FILE:bytelite-train>)
 set_tests_properties(distributed_loopback PROPERTIES TIMEOUT 300)
+add_dependencies(dist_worker bytelite-train)
 bytelite_test(test_encoder_registry SOURCES test_encoder_registry.cc LIBS bytelite_train)
 target_include_directories(test_encoder_registry PRIVATE ${BYTELITE_GENERATED_DIR})
 target_precompile_headers(test_encoder_registry REUSE_FROM bytelite_train)

@@ -1,8 +1,10 @@
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/launch.h"
 #include "train/config.h"
 #include "train/run.h"
 
@@ -13,7 +15,7 @@ struct TrainArgs {
   std::string config, train, valid, out;
   bool resume = false, quiet = false, skip_bad_rows = false;
   long max_steps = 0, stop_after = 0;
-  int epochs = 0, threads = 0;
+  int epochs = 0, threads = 0, nproc = 1;
   long seed = -1;
   std::string qat, init_from;
   std::vector<std::string> set;
@@ -60,7 +62,12 @@ CLI::App* add_train_command(CLI::App& app) {
                   "Override a config key, section.key=value (repeatable; applied before the "
                   "dedicated flags; keys: docs/config.md)");
   cmd->add_flag("--quiet", args->quiet, "No progress output");
+  cmd->add_option("--nproc", args->nproc,
+                  "Data-parallel ranks to start on this machine (docs/distributed.md); "
+                  "batch_size and --threads are per rank")
+      ->check(kPositive);
   cmd->callback([args]() {
+    if (args->nproc > 1) std::exit(launch_local_ranks(args->nproc));
     ExperimentConfig cfg = load_config(args->config, args->set);
     TrainOverrides ov;
     ov.max_steps = args->max_steps;

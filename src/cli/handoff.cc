@@ -22,6 +22,10 @@ void remember_arguments(int argc, char** argv) {
   g_argv = argv;
 }
 
+std::vector<std::string> remembered_arguments() {
+  return std::vector<std::string>(g_argv, g_argv + g_argc);
+}
+
 namespace {
 std::string training_executable() {
   char self[PATH_MAX + 1];

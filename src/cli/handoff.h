@@ -9,6 +9,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace bytelite::cli {
 
@@ -18,6 +19,9 @@ bool have_libtorch();
 
 /// Records main's arguments for hand_off (called first thing in main).
 void remember_arguments(int argc, char** argv);
+
+/// The remembered arguments, argv[0] included.
+std::vector<std::string> remembered_arguments();
 
 /// Replaces this process by <directory of this executable>/bytelite-train with the remembered
 /// arguments (stdin, stdout and stderr are inherited, nothing has been read from stdin yet).

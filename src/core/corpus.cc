@@ -343,6 +343,12 @@ CorpusReader::CorpusReader(std::vector<std::string> paths, CorpusOptions options
     throw ConfigError("corpus max_line_bytes: expected at least " + std::to_string(kMinDocBytes) +
                       ", found " + std::to_string(options_.max_line_bytes));
   }
+  if (options_.shard_count < 1 || options_.shard_index < 0 ||
+      options_.shard_index >= options_.shard_count) {
+    throw ConfigError("corpus shard: expected 0 <= shard_index < shard_count, found " +
+                      std::to_string(options_.shard_index) + " of " +
+                      std::to_string(options_.shard_count));
+  }
   if (options_.epochs < 0) {
     throw ConfigError("corpus epochs: expected >= 1, or 0 to cycle forever, found " +
                       std::to_string(options_.epochs));
@@ -554,6 +560,14 @@ bool CorpusReader::next_from_jsonl(std::string* doc) {
 }
 
 bool CorpusReader::next(std::string* doc) {
+  while (true) {
+    if (!next_document(doc)) return false;
+    const int64_t k = stream_documents_++;
+    if (k % options_.shard_count == options_.shard_index) return true;
+  }
+}
+
+bool CorpusReader::next_document(std::string* doc) {
   while (true) {
     if (pending_pos_ < pending_.size()) return emit_piece(doc);
     if (source_ == nullptr && !open_next_file()) return false;

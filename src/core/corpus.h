@@ -78,6 +78,12 @@ struct CorpusOptions {
   /// order on every platform). Off: the order given.
   bool shuffle_files = true;
   uint64_t seed = 0;
+  /// Sharding for data-parallel training (train/distributed.h): document k of the stream
+  /// (counted over all epochs, in the order read, after long documents are split) is returned
+  /// only by the reader with shard_index == k % shard_count; the others read past it. So the
+  /// shards do not overlap and together hold every document. 0 <= shard_index < shard_count.
+  int64_t shard_count = 1;
+  int64_t shard_index = 0;
 };
 
 /// Streams documents (byte strings) from a list of files, epoch after epoch.
@@ -101,8 +107,8 @@ class CorpusReader {
   const std::vector<std::string>& paths() const { return paths_; }
 
   // ---- counters (cumulative over all epochs) ----
-  int64_t epoch() const { return epoch_; }  // 0-based epoch being read
-  int64_t documents() const { return documents_; }
+  int64_t epoch() const { return epoch_; }          // 0-based epoch being read
+  int64_t documents() const { return documents_; }  // read by every shard
   int64_t bad_lines() const { return bad_lines_; }
   int64_t split_documents() const { return split_documents_; }          // docs cut in pieces
   int64_t truncated_documents() const { return truncated_documents_; }  // docs cut short
@@ -131,6 +137,7 @@ class CorpusReader {
   std::vector<size_t> order_indices(int64_t epoch) const;
   bool open_next_file();
   void close_file();
+  bool next_document(std::string* doc);
   bool next_from_text(std::string* doc);
   bool next_from_jsonl(std::string* doc);
   bool emit_piece(std::string* doc);
@@ -155,6 +162,7 @@ class CorpusReader {
   size_t pending_pos_ = 0;     // next byte of pending_ to return
   bool in_long_line_ = false;  // text: line_ holds the rest of a line longer than max_doc_bytes
   int64_t documents_ = 0;
+  int64_t stream_documents_ = 0;  // documents of every shard, for the shard rule
   int64_t bad_lines_ = 0;
   int64_t split_documents_ = 0;
   int64_t truncated_documents_ = 0;
@@ -229,7 +237,7 @@ class SequencePacker {
   const PackerOptions& options() const { return options_; }
   /// Ids waiting to be returned.
   size_t pending() const { return pending_.size() - pos_; }
-  int64_t documents() const { return documents_; }
+  int64_t documents() const { return documents_; }  // read by every shard
   int64_t sequences() const { return sequences_; }
 
  private:

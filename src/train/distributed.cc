@@ -1,9 +1,13 @@
 #include "train/distributed.h"
 
 #include <glog/logging.h>
+#include <zlib.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <limits>
 #include <sstream>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
@@ -80,6 +84,7 @@ DistributedEnv distributed_env_from_environment() {
   e.timeout = std::chrono::milliseconds(
       1000L * env_int("BYTELITE_DIST_TIMEOUT_S", 300, 1, 86400 * 7, "[1, 604800] seconds"));
   e.iface = env_or("BYTELITE_DIST_IFACE", "");
+  e.sync_statistics = env_int("BYTELITE_DIST_SYNC_STATS", 1, 0, 1, "[0, 1]") == 1;
   return e;
 }
 
@@ -196,6 +201,18 @@ void ProcessGroup::allreduce_mean(const std::vector<torch::Tensor>& tensors, int
   }
 }
 
+void ProcessGroup::allreduce_sum(const torch::Tensor& t) {
+  std::vector<at::Tensor> v{t};
+  impl_->wait(impl_->pg->allreduce(v), "an allreduce");
+}
+
+void ProcessGroup::allreduce_max(const torch::Tensor& t) {
+  std::vector<at::Tensor> v{t};
+  c10d::AllreduceOptions o;
+  o.reduceOp = c10d::ReduceOp::MAX;
+  impl_->wait(impl_->pg->allreduce(v, o), "an allreduce");
+}
+
 void ProcessGroup::broadcast(const std::vector<torch::Tensor>& tensors, int root) {
   Impl& m = *impl_;
   c10d::BroadcastOptions o;
@@ -250,6 +267,151 @@ void ProcessGroup::check_same(const std::string& what, const std::string& value)
 void ProcessGroup::barrier() {
   Impl& m = *impl_;
   m.wait(m.pg->barrier(), "a barrier");
+}
+
+DataParallel* DataParallel::instance() {
+  // Built once, on the first call; never destroyed before exit (the Gloo threads must outlive
+  // every collective, and a group cannot be rebuilt on the same store keys).
+  static DataParallel* dp = []() -> DataParallel* {
+    const DistributedEnv env = distributed_env_from_environment();
+    if (!env.active()) return nullptr;
+    return new DataParallel(env);
+  }();
+  return dp;
+}
+
+bool is_output_rank() {
+  DataParallel* dp = DataParallel::instance();
+  return dp == nullptr || dp->rank() == 0;
+}
+
+std::vector<int64_t> shard_positions(int64_t n, int rank, int world) {
+  std::vector<int64_t> out;
+  for (int64_t p = rank; p < n; p += world) out.push_back(p);
+  return out;
+}
+
+std::string rank_config_json(const ExperimentConfig& cfg) {
+  nlohmann::json j = config_to_json(cfg);
+  for (const char* sec : {"train", "pretrain"})
+    if (j.contains(sec) && j[sec].is_object()) j[sec].erase("threads");
+  return j.dump(2);
+}
+
+std::string data_files_digest(const std::vector<std::string>& paths) {
+  std::string out;
+  std::vector<char> buf(1 << 20);
+  for (const std::string& path : paths) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw InputError(path + ": expected a readable data file, found none");
+    uLong crc = crc32(0L, Z_NULL, 0);
+    int64_t size = 0;
+    while (in) {
+      in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+      const std::streamsize got = in.gcount();
+      if (got <= 0) break;
+      crc = crc32(crc, reinterpret_cast<const Bytef*>(buf.data()), static_cast<uInt>(got));
+      size += got;
+    }
+    char line[64];
+    std::snprintf(line, sizeof line, ": %lld bytes, crc32 %08lx\n", static_cast<long long>(size),
+                  static_cast<unsigned long>(crc));
+    // the file's name without its directory: machines may keep the data in other places
+    out += path.substr(path.find_last_of('/') + 1) + line;
+  }
+  return out;
+}
+
+void DataParallel::start(torch::nn::Module& module, const std::string& config_json,
+                         const std::vector<std::string>& data_files) {
+  group_.check_same("config", config_json);
+  group_.check_same("data files", data_files_digest(data_files));
+  std::vector<torch::Tensor> all = module.parameters();
+  for (const auto& b : module.buffers()) all.push_back(b);
+  group_.broadcast(all, 0);
+  // Each rank its own dropout stream, derived from the common one (so a resumed run of the same
+  // world size draws the same streams again).
+  const int64_t base =
+      torch::randint(std::numeric_limits<int32_t>::max(), {1}, torch::kInt64).item<int64_t>();
+  torch::manual_seed(static_cast<uint64_t>(base) * 1000003ull + static_cast<uint64_t>(rank()));
+}
+
+namespace {
+
+// The sum over the ranks; its backward pass sums the gradients over the ranks (the gradient of
+// the sum of every rank's loss with respect to this rank's input).
+struct AllreduceSum : public torch::autograd::Function<AllreduceSum> {
+  static torch::Tensor forward(torch::autograd::AutogradContext*, const torch::Tensor& x) {
+    torch::Tensor y = x.detach().clone().contiguous();
+    DataParallel::instance()->group().allreduce_sum(y);
+    return y;
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext*,
+                                                 torch::autograd::variable_list grad) {
+    torch::Tensor g = grad[0].contiguous().clone();
+    DataParallel::instance()->group().allreduce_sum(g);
+    return {g};
+  }
+};
+
+}  // namespace
+
+double DataParallel::share_of(double local_count) {
+  auto t = torch::full({1}, local_count, torch::kDouble);
+  group_.allreduce_sum(t);
+  const double total = t.item<double>();
+  return total > 0 ? local_count * world_size() / total : 0.0;
+}
+
+void DataParallel::synchronize_statistics(QatState& qat) {
+  qat.sync_min_max = [this](float* lo, float* hi) {
+    auto t = torch::tensor({-*lo, *hi});
+    group_.allreduce_max(t);
+    *lo = -t[0].item<float>();
+    *hi = t[1].item<float>();
+  };
+  qat.sync_sum = [](const torch::Tensor& x) { return AllreduceSum::apply(x); };
+}
+
+double DataParallel::reduce_step(torch::nn::Module& module, double local_loss) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> params = module.parameters();
+  auto defined = torch::zeros({static_cast<int64_t>(params.size())}, torch::kFloat);
+  std::vector<torch::Tensor> tensors;
+  tensors.reserve(params.size() + 8);
+  for (size_t i = 0; i < params.size(); ++i) {
+    auto& p = params[i];
+    if (p.grad().defined()) {
+      defined[static_cast<int64_t>(i)] = 1.0f;
+    } else {
+      p.mutable_grad() = torch::zeros_like(p);
+    }
+    tensors.push_back(p.mutable_grad());
+  }
+  tensors.push_back(defined);
+  for (const auto& b : module.buffers())
+    if (b.is_floating_point()) tensors.push_back(b);
+  auto loss = torch::full({1}, local_loss, torch::kDouble);
+  tensors.push_back(loss);
+  group_.allreduce_mean(tensors);
+  auto d = defined.accessor<float, 1>();
+  for (size_t i = 0; i < params.size(); ++i)
+    if (d[static_cast<int64_t>(i)] == 0.0f) params[i].mutable_grad().reset();
+  return loss.item<double>();
+}
+
+void DataParallel::check_same_model(torch::nn::Module& module, int64_t step) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  auto add = [&](const torch::Tensor& t) {
+    const torch::Tensor c = t.contiguous();
+    crc = crc32(crc, static_cast<const Bytef*>(c.data_ptr()),
+                static_cast<uInt>(c.numel() * static_cast<int64_t>(c.element_size())));
+  };
+  for (const auto& p : module.named_parameters()) add(p.value());
+  for (const auto& b : module.named_buffers()) add(b.value());
+  char v[32];
+  std::snprintf(v, sizeof v, "crc32 %08lx", static_cast<unsigned long>(crc));
+  group_.check_same("model (parameters and buffers) after step " + std::to_string(step), v);
 }
 
 }  // namespace bytelite

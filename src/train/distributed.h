@@ -12,6 +12,11 @@
 //   MASTER_PORT  its TCP port (default 29500)
 //   BYTELITE_DIST_TIMEOUT_S  seconds any collective, or the rendezvous, may wait for the other
 //                ranks before every waiting rank fails with a one-line error (default 300)
+//   BYTELITE_DIST_SYNC_STATS  1 (default): batch-norm statistics and activation ranges of the
+//                training forward pass are those of the global batch (small collectives inside
+//                the forward and backward passes); 0: each rank's own batch (as PyTorch DDP without
+//                SyncBatchNorm), fewer latency-bound messages; either way the buffers are averaged
+//                after every step, so every rank holds the same model
 //   BYTELITE_DIST_IFACE  network address this rank's Gloo device binds (default: MASTER_ADDR
 //                when it is a loopback address, else this host's name)
 #pragma once
@@ -24,6 +29,9 @@
 #include <string>
 #include <vector>
 
+#include "train/config.h"
+#include "train/fake_quant.h"
+
 namespace bytelite {
 
 struct DistributedEnv {
@@ -33,7 +41,8 @@ struct DistributedEnv {
   std::string master_addr = "127.0.0.1";
   int master_port = 29500;
   std::chrono::milliseconds timeout{300000};
-  std::string iface;  // BYTELITE_DIST_IFACE ("" = chosen as above)
+  std::string iface;            // BYTELITE_DIST_IFACE ("" = chosen as above)
+  bool sync_statistics = true;  // BYTELITE_DIST_SYNC_STATS
   bool active() const { return world_size > 1; }
 };
 
@@ -65,6 +74,9 @@ class ProcessGroup {
   /// rank (Gloo's ring allreduce sends every rank the same sums).
   void allreduce_mean(const std::vector<torch::Tensor>& tensors,
                       int64_t bucket_bytes = int64_t{25} << 20);
+  /// In place: the elementwise sum (max) of a float tensor over the ranks, one allreduce.
+  void allreduce_sum(const torch::Tensor& t);
+  void allreduce_max(const torch::Tensor& t);
   /// Copies rank `root`'s tensors to every rank, in place (initial weights, QAT ranges).
   void broadcast(const std::vector<torch::Tensor>& tensors, int root = 0);
   /// Every rank passes its `value` of `what` (e.g. the config JSON, a data file's hash). When
@@ -78,5 +90,84 @@ class ProcessGroup {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+/// Data parallelism for the one training loop (train/loop.h), the same for every task: one
+/// process per rank, each computing the loss of its share of the global batch; the Trainer calls
+/// the hooks below so that every rank holds the same model after every step.
+///
+/// Batches (docs/distributed.md): the config's batch_size is per rank; the global batch is
+/// batch_size x WORLD_SIZE. The learning rate and the schedule are those of the global batch
+/// (nothing is rescaled: raising WORLD_SIZE with a fixed per-rank batch raises the global batch,
+/// and the config's learning rate is then the one to retune, e.g. linearly with the global batch
+/// and a warm-up, Goyal et al. 2017).
+class DataParallel {
+ public:
+  /// The process's data parallelism, built (rendezvous included) on the first call from the
+  /// torchrun environment (distributed_env_from_environment); null when WORLD_SIZE is unset or
+  /// 1, so a single process runs exactly as without it. Throws what ProcessGroup throws.
+  static DataParallel* instance();
+
+  int rank() const { return group_.rank(); }
+  int world_size() const { return group_.world_size(); }
+  bool sync_statistics() const { return sync_statistics_; }
+  ProcessGroup& group() { return group_; }
+
+  /// At the start of a run (fresh or resumed), before the first step: checks that every rank
+  /// has the same config (`config_json`; each rank's own thread count may differ and should be
+  /// left out by the caller) and the same data files (their sizes and CRC-32s, so a stale copy on
+  /// one machine is named), then copies rank 0's parameters and buffers to every rank, and gives
+  /// each rank its own libtorch random stream (dropout): rank r reseeds with a number drawn from
+  /// the (common) stream plus r. Throws ConfigError naming the difference, TrainingError.
+  void start(torch::nn::Module& module, const std::string& config_json,
+             const std::vector<std::string>& data_files);
+
+  /// The weight of a rank's mean loss over `local_count` items (tokens, masked bytes) that makes
+  /// the mean over the ranks of weighted losses the mean over all ranks' items:
+  /// local_count x world / (sum of local_count over the ranks); 0 when no rank has an item. One
+  /// allreduce; every rank must call it.
+  double share_of(double local_count);
+
+  /// Sets qat's sync_min_max and sync_sum (fake_quant.h) to reductions over the ranks, so that
+  /// activation ranges are observed and batch-norm statistics computed on the global batch.
+  void synchronize_statistics(QatState& qat);
+
+  /// After backward, before clipping: replaces every parameter's gradient by the mean over the
+  /// ranks (a gradient no rank computed stays undefined; one only some ranks computed counts as
+  /// zero on the others), every floating-point buffer (QAT activation ranges and their
+  /// "observed" flags, batch-norm statistics) by its mean, and returns the mean of
+  /// `local_loss`. One bucketed allreduce_mean for all of them. Tasks weight each rank's loss so
+  /// that this mean is the loss of the global batch (e.g. classify: n_rank x W / n_global).
+  double reduce_step(torch::nn::Module& module, double local_loss);
+
+  /// Checks that every rank holds bytewise the same parameters and buffers (a hash of them,
+  /// compared as check_same does); called at each evaluation. Throws ConfigError ("... rank R's
+  /// different ...") when a rank drifted.
+  void check_same_model(torch::nn::Module& module, int64_t step);
+
+ private:
+  explicit DataParallel(const DistributedEnv& env)
+      : group_(env), sync_statistics_(env.sync_statistics) {}
+  ProcessGroup group_;
+  bool sync_statistics_;
+};
+
+/// Whether this process writes the run's outputs (checkpoints, logs, summary, exported model,
+/// progress): true without data parallelism and on rank 0.
+bool is_output_rank();
+
+/// The rank's share of a global batch of n examples under data parallelism: the positions p of
+/// the batch with p % world == rank (so example p of an epoch's shuffle goes to rank p % world;
+/// nothing is dropped: the last, shorter batch of an epoch is split the same way and a rank may
+/// get none of it). Without data parallelism: 0..n-1.
+std::vector<int64_t> shard_positions(int64_t n, int rank, int world);
+
+/// The config as every rank must share it (DataParallel::start): config_to_json without
+/// train.threads and pretrain.threads, which are each rank's own.
+std::string rank_config_json(const ExperimentConfig& cfg);
+
+/// "NAME: SIZE bytes, crc32 XXXXXXXX" for each file (NAME: the path without its directory, so
+/// machines may keep the data in different directories), one per line (DataParallel::start's data
+/// check). Throws InputError for a file that cannot be read.
+std::string data_files_digest(const std::vector<std::string>& paths);
 
 }  // namespace bytelite

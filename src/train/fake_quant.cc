@@ -51,6 +51,7 @@ torch::Tensor ActQuantImpl::forward(const torch::Tensor& x) {
     auto xd = x.detach();
     float lo = std::min(xd.min().item<float>(), 0.0f);
     float hi = std::max(xd.max().item<float>(), 0.0f);
+    if (state_->sync_min_max) state_->sync_min_max(&lo, &hi);  // the global batch's range
     auto r = range_.accessor<float, 1>();
     if (observed_.item<float>() == 0) {
       r[0] = lo;

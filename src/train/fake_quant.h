@@ -13,6 +13,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 namespace bytelite {
@@ -48,6 +49,14 @@ struct QatState {
   /// True when fake quantization applies: always in eval mode if enabled, after warm-up in
   /// training.
   bool apply(bool training) const { return enabled && (!training || active); }
+  /// Data parallelism (train/distributed.h) sets these so that each rank's training forward pass
+  /// sees the global batch's statistics (empty: one process). sync_min_max: in place, the
+  /// minimum of *lo and the maximum of *hi over the ranks (activation ranges observed in
+  /// training); sync_sum: the elementwise sum of a tensor over the ranks, whose gradient is the
+  /// sum of the ranks' gradients (batch-norm statistics, as PyTorch's SyncBatchNorm). Every
+  /// rank must make the same calls in the same order.
+  std::function<void(float* lo, float* hi)> sync_min_max;
+  std::function<torch::Tensor(const torch::Tensor&)> sync_sum;
 };
 using QatStatePtr = std::shared_ptr<QatState>;
 

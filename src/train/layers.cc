@@ -70,7 +70,15 @@ torch::Tensor QDenseImpl::forward(const torch::Tensor& x, const torch::Tensor& r
     if (is_training()) {
       y = y / sf;
       torch::Tensor mean, var;
-      if (row_mask.defined()) {
+      if (qat_->sync_sum) {
+        // data parallelism: the statistics of the global batch (sums over the ranks)
+        auto rm = row_mask.defined() ? row_mask.reshape({-1, 1}).to(y.scalar_type())
+                                     : torch::ones({y.size(0), 1}, y.options());
+        auto g = qat_->sync_sum(torch::cat({(y * rm).sum(0), rm.sum().reshape({1})}));
+        auto n = g.narrow(0, out_features, 1).detach().clamp_min(1.0);
+        mean = g.narrow(0, 0, out_features) / n;
+        var = qat_->sync_sum(((y - mean).pow(2) * rm).sum(0)) / n;
+      } else if (row_mask.defined()) {
         auto rm = row_mask.reshape({-1, 1}).to(y.scalar_type());
         auto n = rm.sum().clamp_min(1.0);
         mean = (y * rm).sum(0) / n;

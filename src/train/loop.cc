@@ -57,7 +57,8 @@ void set_torch_rng_bytes(const std::vector<int>& bytes) {
   gen.set_state(s);
 }
 
-Trainer::Trainer(TrainTask& task, TrainerSettings settings) : task_(task), s_(std::move(settings)) {
+Trainer::Trainer(TrainTask& task, TrainerSettings settings)
+    : task_(task), s_(std::move(settings)), dp_(DataParallel::instance()) {
   const TrainConfig& c = s_.schedule;
   torch::optim::AdamWOptions defaults(c.learning_rate);
   defaults.betas({c.adam_beta1, c.adam_beta2}).eps(c.adam_eps);
@@ -70,7 +71,10 @@ Trainer::Trainer(TrainTask& task, TrainerSettings settings) : task_(task), s_(st
   optimizer_ = std::make_unique<torch::optim::AdamW>(std::move(groups), defaults);
 }
 
+bool Trainer::writes_outputs() const { return dp_ == nullptr || dp_->rank() == 0; }
+
 void Trainer::save(int64_t step) {
+  if (!writes_outputs()) return;
   torch::serialize::OutputArchive ar;
   task_.module().save(ar);
   task_.write_meta(ar);
@@ -81,6 +85,7 @@ void Trainer::save(int64_t step) {
   st["best_metric"] = best_metric_;
   st["best_step"] = best_step_;
   st["bad_evals"] = bad_evals_;
+  if (s_.global_batch > 0) st["global_batch"] = s_.global_batch;
   ar.write(kStateKey, c10::IValue(st.dump()));
   torch::serialize::OutputArchive oa;
   optimizer_->save(oa);
@@ -137,6 +142,13 @@ void Trainer::load() {
     if (st.contains("best_metric")) best_metric_ = st.at("best_metric").get<double>();
     if (st.contains("best_step")) best_step_ = st.at("best_step").get<int64_t>();
     if (st.contains("bad_evals")) bad_evals_ = st.at("bad_evals").get<int>();
+    const int64_t gb = st.value("global_batch", int64_t{0});
+    if (gb > 0 && s_.global_batch > 0 && gb != s_.global_batch) {
+      throw ConfigError(path + ": --resume needs the checkpoint's global batch of " +
+                        std::to_string(gb) + " (batch size x WORLD_SIZE), found " +
+                        std::to_string(s_.global_batch) + " (WORLD_SIZE " +
+                        std::to_string(dp_ ? dp_->world_size() : 1) + ")");
+    }
   } catch (const nlohmann::json::exception& e) {
     throw bad(std::string("a trainer state that does not read (") + e.what() + ")");
   } catch (const c10::Error& e) {
@@ -151,13 +163,17 @@ TrainerResult Trainer::run() {
   if (s_.resume) {
     load();
   } else {
-    std::remove(s_.log_path.c_str());
+    if (writes_outputs()) std::remove(s_.log_path.c_str());
     if (!s_.init_from.empty()) {
       const std::string line = task_.init_from(s_.init_from);
-      if (s_.verbose && !line.empty()) std::fprintf(stderr, "%s\n", line.c_str());
+      if (s_.verbose && writes_outputs() && !line.empty()) std::fprintf(stderr, "%s\n", line.c_str());
     }
     task_.start();
     save(0);  // a NaN at step 1 still leaves a last good checkpoint
+  }
+  if (dp_) {
+    dp_->start(task_.module(), s_.config_json, s_.data_files);
+    if (s_.qat && dp_->sync_statistics()) dp_->synchronize_statistics(*s_.qat);
   }
   res.first_step = step_;
   task_.begin(step_);
@@ -172,7 +188,7 @@ TrainerResult Trainer::run() {
     for (auto& g : optimizer_->param_groups()) g.options().set_lr(lr);
     task_.module().train();
     torch::Tensor loss = task_.loss(step_);
-    const double lv = loss.item<double>();
+    double lv = loss.item<double>();
     auto diverged = [&](const std::string& what, double v) {
       char buf[640];
       std::snprintf(buf, sizeof buf,
@@ -183,11 +199,17 @@ TrainerResult Trainer::run() {
                     s_.lr_key.c_str());
       return TrainingError(buf);
     };
-    if (!std::isfinite(lv)) throw diverged("the loss", lv);
+    if (!dp_ && !std::isfinite(lv)) throw diverged("the loss", lv);
     optimizer_->zero_grad();
-    loss.backward();
-    // Issue 14 (data-parallel): the gradient allreduce across workers goes here, after backward
-    // and before freezing and clipping, so every worker clips and steps the same gradients.
+    // (a rank whose share of the batch is empty has a constant loss and no gradient)
+    if (!dp_ || loss.requires_grad()) loss.backward();
+    if (dp_) {
+      // Data parallelism: the mean gradient, buffers and loss of all ranks, after backward and
+      // before freezing and clipping, so every rank clips and steps the same gradients (and
+      // every rank stops together on a non-finite loss).
+      lv = dp_->reduce_step(task_.module(), lv);
+      if (!std::isfinite(lv)) throw diverged("the loss", lv);
+    }
     if (step_ < s_.freeze_steps) {
       // LP-FT: an undefined gradient makes AdamW skip the tensor (no moment update, no weight
       // decay) and leaves it out of the clipped norm.
@@ -202,20 +224,21 @@ TrainerResult Trainer::run() {
     if (step_ % s_.eval_every != 0 && step_ != s_.stop_step) continue;
     Evaluation e = task_.evaluate(step_, lr);
     const bool improved = !std::isnan(e.metric) && e.metric > best_metric_;
+    if (dp_) dp_->check_same_model(task_.module(), step_);
     if (improved) {
       best_metric_ = e.metric;
       best_step_ = step_;
       bad_evals_ = 0;
-      task_.on_best(step_, e);
+      if (writes_outputs()) task_.on_best(step_, e);
     } else if (!std::isnan(e.metric)) {
       ++bad_evals_;
     }
     log_ += e.record.dump() + "\n";
-    write_file_atomic(s_.log_path, log_);
+    if (writes_outputs()) write_file_atomic(s_.log_path, log_);
     save(step_);
     last_saved = step_;
     if (s_.on_eval) s_.on_eval(e.record);
-    if (s_.verbose) {
+    if (s_.verbose && writes_outputs()) {
       // on a terminal the line first clears the live progress line of core/progress.h
       std::fprintf(stderr, "%s[eval] step %lld | %s%s\n", isatty(fileno(stderr)) ? "\r\033[K" : "",
                    static_cast<long long>(step_), task_.eval_summary(e).c_str(),
@@ -223,7 +246,7 @@ TrainerResult Trainer::run() {
     }
     if (s_.early_stopping_patience > 0 && bad_evals_ >= s_.early_stopping_patience) {
       res.stopped_early = true;
-      if (s_.verbose)
+      if (s_.verbose && writes_outputs())
         std::fprintf(stderr, "early stopping: no improvement in %d evaluations\n", bad_evals_);
       break;
     }

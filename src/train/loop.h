@@ -29,6 +29,15 @@
 // "bytelite_seq2seq_optimizer", which are read as well. Anything else is rejected with a one-line
 // ModelFileError.
 //
+// Data parallelism (docs/distributed.md): with WORLD_SIZE > 1 in the environment (torchrun's
+// variables) the Trainer joins the process group (DataParallel), checks at the start that every
+// rank has the same config and data and copies rank 0's weights to all, averages gradients, the
+// floating-point buffers (QAT ranges, batch-norm statistics) and the loss over the ranks after
+// each backward pass, and checks at each evaluation that every rank holds the same model. Every
+// rank evaluates (the same model on the same data, so the same best-checkpoint and
+// early-stopping decisions); only rank 0 writes the log and the checkpoints. Tasks give each rank
+// its share of the global batch.
+//
 // Reproducibility: the same config, data, seed and thread count give the same weights; a run
 // stopped (--stop-after, or killed after a save) and resumed gives the weights of an
 // uninterrupted one (same thread count), since the checkpoint holds every random stream.
@@ -43,6 +52,7 @@
 #include <vector>
 
 #include "train/config.h"
+#include "train/distributed.h"
 #include "train/fake_quant.h"
 
 namespace bytelite {
@@ -124,6 +134,13 @@ struct TrainerSettings {
   bool resume = false;
   bool verbose = true;
   std::function<void(const nlohmann::json& record)> on_eval = nullptr;
+  // Data parallelism (train/distributed.h; active when WORLD_SIZE > 1): the config every rank
+  // must share (without the per-rank thread counts), the data files whose contents every rank
+  // must share, and the global batch (per-rank batch x WORLD_SIZE), saved in the checkpoint so
+  // that --resume with another world size checks it is unchanged (0: not checked).
+  std::string config_json;
+  std::vector<std::string> data_files;
+  int64_t global_batch = 0;
 };
 
 struct TrainerResult {
@@ -148,9 +165,11 @@ class Trainer {
  private:
   void save(int64_t step);
   void load();
+  bool writes_outputs() const;
 
   TrainTask& task_;
   TrainerSettings s_;
+  DataParallel* dp_ = nullptr;  // null: one process
   std::unique_ptr<torch::optim::AdamW> optimizer_;
   std::string log_;
   double best_metric_ = -1e30;

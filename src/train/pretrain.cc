@@ -204,7 +204,7 @@ void choose_masked_spans(const uint8_t* valid, int L, double mask_rate, double m
 }
 
 MaskedBatch mask_batch(const PackedBatch& batch, double mask_rate, double mean_span, uint64_t seed,
-                       int64_t step) {
+                       int64_t step, int64_t row_offset) {
   const int B = batch.rows, L = batch.seq_len;
   MaskedBatch mb;
   mb.ids = torch::empty({B, L}, torch::kInt64);
@@ -217,7 +217,8 @@ MaskedBatch mask_batch(const PackedBatch& batch, double mask_rate, double mean_s
   for (int r = 0; r < B; ++r) {
     const int32_t* in = batch.ids.data() + static_cast<size_t>(r) * L;
     const uint8_t* valid = batch.mask.data() + static_cast<size_t>(r) * L;
-    choose_masked_spans(valid, L, mask_rate, mean_span, mix_seed(seed, step, r), m.data());
+    choose_masked_spans(valid, L, mask_rate, mean_span, mix_seed(seed, step, row_offset + r),
+                        m.data());
     for (int t = 0; t < L; ++t) {
       mask[r][t] = valid[t] ? 1.0f : 0.0f;
       if (m[t]) {
@@ -410,7 +411,8 @@ class PretrainTask : public TrainTask {
  public:
   PretrainTask(const ExperimentConfig& cfg, const PretrainOptions& opts, ByteMlm& model,
                PackedBatchStream& stream, const std::vector<MaskedBatch>& heldout,
-               std::string last_path, int64_t stop, std::function<double()> elapsed)
+               std::string last_path, int64_t stop, std::function<double()> elapsed, int rank,
+               int world)
       : cfg_(cfg),
         pc_(cfg.pretrain),
         opts_(opts),
@@ -420,7 +422,9 @@ class PretrainTask : public TrainTask {
         last_path_(std::move(last_path)),
         stop_(stop),
         elapsed_(std::move(elapsed)),
-        bytes_per_step(static_cast<double>(cfg.pretrain.batch_size) * cfg.pretrain.seq_len),
+        rank_(rank),
+        world_(world),
+        bytes_per_step(static_cast<double>(cfg.pretrain.batch_size) * cfg.pretrain.seq_len * world),
         tty_(isatty(fileno(stderr)) != 0),
         live_(Progress("pretrain", 0, "steps", 2.0, !opts.verbose).enabled()) {}
 
@@ -440,11 +444,12 @@ class PretrainTask : public TrainTask {
            "fresh";
   }
   void write_meta(torch::serialize::OutputArchive& ar) override {
-    const nlohmann::json meta = {{"format", kPretrainFormat},
-                                 {"version", kPretrainVersion},
-                                 {"config", config_to_json(cfg_)},
-                                 {"corpus", opts_.corpus},
-                                 {"step", step_}};
+    nlohmann::json meta = {{"format", kPretrainFormat},
+                           {"version", kPretrainVersion},
+                           {"config", config_to_json(cfg_)},
+                           {"corpus", opts_.corpus},
+                           {"step", step_}};
+    if (world_ > 1) meta["world_size"] = world_;  // data parallelism: batch_size is per rank
     ar.write("bytelite_pretrain_meta", c10::IValue(meta.dump()));
   }
   void check_resume(torch::serialize::InputArchive& ar, const std::string& path) override {
@@ -465,8 +470,17 @@ class PretrainTask : public TrainTask {
                           " vs " + jb.at(sec).dump());
       }
     }
-    for (const char* k :
-         {"seq_len", "batch_size", "mask_rate", "mean_span", "seed", "shuffle_capacity"}) {
+    // the global batch (per-rank batch_size x world size) may be split over another world size
+    const int64_t saved_world = meta.value("world_size", int64_t{1});
+    const int64_t saved_batch = saved.pretrain.batch_size * saved_world;
+    if (saved_batch != int64_t{pc_.batch_size} * world_) {
+      throw ConfigError(path + ": --resume needs the checkpoint's global batch of " +
+                        std::to_string(saved_batch) + " sequences (pretrain.batch_size " +
+                        std::to_string(saved.pretrain.batch_size) + " x " +
+                        std::to_string(saved_world) + " ranks), found " +
+                        std::to_string(pc_.batch_size) + " x " + std::to_string(world_));
+    }
+    for (const char* k : {"seq_len", "mask_rate", "mean_span", "seed", "shuffle_capacity"}) {
       if (ja.at("pretrain").at(k) != jb.at("pretrain").at(k)) {
         throw ConfigError(path + ": --resume needs the checkpoint's pretrain." + k + " (" +
                           jb.at("pretrain").at(k).dump() + "), found " +
@@ -525,10 +539,13 @@ class PretrainTask : public TrainTask {
   torch::Tensor loss(int64_t step) override {
     PackedBatch batch;
     if (!stream_.next(&batch)) throw InputError("pretrain: the corpus stream ended");
-    MaskedBatch mb = mask_batch(batch, pc_.mask_rate, pc_.mean_span, pc_.seed, step);
+    MaskedBatch mb = mask_batch(batch, pc_.mask_rate, pc_.mean_span, pc_.seed, step,
+                                int64_t{rank_} * pc_.batch_size);
     auto r = mlm_loss(model_->forward(mb.ids, mb.mask), mb.targets);
     accuracy_ = r.accuracy;
-    return r.loss;
+    if (world_ == 1) return r.loss;
+    // the mean over the global batch's masked bytes
+    return r.loss * DataParallel::instance()->share_of(static_cast<double>(r.masked));
   }
   void after_step(int64_t step, double lv, double lr) override {
     step_ = step;
@@ -616,6 +633,7 @@ class PretrainTask : public TrainTask {
   const std::string last_path_;
   const int64_t stop_;
   std::function<double()> elapsed_;
+  const int rank_, world_;
 
  public:
   const double bytes_per_step;
@@ -630,9 +648,15 @@ class PretrainTask : public TrainTask {
 
 }  // namespace
 
-PretrainResult pretrain_encoder(const ExperimentConfig& cfg, const PretrainOptions& opts) {
+PretrainResult pretrain_encoder(const ExperimentConfig& cfg, const PretrainOptions& options) {
   const PretrainConfig& pc = cfg.pretrain;
-  if (opts.corpus.empty()) throw ConfigError("pretrain: expected at least one corpus file");
+  if (options.corpus.empty()) throw ConfigError("pretrain: expected at least one corpus file");
+  // Data parallelism (train/distributed.h): each rank reads its shard of the corpus stream;
+  // only rank 0 writes to OUT and prints progress.
+  DataParallel* dp = DataParallel::instance();
+  const int rank = dp ? dp->rank() : 0, world = dp ? dp->world_size() : 1;
+  PretrainOptions opts = options;
+  opts.verbose = opts.verbose && rank == 0;
   torch::set_num_threads(pc.threads);
   at::globalContext().setFlushDenormal(true);
   const auto t0 = std::chrono::steady_clock::now();
@@ -649,6 +673,8 @@ PretrainResult pretrain_encoder(const ExperimentConfig& cfg, const PretrainOptio
   so.shuffle_capacity = static_cast<size_t>(pc.shuffle_capacity);
   so.batch_size = pc.batch_size;
   so.keep_last = false;
+  so.corpus.shard_count = world;
+  so.corpus.shard_index = rank;
   PackedBatchStream stream(opts.corpus, so);
 
   // Held-out: the first heldout_sequences sequences of the file in file order, masked once with
@@ -658,6 +684,8 @@ PretrainResult pretrain_encoder(const ExperimentConfig& cfg, const PretrainOptio
     PackedBatchOptions ho = so;
     ho.corpus.epochs = 1;
     ho.corpus.shuffle_files = false;
+    ho.corpus.shard_count = 1;  // every rank evaluates the whole held-out set
+    ho.corpus.shard_index = 0;
     ho.shuffle_capacity = 1;
     ho.batch_size = std::min(pc.batch_size, pc.heldout_sequences);
     ho.keep_last = true;
@@ -678,13 +706,15 @@ PretrainResult pretrain_encoder(const ExperimentConfig& cfg, const PretrainOptio
   qat->ema_decay = cfg.quantization.ema_decay;
   ByteMlm model(cfg, qat);
 
-  make_dirs(opts.out_dir);
   const std::string last_path = opts.out_dir + "/last.ckpt";
-  write_file_atomic(opts.out_dir + "/config.json", config_to_json(cfg).dump(2) + "\n");
+  if (rank == 0) {
+    make_dirs(opts.out_dir);
+    write_file_atomic(opts.out_dir + "/config.json", config_to_json(cfg).dump(2) + "\n");
+  }
 
   const int64_t total = pc.steps;
   const int64_t stop = opts.max_steps > 0 ? std::min<int64_t>(opts.max_steps, total) : total;
-  PretrainTask task(cfg, opts, model, stream, heldout, last_path, stop, elapsed);
+  PretrainTask task(cfg, opts, model, stream, heldout, last_path, stop, elapsed, rank, world);
   TrainerSettings ts;
   ts.what = "pretraining";
   ts.lr_key = "pretrain.learning_rate";
@@ -706,6 +736,10 @@ PretrainResult pretrain_encoder(const ExperimentConfig& cfg, const PretrainOptio
   ts.resume = opts.resume;
   ts.verbose = opts.verbose;
   ts.on_eval = opts.on_eval;
+  ts.config_json = rank_config_json(cfg);
+  ts.data_files = opts.corpus;
+  if (!pc.heldout.empty()) ts.data_files.push_back(pc.heldout);
+  ts.global_batch = int64_t{pc.batch_size} * world;
   Trainer trainer(task, ts);
   const TrainerResult tr = trainer.run();
 

@@ -51,10 +51,11 @@ struct MaskedBatch {
   int64_t masked = 0;     // number of masked positions
 };
 
-/// Masks a batch; row r of step `step` uses the seed mix(seed, step, r), so the masks of a run
-/// are reproducible and need no RNG state in checkpoints.
+/// Masks a batch; row r of step `step` uses the seed mix(seed, step, row_offset + r), so the masks
+/// of a run are reproducible and need no RNG state in checkpoints (data-parallel rank k passes
+/// row_offset k x batch_size, so no two rows of a global batch share a seed).
 MaskedBatch mask_batch(const PackedBatch& batch, double mask_rate, double mean_span, uint64_t seed,
-                       int64_t step);
+                       int64_t step, int64_t row_offset = 0);
 
 /// The pretraining model: an encoder-only ByteClassifier ("encoder.*", the same tensor names
 /// the classifier has, prefixed) and the light prediction head ("mlm_head.*").

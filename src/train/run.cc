@@ -7,6 +7,7 @@
 
 #include "core/atomic_file.h"
 #include "core/errors.h"
+#include "train/distributed.h"
 #include "train/export.h"
 #include "train/seq2seq_trainer.h"
 
@@ -66,6 +67,7 @@ RunSummary run_train(const ExperimentConfig& cfg, const TrainOptions& o,
   RunSummary out;
   if (cfg.task == "seq2seq") {
     Seq2SeqTrainResult r = train_seq2seq(cfg, o, init_from);
+    if (!is_output_rank()) return out;  // data parallelism: rank 0 writes and reports
     out.summary = {{"task", "seq2seq"},
                    {"parameters", r.parameter_count},
                    {"steps", r.steps},
@@ -89,6 +91,7 @@ RunSummary run_train(const ExperimentConfig& cfg, const TrainOptions& o,
     return out;
   }
   TrainResult r = train_classifier(cfg, o, init_from);
+  if (!is_output_rank()) return out;  // data parallelism: rank 0 exports, writes and reports
   // The int8 model for the runtime, from the best checkpoint (QAT models only: a float model
   // has no activation ranges to quantize with).
   ExportSummary ex;
@@ -145,6 +148,7 @@ void apply_pretrain_overrides(ExperimentConfig& cfg, const PretrainOverrides& o)
 RunSummary run_pretrain(const ExperimentConfig& cfg, const PretrainOptions& o) {
   PretrainResult r = pretrain_encoder(cfg, o);
   RunSummary out;
+  if (!is_output_rank()) return out;  // data parallelism: rank 0 writes and reports
   out.summary = {{"steps", r.steps},
                  {"init_from", o.init_from},
                  {"heldout_loss", r.heldout_loss},

@@ -146,7 +146,7 @@ class Seq2SeqTask : public TrainTask {
  public:
   Seq2SeqTask(const ExperimentConfig& cfg, const TrainOptions& opts, ByteSeq2Seq& model,
               const Pairs& train, const Pairs& valid, const GroupedPairs& groups,
-              std::string model_pt, int64_t steps)
+              std::string model_pt, int64_t steps, int rank, int world)
       : clock("train", steps, "steps"),
         cfg_(cfg),
         opts_(opts),
@@ -156,6 +156,8 @@ class Seq2SeqTask : public TrainTask {
         groups_(groups),
         model_pt_(std::move(model_pt)),
         steps_(steps),
+        rank_(rank),
+        world_(world),
         rng_(static_cast<uint32_t>(cfg.train.seed)) {}
 
   torch::nn::Module& module() override { return *model_; }
@@ -194,7 +196,19 @@ class Seq2SeqTask : public TrainTask {
                            ": expected a config for --resume (a model.pt saved by 'bytelite "
                            "train' with this config), found none");
     }
-    if (saved_cfg.toStringRef() != config_to_json(cfg_).dump()) {
+    // A checkpoint that records its global batch (train/loop.h) may continue with another split
+    // of it over ranks: its train.batch_size is then compared by the Trainer as batch x ranks.
+    c10::IValue state;
+    const bool has_global_batch =
+        ar.try_read("bytelite_trainer_state", state) && state.isString() &&
+        nlohmann::json::parse(state.toStringRef(), nullptr, false).contains("global_batch");
+    nlohmann::json saved = nlohmann::json::parse(saved_cfg.toStringRef(), nullptr, false);
+    nlohmann::json now = config_to_json(cfg_);
+    if (has_global_batch && saved.is_object() && saved.contains("train")) {
+      saved["train"].erase("batch_size");
+      now["train"].erase("batch_size");
+    }
+    if (saved != now) {
       throw ConfigError(path +
                         ": --resume needs the config of the run it continues, found "
                         "another (compare " +
@@ -228,10 +242,18 @@ class Seq2SeqTask : public TrainTask {
   }
   torch::Tensor loss(int64_t) override {
     const Seq2SeqConfig& c = cfg_.seq2seq;
+    // Data parallelism: every rank draws the global batch (batch_size x world size) from the
+    // same sampler and keeps the draws i with i % world == rank.
     Pairs batch;
-    for (int i = 0; i < cfg_.train.batch_size; ++i) batch.push_back(train_[rng_() % train_.size()]);
+    for (int i = 0; i < cfg_.train.batch_size * world_; ++i) {
+      const auto& pair = train_[rng_() % train_.size()];
+      if (i % world_ == rank_) batch.push_back(pair);
+    }
     auto b = make_seq2seq_batch(batch, c.max_source, c.max_target);
-    return model_->loss(model_->forward(b.src, b.src_mask, b.dec_in), b.target, b.tgt_mask);
+    auto loss = model_->loss(model_->forward(b.src, b.src_mask, b.dec_in), b.target, b.tgt_mask);
+    if (world_ == 1) return loss;
+    // the mean over the global batch's target tokens
+    return loss * DataParallel::instance()->share_of(b.tgt_mask.sum().item<double>());
   }
   void after_step(int64_t step, double lv, double lr) override {
     last_loss_ = lv;
@@ -267,6 +289,7 @@ class Seq2SeqTask : public TrainTask {
   const GroupedPairs& groups_;
   const std::string model_pt_;
   const int64_t steps_;
+  const int rank_, world_;
   std::mt19937 rng_;
   double run_loss_ = 0, last_loss_ = 0;
   int64_t run_n_ = 0;
@@ -285,8 +308,14 @@ ExperimentConfig seq2seq_encoder_config(const ExperimentConfig& cfg) {
   return e;
 }
 
-Seq2SeqTrainResult train_seq2seq(const ExperimentConfig& cfg, const TrainOptions& opts,
+Seq2SeqTrainResult train_seq2seq(const ExperimentConfig& cfg, const TrainOptions& options,
                                  const std::string& init_from) {
+  // Data parallelism (train/distributed.h): each rank computes its share of every global batch;
+  // only rank 0 writes to OUT and prints progress.
+  DataParallel* dp = DataParallel::instance();
+  const int rank = dp ? dp->rank() : 0, world = dp ? dp->world_size() : 1;
+  TrainOptions opts = options;
+  opts.verbose = opts.verbose && rank == 0;
   if (cfg.task != "seq2seq") {
     throw ConfigError("train_seq2seq: expected task \"seq2seq\", found \"" + cfg.task + "\"");
   }
@@ -304,17 +333,20 @@ Seq2SeqTrainResult train_seq2seq(const ExperimentConfig& cfg, const TrainOptions
     long_src += static_cast<int64_t>(s.size()) > c.max_source;
     long_tgt += static_cast<int64_t>(t.size()) > c.max_target - 1;
   }
-  make_dirs(opts.out_dir);
-  write_file_atomic(opts.out_dir + "/config.json", config_to_json(cfg).dump(2) + "\n");
+  if (rank == 0) {
+    make_dirs(opts.out_dir);
+    write_file_atomic(opts.out_dir + "/config.json", config_to_json(cfg).dump(2) + "\n");
+  }
 
   auto qat = std::make_shared<QatState>();
   qat->enabled = cfg.quantization.enabled;
   qat->ema_decay = cfg.quantization.ema_decay;
   ByteSeq2Seq model(c, qat);
   const int64_t n = static_cast<int64_t>(train.size());
-  const int64_t steps = tc.max_steps > 0 ? tc.max_steps
-                                         : static_cast<int64_t>(tc.epochs) *
-                                               ((n + tc.batch_size - 1) / tc.batch_size);
+  const int64_t global_batch = int64_t{tc.batch_size} * world;
+  const int64_t steps =
+      tc.max_steps > 0 ? tc.max_steps
+                       : static_cast<int64_t>(tc.epochs) * ((n + global_batch - 1) / global_batch);
   if (opts.verbose) {
     std::fprintf(stderr,
                  "seq2seq: %lld training pairs (%lld sources > %lld bytes and %lld targets > %lld "
@@ -326,12 +358,12 @@ Seq2SeqTrainResult train_seq2seq(const ExperimentConfig& cfg, const TrainOptions
                  tc.batch_size);
   }
   const std::string model_pt = opts.out_dir + "/model.pt";
-  Seq2SeqTask task(cfg, opts, model, train, valid, groups, model_pt, steps);
+  Seq2SeqTask task(cfg, opts, model, train, valid, groups, model_pt, steps, rank, world);
   TrainerSettings ts;
   ts.schedule = tc;
   ts.total_steps = ts.stop_step = steps;
   ts.eval_every =
-      tc.eval_every_steps > 0 ? tc.eval_every_steps : (n + tc.batch_size - 1) / tc.batch_size;
+      tc.eval_every_steps > 0 ? tc.eval_every_steps : (n + global_batch - 1) / global_batch;
   ts.freeze_steps = tc.freeze_encoder_steps;
   ts.init_from = init_from;
   ts.stop_after = opts.stop_after;
@@ -342,6 +374,9 @@ Seq2SeqTrainResult train_seq2seq(const ExperimentConfig& cfg, const TrainOptions
   ts.resume = opts.resume;
   ts.verbose = opts.verbose;
   ts.on_eval = opts.on_eval;
+  ts.config_json = rank_config_json(cfg);
+  ts.data_files = {opts.train_path, opts.valid_path};
+  ts.global_batch = global_batch;
   Trainer trainer(task, ts);
   const TrainerResult tr = trainer.run();
 
@@ -350,7 +385,7 @@ Seq2SeqTrainResult train_seq2seq(const ExperimentConfig& cfg, const TrainOptions
   r.seconds = task.clock.elapsed_s();
   r.parameter_count = model->parameter_count();
   r.valid = task.last;
-  if (tr.interrupted) return r;  // stopped as if interrupted: OUT/model.pt resumes
+  if (tr.interrupted || rank != 0) return r;  // interrupted: OUT/model.pt resumes
   if (opts.verbose) task.clock.finish(steps, task.last_eval);
   model->eval();
   if (cfg.quantization.enabled) {

@@ -58,7 +58,8 @@ class ClassifyTask : public TrainTask {
  public:
   ClassifyTask(const ExperimentConfig& cfg, const TrainOptions& opts, const EncodedDataset& train,
                const EncodedDataset& valid, ModelMeta& meta, ByteClassifier& model,
-               torch::Tensor class_weights, int64_t steps_per_epoch, int64_t total_steps)
+               torch::Tensor class_weights, int64_t steps_per_epoch, int64_t total_steps, int rank,
+               int world)
       : cfg_(cfg),
         tc_(cfg.train),
         opts_(opts),
@@ -69,7 +70,9 @@ class ClassifyTask : public TrainTask {
         class_weights_(std::move(class_weights)),
         steps_per_epoch_(steps_per_epoch),
         total_steps_(total_steps),
-        best_path_(opts.out_dir + "/best.ckpt") {}
+        best_path_(opts.out_dir + "/best.ckpt"),
+        rank_(rank),
+        world_(world) {}
 
   torch::nn::Module& module() override { return *model_; }
   std::vector<ParamGroup> parameter_groups() override {
@@ -132,17 +135,34 @@ class ClassifyTask : public TrainTask {
                    cfg_.quantization.enabled ? "on" : "off", static_cast<long long>(total_steps_),
                    static_cast<long long>(steps_per_epoch_), tc_.batch_size, tc_.threads);
     }
-    prog_ = std::make_unique<Progress>("train", total_steps_ * tc_.batch_size, "ex", 2.0,
+    prog_ = std::make_unique<Progress>("train", total_steps_ * tc_.batch_size * world_, "ex", 2.0,
                                        !opts_.verbose);
   }
   torch::Tensor loss(int64_t step) override {
     epoch_ = step / steps_per_epoch_;
     if (epoch_ != batches_epoch_) {
-      batches_ = epoch_batches(train_.ids, tc_.batch_size, tc_.seed, epoch_, tc_.bucket_by_length);
+      // the global batches (batch_size x world size) of the epoch, the same on every rank
+      batches_ = epoch_batches(train_.ids, tc_.batch_size * world_, tc_.seed, epoch_,
+                               tc_.bucket_by_length);
       batches_epoch_ = epoch_;
     }
-    Batch batch = make_batch(train_, batches_[step % steps_per_epoch_], tc_.distortion_probability,
-                             tc_.seed, epoch_);
+    const std::vector<int64_t>& global = batches_[step % steps_per_epoch_];
+    if (world_ == 1) return batch_loss(global);
+    // Data parallelism: this rank's share (positions p % world == rank), its mean loss weighted
+    // by n_rank x world / n_global so that the mean over the ranks is the global batch's loss.
+    std::vector<int64_t> mine;
+    for (int64_t p : shard_positions(static_cast<int64_t>(global.size()), rank_, world_))
+      mine.push_back(global[p]);
+    // A last batch smaller than the world leaves some ranks no example: they still run the
+    // forward pass (its statistics are reduced over the ranks) on the batch's first example,
+    // with weight 0.
+    const double weight =
+        static_cast<double>(mine.size()) * world_ / static_cast<double>(global.size());
+    if (mine.empty()) mine.push_back(global[0]);
+    return batch_loss(mine) * weight;
+  }
+  torch::Tensor batch_loss(const std::vector<int64_t>& indices) {
+    Batch batch = make_batch(train_, indices, tc_.distortion_probability, tc_.seed, epoch_);
     auto logits = model_->forward(batch.ids, batch.mask);
     if (batch.teacher.defined()) {  // distillation (docs/distillation.md)
       return distillation_loss(logits, train_.multilabel ? batch.targets : batch.labels,
@@ -156,7 +176,7 @@ class ClassifyTask : public TrainTask {
   }
   void after_step(int64_t step, double lv, double lr) override {
     loss_ema_ = std::isnan(loss_ema_) ? lv : 0.98 * loss_ema_ + 0.02 * lv;
-    prog_->update((step - first_step_) * tc_.batch_size,
+    prog_->update((step - first_step_) * tc_.batch_size * world_,
                   "epoch " + std::to_string(epoch_ + 1) + " | loss " + fmt("%.4f", loss_ema_) +
                       " | lr " + fmt("%.2e", lr) + " | " + last_eval_);
   }
@@ -191,7 +211,9 @@ class ClassifyTask : public TrainTask {
                   report_.accuracy);
     return buf;
   }
-  void finish(int64_t step) { prog_->finish((step - first_step_) * tc_.batch_size, last_eval_); }
+  void finish(int64_t step) {
+    prog_->finish((step - first_step_) * tc_.batch_size * world_, last_eval_);
+  }
 
   EvalReport best_report_;
 
@@ -210,6 +232,7 @@ class ClassifyTask : public TrainTask {
   torch::Tensor class_weights_;
   const int64_t steps_per_epoch_, total_steps_;
   const std::string best_path_;
+  const int rank_, world_;
   std::vector<std::vector<int64_t>> batches_;
   int64_t batches_epoch_ = -1, epoch_ = 0, first_step_ = 0;
   double loss_ema_ = NAN;
@@ -221,9 +244,15 @@ class ClassifyTask : public TrainTask {
 
 }  // namespace
 
-TrainResult train_classifier(const ExperimentConfig& cfg, const TrainOptions& opts,
+TrainResult train_classifier(const ExperimentConfig& cfg, const TrainOptions& options,
                              const std::string& init_from) {
   const auto& tc = cfg.train;
+  // Data parallelism (train/distributed.h): each rank computes its share of every global batch;
+  // only rank 0 writes to OUT and prints progress.
+  DataParallel* dp = DataParallel::instance();
+  const int rank = dp ? dp->rank() : 0, world = dp ? dp->world_size() : 1;
+  TrainOptions opts = options;
+  opts.verbose = opts.verbose && rank == 0;
   torch::set_num_threads(tc.threads);
   // Denormal floats (tiny gradients late in training) are 10-100x slower on x86; flushing them
   // to zero changes no result that matters and keeps the step time flat.
@@ -303,13 +332,14 @@ TrainResult train_classifier(const ExperimentConfig& cfg, const TrainOptions& op
   }
 
   const int64_t N = static_cast<int64_t>(train.size());
-  const int64_t steps_per_epoch = (N + tc.batch_size - 1) / tc.batch_size;
+  const int64_t global_batch = int64_t{tc.batch_size} * world;
+  const int64_t steps_per_epoch = (N + global_batch - 1) / global_batch;
   const int64_t total_steps = tc.max_steps > 0 ? tc.max_steps : tc.epochs * steps_per_epoch;
-  make_dirs(opts.out_dir);
+  if (rank == 0) make_dirs(opts.out_dir);
   const std::string best_path = opts.out_dir + "/best.ckpt";
 
   ClassifyTask task(cfg, opts, train, valid, meta, model, class_weights, steps_per_epoch,
-                    total_steps);
+                    total_steps, rank, world);
   TrainerSettings ts;
   ts.what = "training";
   ts.lr_key = "train.learning_rate";
@@ -327,6 +357,10 @@ TrainResult train_classifier(const ExperimentConfig& cfg, const TrainOptions& op
   ts.resume = opts.resume;
   ts.verbose = opts.verbose;
   ts.on_eval = opts.on_eval;
+  ts.config_json = rank_config_json(cfg);
+  ts.data_files = {opts.train_path, opts.valid_path};
+  if (!tc.distill_scores.empty()) ts.data_files.push_back(tc.distill_scores);
+  ts.global_batch = global_batch;
   Trainer trainer(task, ts);
   const TrainerResult tr = trainer.run();
   task.finish(tr.steps);
@@ -335,6 +369,8 @@ TrainResult train_classifier(const ExperimentConfig& cfg, const TrainOptions& op
   res.steps = tr.steps;
   res.best_step = tr.best_step;
   res.best_metric = tr.best_metric;
+  res.best_checkpoint = best_path;
+  if (rank != 0) return res;  // rank 0 reports and writes the outputs
   EvalReport best_report = task.best_report_;
   if (tr.best_step > 0 && best_report.examples == 0) {
     // Resumed after the best evaluation: reload its report from the checkpoint.
