@@ -11,8 +11,11 @@
 #if defined(__x86_64__) || defined(__i386__)
 // GCC 12 reports -Wmaybe-uninitialized inside the unmasked AVX-512 intrinsics (their undefined
 // pass-through operand, a false positive); the pragma precedes the header so that it covers it.
+#if defined(__GNUC__) && !defined(__clang__)  // clang has no -Wmaybe-uninitialized
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#define BYTELITE_POP_DIAGNOSTIC
+#endif
 #include <immintrin.h>
 
 #define BYTELITE_AVX512VBMI __attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512vbmi")))
@@ -114,7 +117,10 @@ BYTELITE_AVX512VBMI void qrnn_pool_avx512(const int8_t* g, int64_t T, int64_t S,
 
 }  // namespace bytelite::rt
 
+#ifdef BYTELITE_POP_DIAGNOSTIC
 #pragma GCC diagnostic pop
+#undef BYTELITE_POP_DIAGNOSTIC
+#endif
 
 #else  // not x86: this path is never selected
 
