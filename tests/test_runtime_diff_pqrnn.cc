@@ -19,6 +19,7 @@
 #include "bytelite/classifier.h"
 #include "core/metrics.h"
 #include "runtime/models/classifier_net.h"
+#include "runtime_diff_util.h"
 #include "runtime_test_util.h"
 #include "train/layers.h"
 #include "train/projection_input.h"
@@ -26,8 +27,15 @@
 namespace bytelite {
 namespace {
 
+using testutil::Agreement;
+using testutil::find_op;
+using testutil::print_agreement;
 using testutil::small_config;
+using testutil::tally;
+using testutil::tally_isolated_qrnn_to_logits;
+using testutil::to_int8;
 using testutil::to_q;
+using testutil::TorchOp;
 using testutil::trained_qat_model;
 
 // 2 QRNN layers, the shipped recipe's [attention; max] pooling, QAT after a short warm-up, a
@@ -55,12 +63,6 @@ class PqrnnDiff : public ::testing::Test {
   static std::string* dir_;
 };
 std::string* PqrnnDiff::dir_ = nullptr;
-
-struct TorchOp {
-  std::string name;
-  torch::Tensor value;  // fake-quantized, [rows, cols]
-  QuantParams params;
-};
 
 const QuantParams kUnitParams{1.0, 0};  // the projection values -1, 0, +1 as int8
 
@@ -94,22 +96,6 @@ std::vector<TorchOp> torch_trace(ByteClassifier& m, const std::vector<int32_t>& 
   auto logits = m->head->forward(pooled);
   out.push_back({"logits", logits, m->head->out_quant->params()});
   return out;
-}
-
-struct Agreement {
-  int64_t values = 0, mismatched = 0;
-  int max_diff = 0;
-};
-
-std::vector<int8_t> to_int8(const TorchOp& op) {
-  auto q = to_q(op.value, op.params);
-  return std::vector<int8_t>(q.begin(), q.end());
-}
-
-const TorchOp& find_op(const std::vector<TorchOp>& ops, const std::string& name) {
-  for (const auto& o : ops)
-    if (o.name == name) return o;
-  throw std::runtime_error("no torch op " + name);
 }
 
 TEST_F(PqrnnDiff, TheModelFileCarriesTheProjectionSettings) {
@@ -213,14 +199,6 @@ TEST_F(PqrnnDiff, EveryOpAgreesWithTheFakeQuantizedTrainingGraph) {
   auto texts = testutil::olid_texts("data/olid/test.tsv", 120);
   std::map<std::string, Agreement> iso, e2e;
   std::vector<std::string> order;
-  auto tally = [](Agreement& a, const std::vector<int>& want, const int8_t* got) {
-    for (size_t i = 0; i < want.size(); ++i) {
-      const int d = std::abs(want[i] - got[i]);
-      a.values += 1;
-      a.mismatched += d != 0 ? 1 : 0;
-      a.max_diff = std::max(a.max_diff, d);
-    }
-  };
   rt::Workspace ws;
   rt::OpScratch s;
   const rt::Isa isa = rt::best_isa();
@@ -251,46 +229,9 @@ TEST_F(PqrnnDiff, EveryOpAgreesWithTheFakeQuantizedTrainingGraph) {
           to_q(find_op(ops, "bottleneck").value, find_op(ops, "bottleneck").params), y.data());
     std::vector<int8_t> in = to_int8(find_op(ops, "bottleneck"));
     int64_t C = net.bottleneck.w.n;
-    for (size_t i = 0; i < net.qrnn.size(); ++i) {
-      const std::string name = "qrnn" + std::to_string(i);
-      rt::Trace qt;
-      std::vector<int8_t> out(L * 2 * net.qrnn[i].state_size);
-      rt::qrnn_layer(rt::OpContext{isa, s, &qt}, net.qrnn[i], in.data(), L, C, out.data(), name);
-      for (const std::string& n : {name + ".fwd.gates", name}) {
-        const TorchOp& op = find_op(ops, n);
-        tally(iso[n], to_q(op.value, op.params), qt.find(n)->data.data());
-      }
-      in = to_int8(find_op(ops, name));
-      C = 2 * net.qrnn[i].state_size;
-    }
-    std::vector<int8_t> pooled(C);
-    rt::attention_pool(rt::OpContext{isa, s}, net.pool, in.data(), L, C, pooled.data());
-    tally(iso["pool"], to_q(find_op(ops, "pool").value, find_op(ops, "pool").params),
-          pooled.data());
-    auto pin = to_int8(find_op(ops, "pool"));
-    if (net.pool.max_pool) {
-      std::vector<int8_t> cat(2 * C);
-      rt::attention_max_concat(rt::OpContext{isa, s}, net.pool, pin.data(), in.data(), L, C,
-                               cat.data());
-      tally(iso["pool_concat"],
-            to_q(find_op(ops, "pool_concat").value, find_op(ops, "pool_concat").params),
-            cat.data());
-      pin = to_int8(find_op(ops, "pool_concat"));
-      C *= 2;
-    }
-    rt::dense(rt::OpContext{isa, s}, net.head, pin.data(), 1, C, y.data());
-    tally(iso["logits"], to_q(find_op(ops, "logits").value, find_op(ops, "logits").params),
-          y.data());
+    tally_isolated_qrnn_to_logits(ops, net, isa, s, std::move(in), L, C, iso);
   }
-  std::printf("%-18s %10s %22s %22s\n", "op", "values", "isolated: differ, max",
-              "end to end: differ, max");
-  for (const auto& name : order) {
-    const Agreement& a = e2e[name];
-    const Agreement& b = iso[name];
-    std::printf("%-18s %10lld %13.4f%% %6d LSB %13.4f%% %6d LSB\n", name.c_str(),
-                static_cast<long long>(a.values), b.values ? 100.0 * b.mismatched / b.values : 0.0,
-                b.max_diff, 100.0 * a.mismatched / a.values, a.max_diff);
-  }
+  print_agreement(order, iso, e2e);
   EXPECT_EQ(e2e["projection"].mismatched, 0);
   for (const auto& [name, a] : iso) {
     // as ByteQRNN: at most 0.1% of values per op (float rounding near halfway cases)
