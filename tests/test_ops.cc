@@ -300,7 +300,8 @@ std::vector<OpCase> dense_cases() {
       rq.m0.push_back((1 << 30) + r.uniform(0, (1 << 30) - 1));
       const int sh = j % 3 == 0 ? r.uniform(24, 62) : r.uniform(30, 50);
       rq.shift.push_back(sh);
-      const int64_t big = static_cast<int64_t>(r.uniform(-(1 << 30), 1 << 30)) << 19;
+      // a multiple of 2^19 (a multiplication: a left shift of a negative value is undefined)
+      const int64_t big = static_cast<int64_t>(r.uniform(-(1 << 30), 1 << 30)) * (int64_t{1} << 19);
       rq.bias.push_back(j % 2 == 0 ? big : r.uniform(-100000, 100000));
     }
     prepare_requant(rq);
