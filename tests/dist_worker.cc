@@ -21,6 +21,10 @@
 //   compare A B  (no group) loads two classifier checkpoints and prints the largest absolute
 //                difference of their parameters and floating-point buffers, the largest absolute
 //                value, and the tensor with the largest difference
+//   same A B     (no group) every tensor of two torch archives (any task's last.ckpt: the
+//                model's parameters and buffers and the optimizer's moments), by name: prints
+//                "identical N tensors" when all N have the same dtype, shape and bytes, else
+//                "differ NAME" for the first that does not (exit 4)
 // Prints "error: <message>" and exits 1 on a bytelite::Error.
 #include <unistd.h>
 
@@ -28,6 +32,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -90,6 +97,63 @@ int main(int argc, char** argv) {
         if (p.value().is_floating_point()) note(p.key(), p.value(), bb[p.key()]);
       std::printf("max_abs_diff %.9g max_abs %.9g in %s\n", diff, mx,
                   worst.empty() ? "-" : worst.c_str());
+      return 0;
+    }
+    if (mode == "same" && argc > 3) {
+      // name -> tensor of every tensor in an archive, nested archives as "outer/inner". The
+      // optimizer keys its state by parameter addresses ("0x..."), which differ between runs:
+      // they are renamed after the parameter-group entry that lists them ("params/3").
+      using Tensors = std::map<std::string, torch::Tensor>;
+      std::function<void(torch::serialize::InputArchive&, const std::string&, Tensors&,
+                         std::map<std::string, std::string>&)>
+          walk = [&](torch::serialize::InputArchive& ar, const std::string& prefix, Tensors& out,
+                     std::map<std::string, std::string>& where) {
+            for (const std::string& k : ar.keys()) {
+              torch::Tensor t;
+              torch::serialize::InputArchive sub;
+              c10::IValue v;
+              if (ar.try_read(k, t)) {
+                out[prefix + k] = t.contiguous();
+              } else if (ar.try_read(k, sub)) {
+                walk(sub, prefix + k + "/", out, where);
+              } else if (ar.try_read(k, v) && v.isString() && v.toStringRef().rfind("0x", 0) == 0) {
+                where[v.toStringRef()] = prefix + k;
+              }
+            }
+          };
+      auto load = [&](const char* path) {
+        torch::serialize::InputArchive ar;
+        ar.load_from(path);
+        Tensors raw, out;
+        std::map<std::string, std::string> where;
+        walk(ar, "", raw, where);
+        for (auto& [name, t] : raw) {
+          std::string n = name;
+          for (const auto& [ptr, entry] : where) {
+            const size_t at = n.find("/" + ptr + "/");
+            if (at != std::string::npos) n.replace(at + 1, ptr.size(), "[" + entry + "]");
+          }
+          out[n] = t;
+        }
+        return out;
+      };
+      const Tensors ta = load(argv[2]), tb = load(argv[3]);
+      for (const auto& [name, x] : ta) {
+        auto it = tb.find(name);
+        const bool same = it != tb.end() && it->second.scalar_type() == x.scalar_type() &&
+                          it->second.sizes() == x.sizes() &&
+                          std::memcmp(x.data_ptr(), it->second.data_ptr(),
+                                      static_cast<size_t>(x.numel()) * x.element_size()) == 0;
+        if (!same) {
+          std::printf("differ %s\n", name.c_str());
+          return 4;
+        }
+      }
+      if (ta.size() != tb.size()) {
+        std::printf("differ (%zu vs %zu tensors)\n", ta.size(), tb.size());
+        return 4;
+      }
+      std::printf("identical %zu tensors\n", ta.size());
       return 0;
     }
     if (mode == "drift" || mode == "syncbn") {

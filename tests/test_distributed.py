@@ -35,12 +35,18 @@ classifier with QAT on synthetic data, 1 thread per rank):
  12. a data file differing on rank 1, and a config differing on rank 1: every rank exits 1 with
      a one-line error naming what differs;
  13. the launcher: a rank of `--nproc 2` killed makes the launcher stop the other and exit
-     non-zero with one line naming the rank.
+     non-zero with one line naming the rank;
+ 14. overlap: `--nproc 2` with the gradient allreduces started during the backward pass
+     (BYTELITE_DIST_OVERLAP=1, the default) against after it (0), 4 KiB buckets (several per
+     model), for classify (QAT quantizing from step 5, LP-FT freezing the encoder for 3 steps)
+     and pretrain: last.ckpt (weights, buffers, AdamW moments) identical byte for byte, and the
+     logged losses equal; the checker itself tells case 9's 1-process run apart.
 """
 
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -395,8 +401,79 @@ def training_tests(worker, exe):
         if rc != 128 + signal.SIGKILL or "found rank 1 exiting with status 137" not in last:
             fail(f"launcher: expected exit 137 naming rank 1, found {rc}: {e}")
         print(f"13. a rank of --nproc 2 killed: the launcher exits {rc} after {secs:.1f} s: {last}")
+
+        # 14. overlapped vs post-backward gradient allreduce: bit-identical
+        overlap_tests(worker, exe, d, one, two)
     finally:
         shutil.rmtree(d, ignore_errors=True)
+
+
+def overlap_tests(worker, exe, d, one, two):
+    rng = random.Random(1)
+    words = "the a good bad day night cat dog very not so really ok fine".split()
+    corpus = os.path.join(d, "corpus.txt")
+    with open(corpus, "w") as f:
+        for _ in range(300):
+            f.write(" ".join(rng.choice(words) for _ in range(rng.randint(5, 30))) + "\n")
+    pre = [exe, "pretrain", "--config", os.path.join(SRC, "configs", "pretrain_byteqrnn.json"),
+           "--corpus", corpus, "--steps", "6", "--heldout", "none", "--threads", "1", "--quiet",
+           "--nproc", "2"]
+    for k, v in (("model.embedding_size", 16), ("model.bottleneck_size", 16),
+                 ("model.qrnn_state_size", 16), ("model.qrnn_layers", 1), ("model.dropout", 0),
+                 ("model.qrnn_zoneout", 0), ("pretrain.seq_len", 64), ("pretrain.batch_size", 8),
+                 ("pretrain.eval_every_steps", 3), ("pretrain.lr_warmup_steps", 2),
+                 ("quantization.warmup_steps", 3), ("pretrain.shuffle_capacity", 50)):
+        pre += ["--set", f"{k}={v}"]
+    cases = (("classify", lambda out: train_cmd(exe, d, out, 8, 8,
+                                                ["--nproc", "2", "--set",
+                                                 "train.freeze_encoder_steps=3"]),
+              "train_log.jsonl"),
+             ("pretrain", lambda out: pre + ["--out", out], "pretrain_log.jsonl"))
+    env = dict(os.environ, BYTELITE_DIST_TIMEOUT_S="60", BYTELITE_DIST_BUCKET_KB="4",
+               BYTELITE_DIST_TIMING="1")
+    env.pop("WORLD_SIZE", None)
+    for task, cmd, log in cases:
+        outs, secs, early = [], 0.0, []
+        for overlap in ("1", "0"):
+            out = os.path.join(d, f"overlap_{task}_{overlap}")
+            p, s = run(cmd(out), 120, dict(env, BYTELITE_DIST_OVERLAP=overlap))
+            if p.returncode != 0:
+                fail(f"{task} BYTELITE_DIST_OVERLAP={overlap}: expected exit 0, found "
+                     f"{p.returncode}: {p.stderr}")
+            outs.append(out)
+            secs += s
+            # with overlap, hooks must have started buckets during the backward pass (else this
+            # compares the post-backward path with itself); without, none
+            m = dict((int(r), (o, int(b), float(e))) for r, o, b, e in re.findall(
+                r"rank (\d): \d+ steps, overlap (\w+), (\d+) buckets \(([\d.]+) per step "
+                r"started during the backward pass\)", p.stderr))
+            if sorted(m) != [0, 1] or any(
+                    o != ("on" if overlap == "1" else "off") or b < 2 or (e >= 1) != (overlap == "1")
+                    for o, b, e in m.values()):
+                fail(f"{task} BYTELITE_DIST_OVERLAP={overlap}: expected several buckets, started "
+                     f"during the backward pass only with overlap, found {p.stderr.strip()}")
+            early.append(f"{m[0][2]:.2f} / {m[1][2]:.2f} of {m[0][1]} on rank 0 / 1")
+        o = subprocess.run([worker, "same"] + [os.path.join(x, "last.ckpt") for x in outs],
+                           capture_output=True, text=True)
+        if o.returncode != 0 or not o.stdout.startswith("identical"):
+            fail(f"{task} overlap: expected last.ckpt identical with and without overlap, "
+                 f"found {o.stdout.strip()} {o.stderr.strip()}")
+        logs = []
+        for x in outs:
+            with open(os.path.join(x, log)) as f:
+                recs = [json.loads(l) for l in f if l.strip()]
+            logs.append([{k: v for k, v in r.items() if "loss" in k or k == "valid"} for r in recs])
+        if logs[0] != logs[1] or not logs[0] or not logs[0][0]:
+            fail(f"{task} overlap: expected the same logged losses, found {logs}")
+        print(f"14. {task}, 2 ranks, 4 KiB buckets ({early[0]} per step started during the "
+              f"backward pass), overlap on vs off: last.ckpt {o.stdout.strip()} (weights, buffers, "
+              f"AdamW moments), losses equal ({secs:.1f} s)")
+    # the checker tells different runs apart (case 9: one process vs two ranks)
+    o = subprocess.run([worker, "same", os.path.join(one, "last.ckpt"),
+                        os.path.join(two, "last.ckpt")], capture_output=True, text=True)
+    if o.returncode != 4 or not o.stdout.startswith("differ"):
+        fail(f"dist_worker same: expected case 9's runs to differ, found {o.stdout.strip()}")
+    print(f"    case 9's 1-process and 2-rank runs: {o.stdout.strip()}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 #include "train/distributed.h"
 
 #include <glog/logging.h>
+#include <torch/csrc/autograd/function.h>
+#include <torch/csrc/autograd/function_hook.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -8,9 +10,12 @@
 #include <cstdlib>
 #include <fstream>
 #include <limits>
+#include <mutex>
 #include <sstream>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include <unordered_map>
 
 #include "core/errors.h"
 
@@ -85,6 +90,10 @@ DistributedEnv distributed_env_from_environment() {
       1000L * env_int("BYTELITE_DIST_TIMEOUT_S", 300, 1, 86400 * 7, "[1, 604800] seconds"));
   e.iface = env_or("BYTELITE_DIST_IFACE", "");
   e.sync_statistics = env_int("BYTELITE_DIST_SYNC_STATS", 1, 0, 1, "[0, 1]") == 1;
+  e.overlap = env_int("BYTELITE_DIST_OVERLAP", 1, 0, 1, "[0, 1]") == 1;
+  e.bucket_bytes =
+      int64_t{1024} * env_int("BYTELITE_DIST_BUCKET_KB", 256, 1, 1 << 20, "[1, 1048576] KiB");
+  e.timing = env_int("BYTELITE_DIST_TIMING", 0, 0, 1, "[0, 1]") == 1;
   return e;
 }
 
@@ -92,6 +101,9 @@ struct ProcessGroup::Impl {
   DistributedEnv env;
   c10::intrusive_ptr<c10d::TCPStore> store;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> async_pg;        // open_async_channel()
+  std::vector<c10::intrusive_ptr<c10d::Work>> async_pending;  // started, not waited for
+  std::string where;                                          // MASTER_ADDR:MASTER_PORT
   int64_t checks = 0;  // check_same calls so far (each uses fresh store keys)
 
   [[noreturn]] void fail(const std::string& what, const std::exception& e) const {
@@ -101,6 +113,22 @@ struct ProcessGroup::Impl {
                         " s (BYTELITE_DIST_TIMEOUT_S), found an error (a rank died, hangs or "
                         "cannot be reached): " +
                         first_line(e.what()));
+  }
+
+  // A Gloo process group of the ranks on `store` (one worker thread).
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> gloo(const c10::intrusive_ptr<c10d::Store>& st) {
+    std::string iface = env.iface;
+    if (iface.empty()) iface = is_loopback(env.master_addr) ? env.master_addr : "";
+    try {
+      auto opts = c10d::ProcessGroupGloo::Options::create(env.timeout);
+      opts->devices.push_back(iface.empty()
+                                  ? c10d::ProcessGroupGloo::createDefaultDevice()
+                                  : c10d::ProcessGroupGloo::createDeviceForHostname(iface));
+      opts->threads = 1;
+      return c10::make_intrusive<c10d::ProcessGroupGloo>(st, env.rank, env.world_size, opts);
+    } catch (const std::exception& e) {
+      fail("the Gloo rendezvous at " + where, e);
+    }
   }
 
   void wait(const c10::intrusive_ptr<c10d::Work>& w, const std::string& what) const {
@@ -151,17 +179,29 @@ ProcessGroup::ProcessGroup(const DistributedEnv& env) : impl_(std::make_unique<I
   } catch (const std::exception& e) {
     m.fail("the rendezvous at " + where, e);
   }
-  std::string iface = env.iface;
-  if (iface.empty()) iface = is_loopback(env.master_addr) ? env.master_addr : "";
-  try {
-    auto opts = c10d::ProcessGroupGloo::Options::create(env.timeout);
-    opts->devices.push_back(iface.empty() ? c10d::ProcessGroupGloo::createDefaultDevice()
-                                          : c10d::ProcessGroupGloo::createDeviceForHostname(iface));
-    opts->threads = 1;
-    m.pg = c10::make_intrusive<c10d::ProcessGroupGloo>(m.store, env.rank, env.world_size, opts);
-  } catch (const std::exception& e) {
-    m.fail("the Gloo rendezvous at " + where, e);
-  }
+  m.where = where;
+  m.pg = m.gloo(m.store);
+}
+
+void ProcessGroup::open_async_channel() {
+  Impl& m = *impl_;
+  if (m.async_pg) return;
+  m.async_pg = m.gloo(c10::make_intrusive<c10d::PrefixStore>("async", m.store));
+}
+
+void ProcessGroup::allreduce_sum_async(const torch::Tensor& t) {
+  Impl& m = *impl_;
+  TORCH_CHECK(m.async_pg, "allreduce_sum_async before open_async_channel");
+  std::vector<at::Tensor> v{t};
+  m.async_pending.push_back(m.async_pg->allreduce(v));
+}
+
+void ProcessGroup::wait_async() {
+  Impl& m = *impl_;
+  // (cleared first: after a failure the process stops, and nothing may wait on them again)
+  std::vector<c10::intrusive_ptr<c10d::Work>> works;
+  works.swap(m.async_pending);
+  for (const auto& w : works) m.wait(w, "a gradient allreduce");
 }
 
 ProcessGroup::~ProcessGroup() = default;
@@ -269,6 +309,214 @@ void ProcessGroup::barrier() {
   m.wait(m.pg->barrier(), "a barrier");
 }
 
+// The gradient buckets of reduce_step (DDP's Reducer, cut to what the Trainer needs). start()
+// lays them out once: the trainable parameters in reverse registration order (the order the
+// backward pass tends to finish their gradients), consecutive ones of one dtype per bucket up to
+// bucket_bytes, each bucket one flat tensor. Each step every bucket is allreduced once on the
+// async channel, in bucket order on every rank, so the ranks' sums pair up whatever order the
+// hooks fire in. With overlap, a post hook on each parameter's gradient accumulator (which runs
+// right after the backward pass wrote `.grad`) copies `.grad` into its slot; the bucket whose last
+// slot this filled is marked ready, and every ready bucket whose predecessors were all started is
+// started. Without overlap nothing happens during the backward pass. After it, start_rest()
+// fills the slots no hook filled (parameters that got no gradient this step: `.grad` if defined,
+// else zeros) and starts the remaining buckets in order; finish() waits, divides by the world
+// size and writes the means into `.grad` (a tensor of zeros first where `.grad` was undefined;
+// reduce_step resets the gradients no rank computed). The flat tensors hold `.grad`'s values
+// exactly and the buckets are the same in both modes, so both give the same sums, bit for bit.
+class DataParallel::GradientBuckets {
+ public:
+  GradientBuckets(ProcessGroup& group, torch::nn::Module& module, int64_t bucket_bytes,
+                  bool overlap)
+      : group_(group) {
+    std::vector<torch::Tensor> params;
+    std::unordered_map<const void*, bool> seen;  // a tensor registered twice: one slot
+    for (const auto& p : module.parameters()) {
+      if (!p.requires_grad() || seen[p.unsafeGetTensorImpl()]) continue;
+      seen[p.unsafeGetTensorImpl()] = true;
+      params.push_back(p);
+    }
+    std::reverse(params.begin(), params.end());
+    for (const auto& p : params) {
+      const int64_t bytes = p.numel() * static_cast<int64_t>(p.element_size());
+      if (buckets_.empty() || buckets_.back().dtype != p.scalar_type() ||
+          (buckets_.back().bytes + bytes > bucket_bytes && !buckets_.back().slots.empty())) {
+        buckets_.emplace_back();
+        buckets_.back().dtype = p.scalar_type();
+      }
+      Bucket& b = buckets_.back();
+      slots_.push_back({p, buckets_.size() - 1, b.numel, p.numel()});
+      b.slots.push_back(slots_.size() - 1);
+      b.numel += p.numel();
+      b.bytes += bytes;
+    }
+    for (auto& b : buckets_) b.flat = torch::zeros({b.numel}, torch::TensorOptions(b.dtype));
+    reset();
+    if (!overlap) return;
+    for (size_t i = 0; i < slots_.size(); ++i) {
+      std::shared_ptr<torch::autograd::Node> acc =
+          torch::autograd::impl::grad_accumulator(slots_[i].param);
+      const uintptr_t key = acc->add_post_hook(std::make_unique<Hook>(this, i));
+      hooks_.emplace_back(std::move(acc), key);
+    }
+  }
+
+  ~GradientBuckets() {
+    for (auto& h : hooks_) h.first->del_post_hook(h.second);
+  }
+  GradientBuckets(const GradientBuckets&) = delete;
+  GradientBuckets& operator=(const GradientBuckets&) = delete;
+
+  // After the backward pass: fills the slots no hook filled and starts the remaining buckets.
+  void start_rest() {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (size_t i = 0; i < slots_.size(); ++i)
+      if (!filled_[i]) fill(i);
+    start_ready();
+  }
+
+  // Waits for every bucket, divides by the world size, writes the means into `.grad`, and
+  // readies the buckets for the next step.
+  void finish() {
+    group_.wait_async();
+    const double inv = 1.0 / group_.world_size();
+    for (auto& b : buckets_) {
+      b.flat.mul_(inv);
+      for (size_t i : b.slots) {
+        torch::Tensor& p = slots_[i].param;
+        if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+        p.mutable_grad().copy_(b.flat.narrow(0, slots_[i].offset, slots_[i].numel).view(p.sizes()));
+      }
+    }
+    const bool late = late_;
+    reset();
+    if (late) {
+      throw TrainingError(
+          "distributed: expected each parameter's gradient once per step before its bucket's "
+          "allreduce started, found one arriving later (a second backward pass in one step); "
+          "set BYTELITE_DIST_OVERLAP=0");
+    }
+  }
+
+  void record(std::chrono::steady_clock::time_point t, double after_ms, double wait_ms) {
+    if (steps_ > 0)
+      periods_.push_back(std::chrono::duration<double, std::milli>(t - last_).count());
+    last_ = t;
+    ++steps_;
+    after_ms_ += after_ms;
+    wait_ms_ += wait_ms;
+  }
+
+  std::string summary() const {
+    std::vector<double> p = periods_;
+    std::sort(p.begin(), p.end());
+    char buf[320];
+    std::snprintf(buf, sizeof buf,
+                  "%lld steps, overlap %s, %zu buckets (%.2f per step started during the "
+                  "backward pass), median step period %.2f ms, after the backward pass %.3f "
+                  "ms/step (waiting for the gradient buckets %.3f ms/step)",
+                  static_cast<long long>(steps_), hooks_.empty() ? "off" : "on", buckets_.size(),
+                  steps_ ? static_cast<double>(early_) / static_cast<double>(steps_) : 0.0,
+                  p.empty() ? 0.0 : p[p.size() / 2], steps_ ? after_ms_ / steps_ : 0.0,
+                  steps_ ? wait_ms_ / steps_ : 0.0);
+    return buf;
+  }
+
+ private:
+  struct Slot {
+    torch::Tensor param;
+    size_t bucket;
+    int64_t offset, numel;
+  };
+  struct Bucket {
+    c10::ScalarType dtype = c10::ScalarType::Float;
+    std::vector<size_t> slots;
+    int64_t numel = 0, bytes = 0;
+    torch::Tensor flat;
+    size_t pending = 0;  // slots not filled this step
+  };
+
+  // The accumulator's post hook: `.grad` now holds this step's gradient of slot i.
+  struct Hook : public torch::autograd::FunctionPostHook {
+    Hook(GradientBuckets* owner, size_t slot) : owner_(owner), slot_(slot) {}
+    torch::autograd::variable_list operator()(
+        const torch::autograd::variable_list& outputs,
+        const torch::autograd::variable_list& /*inputs*/) override {
+      owner_->ready(slot_);
+      return outputs;
+    }
+    GradientBuckets* owner_;
+    size_t slot_;
+  };
+
+  void ready(size_t i) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (filled_[i]) {
+      // accumulated again: fine until its bucket has been started
+      if (next_ > slots_[i].bucket) {
+        late_ = true;
+      } else {
+        fill(i);
+        ++buckets_[slots_[i].bucket].pending;  // fill() counted it again
+      }
+      return;
+    }
+    fill(i);
+    const size_t before = next_;
+    start_ready();
+    early_ += static_cast<int64_t>(next_ - before);
+  }
+
+  // Copies slot i's `.grad` (zeros when undefined) into its bucket.
+  void fill(size_t i) {
+    torch::NoGradGuard no_grad;
+    const Slot& s = slots_[i];
+    Bucket& b = buckets_[s.bucket];
+    torch::Tensor dst = b.flat.narrow(0, s.offset, s.numel);
+    const torch::Tensor& g = s.param.grad();
+    if (g.defined()) {
+      dst.copy_(g.reshape({-1}));
+    } else {
+      dst.zero_();
+    }
+    filled_[i] = true;
+    --b.pending;
+  }
+
+  // Starts, in order, every bucket whose slots are all filled and whose predecessors started.
+  void start_ready() {
+    while (next_ < buckets_.size() && buckets_[next_].pending == 0) {
+      group_.allreduce_sum_async(buckets_[next_].flat);
+      ++next_;
+    }
+  }
+
+  void reset() {
+    filled_.assign(slots_.size(), false);
+    for (auto& b : buckets_) b.pending = b.slots.size();
+    next_ = 0;
+    late_ = false;
+  }
+
+  ProcessGroup& group_;
+  std::vector<Slot> slots_;
+  std::vector<Bucket> buckets_;
+  std::vector<std::pair<std::shared_ptr<torch::autograd::Node>, uintptr_t>> hooks_;
+  std::mutex mu_;  // the hooks run on the backward pass's thread
+  std::vector<bool> filled_;
+  size_t next_ = 0;  // the first bucket not started this step
+  bool late_ = false;
+  int64_t early_ = 0;  // buckets started by a hook (during a backward pass), all steps
+  int64_t steps_ = 0;
+  double after_ms_ = 0, wait_ms_ = 0;
+  std::chrono::steady_clock::time_point last_;
+  std::vector<double> periods_;
+};
+
+DataParallel::DataParallel(const DistributedEnv& env)
+    : group_(env), env_(env), sync_statistics_(env.sync_statistics) {}
+
+DataParallel::~DataParallel() = default;
+
 DataParallel* DataParallel::instance() {
   // Built once, on the first call; never destroyed before exit (the Gloo threads must outlive
   // every collective, and a group cannot be rebuilt on the same store keys).
@@ -334,6 +582,9 @@ void DataParallel::start(torch::nn::Module& module, const std::string& config_js
   const int64_t base =
       torch::randint(std::numeric_limits<int32_t>::max(), {1}, torch::kInt64).item<int64_t>();
   torch::manual_seed(static_cast<uint64_t>(base) * 1000003ull + static_cast<uint64_t>(rank()));
+  group_.open_async_channel();
+  buckets_.reset();  // (an earlier run's hooks go first)
+  buckets_ = std::make_unique<GradientBuckets>(group_, module, env_.bucket_bytes, env_.overlap);
 }
 
 namespace {
@@ -374,30 +625,36 @@ void DataParallel::synchronize_statistics(QatState& qat) {
 }
 
 double DataParallel::reduce_step(torch::nn::Module& module, double local_loss) {
+  const auto t0 = std::chrono::steady_clock::now();
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> params = module.parameters();
+  // Which gradients this rank computed (before the buckets give every trainable parameter one).
   auto defined = torch::zeros({static_cast<int64_t>(params.size())}, torch::kFloat);
-  std::vector<torch::Tensor> tensors;
-  tensors.reserve(params.size() + 8);
-  for (size_t i = 0; i < params.size(); ++i) {
-    auto& p = params[i];
-    if (p.grad().defined()) {
-      defined[static_cast<int64_t>(i)] = 1.0f;
-    } else {
-      p.mutable_grad() = torch::zeros_like(p);
-    }
-    tensors.push_back(p.mutable_grad());
-  }
-  tensors.push_back(defined);
+  for (size_t i = 0; i < params.size(); ++i)
+    if (params[i].grad().defined()) defined[static_cast<int64_t>(i)] = 1.0f;
+  TORCH_CHECK(buckets_, "DataParallel::reduce_step before start");
+  buckets_->start_rest();
+  // While the gradient buckets travel on the async channel: the flags, buffers and loss.
+  std::vector<torch::Tensor> tensors{defined};
   for (const auto& b : module.buffers())
     if (b.is_floating_point()) tensors.push_back(b);
   auto loss = torch::full({1}, local_loss, torch::kDouble);
   tensors.push_back(loss);
   group_.allreduce_mean(tensors);
+  const auto t1 = std::chrono::steady_clock::now();
+  buckets_->finish();
   auto d = defined.accessor<float, 1>();
   for (size_t i = 0; i < params.size(); ++i)
     if (d[static_cast<int64_t>(i)] == 0.0f) params[i].mutable_grad().reset();
+  const auto t2 = std::chrono::steady_clock::now();
+  buckets_->record(t0, std::chrono::duration<double, std::milli>(t2 - t0).count(),
+                   std::chrono::duration<double, std::milli>(t2 - t1).count());
   return loss.item<double>();
+}
+
+void DataParallel::report_timing() const {
+  if (!env_.timing || !buckets_) return;
+  std::fprintf(stderr, "distributed timing: rank %d: %s\n", rank(), buckets_->summary().c_str());
 }
 
 void DataParallel::check_same_model(torch::nn::Module& module, int64_t step) {

@@ -19,6 +19,15 @@
 //                after every step, so every rank holds the same model
 //   BYTELITE_DIST_IFACE  network address this rank's Gloo device binds (default: MASTER_ADDR
 //                when it is a loopback address, else this host's name)
+//   BYTELITE_DIST_OVERLAP  1 (default): each gradient bucket's allreduce starts during the
+//                backward pass as soon as the bucket's last gradient is accumulated (DDP's
+//                Reducer); 0: the same buckets are allreduced after the backward pass. Both give
+//                bit-identical gradients (same buckets, same sums; docs/distributed.md)
+//   BYTELITE_DIST_BUCKET_KB  the largest gradient bucket, in KiB (default 256; at least one
+//                parameter per bucket)
+//   BYTELITE_DIST_TIMING  1: at the end of a training run each rank prints one line with the
+//                median step period and the time spent reducing after the backward pass
+//                (docs/distributed.md's overlap measurements); default 0
 #pragma once
 
 #include <torch/torch.h>
@@ -41,8 +50,11 @@ struct DistributedEnv {
   std::string master_addr = "127.0.0.1";
   int master_port = 29500;
   std::chrono::milliseconds timeout{300000};
-  std::string iface;            // BYTELITE_DIST_IFACE ("" = chosen as above)
-  bool sync_statistics = true;  // BYTELITE_DIST_SYNC_STATS
+  std::string iface;                          // BYTELITE_DIST_IFACE ("" = chosen as above)
+  bool sync_statistics = true;                // BYTELITE_DIST_SYNC_STATS
+  bool overlap = true;                        // BYTELITE_DIST_OVERLAP
+  int64_t bucket_bytes = int64_t{256} << 10;  // BYTELITE_DIST_BUCKET_KB x 1024
+  bool timing = false;                        // BYTELITE_DIST_TIMING
   bool active() const { return world_size > 1; }
 };
 
@@ -86,6 +98,22 @@ class ProcessGroup {
   /// Waits until every rank has reached the barrier.
   void barrier();
 
+  /// Builds the group's second channel: another Gloo context over the same ranks (its own
+  /// connections and worker thread, rendezvous under the store prefix "async/"), so that
+  /// allreduces started on it proceed while this thread computes, and their order is independent
+  /// of the blocking collectives above (which may run inside the backward pass: synchronized
+  /// batch-norm statistics). Collective: every rank must call it, at the same point; later calls
+  /// do nothing. Throws TrainingError as the constructor does.
+  void open_async_channel();
+  /// Starts the elementwise sum over the ranks of the contiguous float tensor t, in place, on
+  /// the second channel, and returns without waiting; t must stay alive and untouched until
+  /// wait_async() returns. Every rank must start the same sums (shapes) in the same order;
+  /// the channel runs them one at a time in that order. Requires open_async_channel().
+  void allreduce_sum_async(const torch::Tensor& t);
+  /// Waits for every sum started by allreduce_sum_async and not yet waited for. Throws
+  /// TrainingError (one line) when one failed or a rank did not join it within the timeout.
+  void wait_async();
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
@@ -117,7 +145,10 @@ class DataParallel {
   /// left out by the caller) and the same data files (their sizes and CRC-32s, so a stale copy on
   /// one machine is named), then copies rank 0's parameters and buffers to every rank, and gives
   /// each rank its own libtorch random stream (dropout): rank r reseeds with a number drawn from
-  /// the (common) stream plus r. Throws ConfigError naming the difference, TrainingError.
+  /// the (common) stream plus r. Then lays out the gradient buckets of `module` (reduce_step)
+  /// and, with overlap, registers a post hook on each trainable parameter's gradient
+  /// accumulator (replacing those of an earlier start()). Throws ConfigError naming the
+  /// difference, TrainingError.
   void start(torch::nn::Module& module, const std::string& config_json,
              const std::vector<std::string>& data_files);
 
@@ -135,9 +166,23 @@ class DataParallel {
   /// ranks (a gradient no rank computed stays undefined; one only some ranks computed counts as
   /// zero on the others), every floating-point buffer (QAT activation ranges and their
   /// "observed" flags, batch-norm statistics) by its mean, and returns the mean of
-  /// `local_loss`. One bucketed allreduce_mean for all of them. Tasks weight each rank's loss so
-  /// that this mean is the loss of the global batch (e.g. classify: n_rank x W / n_global).
+  /// `local_loss`. Tasks weight each rank's loss so that this mean is the loss of the global
+  /// batch (e.g. classify: n_rank x W / n_global).
+  /// The gradients of the trainable (requires_grad) parameters travel in the buckets that
+  /// start() laid out (reverse registration order, at most DistributedEnv::bucket_bytes each),
+  /// one allreduce per bucket on the async channel, started during the backward pass (overlap)
+  /// or here (BYTELITE_DIST_OVERLAP=0), always in bucket order; here the remaining buckets are
+  /// started, all are waited for and divided by the world size, and the values are written into
+  /// `.grad`. The definedness flags, the buffers and the loss follow in one allreduce_mean.
+  /// Parameters with requires_grad false are in no bucket and keep their `.grad` (undefined).
+  /// Throws TrainingError as the collectives do, and when a parameter's gradient arrived after
+  /// its bucket had been started (a second backward pass in one step; not done by the Trainer).
   double reduce_step(torch::nn::Module& module, double local_loss);
+
+  /// BYTELITE_DIST_TIMING=1: prints to stderr "distributed timing: rank R: ..." (the steps, the
+  /// median step period in ms, the mean ms reduce_step took after the backward pass and the
+  /// mean ms of it spent waiting for the gradient buckets, overlap on or off). Otherwise nothing.
+  void report_timing() const;
 
   /// Checks that every rank holds bytewise the same parameters and buffers (a hash of them,
   /// compared as check_same does); called at each evaluation. Throws ConfigError ("... rank R's
@@ -145,10 +190,13 @@ class DataParallel {
   void check_same_model(torch::nn::Module& module, int64_t step);
 
  private:
-  explicit DataParallel(const DistributedEnv& env)
-      : group_(env), sync_statistics_(env.sync_statistics) {}
+  explicit DataParallel(const DistributedEnv& env);
+  ~DataParallel();
   ProcessGroup group_;
+  DistributedEnv env_;
   bool sync_statistics_;
+  class GradientBuckets;
+  std::unique_ptr<GradientBuckets> buckets_;  // laid out by start()
 };
 
 /// Whether this process writes the run's outputs (checkpoints, logs, summary, exported model,

@@ -255,6 +255,7 @@ TrainerResult Trainer::run() {
       break;
     }
   }
+  if (dp_) dp_->report_timing();
   res.steps = step_;
   res.best_step = best_step_;
   res.best_metric = best_metric_;
