@@ -14,6 +14,15 @@
 //                quantizer on rank r's rows of one batch give the outputs, gradients and
 //                statistics of one process on the whole batch (printed "max diff ..."; exit 4
 //                beyond 1e-5)
+//   reduce [twice]  DataParallel::start + reduce_step over 4 steps of a small module whose
+//                parameters are each in their own bucket (run with BYTELITE_DIST_BUCKET_KB=1):
+//                one Linear never used (its gradient stays undefined), one unused on rank 1 in
+//                step 1 (the other ranks' gradient averaged with rank 1's zeros), rank 1 without a
+//                backward pass in step 2; after each step every gradient must equal, byte for
+//                byte, the mean of the ranks' gradients computed by a separate allreduce (exact
+//                for 2 ranks: one addition per element); prints "rank R: 4 steps, gradients
+//                exact" (exit 4 otherwise). "twice": every rank runs two backward passes in step
+//                3, which overlap must refuse (the one-line TrainingError)
 //   census CONFIG (no group) the model of a config (pretraining: the encoder and its prediction
 //                head; seq2seq; else a 2-class classifier): the trained floats (the gradient
 //                allreduced per step), and the batch-norm layers and activation quantizers whose
@@ -154,6 +163,73 @@ int main(int argc, char** argv) {
         return 4;
       }
       std::printf("identical %zu tensors\n", ta.size());
+      return 0;
+    }
+    if (mode == "reduce") {
+      DataParallel* dp = DataParallel::instance();
+      const int W = dp->world_size(), r = dp->rank();
+      torch::manual_seed(3);
+      struct Net : torch::nn::Module {
+        // registered first, so last in the (reversed) bucket order: never used
+        torch::nn::Linear dead = register_module("dead", torch::nn::Linear(8, 8));
+        torch::nn::Linear l1 = register_module("l1", torch::nn::Linear(16, 64));
+        torch::nn::Linear l2 = register_module("l2", torch::nn::Linear(64, 32));
+        torch::nn::Linear extra = register_module("extra", torch::nn::Linear(16, 32));
+      };
+      Net net;
+      dp->start(net, "reduce", {});
+      const std::vector<torch::Tensor> params = net.parameters();
+      for (int step = 0; step < 4; ++step) {
+        for (const auto& p : params) {
+          if (p.grad().defined()) p.mutable_grad().detach_(), p.mutable_grad().zero_();
+        }
+        torch::manual_seed(100 + 10 * step + r);
+        auto x = torch::randn({5, 16});
+        auto y = net.l2(torch::relu(net.l1(x)));
+        if (!(step == 1 && r == 1)) y = y + net.extra(x);
+        auto loss = (y * torch::randn({5, 32})).sum();
+        if (step == 3 && argc > 2 && std::string(argv[2]) == "twice") {
+          loss.backward({}, /*retain_graph=*/true);
+          loss.backward();
+        } else if (!(step == 2 && r == 1)) {
+          loss.backward();
+        }
+        // the expected means, from each rank's own gradients, by one allreduce of their
+        // concatenation (a gradient a rank did not compute: zeros, flag 0)
+        std::vector<torch::Tensor> flat;
+        for (const auto& p : params)
+          flat.push_back(p.grad().defined() ? p.grad().reshape(-1).clone()
+                                            : torch::zeros({p.numel()}));
+        auto want = torch::cat(flat);
+        auto flags = torch::zeros({static_cast<int64_t>(params.size())});
+        for (size_t i = 0; i < params.size(); ++i)
+          if (params[i].grad().defined()) flags[static_cast<int64_t>(i)] = 1.0f;
+        dp->group().allreduce_sum(want);
+        dp->group().allreduce_sum(flags);
+        want.mul_(1.0 / W);
+        dp->reduce_step(net, 1.0);
+        int64_t off = 0;
+        for (size_t i = 0; i < params.size(); ++i) {
+          const int64_t n = params[i].numel();
+          const torch::Tensor& g = params[i].grad();
+          const bool none = flags[static_cast<int64_t>(i)].item<float>() == 0.0f;
+          const torch::Tensor w = want.narrow(0, off, n).contiguous();
+          off += n;
+          bool ok = none ? !g.defined() : g.defined();
+          if (ok && !none) {
+            const torch::Tensor gc = g.reshape(-1).contiguous();
+            ok = std::memcmp(gc.data_ptr(), w.data_ptr(), static_cast<size_t>(n) * 4) == 0;
+          }
+          if (!ok) {
+            std::fprintf(stderr,
+                         "rank %d: step %d: parameter %zu: expected %s, found another gradient\n",
+                         r, step, i, none ? "no gradient" : "the exact mean");
+            return 4;
+          }
+        }
+      }
+      dp->report_timing();
+      std::printf("rank %d: 4 steps, gradients exact\n", r);
       return 0;
     }
     if (mode == "drift" || mode == "syncbn") {

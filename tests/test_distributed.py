@@ -21,6 +21,11 @@ classifier with QAT on synthetic data, 1 thread per rank):
   7. synchronized statistics: batch norm and an activation range over 2 ranks' halves of a batch
      give the outputs, summed gradients and statistics of one process on the whole batch;
   8. check_same_model: equal modules pass, a weight changed on rank 1 is one line naming rank 1;
+ 8b. reduce_step's buckets (1 KiB: about one parameter each), with and without overlap: a
+     parameter never used keeps no gradient, one unused on rank 1 and a rank without a backward
+     pass count as zeros, every other gradient is byte for byte the mean of the ranks' own
+     (computed by a separate allreduce); with overlap, buckets start during the backward pass,
+     and two backward passes in one step are a one-line error on both ranks;
   9. equivalence: `--nproc 2` with batch 8 against 1 process with batch 16, 8 steps (QAT
      observing ranges): every rank held the same model at each evaluation (checked by the run),
      the logged losses agree within 1e-6 and the weights within 1e-3 (float reduction order
@@ -206,6 +211,33 @@ def main():
         if rc != 1 or "model (parameters and buffers) after step 5, found rank 1's" not in line:
             fail(f"drift: expected exit 1 naming rank 1's model, found {rc}: {line}")
     print(f"8. a weight changed on rank 1: {line}")
+
+    # 8b. the gradient buckets of reduce_step, overlapped and not
+    for overlap in ("1", "0"):
+        extra = {"BYTELITE_DIST_OVERLAP": overlap, "BYTELITE_DIST_BUCKET_KB": "1",
+                 "BYTELITE_DIST_TIMING": "1"}
+        port = free_port()
+        res, secs = finish([start(worker, ["reduce"], r, 2, port, 60, extra) for r in range(2)],
+                           60 + SLACK_S)
+        early = []
+        for r, (rc, o, e) in enumerate(res):
+            m = re.search(r"overlap (\w+), (\d+) buckets \(([\d.]+) per step started", e)
+            if rc != 0 or "4 steps, gradients exact" not in o or not m:
+                fail(f"reduce overlap {overlap}: expected exact mean gradients, found {rc}: {o}{e}")
+            if int(m[2]) < 4 or (float(m[3]) > 0) != (overlap == "1"):
+                fail(f"reduce overlap {overlap}: expected several buckets, started during the "
+                     f"backward pass only with overlap, found {e.strip()}")
+            early.append(m[3])
+        print(f"8b. reduce_step, overlap {overlap}, {m[2]} buckets ({' / '.join(early)} per step "
+              f"started during the backward pass on rank 0 / 1): gradients exact ({secs:.1f} s)")
+    port = free_port()
+    res, _ = finish([start(worker, ["reduce", "twice"], r, 2, port, 60,
+                           {"BYTELITE_DIST_BUCKET_KB": "1"}) for r in range(2)], 60 + SLACK_S)
+    for rc, _, e in res:
+        line = one_line_error(e, "two backward passes")
+        if rc != 1 or "found one arriving later (a second backward pass in one step)" not in line:
+            fail(f"two backward passes: expected exit 1 with the one-line error, found {rc}: {line}")
+    print(f"    two backward passes in one step with overlap: {line}")
 
     if len(sys.argv) > 2:
         training_tests(worker, os.path.abspath(sys.argv[2]))
