@@ -456,11 +456,31 @@ def overlap_tests(worker, exe, d, one, two):
                  ("pretrain.eval_every_steps", 3), ("pretrain.lr_warmup_steps", 2),
                  ("quantization.warmup_steps", 3), ("pretrain.shuffle_capacity", 50)):
         pre += ["--set", f"{k}={v}"]
+    # seq2seq: a tiny G2P transformer on 200 rows of words -> phonemes
+    g2p = os.path.join(d, "g2p")
+    os.makedirs(g2p)
+    letters = "abcdefghij"
+    for name, n in (("train.tsv", 200), ("valid.tsv", 32)):
+        with open(os.path.join(g2p, name), "w") as f:
+            f.write("word\tpronunciation\n")
+            for _ in range(n):
+                w = "".join(rng.choice(letters) for _ in range(rng.randint(2, 8)))
+                f.write(w + "\t" + " ".join(c.upper() + "H" for c in w) + "\n")
+    s2s = [exe, "train", "--config", os.path.join(SRC, "configs", "g2p_cmudict.json"),
+           "--train", os.path.join(g2p, "train.tsv"), "--valid", os.path.join(g2p, "valid.tsv"),
+           "--max-steps", "6", "--threads", "1", "--quiet", "--nproc", "2"]
+    for k, v in (("seq2seq.dim", 32), ("seq2seq.num_heads", 2), ("seq2seq.intermediate_size", 64),
+                 ("seq2seq.encoder_layers", 1), ("seq2seq.decoder_layers", 1),
+                 ("seq2seq.eval_sources", 16), ("seq2seq.dropout", 0),
+                 ("quantization.warmup_steps", 3), ("train.batch_size", 8),
+                 ("train.eval_every_steps", 3), ("train.lr_warmup_steps", 2)):
+        s2s += ["--set", f"{k}={v}"]
     cases = (("classify", lambda out: train_cmd(exe, d, out, 8, 8,
                                                 ["--nproc", "2", "--set",
                                                  "train.freeze_encoder_steps=3"]),
               "train_log.jsonl"),
-             ("pretrain", lambda out: pre + ["--out", out], "pretrain_log.jsonl"))
+             ("pretrain", lambda out: pre + ["--out", out], "pretrain_log.jsonl"),
+             ("seq2seq", lambda out: s2s + ["--out", out], "train_log.jsonl"))
     env = dict(os.environ, BYTELITE_DIST_TIMEOUT_S="60", BYTELITE_DIST_BUCKET_KB="4",
                BYTELITE_DIST_TIMING="1")
     env.pop("WORLD_SIZE", None)
@@ -485,10 +505,11 @@ def overlap_tests(worker, exe, d, one, two):
                 fail(f"{task} BYTELITE_DIST_OVERLAP={overlap}: expected several buckets, started "
                      f"during the backward pass only with overlap, found {p.stderr.strip()}")
             early.append(f"{m[0][2]:.2f} / {m[1][2]:.2f} of {m[0][1]} on rank 0 / 1")
-        o = subprocess.run([worker, "same"] + [os.path.join(x, "last.ckpt") for x in outs],
+        ckpt = "model.pt" if task == "seq2seq" else "last.ckpt"
+        o = subprocess.run([worker, "same"] + [os.path.join(x, ckpt) for x in outs],
                            capture_output=True, text=True)
         if o.returncode != 0 or not o.stdout.startswith("identical"):
-            fail(f"{task} overlap: expected last.ckpt identical with and without overlap, "
+            fail(f"{task} overlap: expected {ckpt} identical with and without overlap, "
                  f"found {o.stdout.strip()} {o.stderr.strip()}")
         logs = []
         for x in outs:
@@ -498,7 +519,7 @@ def overlap_tests(worker, exe, d, one, two):
         if logs[0] != logs[1] or not logs[0] or not logs[0][0]:
             fail(f"{task} overlap: expected the same logged losses, found {logs}")
         print(f"14. {task}, 2 ranks, 4 KiB buckets ({early[0]} per step started during the "
-              f"backward pass), overlap on vs off: last.ckpt {o.stdout.strip()} (weights, buffers, "
+              f"backward pass), overlap on vs off: {ckpt} {o.stdout.strip()} (weights, buffers, "
               f"AdamW moments), losses equal ({secs:.1f} s)")
     # the checker tells different runs apart (case 9: one process vs two ranks)
     o = subprocess.run([worker, "same", os.path.join(one, "last.ckpt"),

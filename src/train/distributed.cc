@@ -92,7 +92,7 @@ DistributedEnv distributed_env_from_environment() {
   e.sync_statistics = env_int("BYTELITE_DIST_SYNC_STATS", 1, 0, 1, "[0, 1]") == 1;
   e.overlap = env_int("BYTELITE_DIST_OVERLAP", 1, 0, 1, "[0, 1]") == 1;
   e.bucket_bytes =
-      int64_t{1024} * env_int("BYTELITE_DIST_BUCKET_KB", 256, 1, 1 << 20, "[1, 1048576] KiB");
+      int64_t{1024} * env_int("BYTELITE_DIST_BUCKET_KB", 25600, 1, 1 << 20, "[1, 1048576] KiB");
   e.timing = env_int("BYTELITE_DIST_TIMING", 0, 0, 1, "[0, 1]") == 1;
   return e;
 }

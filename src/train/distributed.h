@@ -23,8 +23,8 @@
 //                backward pass as soon as the bucket's last gradient is accumulated (DDP's
 //                Reducer); 0: the same buckets are allreduced after the backward pass. Both give
 //                bit-identical gradients (same buckets, same sums; docs/distributed.md)
-//   BYTELITE_DIST_BUCKET_KB  the largest gradient bucket, in KiB (default 256; at least one
-//                parameter per bucket)
+//   BYTELITE_DIST_BUCKET_KB  the largest gradient bucket, in KiB (default 25600 = 25 MiB, DDP's
+//                default; at least one parameter per bucket)
 //   BYTELITE_DIST_TIMING  1: at the end of a training run each rank prints one line with the
 //                median step period and the time spent reducing after the backward pass
 //                (docs/distributed.md's overlap measurements); default 0
@@ -50,11 +50,11 @@ struct DistributedEnv {
   std::string master_addr = "127.0.0.1";
   int master_port = 29500;
   std::chrono::milliseconds timeout{300000};
-  std::string iface;                          // BYTELITE_DIST_IFACE ("" = chosen as above)
-  bool sync_statistics = true;                // BYTELITE_DIST_SYNC_STATS
-  bool overlap = true;                        // BYTELITE_DIST_OVERLAP
-  int64_t bucket_bytes = int64_t{256} << 10;  // BYTELITE_DIST_BUCKET_KB x 1024
-  bool timing = false;                        // BYTELITE_DIST_TIMING
+  std::string iface;                         // BYTELITE_DIST_IFACE ("" = chosen as above)
+  bool sync_statistics = true;               // BYTELITE_DIST_SYNC_STATS
+  bool overlap = true;                       // BYTELITE_DIST_OVERLAP
+  int64_t bucket_bytes = int64_t{25} << 20;  // BYTELITE_DIST_BUCKET_KB x 1024
+  bool timing = false;                       // BYTELITE_DIST_TIMING
   bool active() const { return world_size > 1; }
 };
 
