@@ -11,9 +11,11 @@ RECIPE: classify (configs/byteqrnn_olid.json on OLID's training file, per-rank b
 main-job recipe of the scaling table) or pretrain (configs/pretrain_byteqrnn.json on
 data/pretrain/tweets.txt.gz, per-rank batch 32). Arms (BYTELITE_DIST_OVERLAP,
 BYTELITE_DIST_BUCKET_KB):
-    A  off, 25600 KiB  one bucket after the backward pass (the layout before overlap existed)
-    B  on,  256 KiB    the default
-    C  off, 256 KiB    the default's buckets, after the backward pass
+    A  off, 25600 KiB  the default buckets (one for these models) after the backward pass, as
+                       before overlap existed (then in registration order, with the buffers)
+    B  on,  256 KiB    several buckets, overlapped
+    C  off, 256 KiB    B's buckets, after the backward pass
+(the default itself, overlap on with 25600 KiB, is --arms A:0:25600,D:1:25600)
 (--arms NAME:OVERLAP:KIB,... replaces them; the ratios are against the first arm, and "hidden"
 is printed when arms B and C are both there.)
 Per run: whole-process wall seconds, rank 0's median step period (ms), and the ms per step
