@@ -50,7 +50,7 @@ struct RuntimeEncoderUnit {
   /// Its member of the EncoderTables union (format v2, schema/bytelite_model.fbs).
   fb::EncoderTables tables;
   /// Format v2: the union member `tables` (of type `tables`, not null), named `prefix` in
-  /// messages. min_layers: 0 for a seq2seq-section encoder (no layers allowed), else 1.
+  /// messages. min_layers: 0 for a seq2seq-section encoder (zero layers allowed), else 1.
   LoadedEncoder (*load)(const Loader& ld, const EncoderKindInfo& kind, const void* tables,
                         const std::string& prefix, int min_layers, ModelInfo& info,
                         ClassifierNet& net);
