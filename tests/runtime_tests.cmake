@@ -24,6 +24,12 @@ target_include_directories(test_projection PRIVATE ${PROJECT_SOURCE_DIR}/src)
 # The committed golden model files (tests/data/models/v1, v2) against their recorded outputs, and the
 # tool that records them (scripts/make_golden_models.sh); both link only the runtime.
 bytelite_test(test_golden_models PREFIX golden. SOURCES test_golden_models.cc LIBS bytelite_runtime)
+# The runtime's encoder units: one per kind, in the list's order; golden files loaded by theirs.
+bytelite_test(test_runtime_encoder_units SOURCES test_runtime_encoder_units.cc
+  LIBS bytelite_runtime)
+target_include_directories(test_runtime_encoder_units PRIVATE ${PROJECT_SOURCE_DIR}/src
+  ${BYTELITE_GENERATED_DIR})
+add_dependencies(test_runtime_encoder_units bytelite_schema)
 add_executable(golden_model_dump golden_model_dump.cc)
 target_compile_options(golden_model_dump PRIVATE ${BYTELITE_WARNINGS})
 target_link_libraries(golden_model_dump PRIVATE bytelite_runtime)

@@ -3,9 +3,10 @@
 //
 // Each kind is a registered unit (docs/architecture.md "Adding an encoder"): its config keys
 // (src/train/config.cc), libtorch module, checks and writer (src/train/encoder_registry.cc), its
-// tables in the model file (schema/bytelite_model.fbs) and its loader and forward in the runtime
-// (src/runtime/model.cc, src/runtime/models/classifier_net.cc). Code outside those units asks
-// this list (by EncoderKind or its traits) instead of comparing encoder names.
+// tables in the model file (schema/bytelite_model.fbs) and its loader, forward and stored keys in
+// the runtime (src/runtime/encoders/<kind>.cc, listed in src/runtime/encoders/registry.cc). Code
+// outside those units asks this list (by EncoderKind or its traits) instead of comparing encoder
+// names.
 #pragma once
 
 #include <cstddef>

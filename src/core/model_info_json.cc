@@ -4,9 +4,11 @@
 #include <cstdlib>
 #include <string>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "bytelite/encoder_kinds.h"
+#include "runtime/encoders/stored_keys.h"
 
 namespace bytelite {
 
@@ -124,39 +126,12 @@ nlohmann::ordered_json stored_value(const ModelInfo& m, const std::string& secti
     if (section_encoder || kind == nullptr) return J();
     if (name == "encoder") return m.encoder;
     if (name == "bottleneck_size") return m.bottleneck_size;
-    // the input: byte embedding + GBST, or the projection of hashed tokens (pQRNN)
-    const std::vector<std::pair<const char*, J>> input =
-        kind->projection
-            ? std::vector<std::pair<const char*, J>>{{"projection_feature_size",
-                                                      m.projection_feature_size},
-                                                     {"projection_max_tokens",
-                                                      m.projection_max_tokens},
-                                                     {"projection_split_on_space",
-                                                      m.projection_split_on_space},
-                                                     {"projection_lowercase",
-                                                      m.projection_lowercase},
-                                                     {"projection_add_bos", m.projection_add_bos},
-                                                     {"projection_add_eos", m.projection_add_eos}}
-            : std::vector<std::pair<const char*, J>>{
-                  {"embedding_size", m.embedding_size},
-                  {"gbst_max_block_width", m.gbst_max_block_width},
-                  {"gbst_conv_kernel_size", m.gbst_conv_kernel_size},
-                  {"gbst_downsample_rate", m.gbst_downsample_rate}};
-    for (const auto& [k, v] : input)
-      if (name == k) return v;
-    const std::vector<std::pair<const char*, J>> own =
-        kind->attention
-            ? std::vector<std::pair<const char*, J>>{{"transformer_layers", m.transformer_layers},
-                                                     {"num_heads", m.num_heads},
-                                                     {"intermediate_size", m.intermediate_size},
-                                                     {"attention_scale", m.attention_scale},
-                                                     {"layer_norm", m.layer_norm}}
-            : std::vector<std::pair<const char*, J>>{{"qrnn_state_size", m.qrnn_state_size},
-                                                     {"qrnn_kernel_width", m.qrnn_kernel_width},
-                                                     {"qrnn_layers", m.qrnn_layers}};
-    for (const auto& [k, v] : own)
-      if (name == k) return v;
-    if (name == "pool_windows" && kind->pool_windows) return m.pool_windows;
+    // the kind's own keys, declared by its runtime unit (src/runtime/encoders/stored_keys.h)
+    const rt::StoredModelKeys keys = rt::encoder_stored_keys(kind->kind);
+    for (size_t i = 0; i < keys.count; ++i) {
+      if (name == keys.keys[i].name)
+        return std::visit([&m](auto field) { return J(m.*field); }, keys.keys[i].field);
+    }
     if (name == "pooling" && !seq2seq) return m.pooling;
     return J();
   }

@@ -1,7 +1,7 @@
 // Value ranges of the model hyperparameters, shared by the two halves: the training config
 // declares each key with these bounds (src/train/config.cc) and the model-file loader checks a
-// file's hyperparameters against the same ones (src/runtime/model.cc). So every file the trainer
-// can write loads, and the loader rejects what no config can ask for. Plain constants; no
+// file's hyperparameters against the same ones (src/runtime/model.cc and the encoder units,
+// src/runtime/encoders/). So every file the trainer can write loads, and the loader rejects what no config can ask for. Plain constants; no
 // dependencies.
 #pragma once
 

@@ -60,7 +60,7 @@ flatbuffers::Offset<fb::Dense> FbWriter::dense(const torch::Tensor& weight,
     max_bq = std::max(max_bq, std::fabs(bq[n]));
   }
   // As many extra fractional bits (up to 16) as keep every bias below 2^29 in magnitude (the
-  // runtime's bound, src/runtime/model.cc).
+  // runtime's bound, src/runtime/model_loader.h).
   constexpr double kLimit = 536870911.0;
   if (max_bq > kLimit) {
     fail(name + ": a bias of " + std::to_string(max_bq) +

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "bytelite/encoder_kinds.h"
 #include "bytelite/model.h"
 #include "runtime/ops/decoder.h"
 #include "runtime/ops/ops.h"
@@ -22,8 +23,11 @@ namespace bytelite::rt {
 /// Params of the projection values {-1, 0, +1} as int8 activations: exact (scale 1, zero 0).
 inline constexpr QParams kProjectionParams{1.0f, 0};
 
+/// The prepared layers of a classifier (or of a seq2seq model's encoder), filled by its encoder
+/// kind's unit (src/runtime/encoders/) and the loader's pooling and head.
 struct ClassifierNet {
-  bool transformer = false;  // ByteTransformer / ByteFunnelTransformer (else ByteQRNN)
+  EncoderKind kind = EncoderKind::kQrnn;  // the encoder; its unit runs it (classifier_encode)
+  bool transformer = false;  // ByteTransformer / ByteFunnelTransformer: a position embedding
   // pQRNN: the input is the ternary projection of the text the ids encode
   // (ternary_projection_of_ids with these settings; int8 values at kProjectionParams), which
   // the bottleneck reads; no embedding, no GBST.
@@ -72,7 +76,8 @@ struct ClassifierEncoding {
   int64_t length = 0, width = 0;
   QParams q;
 };
-/// The encoder part of classifier_forward: embedding [+ position, layer norm] -> bottleneck ->
+/// The encoder part of classifier_forward, run by the unit of m.kind
+/// (src/runtime/encoders/encoder_unit.h): embedding [+ position, layer norm] -> bottleneck ->
 /// GBST -> Transformer / funnel or QRNN layers (pQRNN: projection -> bottleneck -> QRNN
 /// layers), on ids [T] (T >= 1, each in [0, vocab_size); transformer: T <= max_positions),
 /// alternating between buffers a and b, on the kernel path, scratch, trace and profile of c.
@@ -92,9 +97,10 @@ void classifier_forward(const OpContext& c, const ClassifierNet& m, const int32_
 /// N texts in one forward pass (several texts per GEMM): ids holds the texts' ids back to back,
 /// text i has lens[i] >= 1 ids (each in [0, vocab_size); transformer: <= max_positions);
 /// logits [N, num_labels]. Row i equals classifier_forward on text i alone, bit for bit, on
-/// every kernel path (ops.h gbst_batch, qrnn_layer_batch). ByteQRNN models run the embedding,
-/// the bottleneck, GBST, the QRNN layers and the head batched (attention pooling per text);
-/// Transformer and pQRNN models run text by text. Records no taps (c.trace is ignored).
+/// every kernel path (ops.h gbst_batch, qrnn_layer_batch). Encoders whose unit has an
+/// encode_batch (ByteQRNN: embedding, bottleneck, GBST, QRNN layers) and the head run batched
+/// (attention pooling per text); the others (Transformer, pQRNN) run text by text. Records no taps
+/// (c.trace is ignored).
 void classifier_forward_batch(const OpContext& c, const ClassifierNet& m, const int32_t* ids,
                               const int64_t* lens, int64_t N, Workspace& ws, int8_t* logits);
 
