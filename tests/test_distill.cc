@@ -444,6 +444,169 @@ TEST(DistillationLoss, BadAlphaOrTemperatureThrows) {
   EXPECT_THROW(distillation_loss(logits, labels, teacher, false, 0.5, 0.0), InvalidArgument);
 }
 
+TEST(DistillationLoss, MixedBatchOfLabelledAndPoolRowsEqualsHandComputation) {
+  // The two rows of SingleLabelEqualsHandComputation, row 0 labelled (label 1) and row 1 a pool
+  // row (teacher only): hard = CE of row 0 alone, soft = the mean KL of both rows.
+  const torch::Tensor logits =
+      torch::tensor({0.0, 2 * std::log(3.0), std::log(2.0), 0.0}, torch::kFloat)
+          .reshape({2, 2})
+          .clone()
+          .set_requires_grad(true);
+  const torch::Tensor teacher = torch::tensor({0.2f, 0.8f, 1.0f, 0.0f}).reshape({2, 2});
+  const double kl0 = std::log(4.0 / 3) / 3 + 2 * std::log(8.0 / 9) / 3;
+  const double kl1 = std::log((std::sqrt(2.0) + 1) / std::sqrt(2.0));
+  const double ce0 = std::log(10.0 / 9);
+  const double T = 2.0;
+  const DistillationTerms t =
+      distillation_terms(logits, torch::tensor({1}, torch::kLong), teacher, 1, false, T);
+  EXPECT_NEAR(t.hard.item<double>(), ce0, 1e-6);
+  EXPECT_NEAR(t.soft.item<double>(), (kl0 + kl1) / 2, 1e-6);
+  // the trainer's loss for alpha 0.3: 0.3 CE(row 0) + 0.7 T^2 (KL0 + KL1) / 2
+  const double alpha = 0.3;
+  torch::Tensor loss = alpha * t.hard + (1 - alpha) * T * T * t.soft;
+  EXPECT_NEAR(loss.item<double>(), alpha * ce0 + (1 - alpha) * T * T * (kl0 + kl1) / 2, 1e-6);
+  // the pool row's gradient comes from the soft term alone: d/dz of 0.7 T^2 KL1 / 2 at T = 2 is
+  // 0.7 * T / 2 * (q_T - p_T) = 0.7 * (q_T - (1, 0)), q_T = (sqrt 2, 1) / (sqrt 2 + 1)
+  loss.backward();
+  const double q0 = std::sqrt(2.0) / (std::sqrt(2.0) + 1);
+  EXPECT_NEAR(logits.grad()[1][0].item<double>(), (1 - alpha) * (q0 - 1), 1e-6);
+  EXPECT_NEAR(logits.grad()[1][1].item<double>(), (1 - alpha) * (1 - q0), 1e-6);
+  // no labelled row: no hard term; every row labelled: distillation_loss
+  const DistillationTerms none =
+      distillation_terms(logits, torch::zeros({0}, torch::kLong), teacher, 0, false, T);
+  EXPECT_EQ(none.hard.item<double>(), 0.0);
+  EXPECT_NEAR(none.soft.item<double>(), (kl0 + kl1) / 2, 1e-6);
+  const torch::Tensor labels = torch::tensor({1, 0}, torch::kLong);
+  const DistillationTerms all = distillation_terms(logits, labels, teacher, 2, false, T);
+  EXPECT_TRUE(torch::equal(alpha * all.hard + (1 - alpha) * T * T * all.soft,
+                           distillation_loss(logits, labels, teacher, false, alpha, T)));
+  EXPECT_THROW(distillation_terms(logits, labels, teacher, 3, false, T), InvalidArgument);
+  EXPECT_THROW(distillation_terms(logits, labels, teacher, -1, false, T), InvalidArgument);
+  // multi-label: row 0 of MultiLabelEqualsHandComputation labelled, a pool row with logits 0 and
+  // teacher 0.5 (KL 0): hard = BCE of row 0, soft = (ln 2 / 3 + 0 + 0 + 0) / 4
+  const torch::Tensor ml =
+      torch::tensor({2 * std::log(2.0), 0.0, 0.0, 0.0}, torch::kFloat).reshape({2, 2});
+  const DistillationTerms m =
+      distillation_terms(ml, torch::tensor({1.0f, 0.0f}).reshape({1, 2}),
+                         torch::tensor({0.2f, 0.5f, 0.5f, 0.5f}).reshape({2, 2}), 1, true, T);
+  EXPECT_NEAR(m.hard.item<double>(), (std::log(1.25) + std::log(2.0)) / 2, 1e-6);
+  EXPECT_NEAR(m.soft.item<double>(), std::log(2.0) / 3 / 4, 1e-6);
+}
+
+// ---- the unlabelled pool ----
+
+TEST(PoolSampler, EveryPoolRowOncePerPoolEpochAndStepsDependOnlyOnSeedAndStep) {
+  const int64_t n = 10, rows = 3;
+  PoolSampler s(n, rows, 7);
+  std::vector<int64_t> seq;
+  for (int64_t step = 0; step < 10; ++step) {
+    const std::vector<int64_t> r = s.step_rows(step);
+    ASSERT_EQ(r.size(), 3u);
+    seq.insert(seq.end(), r.begin(), r.end());
+  }
+  // 30 positions = 3 pool epochs of 10: each a permutation of 0..9
+  for (int e = 0; e < 3; ++e) {
+    std::vector<int64_t> epoch(seq.begin() + 10 * e, seq.begin() + 10 * (e + 1));
+    std::sort(epoch.begin(), epoch.end());
+    std::vector<int64_t> want(10);
+    std::iota(want.begin(), want.end(), 0);
+    EXPECT_EQ(epoch, want) << "pool epoch " << e;
+  }
+  // the pool epochs are different shuffles, not one order repeated
+  EXPECT_NE(std::vector<int64_t>(seq.begin(), seq.begin() + 10),
+            std::vector<int64_t>(seq.begin() + 10, seq.begin() + 20));
+  // a fresh sampler asked out of order (as after --resume) gives the same rows
+  PoolSampler t(n, rows, 7);
+  EXPECT_EQ(t.step_rows(9), std::vector<int64_t>(seq.begin() + 27, seq.end()));
+  EXPECT_EQ(t.step_rows(3), std::vector<int64_t>(seq.begin() + 9, seq.begin() + 12));
+  EXPECT_EQ(t.step_rows(0), std::vector<int64_t>(seq.begin(), seq.begin() + 3));
+  // another seed, another order
+  PoolSampler u(n, rows, 8);
+  std::vector<int64_t> other;
+  for (int64_t step = 0; step < 4; ++step) {
+    const std::vector<int64_t> r = u.step_rows(step);
+    other.insert(other.end(), r.begin(), r.end());
+  }
+  EXPECT_NE(other, std::vector<int64_t>(seq.begin(), seq.begin() + 12));
+  EXPECT_THROW(PoolSampler(0, 3, 1), InvalidArgument);
+  EXPECT_THROW(PoolSampler(3, 0, 1), InvalidArgument);
+}
+
+TEST(UnlabelledPool, LeavesOutValidationTrainingRepeatedAndEmptyLinesAndCountsThem) {
+  TeacherFiles f = teacher_fixture("pool");
+  const std::string valid_path =
+      write_file(f.dir + "/valid.tsv", "text\tlabel\na validation text\tOFF\n");
+  DataSpec spec;
+  const Dataset valid = read_dataset(valid_path, spec, f.dataset.label_names);
+  const std::string teacher_path =
+      write_file(f.dir + "/teacher.tsv",
+                 "text\tOFF\tNOT\nyou are great\t0.2\t0.8\nyou are awful\t0.9\t0.1\n"
+                 "back\\\\slash\t0\t1\nsame text\t0.5\t0.5\npool one\t0.25\t0.75\n"
+                 "pool\\ttwo\t0.6\t0.4\n");
+  const TeacherScores teacher = read_teacher_scores(teacher_path, true);
+  const std::string pool_path = write_file(f.dir + "/pool.txt",
+                                           "pool one\n"           // 1 kept
+                                           "a validation text\n"  // 2 validation: out
+                                           "you are awful\n"      // 3 training text: out
+                                           "\n"                   // 4 empty: out
+                                           "pool\ttwo\n"          // 5 kept (a tab is text)
+                                           "pool one\n");         // 6 repeat: out
+  const UnlabelledPool p = read_unlabelled_pool(pool_path, teacher, f.dataset, valid);
+  EXPECT_EQ(p.texts, (std::vector<std::string>{"pool one", "pool\ttwo"}));
+  EXPECT_EQ(p.lines, (std::vector<int64_t>{1, 5}));
+  EXPECT_EQ(p.read, 6);
+  EXPECT_EQ(p.skipped_valid, 1);
+  EXPECT_EQ(p.skipped_train, 1);
+  EXPECT_EQ(p.skipped_empty, 1);
+  EXPECT_EQ(p.skipped_repeat, 1);
+  // the training data's label order (NOT, OFF)
+  EXPECT_EQ(p.teacher, (std::vector<float>{0.75f, 0.25f, 0.4f, 0.6f}));
+  // gzip: the same pool
+  ASSERT_EQ(testutil::run_cmd("gzip -k '" + pool_path + "'").code, 0);
+  const UnlabelledPool g = read_unlabelled_pool(pool_path + ".gz", teacher, f.dataset, valid);
+  EXPECT_EQ(g.texts, p.texts);
+  EXPECT_EQ(g.teacher, p.teacher);
+}
+
+TEST(UnlabelledPool, MissingTeacherRowEmptyPoolAndUnreadableFileAreOneLineErrors) {
+  TeacherFiles f = teacher_fixture("pool_errors");
+  DataSpec spec;
+  const Dataset valid =
+      read_dataset(write_file(f.dir + "/valid.tsv", "text\tlabel\nvalid one\tNOT\n"), spec,
+                   f.dataset.label_names);
+  const std::string teacher_path = write_file(
+      f.dir + "/teacher.tsv", "text\tNOT\tOFF\nyou are great\t1\t0\npool one\t0.5\t0.5\n");
+  const TeacherScores teacher = read_teacher_scores(teacher_path, true);
+  auto err = [&](const std::string& pool) {
+    return error_of([&] { read_unlabelled_pool(pool, teacher, f.dataset, valid); });
+  };
+  const std::string missing = write_file(f.dir + "/missing.txt", "pool one\n\nno score here\n");
+  EXPECT_EQ(err(missing), missing + ":3: expected a teacher score in " + teacher_path +
+                              " for this text, found none (text \"no score here\")");
+  const std::string empty = write_file(f.dir + "/empty.txt", "");
+  EXPECT_EQ(err(empty), empty +
+                            ": expected at least one pool text (one per line; 0 lines read, 0 "
+                            "empty, 0 validation texts, 0 training texts left out), found none");
+  const std::string all_out = write_file(f.dir + "/all_out.txt", "valid one\nyou are great\n\n");
+  EXPECT_EQ(err(all_out), all_out +
+                              ": expected at least one pool text (one per line; 3 lines read, 1 "
+                              "empty, 1 validation texts, 1 training texts left out), found none");
+  const std::string none = f.dir + "/does_not_exist.txt";
+  const std::string e = err(none);
+  EXPECT_EQ(e, none +
+                   ": expected a readable pool file (one text per line), found No such file "
+                   "or directory");
+  for (const std::string& m : {err(missing), err(empty), err(all_out), e})
+    EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+  // a teacher with other labels: the teacher's header line
+  const TeacherScores other = read_teacher_scores(
+      write_file(f.dir + "/other.tsv", "text\tNOT\tHATE\npool one\t1\t0\n"), true);
+  EXPECT_EQ(error_of([&] {
+              read_unlabelled_pool(missing, other, f.dataset, valid);
+            }).rfind(f.dir + "/other.tsv:1: expected the labels of", 0),
+            0u);
+}
+
 // ---- config keys ----
 
 TEST(DistillConfig, KeysParseAndAreOmittedAtTheirDefaults) {
@@ -472,6 +635,39 @@ TEST(DistillConfig, KeysParseAndAreOmittedAtTheirDefaults) {
               "file, found number 0.2");
   }
   EXPECT_THROW(config_from_json({{"train", {{"distortion_probability", 1.5}}}}, "x"), ConfigError);
+  // the unlabelled pool
+  const ExperimentConfig p = config_from_json({{"train",
+                                                {{"distill_scores", "t.tsv"},
+                                                 {"distill_unlabelled", "pool.txt.gz"},
+                                                 {"distill_unlabelled_batch", 48}}}},
+                                              "x.json");
+  EXPECT_EQ(p.train.distill_unlabelled, "pool.txt.gz");
+  EXPECT_EQ(p.train.distill_unlabelled_batch, 48);
+  EXPECT_EQ(config_to_json(config_from_json(config_to_json(p), "again")), config_to_json(p));
+  for (const char* k : {"distill_unlabelled", "distill_unlabelled_batch"})
+    EXPECT_FALSE(d.at("train").contains(k)) << k << " written at its default";
+  auto config_error = [](const nlohmann::json& train) {
+    try {
+      config_from_json({{"train", train}}, "x.json");
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("(no error)");
+  };
+  EXPECT_EQ(config_error({{"distill_unlabelled", "pool.txt"}}),
+            "x.json: train.distill_unlabelled: expected no value unless train.distill_scores "
+            "names a file (the pool's teacher scores), found string \"pool.txt\"");
+  EXPECT_EQ(
+      config_error({{"distill_scores", "t"}, {"distill_unlabelled", "p"}, {"distill_alpha", 1}}),
+      "x.json: train.distill_alpha: expected a value below 1 with train.distill_unlabelled "
+      "(at 1 the pool rows have no weight), found integer 1");
+  EXPECT_EQ(config_error({{"distill_scores", "t"}, {"distill_unlabelled_batch", 8}}),
+            "x.json: train.distill_unlabelled_batch: expected no value unless "
+            "train.distill_unlabelled names a file, found integer 8");
+  EXPECT_NE(
+      config_error(
+          {{"distill_scores", "t"}, {"distill_unlabelled", "p"}, {"distill_unlabelled_batch", -1}}),
+      "(no error)");
   EXPECT_THROW(
       config_from_json({{"train", {{"distill_scores", "t"}, {"distill_temperature", 0}}}}, "x"),
       ConfigError);
@@ -559,6 +755,67 @@ TEST(DistillTrainer, TeacherAndDistortionChangeTrainingOnlyWhenAsked) {
   } catch (const InputError& e) {
     EXPECT_EQ(std::string(e.what()).rfind(train + ":6: expected a teacher score in " +
                                               c.train.distill_scores + " for this text, found none",
+                                          0),
+              0u)
+        << e.what();
+  }
+}
+
+TEST(DistillTrainer, UnlabelledPoolTrainsDeterministicallyAndOnlyWhenAsked) {
+  const std::string dir = fresh_dir("trainer_pool");
+  const std::string all = head_tsv(source_path("data/olid/train.tsv"), dir + "/all.tsv", 160);
+  const std::string train = head_tsv(all, dir + "/train.tsv", 96);
+  const std::string valid = head_tsv(source_path("data/olid/valid.tsv"), dir + "/valid.tsv", 32);
+  // the teacher scores the 160 texts; the pool: rows 97-160's texts, one validation text
+  // (left out) and one training text (left out)
+  const std::string teacher = write_teacher_for(all, dir + "/teacher.tsv", -1);
+  std::istringstream in(read_all(all));
+  std::string line, pool_text;
+  for (int row = -1; std::getline(in, line); ++row)
+    if (row >= 96) pool_text += line.substr(0, line.rfind('\t')) + "\n";
+  std::istringstream vin(read_all(valid));
+  std::getline(vin, line);
+  std::getline(vin, line);
+  pool_text += line.substr(0, line.rfind('\t')) + "\n";
+  std::istringstream tin(read_all(train));
+  std::getline(tin, line);
+  std::getline(tin, line);
+  pool_text += line.substr(0, line.rfind('\t')) + "\n";
+  const std::string pool = write_file(dir + "/pool.txt", pool_text);
+  DataSpec spec;
+  const Dataset train_data = read_dataset(train, spec);
+  const UnlabelledPool p =
+      read_unlabelled_pool(pool, read_teacher_scores(teacher, true), train_data,
+                           read_dataset(valid, spec, train_data.label_names));
+  EXPECT_EQ(p.skipped_valid, 1);
+  EXPECT_EQ(p.skipped_train, 1);
+  EXPECT_GT(p.size(), 50u);
+  auto run = [&](const ExperimentConfig& c, const std::string& out) {
+    train_classifier(c, TrainOptions{train, valid, dir + "/" + out, false, false});
+    return read_all(dir + "/" + out + "/best.ckpt");
+  };
+  ExperimentConfig c = tiny_config();
+  c.train.distill_scores = teacher;
+  run(c, "labelled");
+  c.train.distill_unlabelled = pool;
+  c.train.distill_unlabelled_batch = 8;
+  const std::string a = run(c, "pool_a");
+  // same seed, same weights (and the same file)
+  EXPECT_EQ(run(c, "pool_b"), a);
+  EXPECT_FALSE(same_weights(dir + "/labelled", dir + "/pool_a")) << "the pool has no effect";
+  // with distortion (pool rows are distorted too): still deterministic
+  c.train.distortion_probability = 0.3;
+  EXPECT_EQ(run(c, "pool_dist_a"), run(c, "pool_dist_b"));
+  // a pool text without a teacher row stops training, naming the pool file and line
+  c.train.distill_unlabelled = write_file(dir + "/pool_missing.txt", pool_text + "not scored\n");
+  try {
+    run(c, "missing");
+    FAIL() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind(c.train.distill_unlabelled +
+                                              ":67: expected a teacher "
+                                              "score in " +
+                                              teacher + " for this text, found none",
                                           0),
               0u)
         << e.what();

@@ -33,6 +33,9 @@ classifier with QAT on synthetic data, 1 thread per rank):
      for each tolerance is at the check);
  9b. the same with BYTELITE_DIST_SYNC_STATS=0 (per-rank batch statistics): the ranks still hold
      the same model at every evaluation, and the losses differ from one process's by > 1e-5;
+ 9c. the same as 9 with distillation on an unlabelled pool (train.distill_unlabelled, 8 pool
+     rows per rank against 16 in one process; docs/distillation.md): the pool is sharded as the
+     labelled batch, so the losses agree within 1e-6 and the weights within 1e-3;
  10. a rank killed mid-run (torchrun-style ranks): rank 0 exits non-zero with a one-line error
      within the timeout; its last.ckpt resumes in 1 process with the same global batch (16 = 2 x
      8), and --resume with another global batch is refused naming it;
@@ -264,6 +267,30 @@ def write_data(d):
                 f.write(" ".join(t) + "\t" + ("OFF" if "bad" in t else "NOT") + "\n")
 
 
+def write_pool(d):
+    """A teacher scores file for the training texts and 60 pool texts, and the pool file (one
+    text per line); returns their paths."""
+    rng = random.Random(1)
+    words = "the a good bad day night cat dog very not so really ok fine".split()
+    with open(os.path.join(d, "train.tsv")) as f:
+        texts = [line.rsplit("\t", 1)[0] for line in f.read().splitlines()[1:]]
+    pool = []
+    while len(pool) < 60:
+        t = " ".join(rng.choice(words) for _ in range(rng.randint(3, 9)))
+        if t not in texts and t not in pool:
+            pool.append(t)
+    teacher, pool_path = os.path.join(d, "teacher.tsv"), os.path.join(d, "pool.txt")
+    with open(teacher, "w") as f:
+        f.write("text\tNOT\tOFF\n")
+        for t in dict.fromkeys(texts + pool):
+            off = 0.1 + 0.2 * t.count("bad") + 0.05 * t.count("not")
+            off = min(off, 0.95)
+            f.write(f"{t}\t{1 - off:.4f}\t{off:.4f}\n")
+    with open(pool_path, "w") as f:
+        f.write("\n".join(pool) + "\n")
+    return teacher, pool_path
+
+
 def train_cmd(exe, d, out, batch, steps, extra=()):
     return ([exe, "train", "--config", os.path.join(SRC, "configs", "byteqrnn_olid.json"),
              "--train", os.path.join(d, "train.tsv"), "--valid", os.path.join(d, "valid.tsv"),
@@ -341,6 +368,31 @@ def training_tests(worker, exe):
                  f"losses by more than 1e-5, found {own_diff:.3g}")
         print(f"    BYTELITE_DIST_SYNC_STATS=0: same model on every rank, losses {own_diff:.3g} "
               f"from one process's")
+
+        # 9c. distillation with an unlabelled pool: the global pool rows of a step are sharded
+        # p % WORLD_SIZE as the labelled rows (8 per rank, 16 in one process), and each term is
+        # weighted by the rank's share, so 2 ranks compute one process's loss
+        teacher, pool = write_pool(d)
+        distill = observe + ["--set", f"train.distill_scores={teacher}", "--set",
+                             f"train.distill_unlabelled={pool}"]
+        pone, ptwo = os.path.join(d, "pool_one"), os.path.join(d, "pool_two")
+        p, _ = run(train_cmd(exe, d, pone, 16, 8, distill), 120)
+        if p.returncode != 0:
+            fail(f"pool, 1 process: expected exit 0, found {p.returncode}: {p.stderr}")
+        p, secs = run(train_cmd(exe, d, ptwo, 8, 8, distill + ["--nproc", "2"]), 120, env)
+        if p.returncode != 0:
+            fail(f"pool, --nproc 2: expected exit 0, found {p.returncode}: {p.stderr}")
+        o = subprocess.run([worker, "compare", os.path.join(pone, "last.ckpt"),
+                            os.path.join(ptwo, "last.ckpt")], capture_output=True, text=True)
+        pdiff, worst = float(o.stdout.split()[1]), o.stdout.split()[5]
+        pa, pb = train_losses(pone), train_losses(ptwo)
+        ploss = max(abs(a - b) / abs(a) for a, b in zip(pa, pb))
+        if len(pa) != len(pb) or pdiff > 1e-3 or ploss > 1e-6 or pa == la:
+            fail(f"pool: expected weights within 1e-3 and losses within 1e-6 (and other losses "
+                 f"than without the pool), found {pdiff:.3g} ({worst}) and {ploss:.3g}")
+        print(f"9c. with an unlabelled pool, 2 ranks x (8 + 8) vs 1 x (16 + 16), 8 steps: largest "
+              f"weight difference {pdiff:.3g} in {worst}, largest relative loss difference "
+              f"{ploss:.3g} ({secs:.1f} s)")
 
         # 10. a rank killed mid-run
         kill = os.path.join(d, "kill")

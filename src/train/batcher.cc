@@ -4,6 +4,7 @@
 #include <numeric>
 #include <random>
 
+#include "core/errors.h"
 #include "train/text_distortion.h"
 
 namespace bytelite {
@@ -132,6 +133,38 @@ std::vector<std::vector<int64_t>> epoch_batches(const std::vector<std::vector<in
   }
   if (bucket_by_length) std::shuffle(batches.begin(), batches.end(), rng);
   return batches;
+}
+
+PoolSampler::PoolSampler(int64_t pool_size, int64_t rows_per_step, uint64_t seed)
+    : n_(pool_size), rows_(rows_per_step), seed_(seed) {
+  if (pool_size < 1 || rows_per_step < 1) {
+    throw InvalidArgument("PoolSampler: expected a pool and rows per step >= 1, found " +
+                          std::to_string(pool_size) + " and " + std::to_string(rows_per_step));
+  }
+}
+
+const std::vector<int64_t>& PoolSampler::order(int64_t pool_epoch) {
+  for (int k = 0; k < 2; ++k)
+    if (cached_epoch_[k] == pool_epoch) return cached_[k];
+  const int k = pool_epoch % 2 == 0 ? 0 : 1;  // consecutive pool epochs use both slots
+  std::vector<int64_t>& o = cached_[k];
+  o.resize(static_cast<size_t>(n_));
+  std::iota(o.begin(), o.end(), 0);
+  std::mt19937_64 rng(seed_ * 1000003ULL + static_cast<uint64_t>(pool_epoch) +
+                      0x9E3779B97F4A7C15ULL);
+  std::shuffle(o.begin(), o.end(), rng);
+  cached_epoch_[k] = pool_epoch;
+  return o;
+}
+
+std::vector<int64_t> PoolSampler::step_rows(int64_t step) {
+  std::vector<int64_t> rows;
+  rows.reserve(static_cast<size_t>(rows_));
+  for (int64_t j = 0; j < rows_; ++j) {
+    const int64_t k = step * rows_ + j;
+    rows.push_back(order(k / n_)[static_cast<size_t>(k % n_)]);
+  }
+  return rows;
 }
 
 std::vector<std::vector<int64_t>> length_sorted_batches(

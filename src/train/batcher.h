@@ -58,6 +58,27 @@ std::vector<std::vector<int64_t>> epoch_batches(const std::vector<std::vector<in
                                                 int batch_size, uint64_t seed, int64_t epoch,
                                                 bool bucket_by_length);
 
+/// The pool rows of distillation's unlabelled pool (docs/distillation.md) for each training
+/// step: the pool is read in pool epochs, each a shuffle of 0..pool_size-1 (std::mt19937_64
+/// seeded with seed * 1000003 + pool epoch + 0x9E3779B97F4A7C15, so not the labelled epochs'
+/// order), and step s takes the `rows_per_step` positions s * rows_per_step ... of that endless
+/// sequence (a step can span two pool epochs). So every pool row is used once per pool epoch
+/// (pool_size / rows_per_step steps), and the rows of a step depend only on (seed, step): resumed
+/// runs repeat them. Throws InvalidArgument if pool_size or rows_per_step is < 1.
+class PoolSampler {
+ public:
+  PoolSampler(int64_t pool_size, int64_t rows_per_step, uint64_t seed);
+  std::vector<int64_t> step_rows(int64_t step);
+  int64_t pool_size() const { return n_; }
+
+ private:
+  const std::vector<int64_t>& order(int64_t pool_epoch);
+  int64_t n_, rows_;
+  uint64_t seed_;
+  int64_t cached_epoch_[2] = {-1, -1};
+  std::vector<int64_t> cached_[2];
+};
+
 /// Indices 0..n-1 grouped into batches of `batch_size`, ordered by sequence length (for fast
 /// evaluation: little padding). The order of predictions is restored by the caller.
 std::vector<std::vector<int64_t>> length_sorted_batches(

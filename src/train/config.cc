@@ -355,6 +355,28 @@ const std::vector<Key>& keys() {
             "distillation: temperature T of teacher and student probabilities",
             BL_ACCESS(train, distill_temperature),
             [](const ExperimentConfig& c) { return c.train.distill_temperature == 1.0; }},
+        Key{"train",
+            "distill_unlabelled",
+            Kind::kString,
+            0,
+            0,
+            false,
+            {},
+            "distillation: unlabelled pool, a text file with one text per line (.gz allowed) "
+            "whose texts train on the teacher's soft term only (none when absent; "
+            "docs/distillation.md)",
+            BL_ACCESS(train, distill_unlabelled),
+            [](const ExperimentConfig& c) { return c.train.distill_unlabelled.empty(); }},
+        Key{"train",
+            "distill_unlabelled_batch",
+            Kind::kInt,
+            0,
+            double(1 << 16),
+            false,
+            {},
+            "distillation: pool rows added to each batch (0 = train.batch_size)",
+            BL_ACCESS(train, distill_unlabelled_batch),
+            [](const ExperimentConfig& c) { return c.train.distill_unlabelled_batch == 0; }},
         BL_INT(train, seed, 0, 1LL << 62, "random seed"),
         BL_INT(train, threads, 1, 1024, "intra-op threads"),
         // ---- pretrain (bytelite pretrain; docs/pretraining.md) ----
@@ -510,6 +532,22 @@ void check_section(const std::string& name, const ExperimentConfig& c, const jso
         s.fail(std::string("train.") + k, "no value unless train.distill_scores names a file",
                j.at(k));
       }
+    }
+    if (!c.train.distill_unlabelled.empty()) {
+      if (c.train.distill_scores.empty()) {
+        s.fail("train.distill_unlabelled",
+               "no value unless train.distill_scores names a file (the pool's teacher scores)",
+               j.at("distill_unlabelled"));
+      }
+      if (c.train.distill_alpha == 1.0) {
+        s.fail("train.distill_alpha",
+               "a value below 1 with train.distill_unlabelled (at 1 the pool rows have no weight)",
+               j.contains("distill_alpha") ? j.at("distill_alpha") : json(c.train.distill_alpha));
+      }
+    } else if (j.contains("distill_unlabelled_batch")) {
+      s.fail("train.distill_unlabelled_batch",
+             "no value unless train.distill_unlabelled names a file",
+             j.at("distill_unlabelled_batch"));
     }
   } else if (name == "pretrain") {
     if (encoder_kind(mc).projection) {

@@ -90,6 +90,11 @@ struct TrainConfig {
   std::string distill_scores;
   double distill_alpha = 0.5;
   double distill_temperature = 1.0;
+  // Distillation on an unlabelled pool (docs/distillation.md): a text file, one text per line
+  // (.gz allowed; "" = off), whose texts train on the teacher's soft term only, and the number
+  // of pool rows added to each batch (0 = batch_size).
+  std::string distill_unlabelled;
+  int distill_unlabelled_batch = 0;
   unsigned long seed = 1;
   int threads = 2;
 };

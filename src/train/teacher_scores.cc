@@ -3,10 +3,14 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <set>
+#include <string_view>
+#include <unordered_set>
 
 #include "core/atomic_file.h"
 #include "core/errors.h"
@@ -188,24 +192,33 @@ TeacherScores read_teacher_scores(const std::string& path, bool single_label) {
   return t;
 }
 
+namespace {
+
+// data label c -> teacher column; throws naming the teacher's header if the label sets differ.
+std::vector<size_t> teacher_columns(const TeacherScores& teacher, const Dataset& data) {
+  const size_t C = data.label_names.size();
+  std::vector<size_t> column(C);
+  std::vector<std::string> a = teacher.labels, b = data.label_names;
+  std::sort(a.begin(), a.end());
+  std::sort(b.begin(), b.end());
+  if (a != b) {
+    fail(teacher.path, 1,
+         "the labels of " + data.path + " " + show_list(data.label_names) + " in any order",
+         show_list(teacher.labels));
+  }
+  for (size_t c = 0; c < C; ++c) {
+    column[c] = static_cast<size_t>(
+        std::find(teacher.labels.begin(), teacher.labels.end(), data.label_names[c]) -
+        teacher.labels.begin());
+  }
+  return column;
+}
+
+}  // namespace
+
 std::vector<float> teacher_targets(const TeacherScores& teacher, const Dataset& data) {
   const size_t C = data.label_names.size();
-  std::vector<size_t> column(C);  // data label c -> teacher column
-  {
-    std::vector<std::string> a = teacher.labels, b = data.label_names;
-    std::sort(a.begin(), a.end());
-    std::sort(b.begin(), b.end());
-    if (a != b) {
-      fail(teacher.path, 1,
-           "the labels of " + data.path + " " + show_list(data.label_names) + " in any order",
-           show_list(teacher.labels));
-    }
-    for (size_t c = 0; c < C; ++c) {
-      column[c] = static_cast<size_t>(
-          std::find(teacher.labels.begin(), teacher.labels.end(), data.label_names[c]) -
-          teacher.labels.begin());
-    }
-  }
+  const std::vector<size_t> column = teacher_columns(teacher, data);
   std::vector<float> out;
   out.reserve(data.examples.size() * C);
   for (const Example& ex : data.examples) {
@@ -220,6 +233,101 @@ std::vector<float> teacher_targets(const TeacherScores& teacher, const Dataset& 
   return out;
 }
 
+UnlabelledPool read_unlabelled_pool(const std::string& path, const TeacherScores& teacher,
+                                    const Dataset& train, const Dataset& valid) {
+  const size_t C = train.label_names.size();
+  const std::vector<size_t> column = teacher_columns(teacher, train);
+  std::unordered_set<std::string_view> valid_texts, train_texts;
+  for (const Example& ex : valid.examples) valid_texts.insert(ex.text);
+  for (const Example& ex : train.examples) train_texts.insert(ex.text);
+  if (FILE* f = std::fopen(path.c_str(), "rb")) {
+    std::fclose(f);
+  } else {
+    throw InputError(path + ": expected a readable pool file (one text per line), found " +
+                     std::strerror(errno));
+  }
+  const std::string buf = load(path);
+  UnlabelledPool pool;
+  pool.path = path;
+  std::unordered_set<std::string_view> kept;
+  size_t pos = 0;
+  int64_t line = 0;
+  while (pos < buf.size()) {
+    size_t end = buf.find('\n', pos);
+    if (end == std::string::npos) end = buf.size();
+    const std::string_view text(buf.data() + pos, end - pos);
+    pos = end + 1;
+    ++line;
+    if (text.empty()) {
+      ++pool.skipped_empty;
+    } else if (valid_texts.count(text)) {
+      ++pool.skipped_valid;
+    } else if (train_texts.count(text)) {
+      ++pool.skipped_train;
+    } else if (!kept.insert(text).second) {
+      ++pool.skipped_repeat;
+    } else {
+      const auto it = teacher.row.find(std::string(text));
+      if (it == teacher.row.end()) {
+        fail(path, line, "a teacher score in " + teacher.path + " for this text",
+             "none (text " + show(text) + ")");
+      }
+      const float* p = teacher.probs.data() + it->second * static_cast<int64_t>(C);
+      for (size_t c = 0; c < C; ++c) pool.teacher.push_back(p[column[c]]);
+      pool.texts.emplace_back(text);
+      pool.lines.push_back(line);
+    }
+  }
+  pool.read = line;
+  if (pool.texts.empty()) {
+    throw InputError(path + ": expected at least one pool text (one per line; " +
+                     std::to_string(line) + " lines read, " + std::to_string(pool.skipped_empty) +
+                     " empty, " + std::to_string(pool.skipped_valid) + " validation texts, " +
+                     std::to_string(pool.skipped_train) + " training texts left out), found none");
+  }
+  return pool;
+}
+
+DistillationTerms distillation_terms(const torch::Tensor& logits, const torch::Tensor& hard_targets,
+                                     const torch::Tensor& teacher, int64_t n_labelled,
+                                     bool multilabel, double temperature,
+                                     const torch::Tensor& class_weights) {
+  if (!(temperature > 0.0 && std::isfinite(temperature))) {
+    throw InvalidArgument("distillation temperature: expected a number > 0, found " +
+                          std::to_string(temperature));
+  }
+  const int64_t B = logits.size(0);
+  if (n_labelled < 0 || n_labelled > B) {
+    throw InvalidArgument("distillation: expected 0 to " + std::to_string(B) +
+                          " labelled rows, found " + std::to_string(n_labelled));
+  }
+  namespace F = torch::nn::functional;
+  const double T = temperature;
+  DistillationTerms t;
+  const torch::Tensor p = teacher.to(logits.dtype()).detach();
+  // the labelled rows' logits (the whole batch when every row is labelled)
+  const torch::Tensor lab = n_labelled == B ? logits : logits.narrow(0, 0, n_labelled);
+  if (multilabel) {
+    t.hard = n_labelled > 0 ? F::binary_cross_entropy_with_logits(lab, hard_targets)
+                            : torch::zeros({}, logits.options());
+    // p_T = sigmoid(logit(p) / T); p = 0 or 1 give logit -inf / +inf and p_T = 0 / 1.
+    const torch::Tensor pt = torch::sigmoid((torch::log(p) - torch::log1p(-p)) / T);
+    const torch::Tensor z = logits / T;
+    t.soft = (torch::xlogy(pt, pt) + torch::xlogy(1 - pt, 1 - pt) - pt * F::logsigmoid(z) -
+              (1 - pt) * F::logsigmoid(-z))
+                 .mean();
+  } else {
+    auto opts = F::CrossEntropyFuncOptions();
+    if (class_weights.defined()) opts.weight(class_weights);
+    t.hard = n_labelled > 0 ? F::cross_entropy(lab, hard_targets, opts)
+                            : torch::zeros({}, logits.options());
+    const torch::Tensor pt = torch::softmax(torch::log(p) / T, 1);
+    const torch::Tensor log_q = torch::log_softmax(logits / T, 1);
+    t.soft = (torch::xlogy(pt, pt) - pt * log_q).sum(1).mean();
+  }
+  return t;
+}
+
 torch::Tensor distillation_loss(const torch::Tensor& logits, const torch::Tensor& hard_targets,
                                 const torch::Tensor& teacher, bool multilabel, double alpha,
                                 double temperature, const torch::Tensor& class_weights) {
@@ -227,31 +335,10 @@ torch::Tensor distillation_loss(const torch::Tensor& logits, const torch::Tensor
     throw InvalidArgument("distillation alpha: expected a number in [0, 1], found " +
                           std::to_string(alpha));
   }
-  if (!(temperature > 0.0 && std::isfinite(temperature))) {
-    throw InvalidArgument("distillation temperature: expected a number > 0, found " +
-                          std::to_string(temperature));
-  }
-  namespace F = torch::nn::functional;
+  const DistillationTerms t = distillation_terms(logits, hard_targets, teacher, logits.size(0),
+                                                 multilabel, temperature, class_weights);
   const double T = temperature;
-  torch::Tensor hard, soft;
-  const torch::Tensor p = teacher.to(logits.dtype()).detach();
-  if (multilabel) {
-    hard = F::binary_cross_entropy_with_logits(logits, hard_targets);
-    // p_T = sigmoid(logit(p) / T); p = 0 or 1 give logit -inf / +inf and p_T = 0 / 1.
-    const torch::Tensor pt = torch::sigmoid((torch::log(p) - torch::log1p(-p)) / T);
-    const torch::Tensor z = logits / T;
-    soft = (torch::xlogy(pt, pt) + torch::xlogy(1 - pt, 1 - pt) - pt * F::logsigmoid(z) -
-            (1 - pt) * F::logsigmoid(-z))
-               .mean();
-  } else {
-    auto opts = F::CrossEntropyFuncOptions();
-    if (class_weights.defined()) opts.weight(class_weights);
-    hard = F::cross_entropy(logits, hard_targets, opts);
-    const torch::Tensor pt = torch::softmax(torch::log(p) / T, 1);
-    const torch::Tensor log_q = torch::log_softmax(logits / T, 1);
-    soft = (torch::xlogy(pt, pt) - pt * log_q).sum(1).mean();
-  }
-  return alpha * hard + (1.0 - alpha) * T * T * soft;
+  return alpha * t.hard + (1.0 - alpha) * T * T * t.soft;
 }
 
 }  // namespace bytelite

@@ -54,6 +54,53 @@ TeacherScores read_teacher_scores(const std::string& path, bool single_label);
 ///    ...)").
 std::vector<float> teacher_targets(const TeacherScores& teacher, const Dataset& data);
 
+/// The unlabelled pool of distillation (config train.distill_unlabelled; docs/distillation.md):
+/// texts that train on the teacher's soft term only, never with a hard label.
+struct UnlabelledPool {
+  std::string path;
+  std::vector<std::string> texts;  // the kept texts, in file order
+  std::vector<int64_t> lines;      // 1-based line of each kept text
+  std::vector<float> teacher;      // [texts.size() * labels] in the training data's label order
+  int64_t read = 0;                // lines read (texts in the file)
+  int64_t skipped_valid = 0;       // lines equal to a validation text (left out)
+  int64_t skipped_train = 0;       // lines equal to a training text (left out: labelled already)
+  int64_t skipped_repeat = 0;      // lines repeating an earlier kept line (left out)
+  int64_t skipped_empty = 0;       // empty lines (left out)
+  size_t size() const { return texts.size(); }
+};
+
+/// Reads the pool file `path`: one text per line, the line's bytes up to LF (a CR stays part of
+/// the text, as the teacher builder reads it), gzip-decompressed when the name ends in ".gz".
+/// A line is left out (and counted) when it is empty, equals the text of a validation example
+/// (`valid`, by exact bytes: a validation text never enters training), equals the text of a
+/// training example (`train`: it trains with its label), or repeats an earlier kept line. Every
+/// kept line needs a row in `teacher` (its probabilities are returned in train.label_names
+/// order). Throws InputError, one line:
+///  - "<path>: expected a readable file ..." / "... valid gzip data ..." when it cannot be read;
+///  - "<path>:<line>: expected a teacher score in <teacher> for this text, found none (text ...)";
+///  - "<teacher>:1: expected the labels of <train> ..." when the label sets differ;
+///  - "<path>: expected at least one pool text (...), found none" when no line is kept (an
+///    empty file, or every line left out; the message gives the counts).
+UnlabelledPool read_unlabelled_pool(const std::string& path, const TeacherScores& teacher,
+                                    const Dataset& train, const Dataset& valid);
+
+/// The two terms of the distillation loss of a batch whose first `n_labelled` rows have hard
+/// labels and whose other rows are pool rows (teacher only):
+///   hard: as in distillation_loss, over rows [0, n_labelled) only (hard_targets holds those
+///         rows: [n_labelled] class indices or [n_labelled, C] targets); a zero scalar when
+///         n_labelled is 0;
+///   soft: the mean over all rows (multi-label: over all rows x labels) of KL(p_T || q_T), as in
+///         distillation_loss; no T^2 factor.
+/// distillation_loss(...) = alpha * hard + (1 - alpha) * T^2 * soft with n_labelled = B.
+/// Throws InvalidArgument if T <= 0 or n_labelled is outside [0, B].
+struct DistillationTerms {
+  torch::Tensor hard, soft;
+};
+DistillationTerms distillation_terms(const torch::Tensor& logits, const torch::Tensor& hard_targets,
+                                     const torch::Tensor& teacher, int64_t n_labelled,
+                                     bool multilabel, double temperature,
+                                     const torch::Tensor& class_weights = {});
+
 /// The distillation loss of one batch, a scalar (mean over the batch):
 ///   alpha * hard + (1 - alpha) * T^2 * soft
 /// single-label (hard_targets int64 [B] class indices, teacher [B, C] rows summing to 1):

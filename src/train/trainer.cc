@@ -59,7 +59,7 @@ class ClassifyTask : public TrainTask {
   ClassifyTask(const ExperimentConfig& cfg, const TrainOptions& opts, const EncodedDataset& train,
                const EncodedDataset& valid, ModelMeta& meta, ByteClassifier& model,
                torch::Tensor class_weights, int64_t steps_per_epoch, int64_t total_steps, int rank,
-               int world)
+               int world, const EncodedDataset* mixed = nullptr, int64_t pool_rows = 0)
       : cfg_(cfg),
         tc_(cfg.train),
         opts_(opts),
@@ -72,7 +72,15 @@ class ClassifyTask : public TrainTask {
         total_steps_(total_steps),
         best_path_(opts.out_dir + "/best.ckpt"),
         rank_(rank),
-        world_(world) {}
+        world_(world),
+        mixed_(mixed) {
+    if (mixed_ != nullptr) {
+      pool_size_ = static_cast<int64_t>(mixed_->size() - train_.size());
+      pool_rows_ = pool_rows;
+      // the global pool batch (pool_rows x world size) of each step, the same on every rank
+      sampler_ = std::make_unique<PoolSampler>(pool_size_, pool_rows_ * world_, tc_.seed);
+    }
+  }
 
   torch::nn::Module& module() override { return *model_; }
   std::vector<ParamGroup> parameter_groups() override {
@@ -147,6 +155,7 @@ class ClassifyTask : public TrainTask {
       batches_epoch_ = epoch_;
     }
     const std::vector<int64_t>& global = batches_[step % steps_per_epoch_];
+    if (mixed_ != nullptr) return pool_loss(global, step);
     if (world_ == 1) return batch_loss(global);
     // Data parallelism: this rank's share (positions p % world == rank), its mean loss weighted
     // by n_rank x world / n_global so that the mean over the ranks is the global batch's loss.
@@ -173,6 +182,36 @@ class ClassifyTask : public TrainTask {
     return torch::nn::functional::cross_entropy(
         logits, batch.labels,
         torch::nn::functional::CrossEntropyFuncOptions().weight(class_weights_));
+  }
+  // Distillation with the unlabelled pool (docs/distillation.md): the labelled rows of the
+  // step's global batch and the step's global pool rows, each sharded p % world as the labelled
+  // batch; loss = alpha * CE(labelled rows) + (1 - alpha) * T^2 * KL(all rows), each term's mean
+  // weighted by its rank share x world / its global count so that the mean over the ranks is the
+  // global batch's loss. A rank always has pool rows (pool_rows per rank); one without labelled
+  // rows (a last batch smaller than the world) has no hard term.
+  torch::Tensor pool_loss(const std::vector<int64_t>& global, int64_t step) {
+    const int64_t N = static_cast<int64_t>(train_.size());
+    const std::vector<int64_t> global_pool = sampler_->step_rows(step);
+    std::vector<int64_t> rows;
+    for (int64_t p : shard_positions(static_cast<int64_t>(global.size()), rank_, world_))
+      rows.push_back(global[p]);
+    const int64_t n_lab = static_cast<int64_t>(rows.size());
+    for (int64_t p : shard_positions(static_cast<int64_t>(global_pool.size()), rank_, world_))
+      rows.push_back(N + global_pool[p]);
+    const int64_t n_all = static_cast<int64_t>(rows.size());
+    Batch batch = make_batch(*mixed_, rows, tc_.distortion_probability, tc_.seed, epoch_);
+    auto logits = model_->forward(batch.ids, batch.mask);
+    const torch::Tensor hard_targets =
+        train_.multilabel ? batch.targets.narrow(0, 0, n_lab) : batch.labels.narrow(0, 0, n_lab);
+    const DistillationTerms t =
+        distillation_terms(logits, hard_targets, batch.teacher, n_lab, train_.multilabel,
+                           tc_.distill_temperature, class_weights_);
+    const double T = tc_.distill_temperature, a = tc_.distill_alpha;
+    if (world_ == 1) return a * t.hard + (1.0 - a) * T * T * t.soft;
+    const double w_hard = static_cast<double>(n_lab) * world_ / static_cast<double>(global.size());
+    const double w_soft = static_cast<double>(n_all) * world_ /
+                          static_cast<double>(global.size() + global_pool.size());
+    return a * w_hard * t.hard + (1.0 - a) * T * T * w_soft * t.soft;
   }
   void after_step(int64_t step, double lv, double lr) override {
     loss_ema_ = std::isnan(loss_ema_) ? lv : 0.98 * loss_ema_ + 0.02 * lv;
@@ -233,6 +272,9 @@ class ClassifyTask : public TrainTask {
   const int64_t steps_per_epoch_, total_steps_;
   const std::string best_path_;
   const int rank_, world_;
+  const EncodedDataset* mixed_;  // training rows, then the pool's rows (distillation pool)
+  int64_t pool_size_ = 0, pool_rows_ = 0;
+  std::unique_ptr<PoolSampler> sampler_;
   std::vector<std::vector<int64_t>> batches_;
   int64_t batches_epoch_ = -1, epoch_ = 0, first_step_ = 0;
   double loss_ema_ = NAN;
@@ -276,9 +318,26 @@ TrainResult train_classifier(const ExperimentConfig& cfg, const TrainOptions& op
   ByteTokenizer tok(cfg.tokenizer.max_length, cfg.tokenizer.lowercase_ascii);
   EncodedDataset train = encode_dataset(train_data, tok);
   EncodedDataset valid = encode_dataset(valid_data, tok);
+  UnlabelledPool pool;
+  EncodedDataset mixed;
   if (!tc.distill_scores.empty()) {  // distillation (docs/distillation.md)
-    train.teacher =
-        teacher_targets(read_teacher_scores(tc.distill_scores, !train.multilabel), train_data);
+    const TeacherScores teacher = read_teacher_scores(tc.distill_scores, !train.multilabel);
+    train.teacher = teacher_targets(teacher, train_data);
+    if (!tc.distill_unlabelled.empty()) {
+      // the unlabelled pool: the training rows followed by the pool's (soft term only)
+      pool = read_unlabelled_pool(tc.distill_unlabelled, teacher, train_data, valid_data);
+      mixed = train;
+      for (const std::string& text : pool.texts) {
+        bool trunc = false;
+        mixed.ids.push_back(encode_text(tok, text, &trunc));
+        if (train.multilabel) {
+          mixed.targets.insert(mixed.targets.end(), static_cast<size_t>(train.num_labels), 0.0f);
+        } else {
+          mixed.labels.push_back(0);  // never read: pool rows have no hard term
+        }
+      }
+      mixed.teacher.insert(mixed.teacher.end(), pool.teacher.begin(), pool.teacher.end());
+    }
   }
   const int64_t C = train.num_labels;
   if (opts.verbose) {
@@ -289,6 +348,19 @@ TrainResult train_classifier(const ExperimentConfig& cfg, const TrainOptions& op
       if (d->skipped_rows > 0)
         std::fprintf(stderr, "data: skipped %lld bad rows in %s (--skip-bad-rows)\n",
                      static_cast<long long>(d->skipped_rows), d->path.c_str());
+    }
+    if (pool.size() > 0) {
+      const int64_t rows =
+          tc.distill_unlabelled_batch > 0 ? tc.distill_unlabelled_batch : tc.batch_size;
+      std::fprintf(stderr,
+                   "distill: pool %s: %lld lines, %zu texts kept; left out: %lld validation "
+                   "texts, %lld training texts, %lld repeats, %lld empty; %lld pool rows per "
+                   "batch\n",
+                   pool.path.c_str(), static_cast<long long>(pool.read), pool.size(),
+                   static_cast<long long>(pool.skipped_valid),
+                   static_cast<long long>(pool.skipped_train),
+                   static_cast<long long>(pool.skipped_repeat),
+                   static_cast<long long>(pool.skipped_empty), static_cast<long long>(rows));
     }
     const int64_t tr = train.truncated + valid.truncated;
     if (tr > 0) {
@@ -338,8 +410,10 @@ TrainResult train_classifier(const ExperimentConfig& cfg, const TrainOptions& op
   if (rank == 0) make_dirs(opts.out_dir);
   const std::string best_path = opts.out_dir + "/best.ckpt";
 
+  const int64_t pool_rows =
+      tc.distill_unlabelled_batch > 0 ? tc.distill_unlabelled_batch : tc.batch_size;
   ClassifyTask task(cfg, opts, train, valid, meta, model, class_weights, steps_per_epoch,
-                    total_steps, rank, world);
+                    total_steps, rank, world, pool.size() > 0 ? &mixed : nullptr, pool_rows);
   TrainerSettings ts;
   ts.what = "training";
   ts.lr_key = "train.learning_rate";
@@ -360,6 +434,7 @@ TrainResult train_classifier(const ExperimentConfig& cfg, const TrainOptions& op
   ts.config_json = rank_config_json(cfg);
   ts.data_files = {opts.train_path, opts.valid_path};
   if (!tc.distill_scores.empty()) ts.data_files.push_back(tc.distill_scores);
+  if (!tc.distill_unlabelled.empty()) ts.data_files.push_back(tc.distill_unlabelled);
   ts.global_batch = global_batch;
   Trainer trainer(task, ts);
   const TrainerResult tr = trainer.run();
