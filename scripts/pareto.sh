@@ -48,6 +48,7 @@ main() {
     "byteqrnn_ds4:byteqrnn::short:model.gbst_downsample_rate=4"
     "byteqrnn_w32:byteqrnn::short:model.embedding_size=32 model.bottleneck_size=32 model.qrnn_state_size=32"
     "byteqrnn_l1:byteqrnn::short:model.qrnn_layers=1"
+    "byteqrnn_w32_ds4:byteqrnn::short:model.embedding_size=32 model.bottleneck_size=32 model.qrnn_state_size=32 model.gbst_downsample_rate=4"
     "pqrnn_f128:pqrnn:pqrnn:short:model.projection_feature_size=128"
     "pqrnn_f256:pqrnn:pqrnn256:short:model.projection_feature_size=256"
     "pqrnn_f512:pqrnn:pqrnn512:short:model.projection_feature_size=512"
@@ -58,7 +59,7 @@ main() {
   )
   # cheap runs first (pQRNN trains about 4x faster than ByteQRNN)
   order=(pqrnn_f128 pqrnn_f256 pqrnn_f512 pqrnn_f512_s32 pqrnn_f512_l1 pqrnn_full pqrnn_s32_full
-    byteqrnn byteqrnn_ds4 byteqrnn_w32 byteqrnn_l1)
+    byteqrnn byteqrnn_ds4 byteqrnn_w32 byteqrnn_l1 byteqrnn_w32_ds4)
   [ "${SKIP_TRAIN:-0}" = 1 ] && order=()
   for want in "${order[@]}"; do
     for r in "${runs[@]}"; do

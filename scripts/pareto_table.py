@@ -24,11 +24,14 @@ import sys
 
 # name -> (short description of what differs from the recipe's config, config file)
 DESC = {
-    "main_job": "ByteQRNN, the shipped main-job recipe (full recipe, early stopping)",
+    "main_job": "ByteQRNN, the shipped main-job recipe (`configs/byteqrnn_olid.json`)",
+    "pqrnn_full": "pQRNN, projection 512 (`configs/pqrnn_olid.json`)",
+    "pqrnn_s32_full": "pQRNN, projection 512, state 32",
     "byteqrnn": "ByteQRNN (`configs/byteqrnn_olid.json`)",
     "byteqrnn_ds4": "ByteQRNN, GBST downsampling rate 4",
     "byteqrnn_w32": "ByteQRNN, width 32 (embedding, bottleneck, state)",
     "byteqrnn_l1": "ByteQRNN, 1 QRNN layer",
+    "byteqrnn_w32_ds4": "ByteQRNN, width 32, GBST downsampling rate 4",
     "pqrnn_f128": "pQRNN, projection 128",
     "pqrnn_f256": "pQRNN, projection 256",
     "pqrnn_f512": "pQRNN, projection 512 (`configs/pqrnn_olid.json`)",
@@ -86,7 +89,7 @@ def main():
             "name": name, "desc": DESC[name], "seeds": seeds, "test_macro_f1": f1,
             "test_roc_auc": auc, "valid_macro_f1": valid, "f1": st.mean(f1),
             "bytes": os.path.getsize(f"{d1}/model.blt"), "parameters": summ["parameters"],
-            "budget": f"{steps} steps" if steps else f"full recipe, stopped at step {summ['steps']}",
+            "budget": f"{steps} steps" if steps else f"full recipe ({summ['steps']} steps)",
             "model": {k: m.get(k) for k in ("encoder", "embedding_size", "bottleneck_size",
                                              "qrnn_state_size", "qrnn_layers",
                                              "gbst_downsample_rate",
