@@ -4,7 +4,7 @@
 threshold)): one text a line in, one probability of the positive class and the 0/1 decision a
 line out, so scripts/pareto.sh can time it beside `bytelite predict` and fastText.
 
-Usage: /usr/bin/python3 scripts/pareto_lr_predict.py MODEL.pkl INPUT.txt > OUT.txt
+Usage: /usr/bin/python3 scripts/pareto_lr_predict.py MODEL_PKL TEXT_FILE > OUTPUT
 The pickle is trusted input (the peer benchmark's own output): never load one from elsewhere.
 """
 import pickle
@@ -13,7 +13,7 @@ import sys
 
 def main():
     if len(sys.argv) != 3:
-        sys.exit("usage: pareto_lr_predict.py MODEL.pkl INPUT.txt")
+        sys.exit("usage: pareto_lr_predict.py MODEL_PKL TEXT_FILE (expected 2 arguments)")
     with open(sys.argv[1], "rb") as f:
         vec, clf, thr = pickle.load(f)
     with open(sys.argv[2], encoding="utf-8") as f:

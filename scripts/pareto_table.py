@@ -89,7 +89,8 @@ def main():
             "name": name, "desc": DESC[name], "seeds": seeds, "test_macro_f1": f1,
             "test_roc_auc": auc, "valid_macro_f1": valid, "f1": st.mean(f1),
             "bytes": os.path.getsize(f"{d1}/model.blt"), "parameters": summ["parameters"],
-            "budget": f"{steps} steps" if steps else f"full recipe ({summ['steps']} steps)",
+            "budget": (f"{steps} steps" if steps
+                       else f"full recipe (seed {seeds[0]}: {summ['steps']} steps)"),
             "model": {k: m.get(k) for k in ("encoder", "embedding_size", "bottleneck_size",
                                              "qrnn_state_size", "qrnn_layers",
                                              "gbst_downsample_rate",

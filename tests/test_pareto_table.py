@@ -90,7 +90,7 @@ class Table(unittest.TestCase):
         md = r.stdout
         self.assertIn("| 0.630 [0.600, 0.660] |", md)
         self.assertIn("| 2.00x |", md)
-        self.assertIn("full recipe (2984 steps), 3 seeds", md)
+        self.assertIn("full recipe (seed 1: 2984 steps), 3 seeds", md)
         self.assertIn("1200 steps, 3 seeds", md)
 
 
