@@ -9,7 +9,8 @@
 #              is not retrained.
 #   REUSE_DIR  optional: runs trained before with the same settings (the 1,200-step runs of
 #              scripts/experiments/pqrnn_valid.sh, or a directory laid out like it); a run found
-#              there as <name>_s<seed> or <alias>_s<seed> (see RUNS below) is copied, not trained.
+#              there as <name>_s<seed> or <alias>_s<seed> (see runs=( ) below) is copied after its
+#              config.json is checked against this script's settings, not trained.
 #   PEERS_DIR  default runs/peers: scripts/peers.sh's run directory. The shipped main-job recipe
 #              (configs/byteqrnn_olid.json, full recipe with early stopping) is read from
 #              PEERS_DIR/bytelite/olid/s{1,2,3}, fastText (.ftz) and TF-IDF + LR from
@@ -17,7 +18,7 @@
 #              scripts/peers.sh first).
 # Environment: BYTELITE (default build/bytelite), BYTELITE_TRAIN (default build/bytelite-train),
 #   RUNS (paired speed rounds, default 3), REPEAT (copies of OLID's 860 test texts as speed
-#   input, default 20), STEPS (training steps of the short runs, default 1200), ONLY_TRAIN=1
+#   input, default 30), STEPS (training steps of the short runs, default 1200), ONLY_TRAIN=1
 #   (stop after training), SKIP_TRAIN=1 (table from the runs there are; rows with fewer seeds
 #   say so).
 #
@@ -38,6 +39,14 @@ main() {
   reuse=${2:-}
   peers=${3:-runs/peers}
   train_bin=${BYTELITE_TRAIN:-build/bytelite-train}
+  # what the later steps need, checked before hours of training
+  [ -z "$reuse" ] || [ -d "$reuse" ] || die "expected the directory of earlier runs $reuse, found none"
+  [ -f "$peers/peers.json" ] ||
+    die "expected the peer benchmark's $peers/peers.json (scripts/peers.sh $peers), found none"
+  [ -f "$peers/fasttext/olid/s1/model.ftz" ] ||
+    die "expected fastText's quantized model $peers/fasttext/olid/s1/model.ftz (scripts/peers.sh), found none"
+  command -v fasttext > /dev/null || die "expected Debian's fasttext, found none (scripts/install-deps.sh)"
+  [ -x /usr/bin/time ] || die "expected /usr/bin/time (Debian package time), found none"
   steps=${STEPS:-1200}
   mkdir -p "$out"
   # name:config:alias in REUSE_DIR:budget:settings (space-separated section.key=value).
