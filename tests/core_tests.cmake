@@ -11,3 +11,7 @@ if(TARGET bytelite)
     COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_report_render.py
       $<TARGET_FILE:bytelite> ${PROJECT_SOURCE_DIR})
 endif()
+# scripts/pareto_table.py (the README's Pareto table) on a made-up run directory: fronts, seed
+# means and ranges, per-round speed ratios against fastText.
+add_test(NAME pareto_table_fronts_and_rows
+  COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_pareto_table.py)
