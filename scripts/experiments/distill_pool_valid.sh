@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# What distillation gives on OLID, validation only (docs/distillation.md "Measured: the
+# unlabelled pool"): for each recipe (configs/<name>_olid.json), seeds 1-3, short runs of 1,200
+# steps (evaluation every 200 steps, best checkpoint on validation macro-F1, no early stopping),
+# 1 thread:
+#   none      no teacher;
+#   teacher   the char n-gram teacher (data/teacher/olid_charngram_lr.tsv.gz) on the labelled
+#             texts, alpha 0.5, T 1;
+#   pool      the same plus the unlabelled pool data/pretrain/tweets.txt.gz (train.batch_size
+#             pool rows added to each batch, soft term only);
+# then the int8 model of each run evaluated on the validation set (`bytelite eval --json`),
+# printed per seed and as mean [min, max]. The test set is not read.
+# Usage: scripts/experiments/distill_pool_valid.sh [OUT, default runs/distill_pool] [recipes...]
+#   recipes default: pqrnn (also: byteqrnn). Runs already trained (OUT/<recipe>_<arm>_s<seed>/
+#   model.blt) are not retrained, so an interrupted run continues.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+out=${1:-runs/distill_pool}
+shift || true
+recipes=("${@:-pqrnn}")
+[ ${#recipes[@]} -eq 0 ] && recipes=(pqrnn)
+bin=${BYTELITE:-build/bytelite}
+teacher=data/teacher/olid_charngram_lr.tsv.gz
+pool=data/pretrain/tweets.txt.gz
+mkdir -p "$out"
+arms=(none teacher pool)
+for recipe in "${recipes[@]}"; do
+  for arm in "${arms[@]}"; do
+    case $arm in
+      none) extra=() ;;
+      teacher) extra=(--set "train.distill_scores=$teacher" --set train.distill_alpha=0.5) ;;
+      pool) extra=(--set "train.distill_scores=$teacher" --set train.distill_alpha=0.5
+        --set "train.distill_unlabelled=$pool") ;;
+    esac
+    for seed in 1 2 3; do
+      dir=$out/${recipe}_${arm}_s$seed
+      if [ ! -f "$dir/model.blt" ]; then
+        rm -rf "$dir"
+        echo "[$(date -u +%H:%M:%S)] training $dir" >&2
+        "$bin" train --config "configs/${recipe}_olid.json" --train data/olid/train.tsv \
+          --valid data/olid/valid.tsv --out "$dir" --threads 1 --quiet \
+          --set train.max_steps=1200 --set train.eval_every_steps=200 \
+          --set train.early_stopping_patience=0 --set train.seed=$seed "${extra[@]}" > /dev/null
+      fi
+    done
+  done
+  for arm in "${arms[@]}"; do
+    /usr/bin/python3 - "$bin" "$out" "${recipe}_$arm" <<'EOF'
+import json, statistics, subprocess, sys
+bin_, out, name = sys.argv[1:]
+f1, auc = [], []
+for seed in (1, 2, 3):
+    d = f"{out}/{name}_s{seed}"
+    j = json.loads(subprocess.run([bin_, "eval", "--model", d + "/model.blt", "--data",
+                                   "data/olid/valid.tsv", "--threads", "1", "--json"],
+                                  capture_output=True, text=True, check=True).stdout)
+    s = json.load(open(d + "/summary.json"))
+    f1.append(j["macro_f1"])
+    auc.append(j["roc_auc"])
+    print(f"{name} seed {seed}: int8 valid macro-F1 {j['macro_f1']:.4f}, ROC AUC "
+          f"{j['roc_auc']:.4f}; best step {s['best_step']}, training {s['train_seconds']:.0f} s")
+for label, v in (("macro-F1", f1), ("ROC AUC", auc)):
+    print(f"{name} {label}: {statistics.mean(v):.4f} [{min(v):.4f}, {max(v):.4f}]")
+EOF
+  done
+done
