@@ -598,6 +598,26 @@ TEST(UnlabelledPool, MissingTeacherRowEmptyPoolAndUnreadableFileAreOneLineErrors
                    "or directory");
   for (const std::string& m : {err(missing), err(empty), err(all_out), e})
     EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+  // a .gz name: a truncated stream, data that is not gzip and an empty file are errors, for
+  // the pool and for the teacher file (both read by one function)
+  std::string lines;
+  for (int i = 0; i < 400; ++i) lines += "pool one\n";
+  const std::string plain = write_file(f.dir + "/whole.txt", lines);
+  ASSERT_EQ(testutil::run_cmd("gzip -k '" + plain + "'").code, 0);
+  const std::string cut = f.dir + "/cut.txt.gz";
+  ASSERT_EQ(testutil::run_cmd("head -c -8 '" + plain + ".gz' > '" + cut + "'").code, 0);
+  const std::string not_gz = write_file(f.dir + "/plain.txt.gz", "pool one\n");
+  const std::string empty_gz = write_file(f.dir + "/empty.txt.gz", "");
+  EXPECT_EQ(err(plain + ".gz"), "(no error)") << "the whole stream reads";
+  EXPECT_EQ(err(cut), cut +
+                          ": expected the rest of the gzip stream, found the end of the file "
+                          "(truncated gzip file)");
+  EXPECT_EQ(err(not_gz), not_gz +
+                             ": expected gzip data (the file name ends in .gz), found data that "
+                             "does not start with the gzip magic bytes 1f 8b");
+  EXPECT_EQ(err(empty_gz),
+            empty_gz + ": expected gzip data (the file name ends in .gz), found an empty file");
+  EXPECT_EQ(error_of([&] { read_teacher_scores(cut, true); }), err(cut));
   // a teacher with other labels: the teacher's header line
   const TeacherScores other = read_teacher_scores(
       write_file(f.dir + "/other.tsv", "text\tNOT\tHATE\npool one\t1\t0\n"), true);
@@ -806,6 +826,22 @@ TEST(DistillTrainer, UnlabelledPoolTrainsDeterministicallyAndOnlyWhenAsked) {
   // with distortion (pool rows are distorted too): still deterministic
   c.train.distortion_probability = 0.3;
   EXPECT_EQ(run(c, "pool_dist_a"), run(c, "pool_dist_b"));
+  // more pool rows per step than the pool holds: an error before training, naming the pool
+  c.train.distill_unlabelled_batch = 100;
+  try {
+    run(c, "too_many");
+    FAIL() << "no error";
+  } catch (const InputError& e) {
+    const std::string want = pool +
+                             ": expected at least 100 kept texts (train.distill_unlabelled_batch, "
+                             "or train.batch_size when it is 0, x 1 ranks: pool rows per step), "
+                             "found ";
+    const std::string what = e.what();
+    ASSERT_EQ(what.rfind(want, 0), 0u) << what;
+    EXPECT_LT(std::stoi(what.substr(want.size())), 100) << what;
+    EXPECT_GT(std::stoi(what.substr(want.size())), 8) << what;
+  }
+  c.train.distill_unlabelled_batch = 8;
   // a pool text without a teacher row stops training, naming the pool file and line
   c.train.distill_unlabelled = write_file(dir + "/pool_missing.txt", pool_text + "not scored\n");
   try {

@@ -11,6 +11,7 @@
 #include <set>
 #include <string_view>
 #include <unordered_set>
+#include <vector>
 
 #include "core/atomic_file.h"
 #include "core/errors.h"
@@ -97,19 +98,44 @@ std::string unescape(std::string_view s, const std::string& path, int64_t line) 
   return out;
 }
 
-// The file's bytes; a name ending in ".gz" is gzip-decompressed.
+// The file's bytes; a name ending in ".gz" must be gzip data and is decompressed whole (a
+// truncated stream, corrupt data or a file that is not gzip is an InputError, as in the
+// pretraining corpus reader, src/core/corpus.cc).
 std::string load(const std::string& path) {
   if (path.size() < 3 || path.compare(path.size() - 3, 3, ".gz") != 0) return read_file(path);
+  errno = 0;
   gzFile f = gzopen(path.c_str(), "rb");
-  if (f == nullptr) throw InputError(path + ": expected a readable gzip file, found none");
+  if (f == nullptr) {
+    throw InputError(path + ": expected a readable gzip file, found " +
+                     (errno != 0 ? std::string(std::strerror(errno)) : std::string("none")));
+  }
   std::string out;
-  char buf[1 << 16];
-  int n = 0;
-  while ((n = gzread(f, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-  int err = 0;
-  const std::string msg = n < 0 ? gzerror(f, &err) : "";
+  std::vector<char> buf(size_t{1} << 16);
+  for (bool first = true;; first = false) {
+    const int n = gzread(f, buf.data(), static_cast<unsigned>(buf.size()));
+    int err = Z_OK;
+    const char* msg = gzerror(f, &err);
+    std::string problem;
+    if (n < 0 || err != Z_OK) {
+      std::string detail = msg != nullptr ? msg : "unknown error";
+      if (detail.rfind(path + ": ", 0) == 0) detail.erase(0, path.size() + 2);  // zlib's prefix
+      problem = err == Z_BUF_ERROR
+                    ? "expected the rest of the gzip stream, found the end of the file "
+                      "(truncated gzip file)"
+                    : "expected valid gzip data, found corrupt data (zlib: " + detail + ")";
+    } else if (first && gzdirect(f) != 0) {
+      problem =
+          std::string("expected gzip data (the file name ends in .gz), found ") +
+          (n == 0 ? "an empty file" : "data that does not start with the gzip magic bytes 1f 8b");
+    }
+    if (!problem.empty()) {
+      gzclose(f);
+      throw InputError(path + ": " + problem);
+    }
+    if (n == 0) break;
+    out.append(buf.data(), static_cast<size_t>(n));
+  }
   gzclose(f);
-  if (n < 0) throw InputError(path + ": expected valid gzip data, found " + msg);
   return out;
 }
 

@@ -412,6 +412,14 @@ TrainResult train_classifier(const ExperimentConfig& cfg, const TrainOptions& op
 
   const int64_t pool_rows =
       tc.distill_unlabelled_batch > 0 ? tc.distill_unlabelled_batch : tc.batch_size;
+  if (pool.size() > 0 && pool_rows * world > static_cast<int64_t>(pool.size())) {
+    // each pool text at most once per step (docs/distillation.md)
+    throw InputError(pool.path + ": expected at least " + std::to_string(pool_rows * world) +
+                     " kept texts (train.distill_unlabelled_batch, or train.batch_size when it "
+                     "is 0, x " +
+                     std::to_string(world) + " ranks: pool rows per step), found " +
+                     std::to_string(pool.size()));
+  }
   ClassifyTask task(cfg, opts, train, valid, meta, model, class_weights, steps_per_epoch,
                     total_steps, rank, world, pool.size() > 0 ? &mixed : nullptr, pool_rows);
   TrainerSettings ts;
