@@ -19,6 +19,7 @@
 #include "cli/lines.h"
 #include "core/model_eval.h"
 #include "core/model_info_json.h"
+#include "runtime/crc32.h"
 #include "runtime_test_util.h"
 #include "train/config.h"
 
@@ -158,6 +159,30 @@ TEST(RuntimeCliGolden, InfoJsonDescribesEachGoldenFile) {
   }
 }
 
+// A crafted file (checksums recomputed) whose label name is not valid UTF-8: `info` prints the
+// name as stored and `info --json` with U+FFFD in place of the bad byte (as `predict` does),
+// instead of stopping with an internal JSON error.
+TEST(RuntimeCliGolden, InfoReplacesInvalidUtf8InStoredStrings) {
+  std::string s = read_all(source_path("tests/data/models/v1/bytefunnel.blt"));
+  const size_t at = s.find("not-offensive");
+  ASSERT_NE(at, std::string::npos);
+  s[at] = static_cast<char>(0x93);  // a continuation byte cannot start a character
+  auto put_u32 = [&](size_t off, uint32_t v) {
+    for (int i = 0; i < 4; ++i) s[off + i] = static_cast<char>((v >> (8 * i)) & 0xFF);
+  };
+  put_u32(24, rt::crc32(s.data() + 32, s.size() - 32));
+  put_u32(28, rt::crc32(s.data(), 28));
+  const std::string path = write_file(fresh_dir("info_utf8") + "/bad_label.blt", s);
+  CmdResult text = run("info " + path);
+  EXPECT_EQ(text.code, 0) << text.out;
+  EXPECT_EQ(text.out.find("internal error"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("\x93ot-offensive"), std::string::npos) << text.out;
+  CmdResult json = run("info --json " + path);
+  ASSERT_EQ(json.code, 0) << json.out;
+  EXPECT_NE(json.out.find("\xEF\xBF\xBDot-offensive"), std::string::npos) << json.out;
+  EXPECT_NO_THROW(nlohmann::json::parse(json.out));
+}
+
 // `bytelite info` prints the declared config keys (src/train/config.cc, through the generated
 // src/core/config_keys.inc) that a model file stores, with the declaration's docs: on each golden
 // model file (v1 and v2), every printed key is declared and its value is the one in the training
@@ -211,8 +236,7 @@ TEST(RuntimeCliGolden, InfoPrintsTheDeclaredKeysWithTheTrainingConfigsValues) {
       const bool pqrnn = name == std::string("pqrnn");
       const bool qrnn_layers = qrnn || name == std::string("byteqrnn");  // qrnn matches pqrnn
       EXPECT_EQ(printed.count("model.qrnn_layers"), qrnn_layers ? 1u : 0u);
-      EXPECT_EQ(printed.count("model.transformer_layers"),
-                model_section && !qrnn_layers ? 1u : 0u);
+      EXPECT_EQ(printed.count("model.transformer_layers"), model_section && !qrnn_layers ? 1u : 0u);
       // the input: projection settings for pQRNN, byte embedding + GBST otherwise
       EXPECT_EQ(printed.count("model.projection_feature_size"), pqrnn ? 1u : 0u);
       EXPECT_EQ(printed.count("model.projection_add_eos"), pqrnn ? 1u : 0u);

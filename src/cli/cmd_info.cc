@@ -36,7 +36,9 @@ CLI::App* add_info_command(CLI::App& app) {
     std::snprintf(crc, sizeof crc, "0x%08x", m.checksum);
     const bool seq2seq = m.is_seq2seq();
     if (a->json) {
-      std::printf("%s\n", model_info_json(m).dump().c_str());
+      std::printf("%s\n", model_info_json(m)
+                              .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                              .c_str());
       return;
     }
     std::printf("file:          %s (%lld bytes, format version %u, crc32 %s)\n", m.path.c_str(),
@@ -80,7 +82,9 @@ CLI::App* add_info_command(CLI::App& app) {
         "(docs/config.md)\n");
     for (const StoredConfigKey& k : stored_config_keys(m)) {
       const std::string key = k.section.empty() ? k.name : k.section + "." + k.name;
-      std::printf("  %-30s %-16s %s\n", key.c_str(), k.value.dump().c_str(), k.doc.c_str());
+      std::printf("  %-30s %-16s %s\n", key.c_str(),
+                  k.value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str(),
+                  k.doc.c_str());
     }
     std::printf("parameters:    %lld (int8 weights and embedding, int32 biases)\n",
                 static_cast<long long>(m.parameter_count));
