@@ -5,6 +5,7 @@
 # model file size, peak RSS; marks the Pareto fronts. Writes RUN_DIR/pareto.md and pareto.json.
 #
 # Usage: scripts/pareto.sh [RUN_DIR] [REUSE_DIR] [PEERS_DIR]
+#   (relative paths are taken from the repository root: the script runs there)
 #   RUN_DIR    default runs/pareto; a run RUN_DIR/<name>_s<seed>/ with model.blt and summary.json
 #              is not retrained.
 #   REUSE_DIR  optional: runs trained before with the same settings (the 1,200-step runs of
@@ -47,7 +48,20 @@ main() {
     die "expected fastText's quantized model $peers/fasttext/olid/s1/model.ftz (scripts/peers.sh), found none"
   command -v fasttext > /dev/null || die "expected Debian's fasttext, found none (scripts/install-deps.sh)"
   [ -x /usr/bin/time ] || die "expected /usr/bin/time (Debian package time), found none"
+  [ -s "$peers/fasttext/olid/s1/model.ftz" ] ||
+    die "expected a non-empty fastText model $peers/fasttext/olid/s1/model.ftz, found an empty file"
+  for seed in 1 2 3; do
+    [ -f "$out/main_job_s$seed/test_metrics_int8.json" ] ||
+      [ -f "$peers/bytelite/olid/s$seed/test_metrics_int8.json" ] ||
+      die "expected the peer benchmark's run $peers/bytelite/olid/s$seed/test_metrics_int8.json (scripts/peers.sh), found none"
+  done
+  [ $# -le 3 ] || die "expected at most 3 arguments (RUN_DIR REUSE_DIR PEERS_DIR), found $#"
   steps=${STEPS:-1200}
+  for v in "STEPS:$steps" "RUNS:${RUNS:-3}" "REPEAT:${REPEAT:-30}"; do
+    [[ "${v#*:}" =~ ^[1-9][0-9]*$ ]] || die "expected ${v%%:*} to be a whole number >= 1, found '${v#*:}'"
+  done
+  [ -x "$train_bin" ] || [ "${SKIP_TRAIN:-0}" = 1 ] ||
+    die "expected the training binary $train_bin (BYTELITE_TRAIN; cmake --build build), found none"
   mkdir -p "$out"
   # name:config:alias in REUSE_DIR:budget:settings (space-separated section.key=value).
   # budget "short": STEPS steps, evaluation every 200; "full": the config's own recipe (8 epochs,
