@@ -340,6 +340,9 @@ TrainResult train_classifier(const ExperimentConfig& cfg, const TrainOptions& op
     }
   }
   const int64_t C = train.num_labels;
+  // pool rows per rank and step (distillation pool)
+  const int64_t pool_rows =
+      tc.distill_unlabelled_batch > 0 ? tc.distill_unlabelled_batch : tc.batch_size;
   if (opts.verbose) {
     std::fprintf(stderr, "data: %zu train / %zu valid examples, %lld labels (%s)\n", train.size(),
                  valid.size(), static_cast<long long>(C),
@@ -350,8 +353,6 @@ TrainResult train_classifier(const ExperimentConfig& cfg, const TrainOptions& op
                      static_cast<long long>(d->skipped_rows), d->path.c_str());
     }
     if (pool.size() > 0) {
-      const int64_t rows =
-          tc.distill_unlabelled_batch > 0 ? tc.distill_unlabelled_batch : tc.batch_size;
       std::fprintf(stderr,
                    "distill: pool %s: %lld lines, %zu texts kept; left out: %lld validation "
                    "texts, %lld training texts, %lld repeats, %lld empty; %lld pool rows per "
@@ -360,7 +361,7 @@ TrainResult train_classifier(const ExperimentConfig& cfg, const TrainOptions& op
                    static_cast<long long>(pool.skipped_valid),
                    static_cast<long long>(pool.skipped_train),
                    static_cast<long long>(pool.skipped_repeat),
-                   static_cast<long long>(pool.skipped_empty), static_cast<long long>(rows));
+                   static_cast<long long>(pool.skipped_empty), static_cast<long long>(pool_rows));
     }
     const int64_t tr = train.truncated + valid.truncated;
     if (tr > 0) {
@@ -410,8 +411,6 @@ TrainResult train_classifier(const ExperimentConfig& cfg, const TrainOptions& op
   if (rank == 0) make_dirs(opts.out_dir);
   const std::string best_path = opts.out_dir + "/best.ckpt";
 
-  const int64_t pool_rows =
-      tc.distill_unlabelled_batch > 0 ? tc.distill_unlabelled_batch : tc.batch_size;
   if (pool.size() > 0 && pool_rows * world > static_cast<int64_t>(pool.size())) {
     // each pool text at most once per step (docs/distillation.md)
     throw InputError(pool.path + ": expected at least " + std::to_string(pool_rows * world) +
