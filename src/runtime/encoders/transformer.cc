@@ -191,18 +191,8 @@ ClassifierEncoding encode(const OpContext& c, const ClassifierNet& m, const int3
   return ClassifierEncoding{cur, L, C, hq};
 }
 
-// model.* keys: the byte front's and the Transformer layers' (funnel: + pool_windows).
-constexpr StoredModelKey kTransformerKeys[] = {
-    {"embedding_size", &ModelInfo::embedding_size},
-    {"gbst_max_block_width", &ModelInfo::gbst_max_block_width},
-    {"gbst_conv_kernel_size", &ModelInfo::gbst_conv_kernel_size},
-    {"gbst_downsample_rate", &ModelInfo::gbst_downsample_rate},
-    {"transformer_layers", &ModelInfo::transformer_layers},
-    {"num_heads", &ModelInfo::num_heads},
-    {"intermediate_size", &ModelInfo::intermediate_size},
-    {"attention_scale", &ModelInfo::attention_scale},
-    {"layer_norm", &ModelInfo::layer_norm},
-};
+// model.* keys: the byte front's and the Transformer layers'; the funnel's add pool_windows,
+// the last entry, which the plain Transformer's list leaves out.
 constexpr StoredModelKey kFunnelKeys[] = {
     {"embedding_size", &ModelInfo::embedding_size},
     {"gbst_max_block_width", &ModelInfo::gbst_max_block_width},
@@ -227,7 +217,7 @@ extern const RuntimeEncoderUnit kTransformerEncoderUnit = {
     load_v1_seq2seq,
     encode,
     nullptr,
-    {kTransformerKeys, std::size(kTransformerKeys)}};
+    {kFunnelKeys, std::size(kFunnelKeys) - 1}};
 extern const RuntimeEncoderUnit kFunnelEncoderUnit = {EncoderKind::kFunnel,
                                                       fb::EncoderTables::TransformerEncoder,
                                                       load,
