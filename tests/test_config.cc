@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -200,21 +201,47 @@ TEST(ConfigKeys, SetOverridesAnyKeyAndIsValidatedLikeTheFile) {
   json empty = json::object();
   apply_config_override(empty, "tokenizer.max_length=64");
   EXPECT_EQ(config_from_json(empty, "e.json").tokenizer.max_length, 64);
-  // a bad value is the parser's error; a bad key or a missing '=' names the known keys
+  // a bad value is the parser's error; a bad key or a missing '=' names the closest key
   json bad = json::object();
   apply_config_override(bad, "train.epochs=zero");
   EXPECT_EQ(error_of(bad),
             "cfg.json: train.epochs: expected an integer in [1, 1048576], found string \"zero\"");
-  for (const std::string s : {"train.epoch=3", "epochs=3", "train.epochs", "=3"}) {
+  for (const std::string s : {"train.epoch=3", "epochs=3", "train.epochs", "trian.epochs=3"}) {
     try {
       apply_config_override(bad, s);
       ADD_FAILURE() << "accepted " << s;
     } catch (const InvalidArgument& e) {
       const std::string msg = e.what();
       EXPECT_NE(msg.find("found '" + s + "'"), std::string::npos) << msg;
-      EXPECT_NE(msg.find("train.epochs"), std::string::npos) << msg;
+      EXPECT_NE(msg.find("closest key: train.epochs"), std::string::npos) << msg;
       EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
     }
+  }
+  EXPECT_THROW(apply_config_override(bad, "=3"), InvalidArgument);
+}
+
+TEST(ConfigKeys, SetValueErrorsNameTheFlagNotTheFile) {
+  const std::string dir = testing::TempDir() + "/set_errors";
+  std::filesystem::create_directories(dir);
+  const std::string path = dir + "/cfg.json";
+  std::ofstream(path) << full_classifier_config().dump();
+  try {
+    load_config(path, {"train.epochs=4", "model.embedding_size=abc"});
+    ADD_FAILURE() << "accepted a bad --set value";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "--set model.embedding_size=abc: expected an integer in [1, 4096], found string "
+              "\"abc\"");
+  }
+  // the file's own bad value still names the file
+  json j = full_classifier_config();
+  j["train"]["epochs"] = 0;
+  std::ofstream(path) << j.dump();
+  try {
+    load_config(path, {"model.embedding_size=8"});
+    ADD_FAILURE() << "accepted epochs 0";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind(path + ": train.epochs: expected", 0), 0u) << e.what();
   }
 }
 

@@ -550,14 +550,15 @@ TEST(UnlabelledPool, LeavesOutValidationTrainingRepeatedAndEmptyLinesAndCountsTh
                                            "you are awful\n"      // 3 training text: out
                                            "\n"                   // 4 empty: out
                                            "pool\ttwo\n"          // 5 kept (a tab is text)
-                                           "pool one\n");         // 6 repeat: out
+                                           "pool one\n"           // 6 repeat: out
+                                           "  \t \n");            // 7 blanks only: out
   const UnlabelledPool p = read_unlabelled_pool(pool_path, teacher, f.dataset, valid);
   EXPECT_EQ(p.texts, (std::vector<std::string>{"pool one", "pool\ttwo"}));
   EXPECT_EQ(p.lines, (std::vector<int64_t>{1, 5}));
-  EXPECT_EQ(p.read, 6);
+  EXPECT_EQ(p.read, 7);
   EXPECT_EQ(p.skipped_valid, 1);
   EXPECT_EQ(p.skipped_train, 1);
-  EXPECT_EQ(p.skipped_empty, 1);
+  EXPECT_EQ(p.skipped_empty, 2);
   EXPECT_EQ(p.skipped_repeat, 1);
   // the training data's label order (NOT, OFF)
   EXPECT_EQ(p.teacher, (std::vector<float>{0.75f, 0.25f, 0.4f, 0.6f}));
@@ -594,8 +595,17 @@ TEST(UnlabelledPool, MissingTeacherRowEmptyPoolAndUnreadableFileAreOneLineErrors
   const std::string none = f.dir + "/does_not_exist.txt";
   const std::string e = err(none);
   EXPECT_EQ(e, none +
-                   ": expected a readable pool file (one text per line), found No such file "
-                   "or directory");
+                   ": expected a readable pool file (one text per line), found one that cannot "
+                   "be opened (No such file or directory)");
+  // a missing teacher file, plain and .gz: expected/found, naming the path
+  EXPECT_EQ(error_of([&] { read_teacher_scores(none, true); }),
+            "'" + none +
+                "': expected a readable file, found one that cannot be opened (No such file or "
+                "directory)");
+  EXPECT_EQ(error_of([&] { read_teacher_scores(none + ".gz", true); }),
+            none +
+                ".gz: expected a readable gzip file, found one that cannot be opened (No such file "
+                "or directory)");
   for (const std::string& m : {err(missing), err(empty), err(all_out), e})
     EXPECT_EQ(m.find('\n'), std::string::npos) << m;
   // a .gz name: a truncated stream, data that is not gzip and an empty file are errors, for

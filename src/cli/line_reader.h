@@ -30,7 +30,11 @@ class LineReader {
       throw InputError("'" + path + "': expected a file, found a directory");
     }
     f_ = std::fopen(path.c_str(), "rb");
-    if (!f_) throw InputError("cannot open '" + path + "': " + std::strerror(errno));
+    if (!f_) {
+      throw InputError("'" + path +
+                       "': expected a readable file, found one that cannot be opened (" +
+                       std::strerror(errno) + ")");
+    }
     own_ = true;
   }
   ~LineReader() {

@@ -92,7 +92,10 @@ std::string read_file(const std::string& path) {
     throw InputError("'" + path + "': expected a file, found a directory");
   }
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError("cannot open '" + path + "': " + std::strerror(errno));
+  if (!in) {
+    throw InputError("'" + path + "': expected a readable file, found one that cannot be opened (" +
+                     std::strerror(errno) + ")");
+  }
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();

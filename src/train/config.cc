@@ -1,6 +1,10 @@
 #include "train/config.h"
 
+#include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <set>
@@ -640,7 +644,10 @@ ExperimentConfig config_from_json(const json& j, const std::string& source) {
 
 json load_config_json(const std::string& path) {
   std::ifstream in(path);
-  if (!in) throw ConfigError("cannot open config file '" + path + "'");
+  if (!in) {
+    throw ConfigError(path + ": expected a readable JSON config file, found one that cannot be " +
+                      "opened (" + std::strerror(errno) + ")");
+  }
   try {
     return json::parse(in);
   } catch (const json::parse_error& e) {
@@ -651,8 +658,54 @@ json load_config_json(const std::string& path) {
 ExperimentConfig load_config(const std::string& path, const std::vector<std::string>& overrides) {
   json j = load_config_json(path);
   for (const auto& o : overrides) apply_config_override(j, o);
-  return config_from_json(j, path);
+  try {
+    return config_from_json(j, path);
+  } catch (const ConfigError& e) {
+    // A bad value given by --set is the flag's error, not the file's: "<path>: <key>: ..."
+    // becomes "--set <key>=...: ..." for the last override of that key.
+    const std::string msg = e.what();
+    for (auto o = overrides.rbegin(); o != overrides.rend(); ++o) {
+      const std::string prefix = path + ": " + o->substr(0, o->find('=')) + ": ";
+      if (msg.rfind(prefix, 0) == 0) {
+        throw ConfigError("--set " + *o + ": " + msg.substr(prefix.size()));
+      }
+    }
+    throw;
+  }
 }
+
+namespace {
+// Levenshtein distance (insertions, deletions, substitutions), for "closest key" suggestions.
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// The declared key a mistyped one most likely meant, as "; closest key: K" (empty if none is
+// close): one with the same name in another section ("epochs" -> "train.epochs"), else the
+// nearest by edit distance (first in declaration order) if at most max(2, a third) of it differs.
+std::string closest_key(const std::string& section, const std::string& name) {
+  const std::string given = section.empty() ? name : section + "." + name;
+  const Key* best = nullptr;
+  size_t best_d = SIZE_MAX;
+  for (const Key& k : keys()) {
+    const size_t d = k.name == name ? 0 : edit_distance(given, k.path());
+    if (d < best_d) best = &k, best_d = d;
+  }
+  if (best_d > std::max<size_t>(2, given.size() / 3)) return "";
+  return "; closest key: " + best->path();
+}
+}  // namespace
 
 void apply_config_override(json& j, const std::string& assignment) {
   const size_t eq = assignment.find('=');
@@ -660,11 +713,14 @@ void apply_config_override(json& j, const std::string& assignment) {
   const size_t dot = key.find('.');
   const std::string section = dot == std::string::npos ? "" : key.substr(0, dot);
   const std::string name = dot == std::string::npos ? key : key.substr(dot + 1);
-  if (eq == std::string::npos || key.empty() || find_key(section, name) == nullptr) {
-    std::string known;
-    for (const Key& k : keys()) known += (known.empty() ? "" : ", ") + k.path();
-    throw InvalidArgument("--set: expected section.key=value with a config key (" + known +
-                          "), found '" + assignment + "'");
+  if (eq == std::string::npos) {
+    throw InvalidArgument("--set: expected section.key=value, found '" + assignment + "' (no '='" +
+                          closest_key(section, name) + ")");
+  }
+  if (key.empty() || find_key(section, name) == nullptr) {
+    throw InvalidArgument("--set: expected section.key=value with one of the " +
+                          std::to_string(keys().size()) + " config keys (docs/config.md" +
+                          closest_key(section, name) + "), found '" + assignment + "'");
   }
   const std::string text = assignment.substr(eq + 1);
   // JSON if it parses (3, 0.5, true, ["a","b"], "x"), otherwise the bare text as a string

@@ -177,8 +177,9 @@ ExperimentConfig load_config(const std::string& path,
                              const std::vector<std::string>& overrides = {});
 /// Sets one key of a config JSON object from "section.key=value" ("task=seq2seq" for the top
 /// level). The value is JSON if it parses as JSON (3, 0.5, true, [1,2], "x"), else the text as a
-/// string; it is validated later by config_from_json. Throws InvalidArgument naming the declared
-/// keys if the key is not one of them or there is no '='.
+/// string; it is validated later by config_from_json. Throws InvalidArgument naming the closest
+/// declared key if the key is not one of them or there is no '='. (load_config attributes a bad
+/// value given this way to "--set <assignment>", not to the file.)
 void apply_config_override(nlohmann::json& j, const std::string& assignment);
 /// Every key with its value (omitting optional keys at their default and sections the task does
 /// not read); config_from_json(config_to_json(c)) == c.

@@ -106,8 +106,9 @@ std::string load(const std::string& path) {
   errno = 0;
   gzFile f = gzopen(path.c_str(), "rb");
   if (f == nullptr) {
-    throw InputError(path + ": expected a readable gzip file, found " +
-                     (errno != 0 ? std::string(std::strerror(errno)) : std::string("none")));
+    throw InputError(
+        path + ": expected a readable gzip file, found one that cannot be opened (" +
+        (errno != 0 ? std::string(std::strerror(errno)) : std::string("no reason given")) + ")");
   }
   std::string out;
   std::vector<char> buf(size_t{1} << 16);
@@ -269,8 +270,10 @@ UnlabelledPool read_unlabelled_pool(const std::string& path, const TeacherScores
   if (FILE* f = std::fopen(path.c_str(), "rb")) {
     std::fclose(f);
   } else {
-    throw InputError(path + ": expected a readable pool file (one text per line), found " +
-                     std::strerror(errno));
+    throw InputError(path +
+                     ": expected a readable pool file (one text per line), found one that "
+                     "cannot be opened (" +
+                     std::string(std::strerror(errno)) + ")");
   }
   const std::string buf = load(path);
   UnlabelledPool pool;
@@ -284,8 +287,8 @@ UnlabelledPool read_unlabelled_pool(const std::string& path, const TeacherScores
     const std::string_view text(buf.data() + pos, end - pos);
     pos = end + 1;
     ++line;
-    if (text.empty()) {
-      ++pool.skipped_empty;
+    if (text.find_first_not_of(" \t\r\f\v") == std::string_view::npos) {
+      ++pool.skipped_empty;  // empty or only blanks: no text to distil on
     } else if (valid_texts.count(text)) {
       ++pool.skipped_valid;
     } else if (train_texts.count(text)) {

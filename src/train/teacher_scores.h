@@ -65,13 +65,14 @@ struct UnlabelledPool {
   int64_t skipped_valid = 0;       // lines equal to a validation text (left out)
   int64_t skipped_train = 0;       // lines equal to a training text (left out: labelled already)
   int64_t skipped_repeat = 0;      // lines repeating an earlier kept line (left out)
-  int64_t skipped_empty = 0;       // empty lines (left out)
+  int64_t skipped_empty = 0;       // empty or blank-only lines (left out)
   size_t size() const { return texts.size(); }
 };
 
 /// Reads the pool file `path`: one text per line, the line's bytes up to LF (a CR stays part of
 /// the text, as the teacher builder reads it), gzip-decompressed when the name ends in ".gz".
-/// A line is left out (and counted) when it is empty, equals the text of a validation example
+/// A line is left out (and counted) when it is empty or only blanks (space, tab, CR, FF, VT),
+/// equals the text of a validation example
 /// (`valid`, by exact bytes: a validation text never enters training), equals the text of a
 /// training example (`train`: it trains with its label), or repeats an earlier kept line. Every
 /// kept line needs a row in `teacher` (its probabilities are returned in train.label_names
