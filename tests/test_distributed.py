@@ -43,7 +43,8 @@ classifier with QAT on synthetic data, 1 thread per rank):
  12. a data file differing on rank 1, and a config differing on rank 1: every rank exits 1 with
      a one-line error naming what differs;
  13. the launcher: a rank of `--nproc 2` killed makes the launcher stop the other and exit
-     non-zero with one line naming the rank;
+     non-zero with one line naming the rank; (13b) a bad `--set` value or a missing teacher
+     file under `--nproc 2` is one error line from the launcher, before any rank starts;
  14. overlap: `--nproc 2` with the gradient allreduces started during the backward pass
      (BYTELITE_DIST_OVERLAP=1, the default) against after it (0), 4 KiB buckets (several per
      model), for classify (QAT quantizing from step 5, LP-FT freezing the encoder for 3 steps)
@@ -485,6 +486,21 @@ def training_tests(worker, exe):
         if rc != 128 + signal.SIGKILL or "found rank 1 exiting with status 137" not in last:
             fail(f"launcher: expected exit 137 naming rank 1, found {rc}: {e}")
         print(f"13. a rank of --nproc 2 killed: the launcher exits {rc} after {secs:.1f} s: {last}")
+
+        # 13b. a bad config value or an unreadable input file under --nproc: the launcher says so
+        # once, before starting any rank (not one error per rank plus the launcher's)
+        for extra, want in (
+                (["--set", "model.embedding_size=abc"],
+                 "error: --set model.embedding_size=abc: expected an integer"),
+                (["--set", "train.distill_scores=" + os.path.join(d, "no_teacher.tsv")],
+                 "expected a readable file, found one that cannot be opened")):
+            out = os.path.join(d, "bad13b")
+            p, _ = run(train_cmd(exe, d, out, 8, 8, extra + ["--nproc", "2"]), 60)
+            line = one_line_error(p.stderr.replace("bytelite: error: ", "error: "), "13b")
+            if p.returncode != 1 or want not in line or os.path.exists(out):
+                fail(f"13b: expected exit 1 with one line '{want}' and no {out}, found "
+                     f"{p.returncode}: {p.stderr!r}")
+            print(f"13b. --nproc 2 {' '.join(extra)}: {line}")
 
         # 14. overlapped vs post-backward gradient allreduce: bit-identical
         overlap_tests(worker, exe, d, one, two)

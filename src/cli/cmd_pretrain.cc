@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/launch.h"
+#include "core/atomic_file.h"
 #include "train/config.h"
 #include "train/run.h"
 
@@ -66,7 +67,7 @@ CLI::App* add_pretrain_command(CLI::App& app) {
                   "batch_size and --threads are per rank")
       ->check(kPositive);
   cmd->callback([args]() {
-    if (args->nproc > 1) std::exit(launch_local_ranks(args->nproc));
+    // Validated before --nproc starts ranks (one error, not one per rank), as in `train`.
     ExperimentConfig cfg = load_config(args->config, args->set);
     PretrainOverrides ov;
     ov.steps = args->steps;
@@ -74,6 +75,10 @@ CLI::App* add_pretrain_command(CLI::App& app) {
     ov.seed = args->seed;
     ov.heldout = args->heldout;
     apply_pretrain_overrides(cfg, ov);
+    if (args->nproc > 1) {
+      for (const std::string& f : args->corpus) check_readable_file(f);
+      std::exit(launch_local_ranks(args->nproc));
+    }
     PretrainOptions o;
     o.corpus = args->corpus;
     o.out_dir = args->out;

@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/launch.h"
+#include "core/atomic_file.h"
 #include "train/config.h"
 #include "train/run.h"
 
@@ -67,7 +68,8 @@ CLI::App* add_train_command(CLI::App& app) {
                   "batch_size and --threads are per rank")
       ->check(kPositive);
   cmd->callback([args]() {
-    if (args->nproc > 1) std::exit(launch_local_ranks(args->nproc));
+    // Validated before --nproc starts ranks, so that a bad config, flag or unreadable input
+    // file is one error from the launcher, not one per rank.
     ExperimentConfig cfg = load_config(args->config, args->set);
     TrainOverrides ov;
     ov.max_steps = args->max_steps;
@@ -77,6 +79,12 @@ CLI::App* add_train_command(CLI::App& app) {
     ov.qat = args->qat;
     ov.skip_bad_rows = args->skip_bad_rows;
     apply_train_overrides(cfg, ov);
+    if (args->nproc > 1) {
+      for (const std::string& f :
+           {args->train, args->valid, cfg.train.distill_scores, cfg.train.distill_unlabelled})
+        if (!f.empty()) check_readable_file(f);
+      std::exit(launch_local_ranks(args->nproc));
+    }
     TrainOptions o;
     o.train_path = args->train;
     o.valid_path = args->valid;

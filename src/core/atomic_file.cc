@@ -86,7 +86,7 @@ void AtomicFileWriter::commit() {
   }
 }
 
-std::string read_file(const std::string& path) {
+void check_readable_file(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
     throw InputError("'" + path + "': expected a file, found a directory");
@@ -96,6 +96,12 @@ std::string read_file(const std::string& path) {
     throw InputError("'" + path + "': expected a readable file, found one that cannot be opened (" +
                      std::strerror(errno) + ")");
   }
+}
+
+std::string read_file(const std::string& path) {
+  check_readable_file(path);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) check_readable_file(path);  // it changed since: the same message
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();

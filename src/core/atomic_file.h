@@ -29,8 +29,13 @@ class AtomicFileWriter {
   int fd_ = -1;
 };
 
-/// Reads a whole file. Throws InputError("cannot open ...") if it cannot be read.
+/// Reads a whole file. Throws InputError("'PATH': expected a readable file, found ...") if it is
+/// a directory or cannot be opened.
 std::string read_file(const std::string& path);
+
+/// Throws the InputError read_file would if `path` is a directory or cannot be opened for
+/// reading; reads nothing.
+void check_readable_file(const std::string& path);
 
 /// Creates `dir` and its missing parents (mkdir -p), mode 0755. Throws Error naming the first
 /// directory that cannot be created.
