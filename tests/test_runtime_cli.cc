@@ -408,6 +408,16 @@ TEST_F(RuntimeCli, BadModelFilesGiveOneLineErrors) {
   }
 }
 
+TEST_F(RuntimeCli, PredictOnASeq2SeqModelPointsToGenerate) {
+  const std::string m = source_path("tests/data/models/v2/seq2seq_qrnn.blt");
+  CmdResult r = run("predict --model " + m + " --input " + source_path("data/olid/test.tsv"));
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_EQ(lines_of(r.out).size(), 1u) << r.out;
+  EXPECT_EQ(r.out,
+            "bytelite: error: predict: expected a classifier model, found a seq2seq model in " + m +
+                " (architecture byteseq2seq; `bytelite generate --model " + m + "` runs it)\n");
+}
+
 TEST_F(RuntimeCli, BenchJsonHasEveryKey) {
   CmdResult r = run("bench --model " + model() + " --data " + source_path("data/olid/test.tsv") +
                     " --max-examples 40 --json");

@@ -44,7 +44,13 @@ struct Job {
 
 void predict_model(const PredictArgs& a) {
   // Load the model before reading stdin, so a bad model fails fast.
-  const Classifier clf(Model::load(a.model));
+  const std::shared_ptr<const Model> model = Model::load(a.model);
+  if (model->info().is_seq2seq()) {
+    throw ConfigError("predict: expected a classifier model, found a seq2seq model in " + a.model +
+                      " (architecture " + model->info().architecture +
+                      "; `bytelite generate --model " + a.model + "` runs it)");
+  }
+  const Classifier clf(model);
   const ModelInfo& info = clf.info();
   const std::vector<float> thresholds =
       override_thresholds(info.thresholds, a.threshold, info.multilabel, info.labels.size());
