@@ -10,6 +10,8 @@
 #include "core/atomic_file.h"
 #include "core/dataset.h"
 #include "core/errors.h"
+#include "core/quote.h"
+#include "runtime/ops/projection.h"
 
 namespace bytelite {
 namespace {
@@ -438,6 +440,31 @@ TEST(DatasetErrors, MessagesAreOneLineEvenForControlBytes) {
   const std::string path = write_temp("a.tsv", "text\tlabel\nx\tbad\x01label\r\r\n");
   const std::string msg = input_error([&] { read_dataset(path, DataSpec{}, {"a"}); });
   EXPECT_CONTAINS(msg, "\\x01");
+}
+
+TEST(QuoteText, EscapesInvalidUtf8AndControlBytesAndCutsAtACharacter) {
+  // valid 2-, 3- and 4-byte characters are kept; a lone continuation byte, a truncated sequence,
+  // an overlong form and 0xFF become \xNN
+  EXPECT_EQ(quote_text("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"),
+            "\"caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80\"");
+  EXPECT_EQ(quote_text("a\x80"
+                       "b\xE2\x82 c\xC0\xAF\xFF"),
+            "\"a\\x80b\\xe2\\x82 c\\xc0\\xaf\\xff\"");
+  EXPECT_EQ(quote_text("q\"b\\t\tn\nr\r\x01\x7F"), "\"q\\\"b\\\\t\\tn\\nr\\r\\x01\\x7f\"");
+  // cut: at most max_bytes of the input, never inside a character
+  EXPECT_EQ(quote_text("abcdef", 4), "\"abcd\"...");
+  EXPECT_EQ(quote_text("ab\xE2\x82\xAC", 4), "\"ab\"...");
+  EXPECT_EQ(quote_text("ab\xE2\x82\xAC", 5), "\"ab\xE2\x82\xAC\"");
+  EXPECT_EQ(quote_text(""), "\"\"");
+}
+
+TEST(DatasetErrors, InvalidUtf8InARowIsEscapedInTheMessage) {
+  const std::string path = write_temp("a.tsv", "text\tlabel\nx\tbad\xFF\xC3label\n");
+  const std::string msg = input_error([&] { read_dataset(path, DataSpec{}, {"a"}); });
+  EXPECT_CONTAINS(msg, "bad\\xff\\xc3label");
+  for (size_t i = 0; i < msg.size(); i += rt::utf8_char_length(msg, i))
+    EXPECT_TRUE(static_cast<unsigned char>(msg[i]) < 0x80 || rt::utf8_char_length(msg, i) > 1)
+        << "invalid UTF-8 at byte " << i << " of " << msg;
 }
 
 TEST(DatasetSkipBadRows, CountsSkippedRows) {

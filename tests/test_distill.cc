@@ -336,7 +336,7 @@ TEST(TeacherScores, EachBadValueIsAOneLineErrorNamingFileAndLine) {
        ":2: expected one of the escapes \\\\ \\t \\n \\r in the text, found \"\\\\x\""},
       {"label\tNOT\tOFF\nx\t0.5\t0.5\n",
        ":1: expected a header \"text<TAB>label<TAB>label...\" naming the labels, found "
-       "\"label\\x09NOT\\x09OFF\""},
+       "\"label\\tNOT\\tOFF\""},
       {"text\tNOT\tNOT\nx\t0.5\t0.5\n",
        ":1: expected distinct non-empty label names in the header, found \"NOT\" twice"},
       {"text\tNOT\tOFF\n", ":2: expected at least one row of scores, found none"},

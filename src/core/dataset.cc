@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "core/errors.h"
+#include "core/quote.h"
 
 namespace bytelite {
 namespace {
@@ -50,47 +51,7 @@ std::string message(const std::string& path, int64_t line, const std::string& ex
 
 // Quotes a value for an error message: control bytes escaped (the message stays on one line),
 // long values cut to max_bytes (at a UTF-8 character boundary).
-std::string show(std::string_view s, size_t max_bytes = 60) {
-  size_t n = s.size();
-  bool cut = false;
-  if (n > max_bytes) {
-    n = max_bytes;
-    while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
-    cut = true;
-  }
-  std::string out = "\"";
-  for (size_t i = 0; i < n; ++i) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7F) {
-          static const char* kHex = "0123456789abcdef";
-          out += "\\x";
-          out += kHex[c >> 4];
-          out += kHex[c & 0xF];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += cut ? "\"..." : "\"";
-  return out;
-}
+std::string show(std::string_view s, size_t max_bytes = 60) { return quote_text(s, max_bytes); }
 
 std::string join_quoted(const std::vector<std::string>& names, size_t max_names = 20) {
   std::string out;

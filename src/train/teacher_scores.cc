@@ -15,31 +15,14 @@
 
 #include "core/atomic_file.h"
 #include "core/errors.h"
+#include "core/quote.h"
 
 namespace bytelite {
 namespace {
 
 // A value for a one-line message: quoted, control bytes and backslashes escaped, at most
 // `max` bytes of it shown.
-std::string show(std::string_view s, size_t max = 60) {
-  std::string out = "\"";
-  for (size_t i = 0; i < s.size() && i < max; ++i) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c == '\\' || c == '"') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20 || c == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  out += '"';
-  if (s.size() > max) out += "...";
-  return out;
-}
+std::string show(std::string_view s, size_t max = 60) { return quote_text(s, max); }
 
 std::string show_list(const std::vector<std::string>& v) {
   std::string out = "(";
