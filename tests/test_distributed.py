@@ -191,6 +191,14 @@ def main():
     if rc != 1 or line != "error: RANK: expected an integer in [0, 2) (WORLD_SIZE 2), found '5'":
         fail(f"bad RANK: expected the one-line ConfigError, found {rc}: {line}")
     print(f"6. RANK=5 with WORLD_SIZE=2: {line}")
+    # ... and a knob with a leading blank or sign is refused, not read as a number
+    res, _ = finish([start(worker, ["join"], 0, 2, free_port(), 3,
+                           {"BYTELITE_DIST_BUCKET_KB": " 4"})], SLACK_S)
+    rc, _, e = res[0]
+    line = one_line_error(e, "bad BYTELITE_DIST_BUCKET_KB")
+    if rc != 1 or "BYTELITE_DIST_BUCKET_KB: expected an integer" not in line or "' 4'" not in line:
+        fail(f"BYTELITE_DIST_BUCKET_KB=' 4': expected the one-line ConfigError, found {rc}: {e}")
+    print(f"6. BYTELITE_DIST_BUCKET_KB=' 4': {line}")
 
     # 7. synchronized batch-norm statistics and activation ranges
     port = free_port()

@@ -6,6 +6,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -33,7 +34,8 @@ int env_int(const char* name, int fallback, long lo, long hi, const std::string&
   if (v == nullptr || *v == '\0') return fallback;
   char* end = nullptr;
   const long x = std::strtol(v, &end, 10);
-  if (end == v || *end != '\0' || x < lo || x > hi) {
+  const bool starts_like_a_number = std::isdigit(static_cast<unsigned char>(v[0])) || v[0] == '-';
+  if (!starts_like_a_number || end == v || *end != '\0' || x < lo || x > hi) {  // no " 5", "+5"
     throw ConfigError(std::string(name) + ": expected an integer in " + range + ", found '" + v +
                       "'");
   }
