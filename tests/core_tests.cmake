@@ -15,3 +15,7 @@ endif()
 # means and ranges, per-round speed ratios against fastText.
 add_test(NAME pareto_table_fronts_and_rows
   COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_pareto_table.py)
+# scripts/teacher/build_teacher.py's ensemble (the probability average, the validation choice of
+# its weight against a brute-force macro-F1, the USE lite embedding cache checks); no node needed.
+add_test(NAME build_teacher_ensemble
+  COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_build_teacher.py)

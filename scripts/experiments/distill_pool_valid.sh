@@ -13,6 +13,13 @@
 # Usage: scripts/experiments/distill_pool_valid.sh [OUT, default runs/distill_pool] [recipes...]
 #   recipes default: pqrnn (also: byteqrnn). Runs already trained (OUT/<recipe>_<arm>_s<seed>/
 #   model.blt) are not retrained, so an interrupted run continues.
+# Environment (defaults give the runs above):
+#   TEACHER     teacher scores file of the teacher and pool arms (default
+#               data/teacher/olid_charngram_lr.tsv.gz; e.g. data/teacher/olid_ensemble.tsv.gz)
+#   POOL_FIRST  N: the pool arm uses the first N lines of the pool only (written to
+#               OUT/pool_first<N>.txt; the ensemble teacher scores the first 10,000)
+#   ARMS        the arms to run, of "none teacher pool" (default: all three)
+#   SEEDS       the seeds to train and report (default "1 2 3")
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=${1:-runs/distill_pool}
@@ -20,10 +27,33 @@ shift || true
 recipes=("${@:-pqrnn}")
 [ ${#recipes[@]} -eq 0 ] && recipes=(pqrnn)
 bin=${BYTELITE:-build/bytelite}
-teacher=data/teacher/olid_charngram_lr.tsv.gz
+teacher=${TEACHER:-data/teacher/olid_charngram_lr.tsv.gz}
 pool=data/pretrain/tweets.txt.gz
 mkdir -p "$out"
-arms=(none teacher pool)
+read -r -a arms <<< "${ARMS:-none teacher pool}"
+read -r -a seeds <<< "${SEEDS:-1 2 3}"
+for seed in "${seeds[@]}"; do
+  if ! [[ $seed =~ ^[0-9]+$ ]]; then
+    echo "distill_pool_valid.sh: SEEDS: expected whole numbers, found \"$seed\"" >&2
+    exit 1
+  fi
+done
+for arm in "${arms[@]}"; do
+  case $arm in none | teacher | pool) ;; *)
+    echo "distill_pool_valid.sh: ARMS: expected arms of \"none teacher pool\", found \"$arm\"" >&2
+    exit 1 ;;
+  esac
+done
+[ -f "$teacher" ] || { echo "distill_pool_valid.sh: TEACHER: expected a teacher scores file, found no file \"$teacher\"" >&2; exit 1; }
+if [ -n "${POOL_FIRST:-}" ]; then
+  if ! [[ $POOL_FIRST =~ ^[1-9][0-9]*$ ]]; then
+    echo "distill_pool_valid.sh: POOL_FIRST: expected a positive line count, found \"$POOL_FIRST\"" >&2
+    exit 1
+  fi
+  zcat "$pool" | awk -v n="$POOL_FIRST" 'NR <= n' > "$out/pool_first$POOL_FIRST.txt.tmp"
+  mv "$out/pool_first$POOL_FIRST.txt.tmp" "$out/pool_first$POOL_FIRST.txt"
+  pool=$out/pool_first$POOL_FIRST.txt
+fi
 for recipe in "${recipes[@]}"; do
   for arm in "${arms[@]}"; do
     case $arm in
@@ -32,7 +62,7 @@ for recipe in "${recipes[@]}"; do
       pool) extra=(--set "train.distill_scores=$teacher" --set train.distill_alpha=0.5
         --set "train.distill_unlabelled=$pool") ;;
     esac
-    for seed in 1 2 3; do
+    for seed in "${seeds[@]}"; do
       dir=$out/${recipe}_${arm}_s$seed
       if [ ! -f "$dir/model.blt" ]; then
         rm -rf "$dir"
@@ -45,11 +75,11 @@ for recipe in "${recipes[@]}"; do
     done
   done
   for arm in "${arms[@]}"; do
-    /usr/bin/python3 - "$bin" "$out" "${recipe}_$arm" <<'EOF'
+    /usr/bin/python3 - "$bin" "$out" "${recipe}_$arm" "${seeds[@]}" <<'EOF'
 import json, statistics, subprocess, sys
-bin_, out, name = sys.argv[1:]
+bin_, out, name = sys.argv[1:4]
 f1, auc = [], []
-for seed in (1, 2, 3):
+for seed in sys.argv[4:]:
     d = f"{out}/{name}_s{seed}"
     j = json.loads(subprocess.run([bin_, "eval", "--model", d + "/model.blt", "--data",
                                    "data/olid/valid.tsv", "--threads", "1", "--json"],
