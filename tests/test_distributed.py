@@ -44,7 +44,8 @@ classifier with QAT on synthetic data, 1 thread per rank):
      a one-line error naming what differs;
  13. the launcher: a rank of `--nproc 2` killed makes the launcher stop the other and exit
      non-zero with one line naming the rank; (13b) a bad `--set` value or a missing teacher
-     file under `--nproc 2` is one error line from the launcher, before any rank starts;
+     file under `--nproc 2` is one error line from the launcher, before any rank starts, and
+     so is an absurd --nproc; (13c) the launcher killed with SIGKILL: its ranks stop too;
  14. overlap: `--nproc 2` with the gradient allreduces started during the backward pass
      (BYTELITE_DIST_OVERLAP=1, the default) against after it (0), 4 KiB buckets (several per
      model), for classify (QAT quantizing from step 5, LP-FT freezing the encoder for 3 steps)
@@ -509,6 +510,43 @@ def training_tests(worker, exe):
                 fail(f"13b: expected exit 1 with one line '{want}' and no {out}, found "
                      f"{p.returncode}: {p.stderr!r}")
             print(f"13b. --nproc 2 {' '.join(extra)}: {line}")
+        p, _ = run(train_cmd(exe, d, os.path.join(d, "bad13b"), 8, 8, ["--nproc", "100000"]), 60)
+        line = one_line_error(p.stderr.replace("bytelite: error: ", "error: "), "13b nproc")
+        if p.returncode != 1 or "--nproc: expected at most" not in line:
+            fail(f"13b: --nproc 100000: expected exit 1 with one line, found {p.returncode}: "
+                 f"{p.stderr!r}")
+        print(f"13b. --nproc 100000: {line}")
+
+        # 13c. the launcher killed with SIGKILL (it cannot forward anything): its ranks stop too
+        lau = subprocess.Popen(train_cmd(exe, d, os.path.join(d, "l13c"), 8, 100000,
+                                         ["--nproc", "2"]), env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+        log = os.path.join(d, "l13c", "train_log.jsonl")
+        t0 = time.time()
+        while not os.path.exists(log) and time.time() - t0 < 120:
+            time.sleep(0.1)
+        with open(f"/proc/{lau.pid}/task/{lau.pid}/children") as f:
+            kids = [int(x) for x in f.read().split()]
+        if len(kids) != 2:
+            fail(f"13c: expected 2 ranks, found children {kids}")
+        os.kill(lau.pid, signal.SIGKILL)
+        lau.communicate()
+
+        def alive(pid):
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+            except OSError:
+                return False
+        t0 = time.time()
+        while any(alive(k) for k in kids) and time.time() - t0 < 30 + SLACK_S:
+            time.sleep(0.2)
+        left = [k for k in kids if alive(k)]
+        for k in left:
+            os.kill(k, signal.SIGKILL)
+        if left:
+            fail(f"13c: expected the ranks to stop with their launcher, found {left} running")
+        print(f"13c. launcher killed: both ranks stopped within {time.time() - t0:.1f} s")
 
         # 14. overlapped vs post-backward gradient allreduce: bit-identical
         overlap_tests(worker, exe, d, one, two)

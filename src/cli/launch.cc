@@ -3,10 +3,12 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -50,6 +52,15 @@ int free_port() {
 }  // namespace
 
 int launch_local_ranks(int nproc) {
+  // Each rank is a whole training process (libtorch, its data, its threads): far more ranks
+  // than cores only thrashes the machine, and a typo such as --nproc 1000 would start 1000.
+  const long cores = std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN));
+  const long limit = std::max(8L, 4 * cores);
+  if (nproc > limit) {
+    throw ConfigError("--nproc: expected at most " + std::to_string(limit) +
+                      " ranks on this machine (4 per CPU core, at least 8; " +
+                      std::to_string(cores) + " cores), found " + std::to_string(nproc));
+  }
   const char* ws = std::getenv("WORLD_SIZE");
   if (ws != nullptr && *ws != '\0') {
     throw ConfigError(std::string("--nproc: expected no WORLD_SIZE in the environment (it is set "
@@ -84,6 +95,7 @@ int launch_local_ranks(int nproc) {
   sigemptyset(&sa.sa_mask);
   ::sigaction(SIGINT, &sa, nullptr);
   ::sigaction(SIGTERM, &sa, nullptr);
+  const pid_t launcher = ::getpid();
   for (int r = 0; r < nproc; ++r) {
     const pid_t pid = ::fork();
     if (pid < 0) {
@@ -92,6 +104,9 @@ int launch_local_ranks(int nproc) {
                         ", found error: " + std::strerror(errno));
     }
     if (pid == 0) {
+      // a rank must not outlive its launcher (killed with SIGKILL, or while starting ranks)
+      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+      if (::getppid() != launcher) ::_exit(128 + SIGTERM);  // it died before prctl
       const std::string w = std::to_string(nproc), rk = std::to_string(r);
       ::setenv("WORLD_SIZE", w.c_str(), 1);
       ::setenv("RANK", rk.c_str(), 1);

@@ -12,8 +12,10 @@ namespace bytelite::cli {
 /// config's thread count apply to each rank. Waits for all; when a rank exits non-zero (or is
 /// killed), sends SIGTERM to the others and returns that rank's status (128 + signal when
 /// killed), after one line on stderr naming the rank. SIGINT / SIGTERM to the launcher are
-/// passed to the ranks. Returns 0 when every rank exits 0. Throws ConfigError when WORLD_SIZE is
-/// already set (a launcher such as torchrun started this process) or a rank cannot be started.
+/// passed to the ranks, and a rank gets SIGTERM when the launcher dies (PR_SET_PDEATHSIG), so no
+/// rank outlives it. Returns 0 when every rank exits 0. Throws ConfigError when nproc exceeds
+/// max(8, 4 x the online CPUs), when WORLD_SIZE is already set (a launcher such as torchrun
+/// started this process) or when a rank cannot be started.
 int launch_local_ranks(int nproc);
 
 }  // namespace bytelite::cli
