@@ -233,6 +233,42 @@ TEST(ConfigKeys, SetValueErrorsNameTheFlagNotTheFile) {
               "--set model.embedding_size=abc: expected an integer in [1, 4096], found string "
               "\"abc\"");
   }
+  // bytes that are not UTF-8, control bytes and very long text are escaped / cut in the message
+  json any = json::object();
+  auto set_error = [&](const std::string& a) -> std::string {
+    try {
+      apply_config_override(any, a);
+    } catch (const InvalidArgument& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  EXPECT_EQ(set_error("train.lr_schedule=\xff"),
+            "--set train.lr_schedule=\\xff: expected a value in UTF-8, found bytes that are not");
+  EXPECT_EQ(set_error("train.\xff"
+                      "batch=4"),
+            "--set: expected section.key=value with one of the " +
+                std::to_string(config_key_docs().size()) +
+                " config keys (docs/config.md), found 'train.\\xff"
+                "batch=4'");
+  const std::string long_key = set_error("train." + std::string(5000, 'a') + "=4");
+  EXPECT_LT(long_key.size(), 300u) << long_key;
+  try {
+    load_config(path, {"train.lr_schedule=a\nb\x1b[31m"});
+    ADD_FAILURE() << "accepted a bad schedule";
+  } catch (const ConfigError& e) {
+    const std::string m = e.what();
+    EXPECT_EQ(m.rfind("--set train.lr_schedule=a\\nb\\x1b[31m: expected", 0), 0u) << m;
+    EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+  }
+  // a directory as the config file
+  try {
+    load_config(dir, {});
+    ADD_FAILURE() << "accepted a directory";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              dir + ": expected a readable JSON config file, found a directory");
+  }
   // the file's own bad value still names the file
   json j = full_classifier_config();
   j["train"]["epochs"] = 0;

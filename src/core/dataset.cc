@@ -301,7 +301,7 @@ int64_t for_each_row(const std::string& path, const DataSpec& spec,
           obj = json::parse(l);
         } catch (const json::parse_error& e) {
           // Drop nlohmann's "[json.exception...] parse error at line 1, column N: " prefix.
-          std::string detail = e.what();
+          std::string detail = escape_text(e.what());
           const size_t p = detail.find(": ", detail.find("column "));
           if (p != std::string::npos) detail = detail.substr(p + 2);
           bad_row(path, line, "a JSON object",

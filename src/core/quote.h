@@ -14,4 +14,13 @@ namespace bytelite {
 /// after the closing quote when cut.
 std::string quote_text(std::string_view s, size_t max_bytes = 60);
 
+/// The same escaping without the quotes (and without escaping `"` and `\`), for text that is
+/// already part of a message, such as a parser's own error text or a command-line argument:
+/// control bytes and bytes that are not valid UTF-8 become \xNN (tab / LF / CR: \t \n \r).
+/// At most `max_bytes` bytes of `s`, cut at a character boundary, then "..." when cut.
+std::string escape_text(std::string_view s, size_t max_bytes = 400);
+
+/// True when `s` is valid UTF-8 (no overlong forms, surrogates or code points above U+10FFFF).
+bool is_valid_utf8(std::string_view s);
+
 }  // namespace bytelite

@@ -1,5 +1,7 @@
 #include "train/config.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
@@ -12,6 +14,7 @@
 
 #include "bytelite/encoder_kinds.h"
 #include "core/errors.h"
+#include "core/quote.h"
 #include "runtime/model_limits.h"
 #include "train/encoder_registry.h"
 
@@ -643,6 +646,10 @@ ExperimentConfig config_from_json(const json& j, const std::string& source) {
 }
 
 json load_config_json(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    throw ConfigError(path + ": expected a readable JSON config file, found a directory");
+  }
   std::ifstream in(path);
   if (!in) {
     throw ConfigError(path + ": expected a readable JSON config file, found one that cannot be " +
@@ -651,7 +658,8 @@ json load_config_json(const std::string& path) {
   try {
     return json::parse(in);
   } catch (const json::parse_error& e) {
-    throw ConfigError(path + ": expected valid JSON, found a syntax error (" + e.what() + ")");
+    throw ConfigError(path + ": expected valid JSON, found a syntax error (" +
+                      escape_text(e.what()) + ")");
   }
 }
 
@@ -667,7 +675,7 @@ ExperimentConfig load_config(const std::string& path, const std::vector<std::str
     for (auto o = overrides.rbegin(); o != overrides.rend(); ++o) {
       const std::string prefix = path + ": " + o->substr(0, o->find('=')) + ": ";
       if (msg.rfind(prefix, 0) == 0) {
-        throw ConfigError("--set " + *o + ": " + msg.substr(prefix.size()));
+        throw ConfigError("--set " + escape_text(*o, 120) + ": " + msg.substr(prefix.size()));
       }
     }
     throw;
@@ -713,14 +721,19 @@ void apply_config_override(json& j, const std::string& assignment) {
   const size_t dot = key.find('.');
   const std::string section = dot == std::string::npos ? "" : key.substr(0, dot);
   const std::string name = dot == std::string::npos ? key : key.substr(dot + 1);
+  const std::string shown = escape_text(assignment, 120);
   if (eq == std::string::npos) {
-    throw InvalidArgument("--set: expected section.key=value, found '" + assignment + "' (no '='" +
+    throw InvalidArgument("--set: expected section.key=value, found '" + shown + "' (no '='" +
                           closest_key(section, name) + ")");
   }
   if (key.empty() || find_key(section, name) == nullptr) {
     throw InvalidArgument("--set: expected section.key=value with one of the " +
                           std::to_string(keys().size()) + " config keys (docs/config.md" +
-                          closest_key(section, name) + "), found '" + assignment + "'");
+                          closest_key(section, name) + "), found '" + shown + "'");
+  }
+  if (!is_valid_utf8(assignment)) {  // the JSON library would refuse it later, less clearly
+    throw InvalidArgument("--set " + shown +
+                          ": expected a value in UTF-8, found bytes that are not");
   }
   const std::string text = assignment.substr(eq + 1);
   // JSON if it parses (3, 0.5, true, ["a","b"], "x"), otherwise the bare text as a string

@@ -19,6 +19,7 @@
 #include <unordered_map>
 
 #include "core/errors.h"
+#include "core/quote.h"
 
 namespace bytelite {
 
@@ -36,8 +37,8 @@ int env_int(const char* name, int fallback, long lo, long hi, const std::string&
   const long x = std::strtol(v, &end, 10);
   const bool starts_like_a_number = std::isdigit(static_cast<unsigned char>(v[0])) || v[0] == '-';
   if (!starts_like_a_number || end == v || *end != '\0' || x < lo || x > hi) {  // no " 5", "+5"
-    throw ConfigError(std::string(name) + ": expected an integer in " + range + ", found '" + v +
-                      "'");
+    throw ConfigError(std::string(name) + ": expected an integer in " + range + ", found '" +
+                      escape_text(v, 60) + "'");
   }
   return static_cast<int>(x);
 }
