@@ -510,6 +510,13 @@ def training_tests(worker, exe):
                 fail(f"13b: expected exit 1 with one line '{want}' and no {out}, found "
                      f"{p.returncode}: {p.stderr!r}")
             print(f"13b. --nproc 2 {' '.join(extra)}: {line}")
+        p, _ = run(train_cmd(exe, d, os.path.join(d, "bad13b"), 8, 8, ["--nproc", "2"]), 60,
+                   dict(os.environ, BYTELITE_DIST_OVERLAP="2"))
+        line = one_line_error(p.stderr.replace("bytelite: error: ", "error: "), "13b knob")
+        if p.returncode != 1 or "BYTELITE_DIST_OVERLAP: expected an integer in [0, 1]" not in line:
+            fail(f"13b: BYTELITE_DIST_OVERLAP=2: expected exit 1 with one line, found "
+                 f"{p.returncode}: {p.stderr!r}")
+        print(f"13b. --nproc 2, BYTELITE_DIST_OVERLAP=2: {line}")
         p, _ = run(train_cmd(exe, d, os.path.join(d, "bad13b"), 8, 8, ["--nproc", "100000"]), 60)
         line = one_line_error(p.stderr.replace("bytelite: error: ", "error: "), "13b nproc")
         if p.returncode != 1 or "--nproc: expected at most" not in line:

@@ -7,6 +7,7 @@
 #include "cli/launch.h"
 #include "core/atomic_file.h"
 #include "train/config.h"
+#include "train/distributed.h"
 #include "train/run.h"
 
 namespace bytelite::cli {
@@ -77,6 +78,7 @@ CLI::App* add_pretrain_command(CLI::App& app) {
     apply_pretrain_overrides(cfg, ov);
     if (args->nproc > 1) {
       for (const std::string& f : args->corpus) check_readable_file(f);
+      (void)distributed_env_from_environment();  // the BYTELITE_DIST_* knobs, MASTER_PORT
       std::exit(launch_local_ranks(args->nproc));
     }
     PretrainOptions o;

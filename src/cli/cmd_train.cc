@@ -7,6 +7,7 @@
 #include "cli/launch.h"
 #include "core/atomic_file.h"
 #include "train/config.h"
+#include "train/distributed.h"
 #include "train/run.h"
 
 namespace bytelite::cli {
@@ -83,6 +84,7 @@ CLI::App* add_train_command(CLI::App& app) {
       for (const std::string& f :
            {args->train, args->valid, cfg.train.distill_scores, cfg.train.distill_unlabelled})
         if (!f.empty()) check_readable_file(f);
+      (void)distributed_env_from_environment();  // the BYTELITE_DIST_* knobs, MASTER_PORT
       std::exit(launch_local_ranks(args->nproc));
     }
     TrainOptions o;
