@@ -556,6 +556,22 @@ TEST(Seq2SeqCli, BenchTimesBothDecoders) {
   EXPECT_CONTAINS(t.out, "reuse its last position row");
   EXPECT_CONTAINS(t.out, "step 256 / step 16: MAtt");
   EXPECT_CONTAINS(t.out, "int8 time per op (encoder, one source; 256 MAtt decoder steps): ");
+  // --data / --compare mean nothing for a seq2seq model: one line, not silently ignored; and a
+  // seq2seq model given to a classifier's --compare is named with what to do instead
+  CmdResult d = run("bench --model " + tiny_model_path() + " --runs 1 --data nope.tsv");
+  EXPECT_EQ(d.code, 1) << d.out;
+  EXPECT_EQ(d.out,
+            "bytelite: error: bench: expected no --data or --compare for the seq2seq model " +
+                tiny_model_path() + " (it is timed on random encoder outputs), found --data\n");
+  CmdResult c = run("bench --model " + source_path("tests/data/models/v2/byteqrnn.blt") +
+                    " --no-float --data " + source_path("data/olid/test.tsv") +
+                    " --max-examples 5 --compare " + tiny_model_path());
+  EXPECT_EQ(c.code, 1) << c.out;
+  EXPECT_EQ(c.out,
+            "bytelite: error: bench --compare: expected classifier models, found the seq2seq "
+            "model " +
+                tiny_model_path() + " (time it alone: bytelite bench --model " + tiny_model_path() +
+                ")\n");
 }
 
 // The shared timing function itself, and the extended position table.

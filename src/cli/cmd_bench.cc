@@ -192,6 +192,11 @@ CLI::App* add_bench_command(CLI::App& app) {
     opt.isa = parse_isa(a->isa);
     auto model = Model::load(a->model);
     if (model->impl().seq2seq) {
+      if (!a->compare.empty() || !a->data.empty()) {
+        throw ConfigError("bench: expected no --data or --compare for the seq2seq model " +
+                          a->model + " (it is timed on random encoder outputs), found " +
+                          (a->compare.empty() ? "--data" : "--compare"));
+      }
       bench_seq2seq_model(*a, model);
       return;
     }
@@ -212,7 +217,14 @@ CLI::App* add_bench_command(CLI::App& app) {
     if (texts.empty()) throw InputError(a->data + ": expected at least one text, found none");
 
     std::vector<Classifier> others;
-    for (const auto& path : a->compare) others.emplace_back(Model::load(path), opt);
+    for (const auto& path : a->compare) {
+      auto other = Model::load(path);
+      if (other->info().is_seq2seq()) {
+        throw ConfigError("bench --compare: expected classifier models, found the seq2seq model " +
+                          path + " (time it alone: bytelite bench --model " + path + ")");
+      }
+      others.emplace_back(other, opt);
+    }
     std::vector<const Classifier*> other_ptrs;
     for (const auto& c : others) other_ptrs.push_back(&c);
     RuntimeBenchOptions bo;
