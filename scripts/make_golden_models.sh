@@ -9,7 +9,8 @@
 # Needs the full build (BUILD_DIR/bytelite, with libtorch) and BUILD_DIR/golden_model_dump.
 #
 # For each tiny config tests/data/models/v2/NAME.json (the same as v1/NAME.json; pqrnn, the
-# projection-input encoder, has no v1 file) (four classifiers, three seq2seq models):
+# projection-input encoder, and byteqrnn_proj, ByteQRNN with word projection, have no v1 file)
+# (five classifiers, three seq2seq models):
 #   bytelite train --config NAME.json (1 thread, seed 1: the config's) on a fixed slice of the
 #   bundled data, into /tmp/bytelite_golden_models/NAME (a fixed absolute path, because the
 #   model file stores the path of its checkpoint: the files do not depend on where the
@@ -29,7 +30,8 @@ BUILD=${1:-build}
 shift || true
 NAMES=("$@")
 if [[ ${#NAMES[@]} -eq 0 ]]; then
-  NAMES=(byteqrnn bytetransformer bytefunnel pqrnn seq2seq_transformer seq2seq_qrnn seq2seq_funnel)
+  NAMES=(byteqrnn bytetransformer bytefunnel pqrnn byteqrnn_proj seq2seq_transformer seq2seq_qrnn
+    seq2seq_funnel)
 fi
 V2=tests/data/models/v2
 OUT=/tmp/bytelite_golden_models

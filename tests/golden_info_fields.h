@@ -35,8 +35,8 @@ inline std::vector<std::pair<const char*, int64_t>> info_int_fields(const ModelI
           {"training_step", m.training_step}};
 }
 
-/// The projection settings of a projection-input model (encoder "pqrnn"; recorded only for
-/// such models, so that the files of the other encoders stay as they are).
+/// The projection settings of a projection-input model (encoder "pqrnn", "qrnn_proj"; recorded only
+/// for such models, so that the files of the other encoders stay as they are).
 inline std::vector<std::pair<const char*, int64_t>> info_projection_fields(const ModelInfo& m) {
   return {{"projection_feature_size", m.projection_feature_size},
           {"projection_max_tokens", m.projection_max_tokens},

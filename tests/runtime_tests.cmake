@@ -42,13 +42,17 @@ bytelite_test(test_runtime_diff_transformer SOURCES test_runtime_diff_transforme
 # The pQRNN encoder (projection input): the same projection on both sides, per-op and OLID test
 # set agreement of the int8 model with the training graph.
 bytelite_test(test_runtime_diff_pqrnn SOURCES test_runtime_diff_pqrnn.cc LIBS bytelite_train)
+# ByteQRNN with word projection: the same byte -> word map and projection on both sides, per-op
+# and OLID test set agreement of the int8 model with the training graph.
+bytelite_test(test_runtime_diff_qrnn_proj SOURCES test_runtime_diff_qrnn_proj.cc
+  LIBS bytelite_train)
 bytelite_test(test_runtime_cli SOURCES test_runtime_cli.cc LIBS bytelite_train)
 add_dependencies(test_runtime_cli bytelite bytelite-train classify_example)
 # The seq2seq API and CLI commands on a tiny trained seq2seq model (generate, eval, info, bench).
 bytelite_test(test_generate SOURCES test_generate.cc LIBS bytelite_train)
 add_dependencies(test_generate bytelite bytelite-train)
 foreach(t test_runtime_model test_runtime_diff test_runtime_diff_transformer
-    test_runtime_diff_pqrnn test_runtime_cli test_generate)
+    test_runtime_diff_pqrnn test_runtime_diff_qrnn_proj test_runtime_cli test_generate)
   target_precompile_headers(${t} REUSE_FROM bytelite_train)
   target_include_directories(${t} PRIVATE ${BYTELITE_GENERATED_DIR})
 endforeach()

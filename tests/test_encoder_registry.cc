@@ -19,9 +19,9 @@ namespace bytelite {
 namespace {
 
 TEST(EncoderRegistry, OneUnitPerKind) {
-  ASSERT_EQ(kNumEncoderKinds, 4u);
+  ASSERT_EQ(kNumEncoderKinds, 5u);
   std::set<std::string> names, archs;
-  int seq2seq_section = 0, projection = 0;
+  int seq2seq_section = 0, projection = 0, word_projection = 0;
   for (size_t i = 0; i < kNumEncoderKinds; ++i) {
     const EncoderKindInfo& k = kEncoderKinds[i];
     EXPECT_EQ(static_cast<size_t>(k.kind), i) << k.name;
@@ -37,14 +37,19 @@ TEST(EncoderRegistry, OneUnitPerKind) {
     archs.insert(k.architecture);
     seq2seq_section += k.seq2seq_section;
     projection += k.projection;
+    word_projection += k.word_projection;
   }
-  EXPECT_EQ(names, (std::set<std::string>{"qrnn", "transformer", "funnel", "pqrnn"}));
-  EXPECT_EQ(archs, (std::set<std::string>{"byteqrnn", "bytetransformer", "bytefunnel", "pqrnn"}));
+  EXPECT_EQ(names, (std::set<std::string>{"qrnn", "transformer", "funnel", "pqrnn", "qrnn_proj"}));
+  EXPECT_EQ(archs, (std::set<std::string>{"byteqrnn", "bytetransformer", "bytefunnel", "pqrnn",
+                                          "byteqrnn_proj"}));
   EXPECT_EQ(seq2seq_section, 1);
   EXPECT_EQ(projection, 1);
   EXPECT_TRUE(encoder_kind_info(EncoderKind::kPqrnn).projection);
+  EXPECT_EQ(word_projection, 1);
+  EXPECT_TRUE(encoder_kind_info(EncoderKind::kQrnnProj).word_projection);
   EXPECT_STREQ(seq2seq_section_encoder().name, "transformer");
-  EXPECT_EQ(encoder_kind_names_quoted(), "\"qrnn\", \"transformer\", \"funnel\" or \"pqrnn\"");
+  EXPECT_EQ(encoder_kind_names_quoted(),
+            "\"qrnn\", \"transformer\", \"funnel\", \"pqrnn\" or \"qrnn_proj\"");
   // unknown names
   EXPECT_EQ(find_encoder_kind("lstm"), nullptr);
   EXPECT_EQ(find_encoder_kind("byteqrnn"), nullptr);  // an architecture is not a kind name
@@ -58,8 +63,8 @@ TEST(EncoderRegistry, OneUnitPerKind) {
     FAIL() << "expected ConfigError";
   } catch (const ConfigError& e) {
     EXPECT_EQ(std::string(e.what()),
-              "model.encoder: expected \"qrnn\", \"transformer\", \"funnel\" or \"pqrnn\", found "
-              "\"lstm\"");
+              "model.encoder: expected \"qrnn\", \"transformer\", \"funnel\", \"pqrnn\" or "
+              "\"qrnn_proj\", found \"lstm\"");
   }
   EXPECT_THROW(ByteClassifier(bad, 2, std::make_shared<QatState>(), 32), ConfigError);
 }
@@ -195,6 +200,52 @@ TEST(EncoderRegistry, PqrnnModuleReadsTheProjectionOfItsIds) {
   EXPECT_TRUE(torch::allclose(h1[0][0], h[1][0], 1e-6, 1e-6));
 }
 
+// ByteQRNN with word projection: the ByteQRNN tensors plus the word dense; byte_word_batch maps
+// each valid byte to its word's row of project_id_batch (-1 elsewhere); the word vectors change
+// the output of exactly the positions whose bytes belong to a word; a row's output does not
+// depend on the batch.
+TEST(EncoderRegistry, QrnnProjModuleAddsTheWordOfEachByte) {
+  auto qat = std::make_shared<QatState>();
+  qat->enabled = false;
+  ModelConfig mc = small_config("qrnn_proj");
+  mc.projection_feature_size = 32;
+  mc.projection_max_tokens = 8;
+  mc.qrnn_layers = 1;
+  const TrainEncoderUnit& unit = train_encoder_unit(mc);
+  EXPECT_EQ(unit.width(mc), 20);
+  EXPECT_EQ(unit.bytes_per_position(mc), 2);  // GBST blocks, as ByteQRNN
+  torch::manual_seed(3);
+  ByteClassifier enc(mc, 0, qat, 64);
+  auto named = enc->named_parameters();
+  EXPECT_TRUE(named.contains("embedding"));
+  EXPECT_TRUE(named.contains("gbst.conv.weight"));
+  EXPECT_EQ(named["word.weight"].sizes(), (std::vector<int64_t>{24, 32}));
+  EXPECT_EQ(named["bottleneck.weight"].sizes(), (std::vector<int64_t>{24, 16}));
+  enc->eval();
+  torch::NoGradGuard ng;
+  // "ab cd" and "x" padded to 6 ids (PAD 0)
+  const std::vector<int64_t> flat = {'a' + 3, 'b' + 3, ' ' + 3, 'c' + 3, 'd' + 3, 0,
+                                     'x' + 3, 0,       0,       0,       0,       0};
+  auto ids = torch::tensor(flat).reshape({2, 6});
+  auto mask =
+      torch::tensor({1.f, 1.f, 1.f, 1.f, 1.f, 0.f, 1.f, 0.f, 0.f, 0.f, 0.f, 0.f}).reshape({2, 6});
+  const torch::Tensor map = byte_word_batch(ids, mask, projection_config(mc));
+  const std::vector<int64_t> want = {0, 0, -1, 1, 1, -1, 0, -1, -1, -1, -1, -1};
+  EXPECT_TRUE(torch::equal(map, torch::tensor(want).reshape({2, 6})));
+  auto [h, hm] = enc->encode(ids, mask);
+  EXPECT_EQ(h.sizes(), (std::vector<int64_t>{2, 3, 20}));
+  EXPECT_TRUE(torch::isfinite(h).all().item<bool>());
+  EXPECT_EQ(h[1].narrow(0, 1, 2).abs().sum().item<float>(), 0.0f);  // padding stays zero
+  auto [h1, hm1] =
+      enc->encode(ids.narrow(0, 1, 1).narrow(1, 0, 1), mask.narrow(0, 1, 1).narrow(1, 0, 1));
+  EXPECT_TRUE(torch::allclose(h1[0][0], h[1][0], 1e-6, 1e-6));
+  // the word vectors matter: zeroing the word dense changes the output
+  enc->word->weight.zero_();
+  enc->word->bn_beta.zero_();
+  auto [h0, hm0] = enc->encode(ids, mask);
+  EXPECT_FALSE(torch::allclose(h0, h, 1e-4, 1e-4));
+}
+
 // The kinds' own config checks run from the config parser (config.cc calls the unit's check).
 TEST(EncoderRegistry, ConfigChecksPerKind) {
   auto error = [](const nlohmann::json& model) {
@@ -225,7 +276,7 @@ TEST(EncoderRegistry, ConfigChecksPerKind) {
             "\"pre\"");
   EXPECT_EQ(error({{"encoder", "lstm"}}),
             "c.json: model.encoder: expected one of \"qrnn\" \"transformer\" \"funnel\" "
-            "\"pqrnn\", found string \"lstm\"");
+            "\"pqrnn\" \"qrnn_proj\", found string \"lstm\"");
   EXPECT_EQ(error({{"encoder", "pqrnn"}, {"pool_windows", {1, 2}}}),
             "c.json: model.pool_windows: expected no pool_windows unless encoder is \"funnel\", "
             "found an array");
@@ -258,6 +309,26 @@ TEST(EncoderRegistry, ConfigChecksPerKind) {
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("seq2seq.encoder: expected a byte encoder"),
               std::string::npos)
+        << e.what();
+  }
+  // ByteQRNN with word projection: the projection keys' checks of pqrnn, no seq2seq encoder
+  EXPECT_EQ(
+      error({{"encoder", "qrnn_proj"}, {"projection_max_tokens", 1}, {"projection_add_eos", true}}),
+      "c.json: model.projection_max_tokens: expected at least 2 (one text token besides the "
+      "tags), found integer 1");
+  EXPECT_EQ(error({{"encoder", "qrnn_proj"}, {"pool_windows", {1, 2}}}),
+            "c.json: model.pool_windows: expected no pool_windows unless encoder is \"funnel\", "
+            "found an array");
+  try {
+    config_from_json({{"task", "seq2seq"},
+                      {"model", {{"encoder", "qrnn_proj"}}},
+                      {"seq2seq", {{"encoder", "qrnn_proj"}}}},
+                     "c.json");
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(
+        std::string(e.what()).find("seq2seq.encoder: expected an encoder without word projection"),
+        std::string::npos)
         << e.what();
   }
 }

@@ -240,7 +240,8 @@ const Golden kSeq2Seq[] = {{"seq2seq_transformer", "byteseq2seq", "transformer"}
 const Golden kClassifiersV2[] = {{"byteqrnn", "byteqrnn", "qrnn", 2},
                                  {"bytetransformer", "bytetransformer", "transformer", 2},
                                  {"bytefunnel", "bytefunnel", "funnel", 2},
-                                 {"pqrnn", "pqrnn", "pqrnn", 2}};
+                                 {"pqrnn", "pqrnn", "pqrnn", 2},
+                                 {"byteqrnn_proj", "byteqrnn_proj", "qrnn_proj", 2}};
 const Golden kSeq2SeqV2[] = {{"seq2seq_transformer", "byteseq2seq", "transformer", 2},
                              {"seq2seq_qrnn", "byteseq2seq", "qrnn", 2},
                              {"seq2seq_funnel", "byteseq2seq", "funnel", 2}};

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "bytelite/byte_tokenizer.h"
 #include "bytelite/errors.h"
 #include "runtime/ops/projection.h"
 
@@ -162,6 +163,88 @@ TEST(Projection, Utf8CharacterLengths) {
   for (size_t i = 0; i < s.size(); i += utf8_char_length(s, i))
     lens.push_back(utf8_char_length(s, i));
   EXPECT_EQ(lens, (std::vector<size_t>{1, 2, 3, 4, 1, 1, 1}));
+}
+
+// byte_token_map (the qrnn_proj encoder's byte -> word map): golden maps written from the
+// definition in projection.h, one character per id: '.' for -1, else the row index.
+
+std::vector<int32_t> ids_of(const std::string& text) {
+  std::vector<int32_t> ids;
+  for (unsigned char c : text) ids.push_back(static_cast<int32_t>(c) + kByteOffset);
+  return ids;
+}
+
+std::string map_string(const std::vector<int32_t>& ids, const ProjectionConfig& cfg) {
+  std::vector<int32_t> map(ids.size(), 99);
+  byte_token_map(ids.data(), static_cast<int64_t>(ids.size()), cfg, map.data());
+  std::string s;
+  for (int32_t m : map) s.push_back(m < 0 ? '.' : static_cast<char>('0' + m));
+  return s;
+}
+
+TEST(ByteTokenMap, WordsGolden) {
+  ProjectionConfig cfg;
+  EXPECT_EQ(map_string(ids_of("  Hi you\tthere! "), cfg), "..00.111.222222.");
+  EXPECT_EQ(map_string(ids_of(""), cfg), "");
+  EXPECT_EQ(map_string(ids_of(" \n "), cfg), "...");
+  cfg.add_bos = true;  // text tokens start at row 1; the tags hold no byte
+  cfg.add_eos = true;
+  EXPECT_EQ(map_string(ids_of("ab c"), cfg), "11.2");
+  cfg.max_tokens = 4;  // room for 2 text tokens
+  EXPECT_EQ(map_string(ids_of("a bb ccc d"), cfg), "1.22......");
+  cfg = ProjectionConfig{};
+  cfg.max_tokens = 2;
+  EXPECT_EQ(map_string(ids_of("one two three"), cfg), "000.111......");
+}
+
+TEST(ByteTokenMap, CharactersGolden) {
+  ProjectionConfig cfg;
+  cfg.split_on_space = false;  // every UTF-8 character is a token, whitespace included
+  // "a", "é" (2 bytes), " ", "日" (3 bytes), an invalid byte
+  EXPECT_EQ(map_string(ids_of("a\xc3\xa9 \xe6\x97\xa5\xff"), cfg), "01123334");
+}
+
+TEST(ByteTokenMap, SpecialIdsCarryNoByteAndDoNotSplitWords) {
+  ProjectionConfig cfg;
+  // "ab" UNK "c" EOS " d" PAD: the text is "abc d" (special ids skipped), words "abc", "d"
+  std::vector<int32_t> ids = ids_of("ab");
+  ids.push_back(kUnkId);
+  ids.push_back('c' + kByteOffset);
+  ids.push_back(kEosId);
+  for (int32_t v : ids_of(" d")) ids.push_back(v);
+  ids.push_back(kPadId);
+  EXPECT_EQ(map_string(ids, cfg), "00.0..1.");
+}
+
+// The rows the map names are the rows of ternary_projection_of_ids: the word of each byte,
+// projected alone, equals the row the map gives it.
+TEST(ByteTokenMap, RowsAreTheProjectionRowsOfTheWords) {
+  ProjectionConfig cfg;
+  cfg.feature_size = 32;
+  cfg.add_bos = true;
+  const std::string text = "The QUICK brown\tfox, the fox";
+  const std::vector<int32_t> ids = ids_of(text);
+  std::vector<int8_t> rows, one;
+  const int64_t T =
+      ternary_projection_of_ids(ids.data(), static_cast<int64_t>(ids.size()), cfg, &rows);
+  EXPECT_EQ(T, 7);  // <BOS> + 6 words
+  std::vector<int32_t> map(ids.size());
+  byte_token_map(ids.data(), static_cast<int64_t>(ids.size()), cfg, map.data());
+  // the bytes of each word, lower-cased as the projection does
+  std::vector<std::string> words(static_cast<size_t>(T));
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (map[i] < 0) continue;
+    ASSERT_LT(map[i], T);
+    char c = text[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    words[static_cast<size_t>(map[i])].push_back(c);
+  }
+  EXPECT_EQ(words, (std::vector<std::string>{"", "the", "quick", "brown", "fox,", "the", "fox"}));
+  for (int64_t t = 1; t < T; ++t) {
+    one.assign(32, 0);
+    project_token(words[static_cast<size_t>(t)], 32, one.data());
+    EXPECT_EQ(std::vector<int8_t>(rows.begin() + t * 32, rows.begin() + (t + 1) * 32), one) << t;
+  }
 }
 
 }  // namespace

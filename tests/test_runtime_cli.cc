@@ -193,8 +193,10 @@ TEST(RuntimeCliGolden, InfoPrintsTheDeclaredKeysWithTheTrainingConfigsValues) {
     declared[d.section.empty() ? d.name : d.section + "." + d.name] = d;
   for (const char* version : {"v1", "v2"}) {
     for (const char* name : {"byteqrnn", "bytetransformer", "bytefunnel", "seq2seq_transformer",
-                             "seq2seq_qrnn", "seq2seq_funnel", "pqrnn"}) {
-      if (version == std::string("v1") && name == std::string("pqrnn")) continue;  // v2 only
+                             "seq2seq_qrnn", "seq2seq_funnel", "pqrnn", "byteqrnn_proj"}) {
+      if (version == std::string("v1") &&
+          (name == std::string("pqrnn") || name == std::string("byteqrnn_proj")))
+        continue;  // v2 only
       SCOPED_TRACE(std::string(version) + "/" + name);
       const std::string base =
           source_path(std::string("tests/data/models/") + version + "/" + name);
@@ -234,12 +236,14 @@ TEST(RuntimeCliGolden, InfoPrintsTheDeclaredKeysWithTheTrainingConfigsValues) {
                 model_section && name != std::string("pqrnn") ? 1u : 0u);
       EXPECT_EQ(printed.count("seq2seq.encoder_layers"), seq2seq && !model_section ? 1u : 0u);
       const bool pqrnn = name == std::string("pqrnn");
+      const bool word_projection = name == std::string("byteqrnn_proj");
       const bool qrnn_layers = qrnn || name == std::string("byteqrnn");  // qrnn matches pqrnn
       EXPECT_EQ(printed.count("model.qrnn_layers"), qrnn_layers ? 1u : 0u);
       EXPECT_EQ(printed.count("model.transformer_layers"), model_section && !qrnn_layers ? 1u : 0u);
-      // the input: projection settings for pQRNN, byte embedding + GBST otherwise
-      EXPECT_EQ(printed.count("model.projection_feature_size"), pqrnn ? 1u : 0u);
-      EXPECT_EQ(printed.count("model.projection_add_eos"), pqrnn ? 1u : 0u);
+      // the input: projection settings for pQRNN, byte embedding + GBST otherwise (both for
+      // ByteQRNN with word projection)
+      EXPECT_EQ(printed.count("model.projection_feature_size"), pqrnn || word_projection ? 1u : 0u);
+      EXPECT_EQ(printed.count("model.projection_add_eos"), pqrnn || word_projection ? 1u : 0u);
       EXPECT_EQ(printed.count("model.gbst_downsample_rate"), model_section && !pqrnn ? 1u : 0u);
       EXPECT_EQ(printed.count("model.pool_windows"), funnel ? 1u : 0u);
       EXPECT_EQ(printed.count("model.dropout"), 0u);  // training only
@@ -281,6 +285,34 @@ TEST(RuntimeCliGolden, InfoShowsTheProjectionSettingsOfThePqrnnFile) {
   EXPECT_FALSE(j["config"].contains("gbst_downsample_rate"));
   CmdResult text = run("info " + base + ".blt");
   ASSERT_EQ(text.code, 0) << text.out;
+  EXPECT_NE(text.out.find("projection:    ternary projection of hashed tokens (MurmurHash3 "
+                          "x86_32): 32 values per token, at most 12 tokens (words, ASCII "
+                          "lowercased, <EOS>)"),
+            std::string::npos)
+      << text.out;
+}
+
+// The ByteQRNN-with-word-projection golden file (format v2): `info` shows the byte path's and
+// the projection's settings (the values of its config byteqrnn_proj.json).
+TEST(RuntimeCliGolden, InfoShowsTheSettingsOfTheByteQrnnProjFile) {
+  const std::string base = source_path("tests/data/models/v2/byteqrnn_proj");
+  CmdResult r = run("info --json " + base + ".blt");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["architecture"], "byteqrnn_proj");
+  EXPECT_EQ(j["format_version"], 2);
+  const auto cfg = nlohmann::json::parse(read_all(base + ".json"))["model"];
+  for (const char* k :
+       {"encoder", "embedding_size", "bottleneck_size", "gbst_max_block_width",
+        "gbst_conv_kernel_size", "gbst_downsample_rate", "qrnn_state_size", "qrnn_kernel_width",
+        "qrnn_layers", "projection_feature_size", "projection_max_tokens",
+        "projection_split_on_space", "projection_lowercase", "projection_add_bos",
+        "projection_add_eos", "pooling"}) {
+    EXPECT_EQ(j["config"][k], cfg[k]) << k;
+  }
+  CmdResult text = run("info " + base + ".blt");
+  ASSERT_EQ(text.code, 0) << text.out;
+  EXPECT_NE(text.out.find("architecture:  byteqrnn_proj\n"), std::string::npos) << text.out;
   EXPECT_NE(text.out.find("projection:    ternary projection of hashed tokens (MurmurHash3 "
                           "x86_32): 32 values per token, at most 12 tokens (words, ASCII "
                           "lowercased, <EOS>)"),

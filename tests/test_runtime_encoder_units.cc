@@ -34,14 +34,16 @@ TEST(RuntimeEncoderUnits, OneUnitPerKindInTheOrderOfTheList) {
   EXPECT_EQ(rt::runtime_encoder_unit(EncoderKind::kFunnel).tables,
             fb::EncoderTables::TransformerEncoder);
   EXPECT_EQ(rt::runtime_encoder_unit(EncoderKind::kPqrnn).tables, fb::EncoderTables::PqrnnEncoder);
+  EXPECT_EQ(rt::runtime_encoder_unit(EncoderKind::kQrnnProj).tables,
+            fb::EncoderTables::QrnnProjEncoder);
 }
 
 TEST(RuntimeEncoderUnits, FormatV1KnowsTheByteEncodersOnly) {
   for (const EncoderKindInfo& k : kEncoderKinds) {
     SCOPED_TRACE(k.name);
     const rt::RuntimeEncoderUnit& u = rt::runtime_encoder_unit(k.kind);
-    EXPECT_EQ(u.load_v1 != nullptr, !k.projection);
-    EXPECT_EQ(u.load_v1_seq2seq != nullptr, !k.projection);
+    EXPECT_EQ(u.load_v1 != nullptr, !k.projection && !k.word_projection);
+    EXPECT_EQ(u.load_v1_seq2seq != nullptr, !k.projection && !k.word_projection);
   }
 }
 
@@ -74,7 +76,7 @@ TEST(RuntimeEncoderUnits, StoredKeysAreDeclaredModelKeys) {
     }
     // the trait that says it: funnel alone stores its pool windows
     EXPECT_EQ(seen.count("pool_windows") == 1, k.pool_windows);
-    EXPECT_EQ(seen.count("projection_feature_size") == 1, k.projection);
+    EXPECT_EQ(seen.count("projection_feature_size") == 1, k.projection || k.word_projection);
     EXPECT_EQ(seen.count("num_heads") == 1, k.attention);
   }
 }
@@ -83,12 +85,14 @@ TEST(RuntimeEncoderUnits, StoredKeysAreDeclaredModelKeys) {
 // loaded it runs it), and the v2 files cover every kind.
 TEST(RuntimeEncoderUnits, GoldenFilesAreLoadedByTheUnitOfTheirKind) {
   const std::string dir = std::string(BYTELITE_SOURCE_DIR) + "/tests/data/models/";
-  const char* classifiers[] = {"byteqrnn", "bytetransformer", "bytefunnel", "pqrnn"};
+  const char* classifiers[] = {"byteqrnn", "bytetransformer", "bytefunnel", "pqrnn",
+                               "byteqrnn_proj"};
   const char* seq2seq[] = {"seq2seq_qrnn", "seq2seq_transformer", "seq2seq_funnel"};
   std::set<EncoderKind> v2_kinds;
   for (const std::string version : {"v1", "v2"}) {
     for (const char* name : classifiers) {
-      if (version == "v1" && std::string(name) == "pqrnn") continue;
+      if (version == "v1" && (std::string(name) == "pqrnn" || std::string(name) == "byteqrnn_proj"))
+        continue;  // format v2 only
       SCOPED_TRACE(version + "/" + name);
       auto m = Model::load(dir + version + "/" + name + ".blt");
       const EncoderKindInfo* k = find_encoder_kind(m->info().encoder);

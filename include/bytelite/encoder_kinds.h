@@ -16,7 +16,13 @@
 namespace bytelite {
 
 /// The encoder kinds, in the order of kEncoderKinds.
-enum class EncoderKind : int { kQrnn = 0, kTransformer = 1, kFunnel = 2, kPqrnn = 3 };
+enum class EncoderKind : int {
+  kQrnn = 0,
+  kTransformer = 1,
+  kFunnel = 2,
+  kPqrnn = 3,
+  kQrnnProj = 4
+};
 
 /// What the rest of the code may know about an encoder kind.
 struct EncoderKindInfo {
@@ -44,16 +50,24 @@ struct EncoderKindInfo {
   /// not byte blocks, so it cannot be pretrained with byte masked-language modelling or serve as
   /// a seq2seq encoder; stored as `PqrnnEncoder`.
   bool projection;
+  /// Byte input plus word projection ("qrnn_proj"): the ByteQRNN's byte path (embedding,
+  /// bottleneck, GBST, QRNN layers, output positions are byte blocks) whose GBST input also
+  /// carries, at each byte, a dense layer of the ternary projection of the word the byte belongs
+  /// to (rt::byte_token_map, src/runtime/ops/projection.h); no seq2seq use; stored as
+  /// `QrnnProjEncoder`.
+  bool word_projection;
 };
 
 /// The list, indexed by static_cast<int>(EncoderKind).
 inline constexpr EncoderKindInfo kEncoderKinds[] = {
-    {EncoderKind::kQrnn, "qrnn", "byteqrnn", "ByteQRNN", false, false, false, false},
+    {EncoderKind::kQrnn, "qrnn", "byteqrnn", "ByteQRNN", false, false, false, false, false},
     {EncoderKind::kTransformer, "transformer", "bytetransformer", "ByteTransformer", true, false,
-     true, false},
+     true, false, false},
     {EncoderKind::kFunnel, "funnel", "bytefunnel", "ByteFunnelTransformer", true, true, false,
-     false},
-    {EncoderKind::kPqrnn, "pqrnn", "pqrnn", "pQRNN", false, false, false, true},
+     false, false},
+    {EncoderKind::kPqrnn, "pqrnn", "pqrnn", "pQRNN", false, false, false, true, false},
+    {EncoderKind::kQrnnProj, "qrnn_proj", "byteqrnn_proj", "ByteQRNN+projection", false, false,
+     false, false, true},
 };
 inline constexpr size_t kNumEncoderKinds = sizeof(kEncoderKinds) / sizeof(kEncoderKinds[0]);
 

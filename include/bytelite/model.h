@@ -36,9 +36,10 @@ struct ModelInfo {
   int64_t file_bytes = 0;           // size of the whole file
   std::string producer;             // e.g. "bytelite 0.1.0"
   std::string architecture;         // "byteqrnn" | "bytetransformer" | "bytefunnel" | "pqrnn" |
+                                    // "byteqrnn_proj" |
                                     // "byteseq2seq"
                                     // (format v2 stores it as enums; the same strings here)
-  std::string encoder;              // "qrnn" | "transformer" | "funnel" | "pqrnn"
+  std::string encoder;              // "qrnn" | "transformer" | "funnel" | "pqrnn" | "qrnn_proj"
   std::vector<std::string> labels;  // empty for seq2seq
   bool multilabel = false;          // sigmoid per label (true) or softmax over labels (false)
   std::vector<float> thresholds;  // decision thresholds chosen on validation data (see Prediction)
@@ -59,7 +60,8 @@ struct ModelInfo {
   std::string layer_norm;             // "channel" | "scalar"
   // pQRNN (encoder "pqrnn"): the ternary projection's settings (src/runtime/ops/projection.h);
   // embedding_size and gbst_* are 0 (no byte embedding, no GBST), bottleneck_size and qrnn_* as
-  // for ByteQRNN. All 0 / false for the other encoders.
+  // for ByteQRNN. ByteQRNN with word projection (encoder "qrnn_proj"): the settings of its word
+  // projection, beside the ByteQRNN fields. All 0 / false for the other encoders.
   int32_t projection_feature_size = 0, projection_max_tokens = 0;
   bool projection_split_on_space = false, projection_lowercase = false, projection_add_bos = false,
        projection_add_eos = false;

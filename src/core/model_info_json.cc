@@ -40,6 +40,15 @@ nlohmann::ordered_json model_config_json(const ModelInfo& m) {
     cfg["qrnn_state_size"] = m.qrnn_state_size;
     cfg["qrnn_kernel_width"] = m.qrnn_kernel_width;
     cfg["qrnn_layers"] = m.qrnn_layers;
+    if (kind != nullptr && kind->word_projection) {
+      // ByteQRNN with word projection: the projection settings of its word vectors
+      cfg["projection_feature_size"] = m.projection_feature_size;
+      cfg["projection_max_tokens"] = m.projection_max_tokens;
+      cfg["projection_split_on_space"] = m.projection_split_on_space;
+      cfg["projection_lowercase"] = m.projection_lowercase;
+      cfg["projection_add_bos"] = m.projection_add_bos;
+      cfg["projection_add_eos"] = m.projection_add_eos;
+    }
   } else {
     cfg["transformer_layers"] = m.transformer_layers;
     cfg["num_heads"] = m.num_heads;

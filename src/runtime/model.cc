@@ -281,6 +281,10 @@ class ModelLoader : public Loader {
         fail("encoder_kind", "a byte encoder for a seq2seq model",
              std::string("\"") + v2_kind->name + "\" (projection input)");
       }
+      if (v2_kind->word_projection) {
+        fail("encoder_kind", "an encoder without word projection for a seq2seq model",
+             std::string("\"") + v2_kind->name + "\"");
+      }
     } else {
       kind = find_encoder_kind(encoder);
       if (kind == nullptr || runtime_encoder_unit(kind->kind).load_v1_seq2seq == nullptr) {

@@ -70,6 +70,8 @@ class ByteClassifierImpl : public torch::nn::Module {
   QDense bottleneck{nullptr};         // attention kinds: null when F == D
   Gbst gbst{nullptr};
   torch::nn::ModuleList qrnn{nullptr};
+  QDense word{nullptr};                   // qrnn_proj: projection of a word -> its word vector
+  ActQuant word_sum_quant{nullptr};       // qrnn_proj: bottleneck output + word vector (GBST input)
   torch::nn::ModuleList layers{nullptr};  // attention kinds
   LayerNorm final_norm{nullptr};          // attention kinds with norm_position "pre"
   AttentionPool pool{nullptr};

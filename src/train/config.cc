@@ -266,15 +266,18 @@ const std::vector<Key>& keys() {
                "per-channel gamma and beta, or scalar as the original"),
         BL_STR(model, norm_position, (Strings{"post", "pre"}),
                "post-LN, or pre-LN (training only: export rejects it)"),
-        BL_INT(model, projection_feature_size, 1, kMaxWidth,
-               "pqrnn: ternary projection values per token (the bottleneck's input width)"),
+        BL_INT(
+            model, projection_feature_size, 1, kMaxWidth,
+            "pqrnn, qrnn_proj: ternary projection values per token (the bottleneck's input width)"),
         BL_INT(model, projection_max_tokens, 1, kMaxLength,
-               "pqrnn: tokens per text, tags included (later tokens are dropped)"),
-        BL_BOOL(model, projection_split_on_space,
-                "pqrnn: tokens are whitespace-separated words (false: UTF-8 characters)"),
-        BL_BOOL(model, projection_lowercase, "pqrnn: ASCII A-Z -> a-z before tokenization"),
-        BL_BOOL(model, projection_add_bos, "pqrnn: a \"<BOS>\" token first"),
-        BL_BOOL(model, projection_add_eos, "pqrnn: an \"<EOS>\" token last"),
+               "pqrnn, qrnn_proj: tokens per text, tags included (later tokens are dropped)"),
+        BL_BOOL(
+            model, projection_split_on_space,
+            "pqrnn, qrnn_proj: tokens are whitespace-separated words (false: UTF-8 characters)"),
+        BL_BOOL(model, projection_lowercase,
+                "pqrnn, qrnn_proj: ASCII A-Z -> a-z before tokenization"),
+        BL_BOOL(model, projection_add_bos, "pqrnn, qrnn_proj: a \"<BOS>\" token first"),
+        BL_BOOL(model, projection_add_eos, "pqrnn, qrnn_proj: an \"<EOS>\" token last"),
         BL_STR(model, pooling, (Strings{"attention", "attention_max"}),
                "attention pooling, or attention pooling concatenated with max pooling"),
         BL_NUM(model, dropout, 0.0, 0.99,
@@ -578,6 +581,10 @@ void check_section(const std::string& name, const ExperimentConfig& c, const jso
     const EncoderKindInfo* qk = find_encoder_kind(q.encoder);
     if (qk != nullptr && qk->projection) {
       s.fail("seq2seq.encoder", "a byte encoder (the decoder attends to byte positions)",
+             json(q.encoder));
+    }
+    if (qk != nullptr && qk->word_projection) {
+      s.fail("seq2seq.encoder", "an encoder without word projection (not supported in seq2seq)",
              json(q.encoder));
     }
     if (!seq2seq_encoder_in_section(q)) {

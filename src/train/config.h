@@ -14,7 +14,8 @@
 namespace bytelite {
 
 struct ModelConfig {
-  std::string encoder = "qrnn";   // "qrnn" | "transformer" | "funnel" | "pqrnn" (spec §1.2-1.5)
+  std::string encoder =
+      "qrnn";  // "qrnn" | "transformer" | "funnel" | "pqrnn" (spec §1.2-1.5) | "qrnn_proj"
   int embedding_size = 64;        // F: byte embedding width
   int bottleneck_size = 64;       // Bn: width after the bottleneck dense layer (= GBST width)
   int gbst_max_block_width = 4;   // GBST block widths 1..this (Charformer: 4)
@@ -35,7 +36,9 @@ struct ModelConfig {
   std::string norm_position = "post";    // "post" (the original) | "pre" (training only)
   // pQRNN (encoder "pqrnn", spec §1.5, §2.11): the ternary projection of the text's hashed
   // tokens (src/runtime/ops/projection.h) replaces the byte embedding and GBST; then the
-  // bottleneck (bottleneck_size) and the QRNN layers (qrnn_*) as in ByteQRNN.
+  // bottleneck (bottleneck_size) and the QRNN layers (qrnn_*) as in ByteQRNN. ByteQRNN with
+  // word projection (encoder "qrnn_proj"): the same settings project each byte's word, whose
+  // word vector is added to the byte path before GBST (train/encoder_registry.cc).
   int projection_feature_size = 64;       // values per token (the bottleneck's input width)
   int projection_max_tokens = 64;         // tokens per text, tags included; more are dropped
   bool projection_split_on_space = true;  // tokens: whitespace-separated words (else characters)

@@ -168,6 +168,80 @@ WrittenEncoder pqrnn_write(FbWriter& w, const ByteClassifierImpl& m,
 }
 
 // ---------------------------------------------------------------------------------------------
+// ByteQRNN with word projection ("qrnn_proj"): the ByteQRNN byte path, where the GBST input is
+// word_sum(bottleneck output + the word vector of each byte's word). Word vectors are computed
+// once per word: word dense (projection [B, W, Fp] -> D, batch norm folded, no activation),
+// then broadcast to the word's bytes by the byte -> word map (train/projection_input.h
+// byte_word_batch, the runtime's rt::byte_token_map); bytes outside any word add 0. The sum is
+// fake-quantized as the runtime's add op requantizes it (ops.h add). Output 2S wide, one
+// position per GBST block as ByteQRNN.
+
+void qrnn_proj_build(ByteClassifierImpl& m) {
+  qrnn_build(m);
+  const ModelConfig& cfg = m.cfg;
+  m.word = m.register_module("word", QDense(cfg.projection_feature_size, cfg.bottleneck_size, true,
+                                            Activation::kNone, m.qat));
+  m.word_sum_quant = m.register_module("word_sum_quant", ActQuant(m.qat));
+}
+
+std::pair<torch::Tensor, torch::Tensor> qrnn_proj_encode(ByteClassifierImpl& m,
+                                                         const torch::Tensor& ids,
+                                                         const torch::Tensor& mask) {
+  const int64_t B = ids.size(0), L = ids.size(1), D = m.cfg.bottleneck_size;
+  auto mask3 = mask.unsqueeze(-1);
+  auto x = m.embedding.index_select(0, ids.reshape({-1})).reshape({B, L, m.cfg.embedding_size});
+  x = m.embedding_quant->forward(x) * mask3;
+  tap(taps::kEmbedding, x, m.embedding_quant->params());
+  x = m.bottleneck->forward(x, mask) * mask3;
+  tap(taps::kBottleneck, x, m.bottleneck->out_quant->params());
+  // word vectors [B, W, D], once per word
+  const rt::ProjectionConfig pc = projection_config(m.cfg);
+  ProjectionBatch p = project_id_batch(ids, mask, pc);
+  tap(taps::kProjection, p.values, QuantParams{1.0, 0});
+  auto w = m.word->forward(p.values, p.mask) * p.mask.unsqueeze(-1);
+  tap(taps::kWord, w, m.word->out_quant->params());
+  // each byte's word vector [B, L, D] (0 outside words)
+  const torch::Tensor map = byte_word_batch(ids, mask, pc).to(ids.device());
+  const auto inside = (map >= 0).to(x.scalar_type()).unsqueeze(-1);
+  const auto index = map.clamp_min(0).unsqueeze(-1).expand({B, L, D});
+  auto wb = torch::gather(w, 1, index) * inside;
+  x = m.word_sum_quant->forward(x + wb) * mask3;
+  tap(taps::kWordSum, x, m.word_sum_quant->params());
+  auto [h, hm] = m.gbst->forward(x, mask);
+  const bool tr = m.is_training();
+  h = torch::dropout(h, m.cfg.dropout, tr);
+  for (size_t i = 0; i < m.qrnn->size(); ++i) {
+    h = m.qrnn[i]->as<QrnnLayer>()->forward(h, hm);
+    if (tracing()) tap(taps::qrnn_layer(i), h, signed_unit_range_params());
+    if (i + 1 < m.qrnn->size()) h = torch::dropout(h, m.cfg.dropout, tr);
+  }
+  return {h, hm};
+}
+
+WrittenEncoder qrnn_proj_write(FbWriter& w, const ByteClassifierImpl& m,
+                               const PoolHeadWriter& pool_head) {
+  auto& b = w.builder();
+  const ModelConfig& mc = m.cfg;
+  const FbWriter::QrnnProjEncoder e = w.qrnn_proj_encoder(m);
+  flatbuffers::Offset<fb::AttentionPool> pool;
+  flatbuffers::Offset<fb::Dense> head;
+  if (pool_head) std::tie(pool, head) = pool_head(e.qrnn.out_q);
+  auto tensors = fb::CreateByteQrnn(b, e.qrnn.embedding, e.qrnn.bottleneck, e.qrnn.gbst,
+                                    e.qrnn.qrnn, pool, head);
+  auto config = fb::CreateByteQrnnConfig(
+      b, mc.embedding_size, mc.bottleneck_size, mc.gbst_max_block_width, mc.gbst_conv_kernel_size,
+      mc.gbst_downsample_rate, mc.qrnn_state_size, mc.qrnn_kernel_width, mc.qrnn_layers);
+  auto projection = fb::CreateProjectionConfig(
+      b, mc.projection_feature_size, mc.projection_max_tokens, mc.projection_split_on_space,
+      mc.projection_lowercase, mc.projection_add_bos, mc.projection_add_eos);
+  WrittenEncoder out;
+  out.out_q = e.qrnn.out_q;
+  out.type = fb::EncoderTables::QrnnProjEncoder;
+  out.tables = fb::CreateQrnnProjEncoder(b, config, projection, tensors, e.word, &e.sum_q).Union();
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
 // ByteTransformer / ByteFunnelTransformer (spec §1.3, §1.4): embedding + position -> layer norm
 // -> bottleneck dense F -> D (absent when F == D) -> GBST -> Transformer layers (funnel: query
 // pooling by model.pool_windows). Output D wide. One implementation for both kinds; the kind's
@@ -323,21 +397,32 @@ const TrainEncoderUnit kUnits[] = {
      pqrnn_bytes_per_position,
      -2.0,  // QRNN outputs lie in [-1, 1]
      pqrnn_write},
+    {&kEncoderKinds[4],
+     {"projection_feature_size", "projection_max_tokens", "projection_split_on_space",
+      "projection_lowercase", "projection_add_bos", "projection_add_eos", "qrnn_state_size",
+      "qrnn_kernel_width", "qrnn_layers"},
+     pqrnn_check,
+     qrnn_proj_build,
+     qrnn_proj_encode,
+     qrnn_width,
+     gbst_stride,
+     -2.0,  // QRNN outputs lie in [-1, 1]
+     qrnn_proj_write},
 };
 static_assert(sizeof(kUnits) / sizeof(kUnits[0]) == kNumEncoderKinds,
               "one training unit per encoder kind (include/bytelite/encoder_kinds.h)");
 
 }  // namespace
 
-static_assert(static_cast<int>(fb::EncoderKind::Qrnn) == static_cast<int>(EncoderKind::kQrnn) &&
-                  static_cast<int>(fb::EncoderKind::Transformer) ==
-                      static_cast<int>(EncoderKind::kTransformer) &&
-                  static_cast<int>(fb::EncoderKind::Funnel) ==
-                      static_cast<int>(EncoderKind::kFunnel) &&
-                  static_cast<int>(fb::EncoderKind::Pqrnn) ==
-                      static_cast<int>(EncoderKind::kPqrnn) &&
-                  static_cast<int>(fb::EncoderKind::MAX) + 1 == kNumEncoderKinds,
-              "schema/bytelite_model.fbs EncoderKind mirrors include/bytelite/encoder_kinds.h");
+static_assert(
+    static_cast<int>(fb::EncoderKind::Qrnn) == static_cast<int>(EncoderKind::kQrnn) &&
+        static_cast<int>(fb::EncoderKind::Transformer) ==
+            static_cast<int>(EncoderKind::kTransformer) &&
+        static_cast<int>(fb::EncoderKind::Funnel) == static_cast<int>(EncoderKind::kFunnel) &&
+        static_cast<int>(fb::EncoderKind::Pqrnn) == static_cast<int>(EncoderKind::kPqrnn) &&
+        static_cast<int>(fb::EncoderKind::QrnnProj) == static_cast<int>(EncoderKind::kQrnnProj) &&
+        static_cast<int>(fb::EncoderKind::MAX) + 1 == kNumEncoderKinds,
+    "schema/bytelite_model.fbs EncoderKind mirrors include/bytelite/encoder_kinds.h");
 
 fb::EncoderKind schema_kind(EncoderKind kind) { return static_cast<fb::EncoderKind>(kind); }
 

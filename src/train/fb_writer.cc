@@ -207,6 +207,23 @@ FbWriter::PqrnnEncoder FbWriter::pqrnn_encoder(const ByteClassifierImpl& m) {
   return e;
 }
 
+FbWriter::QrnnProjEncoder FbWriter::qrnn_proj_encoder(const ByteClassifierImpl& m) {
+  torch::NoGradGuard ng;
+  QrnnProjEncoder e;
+  const fb::QuantParams emb_q = act(m.embedding_quant, "embedding_quant");
+  e.qrnn.embedding = table(m.embedding, emb_q);
+  const fb::QuantParams bott_q = act(m.bottleneck->out_quant, "bottleneck.out_quant");
+  e.qrnn.bottleneck = dense(m.bottleneck, emb_q, bott_q, "bottleneck");
+  // the projection values -1, 0, +1 are exact int8 at scale 1, zero point 0
+  const fb::QuantParams proj_q(1.0f, 0);
+  e.word = dense(m.word, proj_q, act(m.word->out_quant, "word.out_quant"), "word");
+  e.sum_q = act(m.word_sum_quant, "word_sum_quant");
+  fb::QuantParams mix_q;
+  e.qrnn.gbst = gbst(m.gbst, e.sum_q, &mix_q);
+  e.qrnn.qrnn = qrnn_layers(m, mix_q, &e.qrnn.out_q);
+  return e;
+}
+
 flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::QrnnLayer>>> FbWriter::qrnn_layers(
     const ByteClassifierImpl& m, const fb::QuantParams& input, fb::QuantParams* out_q) {
   torch::NoGradGuard ng;

@@ -76,6 +76,16 @@ class FbWriter {
   /// Writes the pQRNN encoder of m (model.encoder "pqrnn"): bottleneck, QRNN layers.
   PqrnnEncoder pqrnn_encoder(const ByteClassifierImpl& m);
 
+  /// The parts of a ByteQRNN with word projection (model.encoder "qrnn_proj").
+  struct QrnnProjEncoder {
+    QrnnEncoder qrnn;                     // its GBST reads params sum_q
+    flatbuffers::Offset<fb::Dense> word;  // input params (1, 0): the projection values
+    fb::QuantParams sum_q;                // bottleneck output + word vector, the GBST input
+  };
+  /// Writes the encoder of m (model.encoder "qrnn_proj"): embedding, bottleneck, word dense,
+  /// GBST (on word_sum_quant's params), QRNN layers.
+  QrnnProjEncoder qrnn_proj_encoder(const ByteClassifierImpl& m);
+
   /// The QRNN layers of m (m.qrnn) on input params `input` (gate nonlinearities as tables);
   /// *out_q receives the output params.
   flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::QrnnLayer>>> qrnn_layers(

@@ -75,4 +75,32 @@ ProjectionBatch project_id_batch(const torch::Tensor& ids, const torch::Tensor& 
   return pad_rows(rows, lengths, T, F);
 }
 
+torch::Tensor byte_word_batch(const torch::Tensor& ids, const torch::Tensor& mask,
+                              const rt::ProjectionConfig& cfg) {
+  rt::check_projection_config(cfg);
+  const auto id = ids.to(torch::kCPU, torch::kInt64).contiguous();
+  const auto mk = mask.to(torch::kCPU, torch::kFloat).contiguous();
+  const int64_t B = id.size(0), L = id.size(1);
+  const int64_t* ip = id.data_ptr<int64_t>();
+  const float* mp = mk.data_ptr<float>();
+  torch::Tensor out = torch::full({B, L}, -1, torch::kInt64);
+  int64_t* op = out.data_ptr<int64_t>();
+  std::vector<int32_t> row, map;
+  std::vector<int64_t> where;
+  for (int64_t b = 0; b < B; ++b) {
+    row.clear();
+    where.clear();
+    for (int64_t t = 0; t < L; ++t) {
+      if (mp[b * L + t] > 0) {
+        row.push_back(static_cast<int32_t>(ip[b * L + t]));
+        where.push_back(t);
+      }
+    }
+    map.assign(row.size(), -1);
+    rt::byte_token_map(row.data(), static_cast<int64_t>(row.size()), cfg, map.data());
+    for (size_t k = 0; k < row.size(); ++k) op[b * L + where[k]] = map[k];
+  }
+  return out;
+}
+
 }  // namespace bytelite

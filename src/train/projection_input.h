@@ -37,4 +37,11 @@ rt::ProjectionConfig projection_config(const ModelConfig& mc);
 ProjectionBatch project_id_batch(const torch::Tensor& ids, const torch::Tensor& mask,
                                  const rt::ProjectionConfig& cfg);
 
+/// The "qrnn_proj" encoder's byte -> word map: [B, L] int64, at each valid position the row of
+/// project_id_batch's values (same ids, mask and cfg) holding the byte's word
+/// (rt::byte_token_map on the row's valid ids), -1 at bytes outside any word and at padding.
+/// Throws InvalidArgument for a bad cfg.
+torch::Tensor byte_word_batch(const torch::Tensor& ids, const torch::Tensor& mask,
+                              const rt::ProjectionConfig& cfg);
+
 }  // namespace bytelite

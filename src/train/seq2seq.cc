@@ -149,6 +149,12 @@ ByteSeq2SeqImpl::ByteSeq2SeqImpl(const Seq2SeqConfig& c, QatStatePtr q)
         "positions), found \"" +
         cfg.encoder + "\"");
   }
+  if (kind->word_projection) {
+    throw ConfigError(
+        "seq2seq.encoder: expected an encoder without word projection (not supported in "
+        "seq2seq), found \"" +
+        cfg.encoder + "\"");
+  }
   ModelConfig mc = cfg.encoder_model;
   if (kind->seq2seq_section) {
     mc = seq2seq_encoder_model(cfg);

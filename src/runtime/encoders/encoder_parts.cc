@@ -44,6 +44,13 @@ int64_t byte_front(const OpContext& c, const ClassifierNet& m, bool position, co
       dense(c, m.bottleneck, x, T, F, xb);
     }
     c.tap(taps::kBottleneck, xb, T, Bn, m.bottleneck.out);
+    if (m.word_projection) {
+      // + each byte's word vector (qrnn_proj.cc); the sum, in a, becomes the GBST input in b
+      int8_t* y = grow(a, T * Bn);
+      word_sum(c, m, ids, T, xb, y);
+      std::swap(a, b);
+      xb = b.data();
+    }
   } else {
     std::swap(a, b);  // the GBST input lives in b
     xb = b.data();

@@ -87,6 +87,27 @@ const RuntimeEncoderUnit& runtime_encoder_unit(EncoderKind k);
 int64_t byte_front(const OpContext& c, const ClassifierNet& m, bool position, const int32_t* ids,
                    int64_t T, std::vector<int8_t>& a, std::vector<int8_t>& b);
 
+/// ByteQRNN with word projection (m.word_projection, qrnn_proj.cc): the GBST input y [T, Bn] at
+/// m.word_sum_q = add(xb [T, Bn], the bottleneck output at m.bottleneck.out, and the word
+/// vector of each byte's word: rows of m.word over ternary_projection_of_ids(ids, T,
+/// m.projection_cfg), placed by byte_token_map, zero point where -1). Taps projection, word,
+/// word_sum.
+void word_sum(const OpContext& c, const ClassifierNet& m, const int32_t* ids, int64_t T,
+              const int8_t* xb, int8_t* y);
+
+/// A ByteQRNN's tables (config, tensors; cfg_name / prefix: their names in messages) into net:
+/// embedding, bottleneck, GBST (reading params *gbst_in, or the bottleneck's output params when
+/// null), QRNN layers; fills info's ByteQRNN fields (qrnn.cc).
+LoadedEncoder load_byte_qrnn(const Loader& ld, const EncoderKindInfo& kind,
+                             const fb::ByteQrnnConfig* config, const fb::ByteQrnn* qrnn,
+                             const std::string& cfg_name, const std::string& prefix,
+                             ModelInfo& info, ClassifierNet& net, const QParams* gbst_in);
+
+/// The projection settings `pc` (named `what` in messages) checked and copied into info's
+/// projection_* fields and net.projection_cfg (pqrnn.cc).
+void load_projection_config(const Loader& ld, const fb::ProjectionConfig* pc,
+                            const std::string& what, ModelInfo& info, ClassifierNet& net);
+
 /// m.qrnn's bidirectional QRNN layers on [L, C] in a (params in_q when there are no layers),
 /// alternating between a and b: [L, 2S] at kSignedUnitParams. Taps qrnn<i>.*.
 ClassifierEncoding qrnn_stack(const OpContext& c, const ClassifierNet& m, int64_t L, int64_t C,

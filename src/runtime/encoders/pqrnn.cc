@@ -10,6 +10,28 @@
 
 namespace bytelite::rt {
 
+void load_projection_config(const Loader& ld, const fb::ProjectionConfig* pc,
+                            const std::string& what, ModelInfo& info, ClassifierNet& net) {
+  ld.need(pc, what);
+  info.projection_feature_size = pc->feature_size();
+  info.projection_max_tokens = pc->max_tokens();
+  info.projection_split_on_space = pc->split_on_space();
+  info.projection_lowercase = pc->lowercase();
+  info.projection_add_bos = pc->add_bos();
+  info.projection_add_eos = pc->add_eos();
+  ld.check_int(info.projection_feature_size, 1, limits::kMaxWidth, what + ".feature_size");
+  ld.check_int(info.projection_max_tokens,
+               1 + int{info.projection_add_bos} + int{info.projection_add_eos}, limits::kMaxLength,
+               what + ".max_tokens");
+  ProjectionConfig& p = net.projection_cfg;
+  p.feature_size = info.projection_feature_size;
+  p.max_tokens = info.projection_max_tokens;
+  p.split_on_space = info.projection_split_on_space;
+  p.lowercase = info.projection_lowercase;
+  p.add_bos = info.projection_add_bos;
+  p.add_eos = info.projection_add_eos;
+}
+
 namespace {
 
 // The PqrnnEncoder union member: the projection settings, bottleneck and QRNN layers,
@@ -24,22 +46,11 @@ LoadedEncoder load(const Loader& ld, const EncoderKindInfo& kind, const void* ta
   info.encoder = kind.name;
   net.kind = kind.kind;
   const fb::PqrnnConfig* cfg = ld.need(config, cfg_name);
-  const fb::ProjectionConfig* pc = ld.need(cfg->projection(), cfg_name + ".projection");
-  info.projection_feature_size = pc->feature_size();
-  info.projection_max_tokens = pc->max_tokens();
-  info.projection_split_on_space = pc->split_on_space();
-  info.projection_lowercase = pc->lowercase();
-  info.projection_add_bos = pc->add_bos();
-  info.projection_add_eos = pc->add_eos();
+  load_projection_config(ld, cfg->projection(), cfg_name + ".projection", info, net);
   info.bottleneck_size = cfg->bottleneck_size();
   info.qrnn_state_size = cfg->qrnn_state_size();
   info.qrnn_kernel_width = cfg->qrnn_kernel_width();
   info.qrnn_layers = cfg->qrnn_layers();
-  ld.check_int(info.projection_feature_size, 1, limits::kMaxWidth,
-               cfg_name + ".projection.feature_size");
-  ld.check_int(info.projection_max_tokens,
-               1 + int{info.projection_add_bos} + int{info.projection_add_eos}, limits::kMaxLength,
-               cfg_name + ".projection.max_tokens");
   ld.check_int(info.bottleneck_size, 1, limits::kMaxWidth, cfg_name + ".bottleneck_size");
   ld.check_int(info.qrnn_state_size, 1, limits::kMaxWidth, cfg_name + ".qrnn_state_size");
   ld.check_int(info.qrnn_kernel_width, 1, limits::kMaxKernel, cfg_name + ".qrnn_kernel_width");
@@ -47,13 +58,6 @@ LoadedEncoder load(const Loader& ld, const EncoderKindInfo& kind, const void* ta
 
   net.projection = true;
   net.vocab_size = kVocab;  // the ids it reads are byte ids
-  ProjectionConfig& p = net.projection_cfg;
-  p.feature_size = info.projection_feature_size;
-  p.max_tokens = info.projection_max_tokens;
-  p.split_on_space = info.projection_split_on_space;
-  p.lowercase = info.projection_lowercase;
-  p.add_bos = info.projection_add_bos;
-  p.add_eos = info.projection_add_eos;
 
   const fb::Pqrnn* t = ld.need(tensors, prefix);
   const int64_t Fp = info.projection_feature_size, D = info.bottleneck_size;

@@ -11,14 +11,10 @@
 
 namespace bytelite::rt {
 
-namespace {
-
-// ByteQRNN: everything up to the attention pooling (embedding, bottleneck, GBST, QRNN layers).
-// cfg_name / prefix: the tables' names in messages ("config" / "byteqrnn" in a classifier).
-LoadedEncoder load_qrnn(const Loader& ld, const EncoderKindInfo& kind,
-                        const fb::ByteQrnnConfig* config, const fb::ByteQrnn* qrnn,
-                        const std::string& cfg_name, const std::string& prefix, ModelInfo& info,
-                        ClassifierNet& net) {
+LoadedEncoder load_byte_qrnn(const Loader& ld, const EncoderKindInfo& kind,
+                             const fb::ByteQrnnConfig* config, const fb::ByteQrnn* qrnn,
+                             const std::string& cfg_name, const std::string& prefix,
+                             ModelInfo& info, ClassifierNet& net, const QParams* gbst_in) {
   info.encoder = kind.name;
   net.kind = kind.kind;
   const fb::ByteQrnnConfig* cfg = ld.need(config, cfg_name);
@@ -57,7 +53,8 @@ LoadedEncoder load_qrnn(const Loader& ld, const EncoderKindInfo& kind,
   net.bottleneck = ld.dense(q->bottleneck(), prefix + ".bottleneck", F, D, net.embedding_q);
   ld.count(net.bottleneck);
 
-  ld.load_gbst(q->gbst(), prefix + ".gbst", D, net.bottleneck.out, info, net.gbst);
+  ld.load_gbst(q->gbst(), prefix + ".gbst", D, gbst_in != nullptr ? *gbst_in : net.bottleneck.out,
+               info, net.gbst);
   const GbstLayer& G = net.gbst;
 
   LoadedEncoder e;
@@ -67,6 +64,16 @@ LoadedEncoder load_qrnn(const Loader& ld, const EncoderKindInfo& kind,
   e.pool = q->pool();
   e.head = q->head();
   return e;
+}
+
+namespace {
+
+// ByteQRNN: everything up to the attention pooling (load_byte_qrnn, GBST on the bottleneck).
+LoadedEncoder load_qrnn(const Loader& ld, const EncoderKindInfo& kind,
+                        const fb::ByteQrnnConfig* config, const fb::ByteQrnn* qrnn,
+                        const std::string& cfg_name, const std::string& prefix, ModelInfo& info,
+                        ClassifierNet& net) {
+  return load_byte_qrnn(ld, kind, config, qrnn, cfg_name, prefix, info, net, nullptr);
 }
 
 LoadedEncoder load(const Loader& ld, const EncoderKindInfo& kind, const void* tables,

@@ -11,6 +11,7 @@ extern const RuntimeEncoderUnit kQrnnEncoderUnit;         // qrnn.cc
 extern const RuntimeEncoderUnit kTransformerEncoderUnit;  // transformer.cc
 extern const RuntimeEncoderUnit kFunnelEncoderUnit;       // transformer.cc
 extern const RuntimeEncoderUnit kPqrnnEncoderUnit;        // pqrnn.cc
+extern const RuntimeEncoderUnit kQrnnProjEncoderUnit;     // qrnn_proj.cc
 
 namespace {
 
@@ -24,6 +25,7 @@ constexpr Entry kUnits[] = {
     {EncoderKind::kTransformer, &kTransformerEncoderUnit},
     {EncoderKind::kFunnel, &kFunnelEncoderUnit},
     {EncoderKind::kPqrnn, &kPqrnnEncoderUnit},
+    {EncoderKind::kQrnnProj, &kQrnnProjEncoderUnit},
 };
 
 static_assert(std::size(kUnits) == kNumEncoderKinds,

@@ -33,6 +33,13 @@ struct ClassifierNet {
   // the bottleneck reads; no embedding, no GBST.
   bool projection = false;
   ProjectionConfig projection_cfg;
+  // ByteQRNN with word projection ("qrnn_proj"): the ternary projection of the text's words
+  // (projection_cfg) -> word (dense) gives one word vector per word; the GBST input is
+  // add(bottleneck output, the word vector of each byte's word, byte_token_map; zero point
+  // outside words) at params word_sum_q.
+  bool word_projection = false;
+  DenseLayer word;
+  QParams word_sum_q;
   int32_t vocab_size = 0, embedding_size = 0;
   const int8_t* embedding = nullptr;  // [vocab_size, embedding_size], points into the file
   QParams embedding_q;

@@ -2,6 +2,7 @@
 #include "runtime/ops/projection.h"
 
 #include <string>
+#include <utility>
 
 #include "bytelite/byte_tokenizer.h"
 #include "bytelite/errors.h"
@@ -86,35 +87,50 @@ size_t utf8_char_length(std::string_view s, size_t i) {
   return 1;
 }
 
-std::vector<std::string> projection_tokens(std::string_view text, const ProjectionConfig& cfg) {
+namespace {
+
+// Steps 1-3 of projection.h on the text (lower-cased when cfg.lowercase, into *lowered): the
+// [start, start + length) byte spans of the text tokens that are kept (at most max_tokens minus
+// the tags), in order. The one tokenization of projection_tokens and byte_token_map.
+std::vector<std::pair<size_t, size_t>> token_spans(std::string_view* text,
+                                                   const ProjectionConfig& cfg,
+                                                   std::string* lowered) {
   check_projection_config(cfg);
-  std::string lowered;
   if (cfg.lowercase) {
-    lowered.assign(text);
-    for (char& c : lowered)
+    lowered->assign(*text);
+    for (char& c : *lowered)
       if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    text = lowered;
+    *text = *lowered;
   }
+  const std::string_view t = *text;
   const size_t room =
       static_cast<size_t>(cfg.max_tokens - int{cfg.add_bos} - int{cfg.add_eos});  // >= 1
-  std::vector<std::string> tokens;
-  if (cfg.add_bos) tokens.emplace_back("<BOS>");
-  size_t taken = 0;
-  for (size_t i = 0; i < text.size() && taken < room;) {
+  std::vector<std::pair<size_t, size_t>> spans;
+  for (size_t i = 0; i < t.size() && spans.size() < room;) {
     size_t len = 0;
     if (cfg.split_on_space) {
-      if (is_space(static_cast<unsigned char>(text[i]))) {
+      if (is_space(static_cast<unsigned char>(t[i]))) {
         ++i;
         continue;
       }
-      while (i + len < text.size() && !is_space(static_cast<unsigned char>(text[i + len]))) ++len;
+      while (i + len < t.size() && !is_space(static_cast<unsigned char>(t[i + len]))) ++len;
     } else {
-      len = utf8_char_length(text, i);
+      len = utf8_char_length(t, i);
     }
-    tokens.emplace_back(text.substr(i, len));
-    ++taken;
+    spans.emplace_back(i, len);
     i += len;
   }
+  return spans;
+}
+
+}  // namespace
+
+std::vector<std::string> projection_tokens(std::string_view text, const ProjectionConfig& cfg) {
+  std::string lowered;
+  const std::vector<std::pair<size_t, size_t>> spans = token_spans(&text, cfg, &lowered);
+  std::vector<std::string> tokens;
+  if (cfg.add_bos) tokens.emplace_back("<BOS>");
+  for (const auto& [start, len] : spans) tokens.emplace_back(text.substr(start, len));
   if (cfg.add_eos) tokens.emplace_back("<EOS>");
   return tokens;
 }
@@ -155,6 +171,30 @@ int64_t ternary_projection_of_ids(const int32_t* ids, int64_t n, const Projectio
   if (T > 0) return T;
   out->assign(static_cast<size_t>(cfg.feature_size), 0);
   return 1;
+}
+
+void byte_token_map(const int32_t* ids, int64_t n, const ProjectionConfig& cfg, int32_t* out) {
+  // the text's bytes and the id position of each
+  std::string text;
+  std::vector<int64_t> where;
+  text.reserve(static_cast<size_t>(n));
+  where.reserve(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    out[i] = -1;
+    const int32_t v = ids[i] - kByteOffset;
+    if (v >= 0 && v < 256) {
+      text.push_back(static_cast<char>(static_cast<unsigned char>(v)));
+      where.push_back(i);
+    }
+  }
+  std::string lowered;
+  std::string_view view = text;
+  const std::vector<std::pair<size_t, size_t>> spans = token_spans(&view, cfg, &lowered);
+  const int32_t first = cfg.add_bos ? 1 : 0;
+  for (size_t t = 0; t < spans.size(); ++t) {
+    for (size_t k = spans[t].first; k < spans[t].first + spans[t].second; ++k)
+      out[where[k]] = first + static_cast<int32_t>(t);
+  }
 }
 
 }  // namespace bytelite::rt

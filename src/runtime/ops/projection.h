@@ -80,4 +80,12 @@ std::string bytes_of_ids(const int32_t* ids, int64_t n);
 int64_t ternary_projection_of_ids(const int32_t* ids, int64_t n, const ProjectionConfig& cfg,
                                   std::vector<int8_t>* out);
 
+/// The word of each byte, for the "qrnn_proj" encoder (byte input plus word projection): out[i]
+/// (i in [0, n)) is the row of ternary_projection_of_ids(ids, n, cfg) whose token contains the
+/// byte of ids[i] (the tokenization of projection_tokens on bytes_of_ids: with add_bos the
+/// first text token is row 1), or -1 where ids[i] carries no byte (PAD, EOS, UNK), is whitespace
+/// between words (split_on_space) or lies past the last kept token (max_tokens). The tags
+/// "<BOS>" / "<EOS>" contain no byte. out has n entries. Throws InvalidArgument for a bad cfg.
+void byte_token_map(const int32_t* ids, int64_t n, const ProjectionConfig& cfg, int32_t* out);
+
 }  // namespace bytelite::rt

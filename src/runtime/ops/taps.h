@@ -9,6 +9,9 @@
 // embedding       [T, F] embedding rows                  runtime/models/classifier_net.cc
 // embedding_norm  [T, F] LN(embedding + position)        (Transformer encoders)
 // bottleneck      [T, Bn] bottleneck dense output
+// projection      [W, Fp] ternary projection of the words (pQRNN, ByteQRNN+projection)
+// word            [W, Bn] word vectors (ByteQRNN+projection: dense of the projection)
+// word_sum        [T, Bn] bottleneck + word vector of each byte (ByteQRNN+projection)
 // gbst.conv       [T, D] GBST convolution                runtime/ops/gbst.cc
 // gbst.cand<b>    [ceil(T/b), D] block means of width b
 // gbst.scores     [T, W] block scores, gbst.probs their softmax, gbst.mix [T, D] the mixture
@@ -27,6 +30,9 @@ namespace bytelite::taps {
 inline constexpr const char* kEmbedding = "embedding";
 inline constexpr const char* kEmbeddingNorm = "embedding_norm";
 inline constexpr const char* kBottleneck = "bottleneck";
+inline constexpr const char* kProjection = "projection";
+inline constexpr const char* kWord = "word";
+inline constexpr const char* kWordSum = "word_sum";
 inline constexpr const char* kGbstConv = "gbst.conv";
 inline constexpr const char* kGbstScores = "gbst.scores";
 inline constexpr const char* kGbstProbs = "gbst.probs";
