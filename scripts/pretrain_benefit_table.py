@@ -4,7 +4,9 @@
 Reads OUT/<data>/<arm>/frac<F>_seed<S>/test.json (`bytelite eval --json` of the int8 model on
 the test set) for each OUT given and prints, per encoder (OUT), dataset, label fraction and arm
 (scratch / pretrained), the mean test macro-F1 and ROC AUC over seeds with the spread (min-max)
-and the number of seeds, as a Markdown table. OUT may carry a label for the table and the plot
+and the number of seeds, as a Markdown table. Beside them, the validation macro-F1 and ROC AUC
+of the checkpoint the run kept (summary.json's best_step, read from the run's train_log.jsonl;
+the numbers every choice is made on), "-" where a run has no training log. OUT may carry a label for the table and the plot
 as OUT=LABEL (default: the directory's name). With --plot FILE it draws macro-F1 against the
 fraction of training labels (mean, min-max bars), one panel per dataset, one line per encoder
 and arm.
@@ -21,8 +23,24 @@ import sys
 from collections import defaultdict
 
 
-def load(out, label, res):
-    """Adds (label, data, arm, frac) -> [(macro_f1, auc)] for the runs under out."""
+def valid_metrics(run_dir):
+    """(macro_f1, roc_auc) on validation at the kept checkpoint (summary.json's best_step), or None."""
+    try:
+        with open(os.path.join(run_dir, "summary.json")) as f:
+            best = json.load(f)["best_step"]
+        with open(os.path.join(run_dir, "train_log.jsonl")) as f:
+            for line in f:
+                row = json.loads(line)
+                if row.get("step") == best and "valid" in row:
+                    return row["valid"]["macro_f1"], row["valid"]["roc_auc"]
+    except (OSError, KeyError, ValueError):
+        return None
+    return None
+
+
+def load(out, label, res, valid):
+    """Adds (label, data, arm, frac) -> [(macro_f1, auc)] for the runs under out (test), and the
+    same key -> [(macro_f1, auc)] to valid for the runs whose validation metrics are found."""
     n = 0
     for path in glob.glob(os.path.join(out, "*", "*", "frac*_seed*", "test.json")):
         parts = path.split(os.sep)
@@ -31,6 +49,9 @@ def load(out, label, res):
         with open(path) as f:
             j = json.load(f)
         res[(label, data, arm, frac)].append((j["macro_f1"], j["roc_auc"]))
+        v = valid_metrics(os.path.dirname(path))
+        if v is not None:
+            valid[(label, data, arm, frac)].append(v)
         n += 1
     return n
 
@@ -38,6 +59,11 @@ def load(out, label, res):
 def stats(v):
     m = sum(v) / len(v)
     return m, min(v), max(v)
+
+
+def cell(v):
+    """'mean [min, max]' of v, or '-' for no values."""
+    return "%.3f [%.3f, %.3f]" % stats(v) if v else "-"
 
 
 def main():
@@ -52,21 +78,23 @@ def main():
     if not args:
         sys.exit(__doc__)
     res = defaultdict(list)
+    valid = defaultdict(list)
     labels = []
     for a in args:
         out, _, label = a.partition("=")
         label = label or os.path.basename(os.path.normpath(out))
-        if load(out, label, res) == 0:
+        if load(out, label, res, valid) == 0:
             sys.exit(out + ": expected runs with test.json (OUT/<data>/<arm>/frac<F>_seed<S>/), found none")
         labels.append(label)
-    print("| encoder | data | labels | arm | seeds | test macro-F1 mean [min, max] | ROC AUC mean [min, max] |")
-    print("|---|---|---|---|---|---|---|")
+    print("| encoder | data | labels | arm | seeds | valid macro-F1 mean [min, max] | valid ROC AUC"
+          " mean [min, max] | test macro-F1 mean [min, max] | test ROC AUC mean [min, max] |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for key in sorted(res, key=lambda k: (labels.index(k[0]), k[1], k[3], k[2] != "scratch")):
         label, data, arm, frac = key
-        f1 = stats([x[0] for x in res[key]])
-        auc = stats([x[1] for x in res[key]])
-        print("| %s | %s | %d%% | %s | %d | %.3f [%.3f, %.3f] | %.3f [%.3f, %.3f] |"
-              % (label, data, frac, arm, len(res[key]), *f1, *auc))
+        print("| %s | %s | %d%% | %s | %d | %s | %s | %s | %s |"
+              % (label, data, frac, arm, len(res[key]),
+                 cell([x[0] for x in valid[key]]), cell([x[1] for x in valid[key]]),
+                 cell([x[0] for x in res[key]]), cell([x[1] for x in res[key]])))
     if plot:
         import matplotlib
         matplotlib.use("Agg")
