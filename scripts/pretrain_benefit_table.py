@@ -9,9 +9,11 @@ of the checkpoint the run kept (summary.json's best_step, read from the run's tr
 the numbers every choice is made on), "-" where a run has no training log. OUT may carry a label for the table and the plot
 as OUT=LABEL (default: the directory's name). With --plot FILE it draws macro-F1 against the
 fraction of training labels (mean, min-max bars), one panel per dataset, one line per encoder
-and arm.
+and arm. With --per-run it prints, after the table, one row per run: the kept checkpoint's epoch
+and step, the training steps run, the mean training loss of the first and of the last epoch
+(train_log.jsonl), and the validation and test macro-F1.
 
-Usage: /usr/bin/python3 scripts/pretrain_benefit_table.py OUT[=LABEL]... [--plot FILE.png]
+Usage: /usr/bin/python3 scripts/pretrain_benefit_table.py OUT[=LABEL]... [--plot FILE.png] [--per-run]
 e.g.   /usr/bin/python3 scripts/pretrain_benefit_table.py runs/pretrain_benefit=ByteQRNN \\
            runs/pretrain_benefit_transformer="ByteTransformer-L" --plot docs/pretrain_label_efficiency.png
 """
@@ -36,6 +38,24 @@ def valid_metrics(run_dir):
     except (OSError, KeyError, ValueError):
         return None
     return None
+
+
+def run_row(run_dir):
+    """Per-run training summary from train_log.jsonl / summary.json, or None without them."""
+    try:
+        with open(os.path.join(run_dir, "summary.json")) as f:
+            summary = json.load(f)
+        with open(os.path.join(run_dir, "train_log.jsonl")) as f:
+            rows = [json.loads(line) for line in f if line.strip()]
+    except (OSError, ValueError):
+        return None
+    epochs = [r for r in rows if "epoch" in r and "train_loss" in r]
+    if not epochs:
+        return None
+    best = [r for r in epochs if r.get("step") == summary.get("best_step")]
+    return {"best_epoch": best[0]["epoch"] if best else "-", "best_step": summary.get("best_step"),
+            "steps": summary.get("steps"), "loss_first": epochs[0]["train_loss"],
+            "loss_last": epochs[-1]["train_loss"], "epochs": epochs[-1]["epoch"]}
 
 
 def load(out, label, res, valid):
@@ -69,6 +89,8 @@ def cell(v):
 def main():
     args = sys.argv[1:]
     plot = None
+    per_run = "--per-run" in args
+    args = [a for a in args if a != "--per-run"]
     if "--plot" in args:
         i = args.index("--plot")
         if i + 1 >= len(args):
@@ -95,6 +117,32 @@ def main():
               % (label, data, frac, arm, len(res[key]),
                  cell([x[0] for x in valid[key]]), cell([x[1] for x in valid[key]]),
                  cell([x[0] for x in res[key]]), cell([x[1] for x in res[key]])))
+    if per_run:
+        print()
+        print("| encoder | data | labels | arm | seed | kept epoch (step) | epochs run (steps) |"
+              " train loss, epoch 1 | train loss, last epoch | valid macro-F1 | test macro-F1 |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
+        for a in args:
+            out, _, label = a.partition("=")
+            label = label or os.path.basename(os.path.normpath(out))
+            for path in sorted(glob.glob(os.path.join(out, "*", "*", "frac*_seed*", "test.json")),
+                               key=lambda p: (p.split(os.sep)[-4],
+                                              int(re.search(r"frac(\d+)", p).group(1)),
+                                              p.split(os.sep)[-3] != "scratch", p)):
+                parts = path.split(os.sep)
+                m = re.match(r"frac(\d+)_seed(\d+)", parts[-2])
+                r = run_row(os.path.dirname(path))
+                v = valid_metrics(os.path.dirname(path))
+                with open(path) as f:
+                    t = json.load(f)["macro_f1"]
+                if r is None:
+                    print("| %s | %s | %s%% | %s | %s | - | - | - | - | - | %.3f |"
+                          % (label, parts[-4], m.group(1), parts[-3], m.group(2), t))
+                    continue
+                print("| %s | %s | %s%% | %s | %s | %s (%s) | %s (%s) | %.3f | %.3f | %s | %.3f |"
+                      % (label, parts[-4], m.group(1), parts[-3], m.group(2), r["best_epoch"],
+                         r["best_step"], r["epochs"], r["steps"], r["loss_first"], r["loss_last"],
+                         "%.3f" % v[0] if v else "-", t))
     if plot:
         import matplotlib
         matplotlib.use("Agg")
