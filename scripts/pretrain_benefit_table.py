@@ -11,9 +11,10 @@ as OUT=LABEL (default: the directory's name). With --plot FILE it draws macro-F1
 fraction of training labels (mean, min-max bars), one panel per dataset, one line per encoder
 and arm. With --per-run it prints, after the table, one row per run: the kept checkpoint's epoch
 and step, the training steps run, the mean training loss of the first and of the last epoch
-(train_log.jsonl), and the validation and test macro-F1.
+(train_log.jsonl), and the validation and test macro-F1. With --curves it prints the mean
+validation macro-F1 per epoch over the seeds still training at that epoch, per fraction and arm.
 
-Usage: /usr/bin/python3 scripts/pretrain_benefit_table.py OUT[=LABEL]... [--plot FILE.png] [--per-run]
+Usage: /usr/bin/python3 scripts/pretrain_benefit_table.py OUT[=LABEL]... [--plot FILE.png] [--per-run] [--curves]
 e.g.   /usr/bin/python3 scripts/pretrain_benefit_table.py runs/pretrain_benefit=ByteQRNN \\
            runs/pretrain_benefit_transformer="ByteTransformer-L" --plot docs/pretrain_label_efficiency.png
 """
@@ -90,7 +91,8 @@ def main():
     args = sys.argv[1:]
     plot = None
     per_run = "--per-run" in args
-    args = [a for a in args if a != "--per-run"]
+    curves = "--curves" in args
+    args = [a for a in args if a not in ("--per-run", "--curves")]
     if "--plot" in args:
         i = args.index("--plot")
         if i + 1 >= len(args):
@@ -143,6 +145,28 @@ def main():
                       % (label, parts[-4], m.group(1), parts[-3], m.group(2), r["best_epoch"],
                          r["best_step"], r["epochs"], r["steps"], r["loss_first"], r["loss_last"],
                          "%.3f" % v[0] if v else "-", t))
+    if curves:
+        print()
+        print("| encoder | data | labels | arm | validation macro-F1 by epoch (mean of the seeds still training) |")
+        print("|---|---|---|---|---|")
+        for a in args:
+            out, _, label = a.partition("=")
+            label = label or os.path.basename(os.path.normpath(out))
+            runs = defaultdict(list)
+            for path in glob.glob(os.path.join(out, "*", "*", "frac*_seed*", "train_log.jsonl")):
+                parts = path.split(os.sep)
+                frac = int(re.match(r"frac(\d+)_seed\d+", parts[-2]).group(1))
+                with open(path) as f:
+                    rows = [json.loads(line) for line in f if line.strip()]
+                runs[(parts[-4], frac, parts[-3])].append(
+                    [r["valid"]["macro_f1"] for r in rows if "epoch" in r and "valid" in r])
+            for key in sorted(runs, key=lambda k: (k[0], k[1], k[2] != "scratch")):
+                cs = runs[key]
+                means = []
+                for i in range(max(len(c) for c in cs)):
+                    v = [c[i] for c in cs if len(c) > i]
+                    means.append("%.3f" % (sum(v) / len(v)))
+                print("| %s | %s | %d%% | %s | %s |" % (label, key[0], key[1], key[2], " ".join(means)))
     if plot:
         import matplotlib
         matplotlib.use("Agg")
