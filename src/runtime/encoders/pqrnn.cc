@@ -99,17 +99,7 @@ ClassifierEncoding encode(const OpContext& c, const ClassifierNet& m, const int3
 }
 
 // model.* keys: the projection settings and the QRNN layers'.
-constexpr StoredModelKey kKeys[] = {
-    {"projection_feature_size", &ModelInfo::projection_feature_size},
-    {"projection_max_tokens", &ModelInfo::projection_max_tokens},
-    {"projection_split_on_space", &ModelInfo::projection_split_on_space},
-    {"projection_lowercase", &ModelInfo::projection_lowercase},
-    {"projection_add_bos", &ModelInfo::projection_add_bos},
-    {"projection_add_eos", &ModelInfo::projection_add_eos},
-    {"qrnn_state_size", &ModelInfo::qrnn_state_size},
-    {"qrnn_kernel_width", &ModelInfo::qrnn_kernel_width},
-    {"qrnn_layers", &ModelInfo::qrnn_layers},
-};
+constexpr auto kKeys = concat_keys(kProjectionKeys, kQrnnKeys);
 
 }  // namespace
 
@@ -121,6 +111,6 @@ extern const RuntimeEncoderUnit kPqrnnEncoderUnit = {EncoderKind::kPqrnn,
                                                      nullptr,
                                                      encode,
                                                      nullptr,
-                                                     {kKeys, std::size(kKeys)}};
+                                                     {kKeys.data(), kKeys.size()}};
 
 }  // namespace bytelite::rt

@@ -149,20 +149,12 @@ BatchEncoding encode_batch(const OpContext& c, const ClassifierNet& m, const int
 }
 
 // model.* keys: the byte front's and the QRNN layers'.
-constexpr StoredModelKey kKeys[] = {
-    {"embedding_size", &ModelInfo::embedding_size},
-    {"gbst_max_block_width", &ModelInfo::gbst_max_block_width},
-    {"gbst_conv_kernel_size", &ModelInfo::gbst_conv_kernel_size},
-    {"gbst_downsample_rate", &ModelInfo::gbst_downsample_rate},
-    {"qrnn_state_size", &ModelInfo::qrnn_state_size},
-    {"qrnn_kernel_width", &ModelInfo::qrnn_kernel_width},
-    {"qrnn_layers", &ModelInfo::qrnn_layers},
-};
+constexpr auto kKeys = concat_keys(kByteFrontKeys, kQrnnKeys);
 
 }  // namespace
 
 extern const RuntimeEncoderUnit kQrnnEncoderUnit = {
     EncoderKind::kQrnn, fb::EncoderTables::QrnnEncoder, load, load_v1, load_v1_seq2seq, encode,
-    encode_batch,       {kKeys, std::size(kKeys)}};
+    encode_batch,       {kKeys.data(), kKeys.size()}};
 
 }  // namespace bytelite::rt

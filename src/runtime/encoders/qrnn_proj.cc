@@ -78,21 +78,7 @@ ClassifierEncoding encode(const OpContext& c, const ClassifierNet& m, const int3
 }
 
 // model.* keys: the byte front's, the projection settings and the QRNN layers'.
-constexpr StoredModelKey kKeys[] = {
-    {"embedding_size", &ModelInfo::embedding_size},
-    {"gbst_max_block_width", &ModelInfo::gbst_max_block_width},
-    {"gbst_conv_kernel_size", &ModelInfo::gbst_conv_kernel_size},
-    {"gbst_downsample_rate", &ModelInfo::gbst_downsample_rate},
-    {"projection_feature_size", &ModelInfo::projection_feature_size},
-    {"projection_max_tokens", &ModelInfo::projection_max_tokens},
-    {"projection_split_on_space", &ModelInfo::projection_split_on_space},
-    {"projection_lowercase", &ModelInfo::projection_lowercase},
-    {"projection_add_bos", &ModelInfo::projection_add_bos},
-    {"projection_add_eos", &ModelInfo::projection_add_eos},
-    {"qrnn_state_size", &ModelInfo::qrnn_state_size},
-    {"qrnn_kernel_width", &ModelInfo::qrnn_kernel_width},
-    {"qrnn_layers", &ModelInfo::qrnn_layers},
-};
+constexpr auto kKeys = concat_keys(kByteFrontKeys, kProjectionKeys, kQrnnKeys);
 
 }  // namespace
 
@@ -104,6 +90,6 @@ extern const RuntimeEncoderUnit kQrnnProjEncoderUnit = {EncoderKind::kQrnnProj,
                                                         nullptr,
                                                         encode,
                                                         nullptr,
-                                                        {kKeys, std::size(kKeys)}};
+                                                        {kKeys.data(), kKeys.size()}};
 
 }  // namespace bytelite::rt

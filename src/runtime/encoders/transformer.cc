@@ -193,18 +193,15 @@ ClassifierEncoding encode(const OpContext& c, const ClassifierNet& m, const int3
 
 // model.* keys: the byte front's and the Transformer layers'; the funnel's add pool_windows,
 // the last entry, which the plain Transformer's list leaves out.
-constexpr StoredModelKey kFunnelKeys[] = {
-    {"embedding_size", &ModelInfo::embedding_size},
-    {"gbst_max_block_width", &ModelInfo::gbst_max_block_width},
-    {"gbst_conv_kernel_size", &ModelInfo::gbst_conv_kernel_size},
-    {"gbst_downsample_rate", &ModelInfo::gbst_downsample_rate},
+constexpr std::array<StoredModelKey, 6> kLayerKeys = {{
     {"transformer_layers", &ModelInfo::transformer_layers},
     {"num_heads", &ModelInfo::num_heads},
     {"intermediate_size", &ModelInfo::intermediate_size},
     {"attention_scale", &ModelInfo::attention_scale},
     {"layer_norm", &ModelInfo::layer_norm},
     {"pool_windows", &ModelInfo::pool_windows},
-};
+}};
+constexpr auto kFunnelKeys = concat_keys(kByteFrontKeys, kLayerKeys);
 
 }  // namespace
 
@@ -217,7 +214,7 @@ extern const RuntimeEncoderUnit kTransformerEncoderUnit = {
     load_v1_seq2seq,
     encode,
     nullptr,
-    {kFunnelKeys, std::size(kFunnelKeys) - 1}};
+    {kFunnelKeys.data(), kFunnelKeys.size() - 1}};
 extern const RuntimeEncoderUnit kFunnelEncoderUnit = {EncoderKind::kFunnel,
                                                       fb::EncoderTables::TransformerEncoder,
                                                       load,
@@ -225,6 +222,6 @@ extern const RuntimeEncoderUnit kFunnelEncoderUnit = {EncoderKind::kFunnel,
                                                       load_v1_seq2seq,
                                                       encode,
                                                       nullptr,
-                                                      {kFunnelKeys, std::size(kFunnelKeys)}};
+                                                      {kFunnelKeys.data(), kFunnelKeys.size()}};
 
 }  // namespace bytelite::rt
