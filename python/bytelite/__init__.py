@@ -52,8 +52,9 @@ def _with_settings(fn, config, settings):
         try:
             with open(path, encoding="utf-8") as f:
                 d = _json.load(f)
-        except OSError:
-            raise ConfigError("cannot open config file '%s'" % path) from None
+        except OSError as e:
+            raise ConfigError("%s: expected a readable JSON config file, found one that cannot be "
+                              "opened (%s)" % (path, e.strerror)) from None
         except ValueError as e:
             raise ConfigError("%s: expected JSON, found %s" % (path, e))
     for key, value in settings.items():

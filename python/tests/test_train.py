@@ -146,7 +146,7 @@ def test_bad_config_key_raises_config_error(olid_small, tmp_path):
     with pytest.raises(bytelite.ConfigError, match="qat: expected"):
         bytelite.train(TINY_CLASSIFIER, train=olid_small["train"], valid=olid_small["valid"],
                        out=str(tmp_path / "out"), qat="maybe")
-    with pytest.raises(bytelite.ConfigError, match="cannot open config file"):
+    with pytest.raises(bytelite.ConfigError, match="missing.json: expected a readable JSON config file, found one that cannot be opened"):
         bytelite.train(str(tmp_path / "missing.json"), train=olid_small["train"],
                        valid=olid_small["valid"], out=str(tmp_path / "out"))
 
@@ -182,7 +182,7 @@ def test_set_overrides_any_config_key_like_the_cli(cli, olid_small, tmp_path):
     with pytest.raises(bytelite.ConfigError, match="qrnn_layer"):
         bytelite.train(cfg, train=olid_small["train"], valid=olid_small["valid"],
                        out=str(tmp_path / "x"), set={"model.qrnn_layer": 2})
-    with pytest.raises(bytelite.ConfigError, match="cannot open config file"):
+    with pytest.raises(bytelite.ConfigError, match="missing.json: expected a readable JSON config file, found one that cannot be opened"):
         bytelite.train(str(tmp_path / "missing.json"), train=olid_small["train"],
                        valid=olid_small["valid"], out=str(tmp_path / "x"),
                        set={"train.batch_size": 8})
