@@ -20,6 +20,7 @@
 #               OUT/pool_first<N>.txt; the ensemble teacher scores the first 10,000)
 #   ARMS        the arms to run, of "none teacher pool" (default: all three)
 #   SEEDS       the seeds to train and report (default "1 2 3")
+# Relative paths (OUT, TEACHER, BYTELITE) are from the repository root.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=${1:-runs/distill_pool}
@@ -29,9 +30,13 @@ recipes=("${@:-pqrnn}")
 bin=${BYTELITE:-build/bytelite}
 teacher=${TEACHER:-data/teacher/olid_charngram_lr.tsv.gz}
 pool=data/pretrain/tweets.txt.gz
-mkdir -p "$out"
-read -r -a arms <<< "${ARMS:-none teacher pool}"
-read -r -a seeds <<< "${SEEDS:-1 2 3}"
+read -r -a arms <<< "${ARMS-none teacher pool}"
+read -r -a seeds <<< "${SEEDS-1 2 3}"
+if [ ${#arms[@]} -eq 0 ] || [ ${#seeds[@]} -eq 0 ]; then
+  echo "distill_pool_valid.sh: ARMS and SEEDS: expected at least one arm and one seed, found" \
+    "ARMS=\"${ARMS-}\" SEEDS=\"${SEEDS-}\"" >&2
+  exit 1
+fi
 for seed in "${seeds[@]}"; do
   if ! [[ $seed =~ ^[0-9]+$ ]]; then
     echo "distill_pool_valid.sh: SEEDS: expected whole numbers, found \"$seed\"" >&2
@@ -44,12 +49,13 @@ for arm in "${arms[@]}"; do
     exit 1 ;;
   esac
 done
-[ -f "$teacher" ] || { echo "distill_pool_valid.sh: TEACHER: expected a teacher scores file, found no file \"$teacher\"" >&2; exit 1; }
+[ -f "$teacher" ] || { echo "distill_pool_valid.sh: TEACHER: expected a teacher scores file (relative to the repository root), found no file \"$teacher\"" >&2; exit 1; }
+if [ -n "${POOL_FIRST:-}" ] && ! [[ $POOL_FIRST =~ ^[1-9][0-9]*$ ]]; then
+  echo "distill_pool_valid.sh: POOL_FIRST: expected a positive line count, found \"$POOL_FIRST\"" >&2
+  exit 1
+fi
+mkdir -p "$out"  # only once the arguments are known to be good
 if [ -n "${POOL_FIRST:-}" ]; then
-  if ! [[ $POOL_FIRST =~ ^[1-9][0-9]*$ ]]; then
-    echo "distill_pool_valid.sh: POOL_FIRST: expected a positive line count, found \"$POOL_FIRST\"" >&2
-    exit 1
-  fi
   zcat "$pool" | awk -v n="$POOL_FIRST" 'NR <= n' > "$out/pool_first$POOL_FIRST.txt.tmp"
   mv "$out/pool_first$POOL_FIRST.txt.tmp" "$out/pool_first$POOL_FIRST.txt"
   pool=$out/pool_first$POOL_FIRST.txt
