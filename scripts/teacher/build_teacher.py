@@ -210,6 +210,12 @@ def use_embeddings(cache, name, texts):
     first (node embed.js) when missing. Errors (one line, exit 1): a cached .txt or .f32 that
     does not match `texts`, no node or npm packages to embed with, a failed embedding."""
     txt, f32 = os.path.join(cache, name + ".txt"), os.path.join(cache, name + ".f32")
+    if os.path.exists(cache) and not os.path.isdir(cache):
+        sys.exit(f"build_teacher: USE_CACHE {cache}: expected a directory of cached embeddings, "
+                 f"found a file")
+    for p in (txt, f32):
+        if os.path.isdir(p):
+            sys.exit(f"build_teacher: {p}: expected a cached file, found a directory")
     want = b"".join(t.encode("utf-8", "surrogateescape") + b"\n" for t in texts)
     for t in texts:
         if "\n" in t or "\r" in t or t == "":
