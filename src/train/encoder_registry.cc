@@ -55,8 +55,10 @@ void qrnn_build(ByteClassifierImpl& m) {
   }
 }
 
-std::pair<torch::Tensor, torch::Tensor> qrnn_encode(ByteClassifierImpl& m, const torch::Tensor& ids,
-                                                    const torch::Tensor& mask) {
+// The ByteQRNN byte front up to GBST's input: embedding (fake-quantized) -> bottleneck,
+// [B, L, bottleneck_size], zero at padding.
+torch::Tensor byte_bottleneck(ByteClassifierImpl& m, const torch::Tensor& ids,
+                              const torch::Tensor& mask) {
   const int64_t B = ids.size(0), L = ids.size(1);
   auto mask3 = mask.unsqueeze(-1);
   auto x = m.embedding.index_select(0, ids.reshape({-1})).reshape({B, L, m.cfg.embedding_size});
@@ -64,6 +66,12 @@ std::pair<torch::Tensor, torch::Tensor> qrnn_encode(ByteClassifierImpl& m, const
   tap(taps::kEmbedding, x, m.embedding_quant->params());
   x = m.bottleneck->forward(x, mask) * mask3;
   tap(taps::kBottleneck, x, m.bottleneck->out_quant->params());
+  return x;
+}
+
+// GBST on x [B, L, D] then the QRNN layers (dropout between): [B, L', 2S] and its mask.
+std::pair<torch::Tensor, torch::Tensor> gbst_qrnn(ByteClassifierImpl& m, const torch::Tensor& x,
+                                                  const torch::Tensor& mask) {
   auto [h, hm] = m.gbst->forward(x, mask);
   const bool tr = m.is_training();
   h = torch::dropout(h, m.cfg.dropout, tr);
@@ -73,6 +81,11 @@ std::pair<torch::Tensor, torch::Tensor> qrnn_encode(ByteClassifierImpl& m, const
     if (i + 1 < m.qrnn->size()) h = torch::dropout(h, m.cfg.dropout, tr);
   }
   return {h, hm};
+}
+
+std::pair<torch::Tensor, torch::Tensor> qrnn_encode(ByteClassifierImpl& m, const torch::Tensor& ids,
+                                                    const torch::Tensor& mask) {
+  return gbst_qrnn(m, byte_bottleneck(m, ids, mask), mask);
 }
 
 int64_t qrnn_width(const ModelConfig& mc) { return 2 * static_cast<int64_t>(mc.qrnn_state_size); }
@@ -189,11 +202,7 @@ std::pair<torch::Tensor, torch::Tensor> qrnn_proj_encode(ByteClassifierImpl& m,
                                                          const torch::Tensor& mask) {
   const int64_t B = ids.size(0), L = ids.size(1), D = m.cfg.bottleneck_size;
   auto mask3 = mask.unsqueeze(-1);
-  auto x = m.embedding.index_select(0, ids.reshape({-1})).reshape({B, L, m.cfg.embedding_size});
-  x = m.embedding_quant->forward(x) * mask3;
-  tap(taps::kEmbedding, x, m.embedding_quant->params());
-  x = m.bottleneck->forward(x, mask) * mask3;
-  tap(taps::kBottleneck, x, m.bottleneck->out_quant->params());
+  auto x = byte_bottleneck(m, ids, mask);
   // word vectors [B, W, D], once per word
   const rt::ProjectionConfig pc = projection_config(m.cfg);
   ProjectionBatch p = project_id_batch(ids, mask, pc);
@@ -207,15 +216,7 @@ std::pair<torch::Tensor, torch::Tensor> qrnn_proj_encode(ByteClassifierImpl& m,
   auto wb = torch::gather(w, 1, index) * inside;
   x = m.word_sum_quant->forward(x + wb) * mask3;
   tap(taps::kWordSum, x, m.word_sum_quant->params());
-  auto [h, hm] = m.gbst->forward(x, mask);
-  const bool tr = m.is_training();
-  h = torch::dropout(h, m.cfg.dropout, tr);
-  for (size_t i = 0; i < m.qrnn->size(); ++i) {
-    h = m.qrnn[i]->as<QrnnLayer>()->forward(h, hm);
-    if (tracing()) tap(taps::qrnn_layer(i), h, signed_unit_range_params());
-    if (i + 1 < m.qrnn->size()) h = torch::dropout(h, m.cfg.dropout, tr);
-  }
-  return {h, hm};
+  return gbst_qrnn(m, x, mask);
 }
 
 WrittenEncoder qrnn_proj_write(FbWriter& w, const ByteClassifierImpl& m,
