@@ -1014,6 +1014,68 @@ TEST(OpHarness, BatchedLayersEqualOneSequenceAtATime) {
   }
 }
 
+// The byte front as tables (ops.h ByteTables, gbst_ids) equals the ops it replaces: the
+// bottleneck of every id, and GBST on the ids equal to GBST on bottleneck(embedding(ids)) with the
+// reference kernels, on every path: texts shorter than the conv window, every id, long texts,
+// an odd width and weights at the extreme (every conv weight -127).
+TEST(OpHarness, ByteTablesEqualTheOpsTheyReplace) {
+  constexpr int64_t V = 259;
+  std::vector<Isa> isas = {Isa::kReference};
+  for (Isa i : optimized_isas()) isas.push_back(i);
+  struct S {
+    int64_t F, D;
+    int32_t W, k, rate;
+    bool extreme;
+  };
+  uint32_t seed = 300;
+  for (S s : std::vector<S>{
+           {64, 64, 4, 5, 2, false}, {16, 33, 3, 3, 3, false}, {32, 32, 4, 5, 2, true}}) {
+    SCOPED_TRACE(dims_str("F D W conv rate", {s.F, s.D, s.W, s.k, s.rate}));
+    Rng r(seed++);
+    Storage st;
+    const QParams emb_q = qp(0.04f, 3), bott_q = qp(0.05f, -128);
+    const std::vector<int8_t> table = r.int8(V * s.F);
+    const DenseLayer bott = random_dense(r, st, s.F, s.D, emb_q, bott_q, true);
+    auto g = random_gbst(r, st, s.D, s.W, s.k, s.rate, bott_q);
+    if (s.extreme) g->conv = random_dense(r, st, s.k * s.D, s.D, bott_q, qp(0.04f, 2), false, true);
+    ByteTables tb;
+    build_byte_tables(table.data(), V, s.F, bott, g.get(), tb);
+    ASSERT_EQ(tb.kernel, s.k);
+    ASSERT_EQ(tb.taps.size(), static_cast<size_t>(s.k * (V + 1) * s.D));
+    // texts: lengths 1..k (shorter than or as long as the window), every id once, 280 random ids
+    std::vector<std::vector<int32_t>> texts;
+    for (int32_t n = 1; n <= s.k; ++n) texts.push_back(std::vector<int32_t>(n, 7 * n));
+    std::vector<int32_t> all(V);
+    for (int32_t i = 0; i < V; ++i) all[i] = (i * 101) % V;
+    texts.push_back(all);
+    std::vector<int32_t> rnd(280);
+    for (auto& id : rnd) id = r.uniform(0, V - 1);
+    texts.push_back(rnd);
+    OpScratch s_ref;
+    const OpContext ref{Isa::kReference, s_ref};
+    for (Isa isa : isas) {
+      SCOPED_TRACE(isa_name(isa));
+      OpScratch s_opt;
+      const OpContext c{isa, s_opt};
+      // rows: the bottleneck of every id on this path
+      std::vector<int8_t> rows(static_cast<size_t>(V * s.D));
+      dense(c, bott, table.data(), V, s.F, rows.data());
+      EXPECT_EQ(rows, tb.rows);
+      for (const auto& ids : texts) {
+        const auto T = static_cast<int64_t>(ids.size());
+        std::vector<int8_t> x(static_cast<size_t>(T * s.F)), xb(static_cast<size_t>(T * s.D));
+        embedding(table.data(), s.F, ids.data(), T, x.data());
+        dense(ref, bott, x.data(), T, s.F, xb.data());
+        const int64_t tout = (T + s.rate - 1) / s.rate;
+        std::vector<int8_t> want(static_cast<size_t>(tout * s.D)), got(want.size(), 0x5A);
+        ASSERT_EQ(gbst(ref, *g, xb.data(), T, want.data()), tout);
+        ASSERT_EQ(gbst_ids(c, *g, tb, ids.data(), T, got.data()), tout);
+        EXPECT_EQ(got, want) << "T " << T;
+      }
+    }
+  }
+}
+
 // ---- perf mode ----
 
 #if defined(__x86_64__)

@@ -173,6 +173,38 @@ TEST(QrnnPool, RoundDiv255IsExactOnItsDomain) {
   }
 }
 
+// The double-division quotient of the optimized width softmax equals the integer rule
+// div_round_half_even(255 e, sum): every tie k + 0.5 (k = 0..254, e = (2k + 1) m, sum = 510 m),
+// the integers next to each tie, and random e <= sum up to the bounds (e <= 2^30, sum < 2^40).
+TEST(Softmax, DoubleDivisionQuotientEqualsTheIntegerRule) {
+  auto check = [](uint64_t e, uint64_t sum) {
+    ASSERT_EQ(softmax_quotient_f64(e, static_cast<double>(sum)),
+              div_round_half_even(static_cast<int64_t>(255 * e), static_cast<int64_t>(sum)))
+        << "e " << e << " sum " << sum;
+  };
+  int64_t ties = 0;
+  for (uint64_t k = 0; k <= 254; ++k) {
+    for (uint64_t m : {uint64_t{1}, uint64_t{3}, uint64_t{1000003}, uint64_t{2104000}}) {
+      const uint64_t e = (2 * k + 1) * m, sum = 510 * m;
+      if (e > (uint64_t{1} << 30)) continue;
+      ASSERT_EQ(255 * e * 2, (2 * k + 1) * sum);  // a tie: 255 e / sum = k + 0.5
+      check(e, sum);
+      check(e, sum + 1);
+      check(e, sum - 1);
+      ++ties;
+    }
+  }
+  EXPECT_GT(ties, 900);
+  std::mt19937_64 rng(11);
+  for (int i = 0; i < 2000000; ++i) {
+    const uint64_t sum = 1 + rng() % ((uint64_t{1} << (1 + i % 40)) - 1);
+    const uint64_t cap = std::min<uint64_t>(sum, uint64_t{1} << 30);
+    check(rng() % (cap + 1), sum);
+  }
+  check(uint64_t{1} << 30, uint64_t{1} << 30);
+  check(1, (uint64_t{1} << 40) - 1);
+}
+
 TEST(Softmax, IntegerSoftmaxIsCloseToFloatAndSumsTo255) {
   std::mt19937 rng(5);
   const float s = 0.07f;

@@ -79,6 +79,19 @@ struct InvariantDivisor {
   uint64_t b, recip;
 };
 
+/// The softmax quotient rne(255 e / sum) with one IEEE double division instead of integer
+/// division: the same value as div_round_half_even(255 e, sum) for e <= sum, e < 2^30 + 1 and
+/// sum < 2^40. Why it is exact: 255 e < 2^39 and sum are exact doubles, so the division's result
+/// is r = a / b with a relative error <= 2^-53, and r <= 255, an absolute error < 2^-45. A tie
+/// (2a = (2k + 1) b) gives k + 0.5 exactly, which the addition of 2^52 rounds to even as the
+/// integer rule does; otherwise |a / b - (k + 0.5)| >= 1 / (2b) > 2^-41, so the computed r lies on
+/// the same side of every half-integer as a / b and rounds to the same integer.
+inline int32_t softmax_quotient_f64(uint64_t e, double sum) {
+  const double r = static_cast<double>(255 * e) / sum;
+  const double magic = 4503599627370496.0;  // 2^52: no fraction bits left above it
+  return static_cast<int32_t>((r + magic) - magic);
+}
+
 /// v / 2^n rounded to nearest, ties to even; n in [1, 62].
 inline int64_t shift_round_half_even(int64_t v, int n) {
   const int64_t q = v >> n;                     // floor

@@ -11,6 +11,26 @@ int64_t byte_front(const OpContext& c, const ClassifierNet& m, bool position, co
   const Isa isa = c.isa;
   Profile* prof = c.profile;
   const int64_t F = m.embedding_size;
+  // On an optimized path with no trace: embedding -> bottleneck [-> GBST conv] from the tables
+  // (ops.h ByteTables, the same integers), the reference path runs the ops themselves.
+  const ByteTables& tb = m.byte_tables;
+  if (isa != Isa::kReference && c.trace == nullptr && !tb.rows.empty() && !position) {
+    const int64_t D = tb.dim;
+    int8_t* xb = grow(b, T * D);
+    {
+      OpTimer tm(prof, Op::kEmbedding);
+      embedding(tb.rows.data(), D, ids, T, xb);
+    }
+    const int64_t tg = (T + m.gbst.downsample_rate - 1) / m.gbst.downsample_rate;
+    if (!tb.taps.empty()) return gbst_ids(c, m.gbst, tb, ids, T, grow(a, tg * D));
+    if (m.word_projection) {
+      int8_t* y = grow(a, T * D);
+      word_sum(c, m, ids, T, xb, y);
+      std::swap(a, b);
+      xb = b.data();
+    }
+    return gbst(c, m.gbst, xb, T, grow(a, tg * D));
+  }
   // Embedding: rows of the table, already quantized with the embedding output params.
   int8_t* x = grow(a, T * F);
   {

@@ -56,6 +56,10 @@ LoadedEncoder load_byte_qrnn(const Loader& ld, const EncoderKindInfo& kind,
   ld.load_gbst(q->gbst(), prefix + ".gbst", D, gbst_in != nullptr ? *gbst_in : net.bottleneck.out,
                info, net.gbst);
   const GbstLayer& G = net.gbst;
+  // the byte front as tables; the GBST conv too when it reads the bottleneck (not qrnn_proj)
+  const bool conv_table = gbst_in == nullptr && G.conv.w.k == G.conv_kernel * D;
+  build_byte_tables(net.embedding, kVocab, F, net.bottleneck, conv_table ? &G : nullptr,
+                    net.byte_tables);
 
   LoadedEncoder e;
   ld.load_qrnn_layers(q->qrnn(), prefix, D, G.mix, info, net, &e.width, &e.out);

@@ -160,6 +160,32 @@ BYTELITE_AVX512 void gemm_vnni(const int8_t* x, int64_t rows, int64_t ldx, const
 
 }  // namespace
 
+// kernels.h tap_sums_requant: k row loads per 16 channels, summed in registers, requantized there.
+BYTELITE_AVX512 void tap_sums_requant_avx512(const int32_t* tab, int64_t rows, int64_t k, int64_t n,
+                                             const int32_t* ids, int64_t T, int64_t pad_row,
+                                             const RequantParams& p, int8_t* y) {
+  for (int64_t t = 0; t < T; ++t) {
+    const int32_t* row[16];
+    const int64_t kk = k < 16 ? k : 16;
+    for (int64_t j = 0; j < kk; ++j) {
+      const int64_t pos = t - k + 1 + j;
+      row[j] = tab + (j * rows + (pos < 0 ? pad_row : ids[pos])) * n;
+    }
+    for (int64_t j0 = 0; j0 < n; j0 += 16) {
+      const __mmask16 m = lane_mask(n - j0);
+      __m512i v = _mm512_setzero_si512();
+      for (int64_t j = 0; j < kk; ++j)
+        v = _mm512_add_epi32(v, _mm512_maskz_loadu_epi32(m, row[j] + j0));
+      for (int64_t j = kk; j < k; ++j) {  // windows wider than 16 (not used by the models)
+        const int64_t pos = t - k + 1 + j;
+        const int32_t* r = tab + (j * rows + (pos < 0 ? pad_row : ids[pos])) * n;
+        v = _mm512_add_epi32(v, _mm512_maskz_loadu_epi32(m, r + j0));
+      }
+      requant_store16(v, p, j0, m, y + t * n);
+    }
+  }
+}
+
 void gemm_s8_avx512vnni(const int8_t* x, int64_t rows, int64_t ldx, const PackedMatrix& w,
                         int32_t* acc, KernelScratch& scratch) {
   gemm_vnni(x, rows, ldx, w, acc, nullptr, nullptr, scratch);
@@ -184,6 +210,12 @@ void gemm_requant_s8_avx512vnni(const int8_t* x, int64_t rows, int64_t ldx, cons
   std::vector<int32_t> acc(static_cast<size_t>(rows * w.n));
   gemm_s8_ref(x, rows, ldx, w, acc.data());
   requantize_ref(acc.data(), rows, p, y);
+}
+void tap_sums_requant_avx512(const int32_t* tab, int64_t rows, int64_t k, int64_t n,
+                             const int32_t* ids, int64_t T, int64_t pad_row, const RequantParams& p,
+                             int8_t* y) {
+  std::vector<int32_t> acc;
+  tap_sums_requant_ref(tab, rows, k, n, ids, T, pad_row, p, y, acc);
 }
 }  // namespace bytelite::rt
 

@@ -109,6 +109,26 @@ void gemm_requant_s8(Isa isa, const int8_t* x, int64_t rows, int64_t ldx, const 
                      const RequantParams& p, int8_t* y, std::vector<int32_t>& acc,
                      KernelScratch& scratch);
 
+/// Sums of table rows, requantized: the GBST convolution of a byte front from its tables
+/// (ops.h ByteTables). y [T, n] = requantize(acc, p), acc[t] = Σ_{j<k} tab[(j rows + r_tj) n ..
+/// + n) (int32 rows), r_tj = ids[t - k + 1 + j] where t - k + 1 + j >= 0, else pad_row; tab is
+/// [k, rows, n] and every id and pad_row is in [0, rows). The sums are exact int32, so every
+/// path gives the bytes of the reference (the sums, then requantize_ref): the AVX-512 path
+/// requantizes from registers as the VNNI GEMM's epilogue does, the AVX2 path sums 8 lanes at a
+/// time into acc (scratch) and runs requantize_avx2.
+void tap_sums_requant_ref(const int32_t* tab, int64_t rows, int64_t k, int64_t n,
+                          const int32_t* ids, int64_t T, int64_t pad_row, const RequantParams& p,
+                          int8_t* y, std::vector<int32_t>& acc);
+void tap_sums_requant_avx2(const int32_t* tab, int64_t rows, int64_t k, int64_t n,
+                           const int32_t* ids, int64_t T, int64_t pad_row, const RequantParams& p,
+                           int8_t* y, std::vector<int32_t>& acc);
+void tap_sums_requant_avx512(const int32_t* tab, int64_t rows, int64_t k, int64_t n,
+                             const int32_t* ids, int64_t T, int64_t pad_row, const RequantParams& p,
+                             int8_t* y);
+void tap_sums_requant(Isa isa, const int32_t* tab, int64_t rows, int64_t k, int64_t n,
+                      const int32_t* ids, int64_t T, int64_t pad_row, const RequantParams& p,
+                      int8_t* y, std::vector<int32_t>& acc);
+
 /// One direction of a QRNN layer after its gate convolution (Bradbury et al. 2016), mirroring
 /// src/train/layers.cc QrnnLayerImpl::direction in eval mode:
 ///   z = tanh_table[g_Z + 128] (scale 1/127), f = sigmoid_table[g_F + 128],

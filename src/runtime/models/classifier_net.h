@@ -51,6 +51,9 @@ struct ClassifierNet {
   bool has_bottleneck = true;  // transformer: only when F != D
   DenseLayer bottleneck;
   GbstLayer gbst;
+  // ByteQRNN (and qrnn_proj: rows only): embedding -> bottleneck [-> GBST conv] as lookup tables
+  // (ops.h ByteTables), used on the optimized kernel paths when no trace is recorded.
+  ByteTables byte_tables;
   std::vector<QrnnLayer> qrnn;
   std::vector<TransformerLayerRt> layers;
   AttentionPoolLayer pool;

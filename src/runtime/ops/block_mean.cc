@@ -65,6 +65,12 @@ __attribute__((target("avx2"))) void block_mean_avx2(const int8_t* x, int64_t T,
                                                      float* acc) {
   block_mean_body(x, T, C, width, q, y, acc);
 }
+// The same code again, 16 lanes wide (AVX-512 F): the same per-lane operations.
+__attribute__((target("avx2,avx512f"))) void block_mean_avx512(const int8_t* x, int64_t T,
+                                                               int64_t C, int64_t width, QParams q,
+                                                               int8_t* y, float* acc) {
+  block_mean_body(x, T, C, width, q, y, acc);
+}
 #endif
 
 }  // namespace
@@ -77,6 +83,10 @@ void block_mean(const int8_t* x, int64_t T, int64_t C, int64_t width, QParams q,
 void block_mean(Isa isa, const int8_t* x, int64_t T, int64_t C, int64_t width, QParams q, int8_t* y,
                 std::vector<float>& sum) {
 #if defined(__x86_64__) || defined(__i386__)
+  if (isa == Isa::kAvx512Vnni && isa_supported(Isa::kAvx512Vnni)) {
+    block_mean_avx512(x, T, C, width, q, y, grow(sum, C));
+    return;
+  }
   if (isa != Isa::kReference && isa_supported(Isa::kAvx2)) {
     block_mean_avx2(x, T, C, width, q, y, grow(sum, C));
     return;

@@ -13,14 +13,31 @@ namespace bytelite::rt {
 namespace {
 
 // Step 3 of one sequence: the block scores upsampled to [T, W] (up) and their softmax over the
-// widths (probs, [T, W]).
-void width_softmax(const GbstLayer& g, const int8_t* scores,
+// widths (probs, [T, W]). The reference path runs softmax_u8 per position; the optimized paths
+// the same integers with the quotients from one double division each (quant.h
+// softmax_quotient_f64, exact for W <= 16: the sum is below 2^35).
+void width_softmax(Isa isa, const GbstLayer& g, const int8_t* scores,
                    const std::array<int64_t, 17>& score_off, int64_t T, int8_t* up, int8_t* probs) {
   const int64_t W = g.max_block_width;
   for (int64_t t = 0; t < T; ++t)
     for (int64_t b = 1; b <= W; ++b) up[t * W + b - 1] = scores[score_off[b] + t / b];
-  for (int64_t t = 0; t < T; ++t)
-    softmax_u8(up + t * W, W, 1, g.score_exp.data(), probs + t * W, 1);
+  if (isa == Isa::kReference) {
+    for (int64_t t = 0; t < T; ++t)
+      softmax_u8(up + t * W, W, 1, g.score_exp.data(), probs + t * W, 1);
+    return;
+  }
+  const uint32_t* ex = g.score_exp.data();
+  uint32_t e[16];
+  for (int64_t t = 0; t < T; ++t) {
+    const int8_t* q = up + t * W;
+    int32_t mx = q[0];
+    for (int64_t i = 1; i < W; ++i) mx = std::max<int32_t>(mx, q[i]);
+    uint64_t sum = 0;
+    for (int64_t i = 0; i < W; ++i) sum += e[i] = ex[mx - q[i]];
+    const auto ds = static_cast<double>(sum);
+    for (int64_t i = 0; i < W; ++i)
+      probs[t * W + i] = saturate_int8(softmax_quotient_f64(e[i], ds) - 128);
+  }
 }
 
 // Step 4 of one sequence: acc [T, D] = Σ_w (cand_w[t / w] - z_c) (p_tw + 128) in int32 (exact:
@@ -48,12 +65,21 @@ __attribute__((target("avx2"))) void mix_accumulate_avx2(const GbstLayer& g, con
                                                          int32_t* acc) {
   mix_accumulate_body(g, cands, cand_off, probs, T, D, acc);
 }
+__attribute__((target("avx2,avx512f,avx512bw"))) void mix_accumulate_avx512(
+    const GbstLayer& g, const int8_t* cands, const std::array<int64_t, 17>& cand_off,
+    const int8_t* probs, int64_t T, int64_t D, int32_t* acc) {
+  mix_accumulate_body(g, cands, cand_off, probs, T, D, acc);
+}
 #endif
 
 void mix_accumulate(Isa isa, const GbstLayer& g, const int8_t* cands,
                     const std::array<int64_t, 17>& cand_off, const int8_t* probs, int64_t T,
                     int64_t D, int32_t* acc) {
 #if defined(__x86_64__) || defined(__i386__)
+  if (isa == Isa::kAvx512Vnni && isa_supported(Isa::kAvx512Vnni)) {
+    mix_accumulate_avx512(g, cands, cand_off, probs, T, D, acc);
+    return;
+  }
   if (isa != Isa::kReference && isa_supported(Isa::kAvx2)) {
     mix_accumulate_avx2(g, cands, cand_off, probs, T, D, acc);
     return;
@@ -80,19 +106,15 @@ std::pair<int64_t, int64_t> block_offsets(int64_t T, int64_t D, int64_t W,
 
 }  // namespace
 
-int64_t gbst(const OpContext& c, const GbstLayer& g, const int8_t* x, int64_t T, int8_t* y) {
+namespace {
+
+// Steps 2-5 of gbst() on the conv output xc [T, D] (in s.buf1).
+int64_t gbst_after_conv(const OpContext& c, const GbstLayer& g, const int8_t* xc, int64_t T,
+                        int8_t* y) {
   OpScratch& s = c.scratch;
   Profile* prof = c.profile;
   const int64_t D = g.conv.w.n;
   const int64_t W = g.max_block_width;
-  const int64_t k = g.conv_kernel;
-  // 1. causal conv: window of the k positions t-k+1..t (zero padded on the left).
-  int8_t* xc = grow(s.buf1, T * D);
-  {
-    OpTimer tm(prof, Op::kConv);
-    pad_rows(x, T, D, k - 1, 0, g.conv.in.zero_point, s.pad);
-    dense(c, g.conv, s.pad.data(), T, D, xc);
-  }
   c.tap(taps::kGbstConv, xc, T, D, g.conv.out);
 
   // 2. candidates (block means, params of the conv output) and one score per block.
@@ -116,7 +138,7 @@ int64_t gbst(const OpContext& c, const GbstLayer& g, const int8_t* x, int64_t T,
   int8_t* probs = up + T * W;
   {
     OpTimer tm(prof, Op::kWidthSoftmax);
-    width_softmax(g, scores, score_off, T, up, probs);
+    width_softmax(c.isa, g, scores, score_off, T, up, probs);
   }
   c.tap(taps::kGbstScores, up, T, W, g.score.out);
   c.tap(taps::kGbstProbs, probs, T, W, kUnitParams);
@@ -140,6 +162,66 @@ int64_t gbst(const OpContext& c, const GbstLayer& g, const int8_t* x, int64_t T,
   }
   c.tap(taps::kGbstOut, y, tout, D, g.mix);
   return tout;
+}
+
+}  // namespace
+
+int64_t gbst(const OpContext& c, const GbstLayer& g, const int8_t* x, int64_t T, int8_t* y) {
+  OpScratch& s = c.scratch;
+  const int64_t D = g.conv.w.n;
+  // 1. causal conv: window of the k positions t-k+1..t (zero padded on the left).
+  int8_t* xc = grow(s.buf1, T * D);
+  {
+    OpTimer tm(c.profile, Op::kConv);
+    pad_rows(x, T, D, g.conv_kernel - 1, 0, g.conv.in.zero_point, s.pad);
+    dense(c, g.conv, s.pad.data(), T, D, xc);
+  }
+  return gbst_after_conv(c, g, xc, T, y);
+}
+
+int64_t gbst_ids(const OpContext& c, const GbstLayer& g, const ByteTables& t, const int32_t* ids,
+                 int64_t T, int8_t* y) {
+  OpScratch& s = c.scratch;
+  const int64_t D = g.conv.w.n;
+  int8_t* xc = grow(s.buf1, T * D);
+  {
+    OpTimer tm(c.profile, Op::kConv);
+    tap_sums_requant(c.isa, t.taps.data(), t.vocab + 1, t.kernel, D, ids, T, t.vocab, g.conv.rq, xc,
+                     s.acc);
+  }
+  return gbst_after_conv(c, g, xc, T, y);
+}
+
+void build_byte_tables(const int8_t* embedding, int64_t vocab, int64_t F,
+                       const DenseLayer& bottleneck, const GbstLayer* conv, ByteTables& t) {
+  const int64_t D = bottleneck.w.n;
+  t.vocab = vocab;
+  t.dim = D;
+  t.rows.assign(static_cast<size_t>(vocab * D), 0);
+  OpScratch scratch;
+  const OpContext ref{Isa::kReference, scratch};
+  dense(ref, bottleneck, embedding, vocab, F, t.rows.data());
+  t.taps.clear();
+  t.kernel = 0;
+  if (conv == nullptr) return;
+  const int64_t k = conv->conv_kernel;
+  const int8_t* w = conv->conv.w.w;  // [D, k D]
+  t.kernel = k;
+  t.taps.assign(static_cast<size_t>(k * (vocab + 1) * D), 0);
+  const auto zp = static_cast<int8_t>(conv->conv.in.zero_point);
+  std::vector<int8_t> pad(static_cast<size_t>(D), zp);
+  for (int64_t j = 0; j < k; ++j) {
+    for (int64_t v = 0; v <= vocab; ++v) {
+      const int8_t* x = v < vocab ? t.rows.data() + v * D : pad.data();
+      int32_t* out = t.taps.data() + (j * (vocab + 1) + v) * D;
+      for (int64_t ch = 0; ch < D; ++ch) {
+        const int8_t* wr = w + ch * k * D + j * D;
+        int32_t sum = 0;
+        for (int64_t i = 0; i < D; ++i) sum += static_cast<int32_t>(wr[i]) * x[i];
+        out[ch] = sum;
+      }
+    }
+  }
 }
 
 int64_t gbst_batch(const OpContext& c, const GbstLayer& g, const int8_t* x, const int64_t* lens,
@@ -211,7 +293,7 @@ int64_t gbst_batch(const OpContext& c, const GbstLayer& g, const int8_t* x, cons
     int8_t* probs = up + T * W;
     {
       OpTimer tm(prof, Op::kWidthSoftmax);
-      width_softmax(g, scores + off[4 * i + 2], score_off, T, up, probs);
+      width_softmax(c.isa, g, scores + off[4 * i + 2], score_off, T, up, probs);
     }
     OpTimer tm(prof, Op::kGbstMix);
     mix_accumulate(c.isa, g, cands + off[4 * i + 2] * D, cand_off, probs, T, D,

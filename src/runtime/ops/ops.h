@@ -197,6 +197,30 @@ struct GbstLayer {
 /// Taps gbst.conv, gbst.cand<w>, gbst.scores, gbst.probs, gbst.mix, gbst.out.
 int64_t gbst(const OpContext& c, const GbstLayer& g, const int8_t* x, int64_t T, int8_t* y);
 
+/// A byte front as lookup tables: an exact rewrite of embedding -> dense (the bottleneck) and,
+/// when the GBST input is that dense layer's output, of the GBST convolution. Both are possible
+/// because the vocabulary is small (kVocab = 259 ids): the bottleneck output of a position is a
+/// function of its id alone, so it is one table row, and the convolution's int32 accumulator
+/// of a window is a sum over its k taps of W_j · x (tap j's weight block times the row of the
+/// id there), so it is the sum of k precomputed int32 rows, the same integers the GEMM adds up
+/// in another order (integer addition is exact). The requantization that follows is the conv
+/// layer's own. The tables are built once at load time with the reference kernels.
+struct ByteTables {
+  int64_t vocab = 0, dim = 0, kernel = 0;
+  std::vector<int8_t> rows;  // [vocab, dim]: the bottleneck output of each id
+  // [kernel, vocab + 1, dim]: taps[j][v][ch] = Σ_c W_conv[ch][j dim + c] rows[v][c]; v = vocab
+  // is the zero-point padding row before the text. Empty when the conv is not tabulated.
+  std::vector<int32_t> taps;
+};
+/// Builds t.rows from the embedding table [vocab, F] and the bottleneck (F -> D), and t.taps
+/// when conv is given (a GBST conv over the bottleneck output: conv->w.k == kernel * D).
+void build_byte_tables(const int8_t* embedding, int64_t vocab, int64_t F,
+                       const DenseLayer& bottleneck, const GbstLayer* conv, ByteTables& t);
+/// gbst() on ids [T] (each in [0, t.vocab)) through the tables (t.taps not empty): the same
+/// output and taps, bit for bit, as gbst(c, g, bottleneck(embedding(ids)), T, y).
+int64_t gbst_ids(const OpContext& c, const GbstLayer& g, const ByteTables& t, const int32_t* ids,
+                 int64_t T, int8_t* y);
+
 /// Batched ops (several sequences per GEMM). A batch of N sequences is stored packed, back to
 /// back without padding: sequence i has lens[i] >= 1 rows starting at row Σ_{j<i} lens[j]. Each
 /// sequence's output equals the one-sequence op's bit for bit: the convolutions run as one GEMM
