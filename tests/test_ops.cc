@@ -247,6 +247,18 @@ std::vector<OpCase> dense_cases() {
       const int64_t taps = 1 + i % 5;
       shapes.push_back({rows, k, n, std::max<int64_t>(1, k / taps)});
     }
+    // The AVX2 kernel's tiles (4 rows x 16 channels, k in pairs): every row remainder (rows
+    // 1..9), channel counts around 8 / 16 / 32 with a partial last block, odd k and k < 16, and
+    // odd row strides below, equal to and above k.
+    for (int64_t rows = 1; rows <= 9; ++rows) {
+      static constexpr int64_t kN[] = {1, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 47};
+      static constexpr int64_t kK[] = {1, 2, 3, 5, 14, 15, 16, 17, 33};
+      const int64_t n = kN[rows % 12], n2 = kN[(rows + 5) % 12];
+      const int64_t k = kK[rows - 1], k2 = kK[(rows + 3) % 9];
+      shapes.push_back({rows, k, n, k});                                   // dense
+      shapes.push_back({rows, k2, n2, std::max<int64_t>(1, k2 / 3) | 1});  // odd ldx < k
+      shapes.push_back({rows, k, n2, k + 3});                              // ldx > k
+    }
     for (size_t i = 0; i < shapes.size(); ++i) {
       const auto& sh = shapes[i];
       for (bool extreme : {false, true})

@@ -1,12 +1,17 @@
-// AVX2 int8 GEMM. x is sign-extended to int16 once per call (the rows of a convolution window
-// overlap, so the whole strided span is widened, not each row); weights were widened at load
-// time (pack_matrix). Products and pairwise sums come from _mm256_madd_epi16 (int16 x int16 ->
-// int32, exact for |x| <= 128, |w| <= 127), accumulated in int32: the same integers as
-// gemm_s8_ref. Register blocking: 2 rows x 4 output channels (8 accumulators; 3 rows measured
-// slower on Zen 4).
+// AVX2 int8 GEMM, outer-product (broadcast) form. x is sign-extended to int16 once per call (the
+// rows of a convolution window overlap, so the whole strided span is widened, not each row);
+// weights were widened and packed at load time (pack_matrix: blocks of 16 output channels, per
+// k pair the 16 channels' (w[j][i], w[j][i+1]) int16 pairs, two ymm of 8 channels). For each k
+// pair one row's (x[i], x[i+1]) is broadcast as one int32 and _mm256_madd_epi16 (int16 x int16
+// -> int32 pair sums, exact for |x| <= 128, |w| <= 127) gives 8 channels' partial sums at once,
+// accumulated in int32: the same integers as gemm_s8_ref, and no horizontal sums. Register tile:
+// 4 rows x 16 channels (8 accumulators, 2 weight registers, 1 broadcast); 1-3 rows for the
+// remainder; channels past n (the zero padding of the last block) are not stored (masked stores).
 //
 // Only functions marked with the target attribute use AVX2; nothing in this file runs unless
 // best_isa() found AVX2 via cpuid.
+#include <cstring>
+
 #include "runtime/kernels/kernels.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -17,56 +22,43 @@
 namespace bytelite::rt {
 namespace {
 
-BYTELITE_AVX2 inline __m128i hsum4(__m256i a0, __m256i a1, __m256i a2, __m256i a3) {
-  const __m256i s01 = _mm256_hadd_epi32(a0, a1);  // a0 pairs, a1 pairs (per 128-bit lane)
-  const __m256i s23 = _mm256_hadd_epi32(a2, a3);
-  const __m256i s = _mm256_hadd_epi32(s01, s23);  // [a0 a1 a2 a3] partial per lane
-  return _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+// The int16 pair x[0], x[1] as one int32, broadcast to the 8 lanes.
+BYTELITE_AVX2 inline __m256i bcast_pair(const int16_t* x) {
+  int32_t v;
+  std::memcpy(&v, x, sizeof(v));
+  return _mm256_set1_epi32(v);
 }
 
-BYTELITE_AVX2 inline int32_t hsum1(__m256i a) {
-  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
-  return _mm_cvtsi128_si32(s);
-}
-
-// R rows (1 or 2) x 4 output channels.
+// R rows x 16 channels: acc[r * n + j] for j < nv (nv <= 16 valid channels of the block).
+// wb: the block's packed weights, [pairs][16][2]; x: row 0 of R rows with stride ldx.
 template <int R>
-BYTELITE_AVX2 inline void block_rx4(const int16_t* x, int64_t ldx, const int16_t* w, int64_t kp,
-                                    int32_t* acc, int64_t n) {
-  __m256i c[R][4];
-  for (int r = 0; r < R; ++r)
-    for (int j = 0; j < 4; ++j) c[r][j] = _mm256_setzero_si256();
-  for (int64_t i = 0; i < kp; i += 16) {
-    __m256i xv[R];
-    for (int r = 0; r < R; ++r)
-      xv[r] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + r * ldx + i));
-    for (int j = 0; j < 4; ++j) {
-      const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + j * kp + i));
-      for (int r = 0; r < R; ++r) c[r][j] = _mm256_add_epi32(c[r][j], _mm256_madd_epi16(xv[r], wv));
-    }
-  }
-  for (int r = 0; r < R; ++r) {
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(acc + r * n),
-                     hsum4(c[r][0], c[r][1], c[r][2], c[r][3]));
-  }
-}
-
-// R rows x 1 output channel.
-template <int R>
-BYTELITE_AVX2 inline void block_rx1(const int16_t* x, int64_t ldx, const int16_t* w, int64_t kp,
-                                    int32_t* acc, int64_t n) {
-  __m256i c[R];
-  for (int r = 0; r < R; ++r) c[r] = _mm256_setzero_si256();
-  for (int64_t i = 0; i < kp; i += 16) {
-    const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + i));
+BYTELITE_AVX2 inline void tile_rx16(const int16_t* x, int64_t ldx, const int16_t* wb, int64_t pairs,
+                                    int32_t* acc, int64_t n, int64_t nv) {
+  __m256i c0[R], c1[R];
+  for (int r = 0; r < R; ++r) c0[r] = c1[r] = _mm256_setzero_si256();
+  for (int64_t p = 0; p < pairs; ++p) {
+    const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb + p * 32));
+    const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb + p * 32 + 16));
     for (int r = 0; r < R; ++r) {
-      const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + r * ldx + i));
-      c[r] = _mm256_add_epi32(c[r], _mm256_madd_epi16(xv, wv));
+      const __m256i xv = bcast_pair(x + r * ldx + 2 * p);
+      c0[r] = _mm256_add_epi32(c0[r], _mm256_madd_epi16(xv, w0));
+      c1[r] = _mm256_add_epi32(c1[r], _mm256_madd_epi16(xv, w1));
     }
   }
-  for (int r = 0; r < R; ++r) acc[r * n] = hsum1(c[r]);
+  if (nv == 16) {
+    for (int r = 0; r < R; ++r) {
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + r * n), c0[r]);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + r * n + 8), c1[r]);
+    }
+  } else {  // the last block: store channels < nv only
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int32_t>(nv)), lane);
+    const __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int32_t>(nv - 8)), lane);
+    for (int r = 0; r < R; ++r) {
+      _mm256_maskstore_epi32(acc + r * n, m0, c0[r]);
+      _mm256_maskstore_epi32(acc + r * n + 8, m1, c1[r]);
+    }
+  }
 }
 
 BYTELITE_AVX2 void widen(const int8_t* src, int64_t count, int16_t* dst) {
@@ -78,22 +70,37 @@ BYTELITE_AVX2 void widen(const int8_t* src, int64_t count, int16_t* dst) {
   for (; i < count; ++i) dst[i] = src[i];
 }
 
+// 4 rows x 16 channels: 8 accumulators, 2 weight registers, 1 broadcast. 6 rows (12
+// accumulators) measured no faster on Zen 4 with g++ 12 (about 90 GMAC/s either way, test_ops
+// --perf --op dense) and g++ spills the accumulator arrays of 5 or more rows to the stack.
+constexpr int kTileRows = 4;
+
 BYTELITE_AVX2 void gemm_avx2_impl(const int16_t* x, int64_t rows, int64_t ldx, const int16_t* w16,
                                   int64_t n, int64_t kp, int32_t* acc) {
-  int64_t r = 0;
-  for (; r + 2 <= rows; r += 2) {
+  const int64_t pairs = kp / 2;
+  // Channel blocks outside, rows inside: one block's weights (16 x kp int16) stay in L1 while
+  // every row passes over them.
+  for (int64_t j = 0; j < n; j += 16) {
+    const int16_t* wb = w16 + j * kp;  // block j / 16 starts at (j / 16) * 16 * kp
+    const int64_t nv = n - j < 16 ? n - j : 16;
+    int64_t r = 0;
+    for (; r + kTileRows <= rows; r += kTileRows)
+      tile_rx16<kTileRows>(x + r * ldx, ldx, wb, pairs, acc + r * n + j, n, nv);
     const int16_t* xr = x + r * ldx;
-    int32_t* ar = acc + r * n;
-    int64_t j = 0;
-    for (; j + 4 <= n; j += 4) block_rx4<2>(xr, ldx, w16 + j * kp, kp, ar + j, n);
-    for (; j < n; ++j) block_rx1<2>(xr, ldx, w16 + j * kp, kp, ar + j, n);
-  }
-  for (; r < rows; ++r) {
-    const int16_t* xr = x + r * ldx;
-    int32_t* ar = acc + r * n;
-    int64_t j = 0;
-    for (; j + 4 <= n; j += 4) block_rx4<1>(xr, ldx, w16 + j * kp, kp, ar + j, n);
-    for (; j < n; ++j) block_rx1<1>(xr, ldx, w16 + j * kp, kp, ar + j, n);
+    int32_t* ar = acc + r * n + j;
+    switch (rows - r) {
+      case 3:
+        tile_rx16<3>(xr, ldx, wb, pairs, ar, n, nv);
+        break;
+      case 2:
+        tile_rx16<2>(xr, ldx, wb, pairs, ar, n, nv);
+        break;
+      case 1:
+        tile_rx16<1>(xr, ldx, wb, pairs, ar, n, nv);
+        break;
+      default:
+        break;
+    }
   }
 }
 
@@ -102,8 +109,8 @@ BYTELITE_AVX2 void gemm_avx2_impl(const int16_t* x, int64_t rows, int64_t ldx, c
 void gemm_s8_avx2(const int8_t* x, int64_t rows, int64_t ldx, const PackedMatrix& w, int32_t* acc,
                   KernelScratch& scratch) {
   if (rows <= 0 || w.n <= 0) return;
-  // Widen the span the rows cover; the kernel reads kp >= k values per row, and the padded
-  // weights are 0 beyond k, so the extra (zeroed) values never change a sum.
+  // Widen the span the rows cover; the kernel reads kp >= k values per row (kp: k rounded up to
+  // even), and the padded weights are 0 beyond k, so the extra (zeroed) value never changes a sum.
   const int64_t span = (rows - 1) * ldx + w.k;
   const int64_t need = (rows - 1) * ldx + w.kp;
   if (static_cast<int64_t>(scratch.x16.size()) < need) scratch.x16.resize(need);

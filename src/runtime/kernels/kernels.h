@@ -39,9 +39,10 @@ Isa best_isa();
 struct PackedMatrix {
   int64_t n = 0, k = 0;
   const int8_t* w = nullptr;  // [n, k] row-major, not owned (points into the model file)
-  int64_t kp = 0;             // AVX2: k rounded up to 16
-  std::vector<int16_t> w16;   // AVX2: [n, kp] sign-extended, zero padded
-  int64_t kp4 = 0, np16 = 0;  // VNNI: k rounded up to 4, n rounded up to 16
+  int64_t kp = 0;             // AVX2: k rounded up to 2 (even)
+  std::vector<int16_t> w16;   // AVX2: [np16 / 16][kp / 2][16][2] sign-extended, zero padded
+                              // (blocks of 16 channels; per k pair each channel's 2 weights)
+  int64_t kp4 = 0, np16 = 0;  // VNNI: k rounded up to 4; n rounded up to 16 (AVX2, VNNI)
   std::vector<int8_t> wvnni;  // VNNI: [np16 / 16][kp4 / 4][16][4], zero padded
   std::vector<int32_t> corr;  // VNNI: 128 Σ_i w[j, i] (the x + 128 correction), [np16]
 };
