@@ -82,6 +82,12 @@ void gemm_requant_s8(Isa isa, const int8_t* x, int64_t rows, int64_t ldx, const 
     gemm_requant_s8_avx512vnni(x, rows, ldx, w, p, y, scratch);
     return;
   }
+  // the AVX2 GEMM where gemm_s8 would run it (isa avx2, or avx512vnni on a matrix without the
+  // VNNI layout)
+  if (isa != Isa::kReference && !w.w16.empty() && !p.m0_v.empty()) {
+    gemm_requant_s8_avx2(x, rows, ldx, w, p, y, scratch);
+    return;
+  }
   if (static_cast<int64_t>(acc.size()) < rows * w.n) acc.resize(static_cast<size_t>(rows * w.n));
   gemm_s8(isa, x, rows, ldx, w, acc.data(), scratch);
   requantize(isa, acc.data(), rows, p, y);

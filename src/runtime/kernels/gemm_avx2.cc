@@ -17,6 +17,8 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
+#include "runtime/kernels/requantize_avx2_inl.h"
+
 #define BYTELITE_AVX2 __attribute__((target("avx2")))
 
 namespace bytelite::rt {
@@ -29,11 +31,37 @@ BYTELITE_AVX2 inline __m256i bcast_pair(const int16_t* x) {
   return _mm256_set1_epi32(v);
 }
 
-// R rows x 16 channels: acc[r * n + j] for j < nv (nv <= 16 valid channels of the block).
-// wb: the block's packed weights, [pairs][16][2]; x: row 0 of R rows with stride ldx.
+// Requantizes the 16 accumulators c0 (channels j..j+7), c1 (j+8..j+15) of one row as
+// requantize_avx2 does and stores the nv <= 16 channels below n to y.
+BYTELITE_AVX2 inline void requant_store16(__m256i c0, __m256i c1, const RequantParams& p, int64_t j,
+                                          int64_t nv, int8_t* y) {
+  const __m256i zp = _mm256_set1_epi32(p.zp);
+  const __m256i lo = _mm256_set1_epi32(p.lo);
+  const __m256i hi = _mm256_set1_epi32(p.hi);
+  const __m128i q0 = avx2::pack8(avx2::requant8(c0, p, j, zp, lo, hi));
+  if (nv == 16) {
+    const __m128i q1 = avx2::pack8(avx2::requant8(c1, p, j + 8, zp, lo, hi));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(y), _mm_unpacklo_epi64(q0, q1));
+    return;
+  }
+  // the last block: the SIMD layout covers round_up(n, 8) channels, so the second half exists
+  // only when nv > 8
+  alignas(16) int8_t tmp[16];
+  _mm_storel_epi64(reinterpret_cast<__m128i*>(tmp), q0);
+  if (nv > 8)
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(tmp + 8),
+                     avx2::pack8(avx2::requant8(c1, p, j + 8, zp, lo, hi)));
+  std::memcpy(y, tmp, static_cast<size_t>(nv));
+}
+
+// R rows x 16 channels (channels j..j+15, nv <= 16 of them below n). Without rq: int32
+// accumulators to acc (row stride n, acc points at row 0, channel j); with rq: requantized int8
+// to y (row stride n, channel j). wb: the block's packed weights, [pairs][16][2]; x: row 0 of R
+// rows with stride ldx.
 template <int R>
 BYTELITE_AVX2 inline void tile_rx16(const int16_t* x, int64_t ldx, const int16_t* wb, int64_t pairs,
-                                    int32_t* acc, int64_t n, int64_t nv) {
+                                    int32_t* acc, int64_t n, int64_t j, int64_t nv,
+                                    const RequantParams* rq, int8_t* y) {
   __m256i c0[R], c1[R];
   for (int r = 0; r < R; ++r) c0[r] = c1[r] = _mm256_setzero_si256();
   for (int64_t p = 0; p < pairs; ++p) {
@@ -45,7 +73,9 @@ BYTELITE_AVX2 inline void tile_rx16(const int16_t* x, int64_t ldx, const int16_t
       c1[r] = _mm256_add_epi32(c1[r], _mm256_madd_epi16(xv, w1));
     }
   }
-  if (nv == 16) {
+  if (rq != nullptr) {
+    for (int r = 0; r < R; ++r) requant_store16(c0[r], c1[r], *rq, j, nv, y + r * n);
+  } else if (nv == 16) {
     for (int r = 0; r < R; ++r) {
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + r * n), c0[r]);
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + r * n + 8), c1[r]);
@@ -75,8 +105,10 @@ BYTELITE_AVX2 void widen(const int8_t* src, int64_t count, int16_t* dst) {
 // --perf --op dense) and g++ spills the accumulator arrays of 5 or more rows to the stack.
 constexpr int kTileRows = 4;
 
+// acc [rows, n] = x W^T, or with rq: y [rows, n] = requantize(x W^T) (acc unused).
 BYTELITE_AVX2 void gemm_avx2_impl(const int16_t* x, int64_t rows, int64_t ldx, const int16_t* w16,
-                                  int64_t n, int64_t kp, int32_t* acc) {
+                                  int64_t n, int64_t kp, int32_t* acc, const RequantParams* rq,
+                                  int8_t* y) {
   const int64_t pairs = kp / 2;
   // Channel blocks outside, rows inside: one block's weights (16 x kp int16) stay in L1 while
   // every row passes over them.
@@ -84,24 +116,32 @@ BYTELITE_AVX2 void gemm_avx2_impl(const int16_t* x, int64_t rows, int64_t ldx, c
     const int16_t* wb = w16 + j * kp;  // block j / 16 starts at (j / 16) * 16 * kp
     const int64_t nv = n - j < 16 ? n - j : 16;
     int64_t r = 0;
+    // the outputs of rows r.. at channel j (only one of acc, y is used)
+    auto at_acc = [&] { return rq == nullptr ? acc + r * n + j : nullptr; };
+    auto at_y = [&] { return rq != nullptr ? y + r * n + j : nullptr; };
     for (; r + kTileRows <= rows; r += kTileRows)
-      tile_rx16<kTileRows>(x + r * ldx, ldx, wb, pairs, acc + r * n + j, n, nv);
+      tile_rx16<kTileRows>(x + r * ldx, ldx, wb, pairs, at_acc(), n, j, nv, rq, at_y());
     const int16_t* xr = x + r * ldx;
-    int32_t* ar = acc + r * n + j;
-    switch (rows - r) {
-      case 3:
-        tile_rx16<3>(xr, ldx, wb, pairs, ar, n, nv);
-        break;
-      case 2:
-        tile_rx16<2>(xr, ldx, wb, pairs, ar, n, nv);
-        break;
-      case 1:
-        tile_rx16<1>(xr, ldx, wb, pairs, ar, n, nv);
-        break;
-      default:
-        break;
-    }
+    int32_t* ar = at_acc();
+    int8_t* yr = at_y();
+    if (rows - r == 3) tile_rx16<3>(xr, ldx, wb, pairs, ar, n, j, nv, rq, yr);
+    if (rows - r == 2) tile_rx16<2>(xr, ldx, wb, pairs, ar, n, j, nv, rq, yr);
+    if (rows - r == 1) tile_rx16<1>(xr, ldx, wb, pairs, ar, n, j, nv, rq, yr);
   }
+}
+
+// Widens the span of x the rows cover into scratch.x16; the kernel reads kp >= k values per row
+// (kp: k rounded up to even), and the padded weights are 0 beyond k, so the extra (zeroed) value
+// never changes a sum.
+BYTELITE_AVX2 const int16_t* widen_rows(const int8_t* x, int64_t rows, int64_t ldx,
+                                        const PackedMatrix& w, KernelScratch& scratch) {
+  const int64_t span = (rows - 1) * ldx + w.k;
+  const int64_t need = (rows - 1) * ldx + w.kp;
+  if (static_cast<int64_t>(scratch.x16.size()) < need) scratch.x16.resize(need);
+  int16_t* x16 = scratch.x16.data();
+  widen(x, span, x16);
+  for (int64_t i = span; i < need; ++i) x16[i] = 0;
+  return x16;
 }
 
 }  // namespace
@@ -109,15 +149,15 @@ BYTELITE_AVX2 void gemm_avx2_impl(const int16_t* x, int64_t rows, int64_t ldx, c
 void gemm_s8_avx2(const int8_t* x, int64_t rows, int64_t ldx, const PackedMatrix& w, int32_t* acc,
                   KernelScratch& scratch) {
   if (rows <= 0 || w.n <= 0) return;
-  // Widen the span the rows cover; the kernel reads kp >= k values per row (kp: k rounded up to
-  // even), and the padded weights are 0 beyond k, so the extra (zeroed) value never changes a sum.
-  const int64_t span = (rows - 1) * ldx + w.k;
-  const int64_t need = (rows - 1) * ldx + w.kp;
-  if (static_cast<int64_t>(scratch.x16.size()) < need) scratch.x16.resize(need);
-  int16_t* x16 = scratch.x16.data();
-  widen(x, span, x16);
-  for (int64_t i = span; i < need; ++i) x16[i] = 0;
-  gemm_avx2_impl(x16, rows, ldx, w.w16.data(), w.n, w.kp, acc);
+  gemm_avx2_impl(widen_rows(x, rows, ldx, w, scratch), rows, ldx, w.w16.data(), w.n, w.kp, acc,
+                 nullptr, nullptr);
+}
+
+void gemm_requant_s8_avx2(const int8_t* x, int64_t rows, int64_t ldx, const PackedMatrix& w,
+                          const RequantParams& p, int8_t* y, KernelScratch& scratch) {
+  if (rows <= 0 || w.n <= 0) return;
+  gemm_avx2_impl(widen_rows(x, rows, ldx, w, scratch), rows, ldx, w.w16.data(), w.n, w.kp, nullptr,
+                 &p, y);
 }
 
 }  // namespace bytelite::rt
@@ -128,6 +168,12 @@ namespace bytelite::rt {
 void gemm_s8_avx2(const int8_t* x, int64_t rows, int64_t ldx, const PackedMatrix& w, int32_t* acc,
                   KernelScratch&) {
   gemm_s8_ref(x, rows, ldx, w, acc);
+}
+void gemm_requant_s8_avx2(const int8_t* x, int64_t rows, int64_t ldx, const PackedMatrix& w,
+                          const RequantParams& p, int8_t* y, KernelScratch&) {
+  std::vector<int32_t> acc(static_cast<size_t>(rows * w.n));
+  gemm_s8_ref(x, rows, ldx, w, acc.data());
+  requantize_ref(acc.data(), rows, p, y);
 }
 }  // namespace bytelite::rt
 
