@@ -4,9 +4,12 @@
 // k pair the 16 channels' (w[j][i], w[j][i+1]) int16 pairs, two ymm of 8 channels). For each k
 // pair one row's (x[i], x[i+1]) is broadcast as one int32 and _mm256_madd_epi16 (int16 x int16
 // -> int32 pair sums, exact for |x| <= 128, |w| <= 127) gives 8 channels' partial sums at once,
-// accumulated in int32: the same integers as gemm_s8_ref, and no horizontal sums. Register tile:
+// accumulated in int32: the same integers as gemm_s8_ref, and no horizontal sums. Dense layers
+// requantize in the epilogue from the accumulator registers (gemm_requant_s8_avx2, the
+// instructions of requantize_avx2). Register tile:
 // 4 rows x 16 channels (8 accumulators, 2 weight registers, 1 broadcast); 1-3 rows for the
-// remainder; channels past n (the zero padding of the last block) are not stored (masked stores).
+// remainder; channels past n (the zero padding of the last block) are not stored (masked stores),
+// and a last block of <= 8 channels computes only its first 8 (one ymm per row).
 //
 // Only functions marked with the target attribute use AVX2; nothing in this file runs unless
 // best_isa() found AVX2 via cpuid.
@@ -33,8 +36,10 @@ BYTELITE_AVX2 inline __m256i bcast_pair(const int16_t* x) {
 
 // Requantizes the 16 accumulators c0 (channels j..j+7), c1 (j+8..j+15) of one row as
 // requantize_avx2 does and stores the nv <= 16 channels below n to y.
-BYTELITE_AVX2 inline void requant_store16(__m256i c0, __m256i c1, const RequantParams& p, int64_t j,
-                                          int64_t nv, int8_t* y) {
+BYTELITE_AVX2 __attribute__((always_inline)) inline void requant_store16(__m256i c0, __m256i c1,
+                                                                         const RequantParams& p,
+                                                                         int64_t j, int64_t nv,
+                                                                         int8_t* y) {
   const __m256i zp = _mm256_set1_epi32(p.zp);
   const __m256i lo = _mm256_set1_epi32(p.lo);
   const __m256i hi = _mm256_set1_epi32(p.hi);
@@ -54,39 +59,90 @@ BYTELITE_AVX2 inline void requant_store16(__m256i c0, __m256i c1, const RequantP
   std::memcpy(y, tmp, static_cast<size_t>(nv));
 }
 
-// R rows x 16 channels (channels j..j+15, nv <= 16 of them below n). Without rq: int32
-// accumulators to acc (row stride n, acc points at row 0, channel j); with rq: requantized int8
-// to y (row stride n, channel j). wb: the block's packed weights, [pairs][16][2]; x: row 0 of R
-// rows with stride ldx.
-template <int R>
-BYTELITE_AVX2 inline void tile_rx16(const int16_t* x, int64_t ldx, const int16_t* wb, int64_t pairs,
-                                    int32_t* acc, int64_t n, int64_t j, int64_t nv,
-                                    const RequantParams* rq, int8_t* y) {
+// The accumulators of R rows x 16 channels (with kHalf only the first 8: a last block of <= 8
+// channels skips the second ymm of weights and accumulators) to out[r][0..15]. wb: the block's
+// packed weights, [pairs][16][2]; x: row 0 of R rows with stride ldx. The full tile (4 rows x 16
+// channels) is accumulate_4x16 below.
+template <int R, bool kHalf>
+BYTELITE_AVX2 inline void accumulate(const int16_t* x, int64_t ldx, const int16_t* wb,
+                                     int64_t pairs, int32_t (*out)[16]) {
   __m256i c0[R], c1[R];
   for (int r = 0; r < R; ++r) c0[r] = c1[r] = _mm256_setzero_si256();
   for (int64_t p = 0; p < pairs; ++p) {
     const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb + p * 32));
-    const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb + p * 32 + 16));
-    for (int r = 0; r < R; ++r) {
-      const __m256i xv = bcast_pair(x + r * ldx + 2 * p);
-      c0[r] = _mm256_add_epi32(c0[r], _mm256_madd_epi16(xv, w0));
-      c1[r] = _mm256_add_epi32(c1[r], _mm256_madd_epi16(xv, w1));
+    if constexpr (kHalf) {
+      for (int r = 0; r < R; ++r)
+        c0[r] = _mm256_add_epi32(c0[r], _mm256_madd_epi16(bcast_pair(x + r * ldx + 2 * p), w0));
+    } else {
+      const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb + p * 32 + 16));
+      for (int r = 0; r < R; ++r) {
+        const __m256i xv = bcast_pair(x + r * ldx + 2 * p);
+        c0[r] = _mm256_add_epi32(c0[r], _mm256_madd_epi16(xv, w0));
+        c1[r] = _mm256_add_epi32(c1[r], _mm256_madd_epi16(xv, w1));
+      }
     }
   }
-  if (rq != nullptr) {
-    for (int r = 0; r < R; ++r) requant_store16(c0[r], c1[r], *rq, j, nv, y + r * n);
-  } else if (nv == 16) {
-    for (int r = 0; r < R; ++r) {
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + r * n), c0[r]);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + r * n + 8), c1[r]);
-    }
-  } else {  // the last block: store channels < nv only
-    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    const __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int32_t>(nv)), lane);
-    const __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int32_t>(nv - 8)), lane);
-    for (int r = 0; r < R; ++r) {
-      _mm256_maskstore_epi32(acc + r * n, m0, c0[r]);
-      _mm256_maskstore_epi32(acc + r * n + 8, m1, c1[r]);
+  for (int r = 0; r < R; ++r) {
+    _mm256_store_si256(reinterpret_cast<__m256i*>(out[r]), c0[r]);
+    if constexpr (!kHalf) _mm256_store_si256(reinterpret_cast<__m256i*>(out[r] + 8), c1[r]);
+  }
+}
+
+// The full tile, 4 rows x 16 channels, with named accumulators: g++ 12 compiles the array form
+// above (unrolled at -O3) with a register copy per accumulator in every iteration of the loop
+// (about 0.9x the speed); this form has none (objdump -d of gemm_avx2.cc.o).
+BYTELITE_AVX2 void accumulate_4x16(const int16_t* x, int64_t ldx, const int16_t* wb, int64_t pairs,
+                                   int32_t (*out)[16]) {
+  __m256i a0 = _mm256_setzero_si256(), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0,
+          b3 = a0;
+  const int16_t* x0 = x;
+  const int16_t* x1 = x + ldx;
+  const int16_t* x2 = x + 2 * ldx;
+  const int16_t* x3 = x + 3 * ldx;
+  for (int64_t p = 0; p < pairs; ++p) {
+    const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb + p * 32));
+    const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb + p * 32 + 16));
+    __m256i v = bcast_pair(x0 + 2 * p);
+    a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(v, w0));
+    b0 = _mm256_add_epi32(b0, _mm256_madd_epi16(v, w1));
+    v = bcast_pair(x1 + 2 * p);
+    a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(v, w0));
+    b1 = _mm256_add_epi32(b1, _mm256_madd_epi16(v, w1));
+    v = bcast_pair(x2 + 2 * p);
+    a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(v, w0));
+    b2 = _mm256_add_epi32(b2, _mm256_madd_epi16(v, w1));
+    v = bcast_pair(x3 + 2 * p);
+    a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(v, w0));
+    b3 = _mm256_add_epi32(b3, _mm256_madd_epi16(v, w1));
+  }
+  const __m256i res[8] = {a0, b0, a1, b1, a2, b2, a3, b3};
+  for (int i = 0; i < 8; ++i)
+    _mm256_store_si256(reinterpret_cast<__m256i*>(out[i / 2] + 8 * (i % 2)), res[i]);
+}
+
+// R rows x 16 channels (channels j..j+15, nv <= 16 of them below n; kHalf when nv <= 8).
+// Without rq: int32 accumulators to acc (row stride n, acc points at row 0, channel j); with rq:
+// requantized int8 to y (row stride n, channel j).
+template <int R, bool kHalf>
+BYTELITE_AVX2 inline void tile_rx16(const int16_t* x, int64_t ldx, const int16_t* wb, int64_t pairs,
+                                    int32_t* acc, int64_t n, int64_t j, int64_t nv,
+                                    const RequantParams* rq, int8_t* y) {
+  alignas(32) int32_t out[R][16];
+  if constexpr (R == 4 && !kHalf) {
+    accumulate_4x16(x, ldx, wb, pairs, out);
+  } else {
+    accumulate<R, kHalf>(x, ldx, wb, pairs, out);
+  }
+  for (int r = 0; r < R; ++r) {
+    const __m256i a0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(out[r]));
+    const __m256i a1 = kHalf ? a0 : _mm256_load_si256(reinterpret_cast<const __m256i*>(out[r] + 8));
+    if (rq != nullptr) {
+      requant_store16(a0, a1, *rq, j, nv, y + r * n);
+    } else if (nv == 16) {
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + r * n), a0);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + r * n + 8), a1);
+    } else {  // the last block: store channels < nv only
+      std::memcpy(acc + r * n, out[r], static_cast<size_t>(nv) * sizeof(int32_t));
     }
   }
 }
@@ -105,6 +161,23 @@ BYTELITE_AVX2 void widen(const int8_t* src, int64_t count, int16_t* dst) {
 // --perf --op dense) and g++ spills the accumulator arrays of 5 or more rows to the stack.
 constexpr int kTileRows = 4;
 
+// All rows of one block of 16 channels (channel j, nv of them below n).
+template <bool kHalf>
+BYTELITE_AVX2 inline void block_rows(const int16_t* x, int64_t rows, int64_t ldx, const int16_t* wb,
+                                     int64_t pairs, int32_t* acc, int64_t n, int64_t j, int64_t nv,
+                                     const RequantParams* rq, int8_t* y) {
+  int64_t r = 0;
+  // the outputs of rows r.. at channel j (only one of acc, y is used)
+  auto at_acc = [&] { return rq == nullptr ? acc + r * n + j : nullptr; };
+  auto at_y = [&] { return rq != nullptr ? y + r * n + j : nullptr; };
+  for (; r + kTileRows <= rows; r += kTileRows)
+    tile_rx16<kTileRows, kHalf>(x + r * ldx, ldx, wb, pairs, at_acc(), n, j, nv, rq, at_y());
+  const int16_t* xr = x + r * ldx;
+  if (rows - r == 3) tile_rx16<3, kHalf>(xr, ldx, wb, pairs, at_acc(), n, j, nv, rq, at_y());
+  if (rows - r == 2) tile_rx16<2, kHalf>(xr, ldx, wb, pairs, at_acc(), n, j, nv, rq, at_y());
+  if (rows - r == 1) tile_rx16<1, kHalf>(xr, ldx, wb, pairs, at_acc(), n, j, nv, rq, at_y());
+}
+
 // acc [rows, n] = x W^T, or with rq: y [rows, n] = requantize(x W^T) (acc unused).
 BYTELITE_AVX2 void gemm_avx2_impl(const int16_t* x, int64_t rows, int64_t ldx, const int16_t* w16,
                                   int64_t n, int64_t kp, int32_t* acc, const RequantParams* rq,
@@ -115,18 +188,11 @@ BYTELITE_AVX2 void gemm_avx2_impl(const int16_t* x, int64_t rows, int64_t ldx, c
   for (int64_t j = 0; j < n; j += 16) {
     const int16_t* wb = w16 + j * kp;  // block j / 16 starts at (j / 16) * 16 * kp
     const int64_t nv = n - j < 16 ? n - j : 16;
-    int64_t r = 0;
-    // the outputs of rows r.. at channel j (only one of acc, y is used)
-    auto at_acc = [&] { return rq == nullptr ? acc + r * n + j : nullptr; };
-    auto at_y = [&] { return rq != nullptr ? y + r * n + j : nullptr; };
-    for (; r + kTileRows <= rows; r += kTileRows)
-      tile_rx16<kTileRows>(x + r * ldx, ldx, wb, pairs, at_acc(), n, j, nv, rq, at_y());
-    const int16_t* xr = x + r * ldx;
-    int32_t* ar = at_acc();
-    int8_t* yr = at_y();
-    if (rows - r == 3) tile_rx16<3>(xr, ldx, wb, pairs, ar, n, j, nv, rq, yr);
-    if (rows - r == 2) tile_rx16<2>(xr, ldx, wb, pairs, ar, n, j, nv, rq, yr);
-    if (rows - r == 1) tile_rx16<1>(xr, ldx, wb, pairs, ar, n, j, nv, rq, yr);
+    if (nv > 8) {
+      block_rows<false>(x, rows, ldx, wb, pairs, acc, n, j, nv, rq, y);
+    } else {
+      block_rows<true>(x, rows, ldx, wb, pairs, acc, n, j, nv, rq, y);
+    }
   }
 }
 

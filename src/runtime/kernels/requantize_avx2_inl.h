@@ -14,9 +14,10 @@ namespace bytelite::rt::avx2 {
 /// clamp(zp + floor((acc m0 + B + 2^(s-1)) / 2^s), lo, hi) as int32 lanes, from the SIMD layout
 /// of prepare_requant (m0_v, bias_v with 2^62 folded in, shift_v, corr_v): 64-bit products and
 /// per-lane logical shifts. Requires |(acc m0 + B) >> s| < 2^31 (the loader's bounds give it).
-__attribute__((target("avx2"))) inline __m256i requant8(__m256i av, const RequantParams& p,
-                                                        int64_t j, __m256i zp, __m256i lo,
-                                                        __m256i hi) {
+__attribute__((target("avx2"), always_inline)) inline __m256i requant8(__m256i av,
+                                                                       const RequantParams& p,
+                                                                       int64_t j, __m256i zp,
+                                                                       __m256i lo, __m256i hi) {
   const __m256i m0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p.m0_v.data() + j));
   const auto* b = reinterpret_cast<const __m256i*>(p.bias_v.data() + j);
   const auto* s = reinterpret_cast<const __m256i*>(p.shift_v.data() + j);
@@ -34,7 +35,7 @@ __attribute__((target("avx2"))) inline __m256i requant8(__m256i av, const Requan
 }
 
 /// The 8 int32 lanes of v, already in [-128, 127], as 8 bytes in the low half of the result.
-__attribute__((target("avx2"))) inline __m128i pack8(__m256i v) {
+__attribute__((target("avx2"), always_inline)) inline __m128i pack8(__m256i v) {
   const __m256i p16 = _mm256_packs_epi32(v, v);
   const __m256i p8 = _mm256_packs_epi16(p16, p16);
   const __m256i perm = _mm256_permutevar8x32_epi32(p8, _mm256_setr_epi32(0, 4, 0, 0, 0, 0, 0, 0));
