@@ -91,8 +91,9 @@ BYTELITE_AVX2 inline void accumulate(const int16_t* x, int64_t ldx, const int16_
 // The full tile, 4 rows x 16 channels, with named accumulators: g++ 12 compiles the array form
 // above (unrolled at -O3) with a register copy per accumulator in every iteration of the loop
 // (about 0.9x the speed); this form has none (objdump -d of gemm_avx2.cc.o).
+// Row r's 16 sums go to out + r * ldo (ldo: n when storing straight into the accumulators).
 BYTELITE_AVX2 void accumulate_4x16(const int16_t* x, int64_t ldx, const int16_t* wb, int64_t pairs,
-                                   int32_t (*out)[16]) {
+                                   int32_t* out, int64_t ldo) {
   __m256i a0 = _mm256_setzero_si256(), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0,
           b3 = a0;
   const int16_t* x0 = x;
@@ -117,7 +118,7 @@ BYTELITE_AVX2 void accumulate_4x16(const int16_t* x, int64_t ldx, const int16_t*
   }
   const __m256i res[8] = {a0, b0, a1, b1, a2, b2, a3, b3};
   for (int i = 0; i < 8; ++i)
-    _mm256_store_si256(reinterpret_cast<__m256i*>(out[i / 2] + 8 * (i % 2)), res[i]);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + (i / 2) * ldo + 8 * (i % 2)), res[i]);
 }
 
 // R rows x 16 channels (channels j..j+15, nv <= 16 of them below n; kHalf when nv <= 8).
@@ -129,7 +130,11 @@ BYTELITE_AVX2 inline void tile_rx16(const int16_t* x, int64_t ldx, const int16_t
                                     const RequantParams* rq, int8_t* y) {
   alignas(32) int32_t out[R][16];
   if constexpr (R == 4 && !kHalf) {
-    accumulate_4x16(x, ldx, wb, pairs, out);
+    if (rq == nullptr && nv == 16) {  // int32 results of a full block: no epilogue
+      accumulate_4x16(x, ldx, wb, pairs, acc, n);
+      return;
+    }
+    accumulate_4x16(x, ldx, wb, pairs, &out[0][0], 16);
   } else {
     accumulate<R, kHalf>(x, ldx, wb, pairs, out);
   }
