@@ -4,12 +4,12 @@
 // k pair the 16 channels' (w[j][i], w[j][i+1]) int16 pairs, two ymm of 8 channels). For each k
 // pair one row's (x[i], x[i+1]) is broadcast as one int32 and _mm256_madd_epi16 (int16 x int16
 // -> int32 pair sums, exact for |x| <= 128, |w| <= 127) gives 8 channels' partial sums at once,
-// accumulated in int32: the same integers as gemm_s8_ref, and no horizontal sums. Dense layers
-// requantize in the epilogue from the accumulator registers (gemm_requant_s8_avx2, the
-// instructions of requantize_avx2). Register tile:
+// accumulated in int32: the same integers as gemm_s8_ref, and no horizontal sums. Register tile:
 // 4 rows x 16 channels (8 accumulators, 2 weight registers, 1 broadcast); 1-3 rows for the
-// remainder; channels past n (the zero padding of the last block) are not stored (masked stores),
-// and a last block of <= 8 channels computes only its first 8 (one ymm per row).
+// remainder; a last block of <= 8 channels computes only its first 8 (one ymm per row), and
+// channels past n (the zero padding of the last block) are not stored. Dense layers requantize
+// in the epilogue (gemm_requant_s8_avx2, the instructions of requantize_avx2) from each tile's
+// accumulators (via a 4 x 16 local buffer), never through a [rows, n] int32 buffer.
 //
 // Only functions marked with the target attribute use AVX2; nothing in this file runs unless
 // best_isa() found AVX2 via cpuid.

@@ -104,7 +104,7 @@ void requantize(Isa isa, const int32_t* acc, int64_t rows, const RequantParams& 
 /// of rows * n int32); the AVX-512 VNNI path requantizes in the GEMM's epilogue, from the
 /// accumulator registers (no int32 round trip through memory: "fused requantization"); the AVX2
 /// path requantizes in its epilogue too (gemm_requant_s8_avx2: requantize_avx2's instructions on
-/// the accumulator registers). Every path gives the same bytes. The fused paths need the SIMD
+/// each 4 x 16 tile's accumulators). Every path gives the same bytes. The fused paths need the SIMD
 /// layouts of prepare_requant (m0_16 for VNNI, m0_v for AVX2); without them gemm_requant_s8 runs
 /// the GEMM, then requantize.
 void gemm_requant_s8_avx512vnni(const int8_t* x, int64_t rows, int64_t ldx, const PackedMatrix& w,
