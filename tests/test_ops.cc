@@ -12,9 +12,10 @@
 //    of the reference path and of every optimized path, measured side by side (rounds of about
 //    N ms per path, alternating, 5 rounds, median), and the ratio reference / path; for GEMM
 //    cases also GMAC/s per path and, with AVX-512 VNNI, the fraction of the core's int8 peak
-//    (a vpdpbusd loop timed in the same alternating rounds). It replaces the former bench_kernels
-//    program: the ByteQRNN OLID GEMM shapes, the requantization and QRNN pooling at those shapes
-//    and the peak are cases here.
+//    (a vpdpbusd loop timed in the same alternating rounds) and, with AVX2, the avx2 path's
+//    fraction of the AVX2 int16 peak (a vpmaddwd + vpaddd loop, the same rounds). It replaces the
+//    former bench_kernels program: the ByteQRNN OLID GEMM shapes, the requantization and QRNN
+//    pooling at those shapes and the peak are cases here.
 //
 // Ops with only a reference kernel (embedding, block_mean, the integer softmax, probabilities,
 // uniform_average) run on every path as well: their cases pin that the kernel path does not
@@ -247,6 +248,18 @@ std::vector<OpCase> dense_cases() {
       const int64_t taps = 1 + i % 5;
       shapes.push_back({rows, k, n, std::max<int64_t>(1, k / taps)});
     }
+    // The AVX2 kernel's tiles (4 rows x 16 channels, k in pairs): every row remainder (rows
+    // 1..9), channel counts around 8 / 16 / 32 with a partial last block, odd k and k < 16, and
+    // odd row strides below, equal to and above k.
+    for (int64_t rows = 1; rows <= 9; ++rows) {
+      static constexpr int64_t kN[] = {1, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 47};
+      static constexpr int64_t kK[] = {1, 2, 3, 5, 14, 15, 16, 17, 33};
+      const int64_t n = kN[rows % 12], n2 = kN[(rows + 5) % 12];
+      const int64_t k = kK[rows - 1], k2 = kK[(rows + 3) % 9];
+      shapes.push_back({rows, k, n, k});                                   // dense
+      shapes.push_back({rows, k2, n2, std::max<int64_t>(1, k2 / 3) | 1});  // odd ldx < k
+      shapes.push_back({rows, k, n2, k + 3});                              // ldx > k
+    }
     for (size_t i = 0; i < shapes.size(); ++i) {
       const auto& sh = shapes[i];
       for (bool extreme : {false, true})
@@ -278,7 +291,11 @@ std::vector<OpCase> dense_cases() {
                             {9, 33, 19, true},
                             {2, 129, 1, false},
                             {11, 96, 17, false},
-                            {148, 64, 64, true}})
+                            {148, 64, 64, true},
+                            // the AVX2 fused epilogue's last block: 8, 8 + 8, 8 + 9 channels
+                            {3, 20, 8, false},
+                            {6, 40, 24, true},
+                            {9, 7, 25, false}})
     v.push_back(dense_case(s.rows, s.k, s.n, s.relu, false, seed++));
   v.push_back(dense_case(5, 130, 33, false, true, seed++));  // no saturation at the extremes
   // The requantization over its domain (the fused epilogue of the AVX-512 VNNI GEMM): random
@@ -1108,6 +1125,56 @@ __attribute__((target("avx512f,avx512vnni"))) double vnni_peak_macs_per_s(double
   (void)keep;
   return 64.0 * kAcc * kInner * static_cast<double>(loops) / el;
 }
+
+// The AVX2 path's int16 multiply-accumulate peak: a loop of the AVX2 GEMM's own instruction pair
+// (vpmaddwd ymm, 16 MACs, and the vpaddd that accumulates it) as the GEMM's tile issues it: 8
+// independent products of 4 x 2 operand registers into 8 accumulators, in MAC/s (the operand
+// values do not matter for the timing). GEMM cases also print the avx2 path's fraction of it.
+// kAvx2PeakInner iterations of the loop, in assembly: g++ 12 keeps intrinsic accumulators of
+// this loop on the stack (store-to-load latency would be measured instead of the multiplier).
+// ymm0-7 accumulate, ymm8-11 x ymm12-13 are the 8 products' operands, ymm14-15 the products.
+constexpr int kAvx2PeakInner = 256;
+__attribute__((target("avx2"), noinline)) void avx2_peak_block() {
+  int64_t count = kAvx2PeakInner;
+  asm volatile(
+      "1:\n\t"
+      "vpmaddwd %%ymm12, %%ymm8, %%ymm14\n\t"
+      "vpmaddwd %%ymm13, %%ymm8, %%ymm15\n\t"
+      "vpaddd %%ymm14, %%ymm0, %%ymm0\n\t"
+      "vpaddd %%ymm15, %%ymm1, %%ymm1\n\t"
+      "vpmaddwd %%ymm12, %%ymm9, %%ymm14\n\t"
+      "vpmaddwd %%ymm13, %%ymm9, %%ymm15\n\t"
+      "vpaddd %%ymm14, %%ymm2, %%ymm2\n\t"
+      "vpaddd %%ymm15, %%ymm3, %%ymm3\n\t"
+      "vpmaddwd %%ymm12, %%ymm10, %%ymm14\n\t"
+      "vpmaddwd %%ymm13, %%ymm10, %%ymm15\n\t"
+      "vpaddd %%ymm14, %%ymm4, %%ymm4\n\t"
+      "vpaddd %%ymm15, %%ymm5, %%ymm5\n\t"
+      "vpmaddwd %%ymm12, %%ymm11, %%ymm14\n\t"
+      "vpmaddwd %%ymm13, %%ymm11, %%ymm15\n\t"
+      "vpaddd %%ymm14, %%ymm6, %%ymm6\n\t"
+      "vpaddd %%ymm15, %%ymm7, %%ymm7\n\t"
+      "dec %0\n\t"
+      "jnz 1b\n\t"
+      "vzeroupper"
+      : "+r"(count)
+      :
+      : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",
+        "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "cc");
+}
+
+__attribute__((target("avx2"))) double avx2_peak_macs_per_s(double budget_s) {
+  using Clock = std::chrono::steady_clock;
+  const auto t0 = Clock::now();
+  int64_t loops = 0;
+  double el = 0;
+  do {
+    avx2_peak_block();
+    ++loops;
+    el = std::chrono::duration<double>(Clock::now() - t0).count();
+  } while (el < budget_s);
+  return 16.0 * 8 * kAvx2PeakInner * static_cast<double>(loops) / el;
+}
 #endif
 
 double seconds_per_call(const OpCase& oc, Isa isa, OpScratch& s, std::vector<uint8_t>& out,
@@ -1134,6 +1201,7 @@ int perf_main(const std::string& only, double ms) {
       5, ms);
   // GEMM cases: the int8 peak (vnni_peak_macs_per_s) is measured in the same alternating rounds
   [[maybe_unused]] const bool vnni = isa_supported(Isa::kAvx512Vnni);
+  [[maybe_unused]] const bool avx2 = isa_supported(Isa::kAvx2);
   std::printf("%-18s %-40s", "op", "case");
   for (Isa i : isas) std::printf(" %14s", (std::string(isa_name(i)) + " us").c_str());
   for (size_t k = 1; k < isas.size(); ++k)
@@ -1147,16 +1215,20 @@ int perf_main(const std::string& only, double ms) {
       std::vector<uint8_t> out(static_cast<size_t>(oc.out_bytes));
       std::vector<std::vector<double>> t(isas.size());
       for (size_t k = 0; k < isas.size(); ++k) oc.run(OpContext{isas[k], scratch[k]}, out.data());
-      std::vector<double> peaks;  // MAC/s of the VNNI loop, one per round
+      std::vector<double> peaks;   // MAC/s of the VNNI loop, one per round
+      std::vector<double> peaks2;  // MAC/s of the AVX2 loop, one per round
       for (int round = 0; round < 5; ++round) {
         for (size_t k = 0; k < isas.size(); ++k)
           t[k].push_back(seconds_per_call(oc, isas[k], scratch[k], out, ms / 1e3));
 #if defined(__x86_64__)
         if (oc.macs > 0 && vnni) peaks.push_back(vnni_peak_macs_per_s(ms / 1e3));
+        if (oc.macs > 0 && avx2) peaks2.push_back(avx2_peak_macs_per_s(ms / 1e3));
 #endif
       }
       std::sort(peaks.begin(), peaks.end());
       const double peak = peaks.empty() ? 0 : peaks[peaks.size() / 2];
+      std::sort(peaks2.begin(), peaks2.end());
+      const double peak2 = peaks2.empty() ? 0 : peaks2[peaks2.size() / 2];
       std::vector<double> med;
       for (auto& v : t) {
         std::sort(v.begin(), v.end());
@@ -1173,6 +1245,12 @@ int perf_main(const std::string& only, double ms) {
         if (peak > 0) {
           std::printf(" (%.2f of the peak %.1f)", static_cast<double>(oc.macs) / best / peak,
                       peak / 1e9);
+        }
+        for (size_t k = 0; k < med.size(); ++k) {
+          if (isas[k] == Isa::kAvx2 && peak2 > 0) {
+            std::printf(" (avx2 %.2f of the avx2 peak %.1f)",
+                        static_cast<double>(oc.macs) / med[k] / peak2, peak2 / 1e9);
+          }
         }
       }
       std::printf("\n");

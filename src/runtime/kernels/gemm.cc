@@ -17,13 +17,19 @@ void pack_matrix_into(PackedMatrix& p, const int8_t* w, int64_t n, int64_t k, Is
   p.n = n;
   p.k = k;
   p.w = w;
-  p.kp = (k + 15) / 16 * 16;
+  p.kp = (k + 1) / 2 * 2;
   p.kp4 = (k + 3) / 4 * 4;
   p.np16 = (n + 15) / 16 * 16;
   if (isa_supported(Isa::kAvx2) && (up_to == Isa::kAvx2 || (all_paths && up_to > Isa::kAvx2))) {
-    p.w16.assign(static_cast<size_t>(n * p.kp), 0);
-    for (int64_t j = 0; j < n; ++j)
-      for (int64_t i = 0; i < k; ++i) p.w16[j * p.kp + i] = w[j * k + i];
+    // [np16 / 16][kp / 2][16][2]: per block of 16 channels and k pair (i, i + 1), each
+    // channel's two weights side by side (one int32 lane of _mm256_madd_epi16)
+    const int64_t pairs = p.kp / 2;
+    p.w16.assign(static_cast<size_t>(p.np16 * p.kp), 0);
+    for (int64_t j = 0; j < n; ++j) {
+      const int64_t blk = j / 16, lane = j % 16;
+      for (int64_t i = 0; i < k; ++i)
+        p.w16[((blk * pairs + i / 2) * 16 + lane) * 2 + i % 2] = w[j * k + i];
+    }
   } else {
     p.w16.clear();
   }
@@ -74,6 +80,12 @@ void gemm_requant_s8(Isa isa, const int8_t* x, int64_t rows, int64_t ldx, const 
                      KernelScratch& scratch) {
   if (isa == Isa::kAvx512Vnni && !w.wvnni.empty() && !p.m0_16.empty()) {
     gemm_requant_s8_avx512vnni(x, rows, ldx, w, p, y, scratch);
+    return;
+  }
+  // the AVX2 GEMM where gemm_s8 would run it (isa avx2, or avx512vnni on a matrix without the
+  // VNNI layout)
+  if (isa != Isa::kReference && !w.w16.empty() && !p.m0_v.empty()) {
+    gemm_requant_s8_avx2(x, rows, ldx, w, p, y, scratch);
     return;
   }
   if (static_cast<int64_t>(acc.size()) < rows * w.n) acc.resize(static_cast<size_t>(rows * w.n));

@@ -39,9 +39,10 @@ Isa best_isa();
 struct PackedMatrix {
   int64_t n = 0, k = 0;
   const int8_t* w = nullptr;  // [n, k] row-major, not owned (points into the model file)
-  int64_t kp = 0;             // AVX2: k rounded up to 16
-  std::vector<int16_t> w16;   // AVX2: [n, kp] sign-extended, zero padded
-  int64_t kp4 = 0, np16 = 0;  // VNNI: k rounded up to 4, n rounded up to 16
+  int64_t kp = 0;             // AVX2: k rounded up to 2 (even)
+  std::vector<int16_t> w16;   // AVX2: [np16 / 16][kp / 2][16][2] sign-extended, zero padded
+                              // (blocks of 16 channels; per k pair each channel's 2 weights)
+  int64_t kp4 = 0, np16 = 0;  // VNNI: k rounded up to 4; n rounded up to 16 (AVX2, VNNI)
   std::vector<int8_t> wvnni;  // VNNI: [np16 / 16][kp4 / 4][16][4], zero padded
   std::vector<int32_t> corr;  // VNNI: 128 Σ_i w[j, i] (the x + 128 correction), [np16]
 };
@@ -102,9 +103,14 @@ void requantize(Isa isa, const int32_t* acc, int64_t rows, const RequantParams& 
 /// w.n): the dense layer's kernel. The reference is gemm_s8_ref then requantize_ref (acc: scratch
 /// of rows * n int32); the AVX-512 VNNI path requantizes in the GEMM's epilogue, from the
 /// accumulator registers (no int32 round trip through memory: "fused requantization"); the AVX2
-/// path is gemm_s8_avx2 then requantize_avx2. Every path gives the same bytes.
+/// path requantizes in its epilogue too (gemm_requant_s8_avx2: requantize_avx2's instructions on
+/// each 4 x 16 tile's accumulators). Every path gives the same bytes. The fused paths need the SIMD
+/// layouts of prepare_requant (m0_16 for VNNI, m0_v for AVX2); without them gemm_requant_s8 runs
+/// the GEMM, then requantize.
 void gemm_requant_s8_avx512vnni(const int8_t* x, int64_t rows, int64_t ldx, const PackedMatrix& w,
                                 const RequantParams& p, int8_t* y, KernelScratch& scratch);
+void gemm_requant_s8_avx2(const int8_t* x, int64_t rows, int64_t ldx, const PackedMatrix& w,
+                          const RequantParams& p, int8_t* y, KernelScratch& scratch);
 void gemm_requant_s8(Isa isa, const int8_t* x, int64_t rows, int64_t ldx, const PackedMatrix& w,
                      const RequantParams& p, int8_t* y, std::vector<int32_t>& acc,
                      KernelScratch& scratch);
