@@ -369,8 +369,10 @@ OpCase block_mean_case(int64_t T, int64_t C, int64_t width, uint32_t seed) {
 }
 
 std::vector<OpCase> block_mean_cases() {
-  return {block_mean_case(1, 3, 2, 40), block_mean_case(7, 5, 3, 41),
-          block_mean_case(13, 17, 4, 42), block_mean_case(64, 64, 1, 43)};
+  return {block_mean_case(1, 3, 2, 40),    block_mean_case(7, 5, 3, 41),
+          block_mean_case(13, 17, 4, 42),  block_mean_case(64, 64, 1, 43),
+          block_mean_case(148, 32, 3, 48), block_mean_case(148, 32, 4, 49),
+          block_mean_case(149, 33, 2, 148)};  // the main job's GBST widths; a tail channel
 }
 
 std::vector<OpCase> downsample_cases() {

@@ -160,6 +160,18 @@ BYTELITE_AVX512 void gemm_vnni(const int8_t* x, int64_t rows, int64_t ldx, const
 
 }  // namespace
 
+// kernels.h requantize on the AVX-512 path: requant_store16 over each row's channels.
+BYTELITE_AVX512 void requantize_avx512(const int32_t* acc, int64_t rows, const RequantParams& p,
+                                       int8_t* y) {
+  const int64_t n = p.n;
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t j0 = 0; j0 < n; j0 += 16) {
+      const __mmask16 m = lane_mask(n - j0);
+      requant_store16(_mm512_maskz_loadu_epi32(m, acc + r * n + j0), p, j0, m, y + r * n);
+    }
+  }
+}
+
 // kernels.h tap_sums_requant: k row loads per 16 channels, summed in registers, requantized there.
 BYTELITE_AVX512 void tap_sums_requant_avx512(const int32_t* tab, int64_t rows, int64_t k, int64_t n,
                                              const int32_t* ids, int64_t T, int64_t pad_row,
@@ -210,6 +222,9 @@ void gemm_requant_s8_avx512vnni(const int8_t* x, int64_t rows, int64_t ldx, cons
   std::vector<int32_t> acc(static_cast<size_t>(rows * w.n));
   gemm_s8_ref(x, rows, ldx, w, acc.data());
   requantize_ref(acc.data(), rows, p, y);
+}
+void requantize_avx512(const int32_t* acc, int64_t rows, const RequantParams& p, int8_t* y) {
+  requantize_ref(acc, rows, p, y);
 }
 void tap_sums_requant_avx512(const int32_t* tab, int64_t rows, int64_t k, int64_t n,
                              const int32_t* ids, int64_t T, int64_t pad_row, const RequantParams& p,

@@ -97,6 +97,8 @@ struct RequantParams {
 void prepare_requant(RequantParams& p);
 void requantize_ref(const int32_t* acc, int64_t rows, const RequantParams& p, int8_t* y);
 void requantize_avx2(const int32_t* acc, int64_t rows, const RequantParams& p, int8_t* y);
+/// 16 channels at a time with the VNNI GEMM's epilogue (gemm_avx512.cc; needs p.m0_16).
+void requantize_avx512(const int32_t* acc, int64_t rows, const RequantParams& p, int8_t* y);
 void requantize(Isa isa, const int32_t* acc, int64_t rows, const RequantParams& p, int8_t* y);
 
 /// The GEMM followed by the requantization, y [rows, n] = requantize(gemm_s8(x, w), p) (p.n ==

@@ -50,7 +50,9 @@ void requantize_ref(const int32_t* acc, int64_t rows, const RequantParams& p, in
 }
 
 void requantize(Isa isa, const int32_t* acc, int64_t rows, const RequantParams& p, int8_t* y) {
-  if (isa != Isa::kReference && isa_supported(Isa::kAvx2)) {
+  if (isa == Isa::kAvx512Vnni && isa_supported(Isa::kAvx512Vnni) && !p.m0_16.empty()) {
+    requantize_avx512(acc, rows, p, y);
+  } else if (isa != Isa::kReference && isa_supported(Isa::kAvx2)) {
     requantize_avx2(acc, rows, p, y);
   } else {
     requantize_ref(acc, rows, p, y);

@@ -8,36 +8,81 @@
 #include "runtime/ops/ops.h"
 #include "runtime/ops/taps.h"
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
 namespace bytelite::rt {
 
 namespace {
+
+// p[i] = rne(255 e[i] / den[i]) - 128 for i < n (quant.h softmax_quotient_f64); the clones
+// vectorize the same double operations.
+inline __attribute__((always_inline)) void softmax_quotients_body(const uint32_t* e,
+                                                                  const double* den, int64_t n,
+                                                                  int8_t* p) {
+  for (int64_t i = 0; i < n; ++i) p[i] = saturate_int8(softmax_quotient_f64(e[i], den[i]) - 128);
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("avx2"))) void softmax_quotients_avx2(const uint32_t* e, const double* den,
+                                                            int64_t n, int8_t* p) {
+  softmax_quotients_body(e, den, n, p);
+}
+__attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512dq,prefer-vector-width=512"))) void
+softmax_quotients_avx512(const uint32_t* e, const double* den, int64_t n, int8_t* p) {
+  softmax_quotients_body(e, den, n, p);
+}
+#endif
+
+void softmax_quotients(Isa isa, const uint32_t* e, const double* den, int64_t n, int8_t* p) {
+#if defined(__x86_64__) || defined(__i386__)
+  if (isa == Isa::kAvx512Vnni && isa_supported(Isa::kAvx512Vnni)) {
+    softmax_quotients_avx512(e, den, n, p);
+    return;
+  }
+  if (isa != Isa::kReference && isa_supported(Isa::kAvx2)) {
+    softmax_quotients_avx2(e, den, n, p);
+    return;
+  }
+#endif
+  softmax_quotients_body(e, den, n, p);
+}
 
 // Step 3 of one sequence: the block scores upsampled to [T, W] (up) and their softmax over the
 // widths (probs, [T, W]). The reference path runs softmax_u8 per position; the optimized paths
 // the same integers with the quotients from one double division each (quant.h
 // softmax_quotient_f64, exact for W <= 16: the sum is below 2^35).
-void width_softmax(Isa isa, const GbstLayer& g, const int8_t* scores,
+void width_softmax(Isa isa, OpScratch& s, const GbstLayer& g, const int8_t* scores,
                    const std::array<int64_t, 17>& score_off, int64_t T, int8_t* up, int8_t* probs) {
   const int64_t W = g.max_block_width;
-  for (int64_t t = 0; t < T; ++t)
-    for (int64_t b = 1; b <= W; ++b) up[t * W + b - 1] = scores[score_off[b] + t / b];
+  // upsampling: position t reads block t / b of width b (counted, not divided)
+  for (int64_t b = 1; b <= W; ++b) {
+    const int8_t* sb = scores + score_off[b];
+    int64_t blk = 0, in = 0;
+    for (int64_t t = 0; t < T; ++t) {
+      up[t * W + b - 1] = sb[blk];
+      if (++in == b) in = 0, ++blk;
+    }
+  }
   if (isa == Isa::kReference) {
     for (int64_t t = 0; t < T; ++t)
       softmax_u8(up + t * W, W, 1, g.score_exp.data(), probs + t * W, 1);
     return;
   }
+  // the exponentials and each position's sum, then every quotient in one vectorized pass
   const uint32_t* ex = g.score_exp.data();
-  uint32_t e[16];
+  uint32_t* e = grow(s.e, T * W);
+  double* den = grow(s.den, T * W);
   for (int64_t t = 0; t < T; ++t) {
     const int8_t* q = up + t * W;
     int32_t mx = q[0];
     for (int64_t i = 1; i < W; ++i) mx = std::max<int32_t>(mx, q[i]);
     uint64_t sum = 0;
-    for (int64_t i = 0; i < W; ++i) sum += e[i] = ex[mx - q[i]];
-    const auto ds = static_cast<double>(sum);
-    for (int64_t i = 0; i < W; ++i)
-      probs[t * W + i] = saturate_int8(softmax_quotient_f64(e[i], ds) - 128);
+    for (int64_t i = 0; i < W; ++i) sum += e[t * W + i] = ex[mx - q[i]];
+    for (int64_t i = 0; i < W; ++i) den[t * W + i] = static_cast<double>(sum);
   }
+  softmax_quotients(isa, e, den, T * W, probs);
 }
 
 // Step 4 of one sequence: acc [T, D] = Σ_w (cand_w[t / w] - z_c) (p_tw + 128) in int32 (exact:
@@ -47,13 +92,16 @@ inline __attribute__((always_inline)) void mix_accumulate_body(
     const int8_t* probs, int64_t T, int64_t D, int32_t* acc) {
   const int64_t W = g.max_block_width;
   const int32_t zc = g.conv.out.zero_point;
+  // block t / b of width b, counted per width instead of divided
+  std::array<int64_t, 17> blk{}, in{};
   for (int64_t t = 0; t < T; ++t) {
     int32_t* at = acc + t * D;
     for (int64_t ch = 0; ch < D; ++ch) at[ch] = 0;
     for (int64_t b = 1; b <= W; ++b) {
       const int32_t p = probs[t * W + b - 1] + 128;
-      const int8_t* cb = cands + cand_off[b] + (t / b) * D;
+      const int8_t* cb = cands + cand_off[b] + blk[b] * D;
       for (int64_t ch = 0; ch < D; ++ch) at[ch] += (cb[ch] - zc) * p;
+      if (++in[b] == b) in[b] = 0, ++blk[b];
     }
   }
 }
@@ -65,10 +113,32 @@ __attribute__((target("avx2"))) void mix_accumulate_avx2(const GbstLayer& g, con
                                                          int32_t* acc) {
   mix_accumulate_body(g, cands, cand_off, probs, T, D, acc);
 }
-__attribute__((target("avx2,avx512f,avx512bw"))) void mix_accumulate_avx512(
+// The same sums written out for AVX-512: 16 channels a register, every width's term added in
+// registers (masked loads and stores for the last channels); int32 products and sums are exact.
+__attribute__((target("avx2,avx512f,avx512bw,avx512vl"))) void mix_accumulate_avx512(
     const GbstLayer& g, const int8_t* cands, const std::array<int64_t, 17>& cand_off,
     const int8_t* probs, int64_t T, int64_t D, int32_t* acc) {
-  mix_accumulate_body(g, cands, cand_off, probs, T, D, acc);
+  const int64_t W = g.max_block_width;
+  const __m512i zc = _mm512_set1_epi32(g.conv.out.zero_point);
+  const __mmask16 all = 0xFFFF;  // zero-masked forms: see block_mean.cc
+  std::array<const int8_t*, 17> row{};
+  std::array<int64_t, 17> in{};
+  for (int64_t b = 1; b <= W; ++b) row[b] = cands + cand_off[b];
+  for (int64_t t = 0; t < T; ++t) {
+    for (int64_t c0 = 0; c0 < D; c0 += 16) {
+      const int64_t left = D - c0;
+      const auto m = static_cast<__mmask16>(left >= 16 ? 0xFFFF : (1u << left) - 1u);
+      __m512i a = _mm512_setzero_si512();
+      for (int64_t b = 1; b <= W; ++b) {
+        const __m512i p = _mm512_set1_epi32(probs[t * W + b - 1] + 128);
+        const __m512i c = _mm512_maskz_cvtepi8_epi32(all, _mm_maskz_loadu_epi8(m, row[b] + c0));
+        a = _mm512_add_epi32(a, _mm512_mullo_epi32(_mm512_sub_epi32(c, zc), p));
+      }
+      _mm512_mask_storeu_epi32(acc + t * D + c0, m, a);
+    }
+    for (int64_t b = 1; b <= W; ++b)
+      if (++in[b] == b) in[b] = 0, row[b] += D;
+  }
 }
 #endif
 
@@ -138,7 +208,7 @@ int64_t gbst_after_conv(const OpContext& c, const GbstLayer& g, const int8_t* xc
   int8_t* probs = up + T * W;
   {
     OpTimer tm(prof, Op::kWidthSoftmax);
-    width_softmax(c.isa, g, scores, score_off, T, up, probs);
+    width_softmax(c.isa, c.scratch, g, scores, score_off, T, up, probs);
   }
   c.tap(taps::kGbstScores, up, T, W, g.score.out);
   c.tap(taps::kGbstProbs, probs, T, W, kUnitParams);
@@ -293,7 +363,7 @@ int64_t gbst_batch(const OpContext& c, const GbstLayer& g, const int8_t* x, cons
     int8_t* probs = up + T * W;
     {
       OpTimer tm(prof, Op::kWidthSoftmax);
-      width_softmax(c.isa, g, scores + off[4 * i + 2], score_off, T, up, probs);
+      width_softmax(c.isa, c.scratch, g, scores + off[4 * i + 2], score_off, T, up, probs);
     }
     OpTimer tm(prof, Op::kGbstMix);
     mix_accumulate(c.isa, g, cands + off[4 * i + 2] * D, cand_off, probs, T, D,

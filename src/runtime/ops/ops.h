@@ -122,6 +122,7 @@ struct OpScratch {
   std::vector<uint8_t> m, o;
   std::vector<float> state, fsum;
   std::vector<uint32_t> e;
+  std::vector<double> den;    // width softmax: each probability's denominator
   std::vector<int64_t> offs;  // batched ops: per-sequence row offsets
 };
 
