@@ -79,12 +79,12 @@ main() {
     "pqrnn_f512_l1:pqrnn::short:model.qrnn_layers=1"
     "pqrnn_full:pqrnn::full:"
     "pqrnn_s32_full:pqrnn::full:model.qrnn_state_size=32"
+    "byteqrnn_full:byteqrnn::full:"
     "byteqrnn_w32_full:byteqrnn::full:model.embedding_size=32 model.bottleneck_size=32 model.qrnn_state_size=32"
-    "byteqrnn_w32_pool_full:byteqrnn::full:model.embedding_size=32 model.bottleneck_size=32 model.qrnn_state_size=32 train.distill_scores=data/teacher/olid_charngram_lr.tsv.gz train.distill_alpha=0.5 train.distill_unlabelled=data/pretrain/tweets.txt.gz"
   )
   # cheap runs first (pQRNN trains about 4x faster than ByteQRNN)
   order=(pqrnn_f128 pqrnn_f256 pqrnn_f512 pqrnn_f512_s32 pqrnn_f512_l1 pqrnn_full pqrnn_s32_full
-    byteqrnn_w32_full byteqrnn_w32_pool_full byteqrnn byteqrnn_ds4 byteqrnn_w32 byteqrnn_l1
+    byteqrnn_w32_full byteqrnn_full byteqrnn byteqrnn_ds4 byteqrnn_w32 byteqrnn_l1
     byteqrnn_w32_ds4)
   [ "${SKIP_TRAIN:-0}" = 1 ] && order=()
   for want in "${order[@]}"; do

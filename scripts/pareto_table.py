@@ -24,7 +24,9 @@ import sys
 
 # name -> (short description of what differs from the recipe's config, config file)
 DESC = {
-    "main_job": "ByteQRNN, the shipped main-job recipe (`configs/byteqrnn_olid.json`)",
+    "main_job": "ByteQRNN width 32, distilled from the char n-gram teacher with the unlabelled tweets: the shipped main-job recipe (`configs/byteqrnn_w32_distill_olid.json`)",
+    "byteqrnn_full": "ByteQRNN, width 64, no teacher: the main-job recipe until this stop (`configs/byteqrnn_olid.json`)",
+    "byteqrnn_w32_full": "ByteQRNN, width 32 (embedding, bottleneck, state), no teacher",
     "pqrnn_full": "pQRNN, projection 512 (`configs/pqrnn_olid.json`)",
     "pqrnn_s32_full": "pQRNN, projection 512, state 32",
     "byteqrnn": "ByteQRNN (`configs/byteqrnn_olid.json`)",

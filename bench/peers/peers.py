@@ -373,6 +373,10 @@ def run_lr(run_dir, data):
 
 # ---------------------------------------------------------------- bytelite
 
+# the shipped recipe per dataset (the same file tells train_bytelite.sh what to train)
+RECIPES = dict(l.rstrip("\n").split("\t") for l in open(os.path.join(ROOT, "bench", "peers", "recipes.tsv"))
+               if l.strip() and not l.startswith("#"))
+
 def run_bytelite(run_dir, data, binary):
     results = {}
     tdir = os.path.join(run_dir, "texts")
@@ -417,7 +421,7 @@ def run_bytelite(run_dir, data, binary):
             m["cross_roc_auc"] = float(roc_auc_score(cross_truth(OTHER[ds], data),
                                                      cross_scores(ds, pc, classes)))
             runs.append(m)
-        results[ds] = {"bytelite": {"config": f"configs/byteqrnn_{ds}.json", "runs": runs}}
+        results[ds] = {"bytelite": {"config": RECIPES[ds], "runs": runs}}
     return results
 
 
@@ -436,7 +440,7 @@ def use_lite(run_dir, data):
 # ---------------------------------------------------------------- table
 
 NAMES = {
-    "bytelite": "bytelite ByteQRNN QAT, int8 (`configs/byteqrnn_{ds}.json`)",
+    "bytelite": "bytelite ByteQRNN QAT, int8 (`{recipe}`)",
     "fasttext": "fastText `.bin`",
     "fasttext_ftz": "fastText `.ftz` (quantized)",
     "tfidf_lr": "char 2-5-gram TF-IDF + LR",
@@ -473,7 +477,7 @@ def table(results):
                 continue
             runs = results[ds][key]["runs"]
             if not runs:
-                lines.append(f"| {NAMES[key].format(ds=ds)} | 0 (not trained yet) |" +
+                lines.append(f"| {NAMES[key].format(recipe=RECIPES[ds])} | 0 (not trained yet) |" +
                              " - |" * (6 if hate else 5))
                 continue
             n = len(runs)
@@ -485,7 +489,7 @@ def table(results):
                 seeds = [r.get("seed", i + 1) for i, r in enumerate(runs)]
                 nr = (f"{n} of {len(SEEDS)} seeds (seed{'s' if n > 1 else ''} "
                       f"{', '.join(map(str, seeds))}; the others not trained yet)")
-            row = [NAMES[key].format(ds=ds), nr,
+            row = [NAMES[key].format(recipe=RECIPES[ds]), nr,
                    spread([r["macro_f1"] for r in runs]), spread([r["roc_auc"] for r in runs])]
             if hate:
                 row.append(spread([r["hate_f1"] for r in runs]))

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Trains bytelite's shipped recipes for the peer benchmark: configs/byteqrnn_{olid,davidson}.json,
+# Trains bytelite's shipped recipes for the peer benchmark (bench/peers/recipes.tsv: one config per dataset),
 # QAT, seeds 1-3, 1 thread, one run at a time; each run then scores its int8 model on its test
 # set (bytelite eval --json). A run whose OUT/summary.json and OUT/model.blt exist is not
 # retrained. Usage: bench/peers/train_bytelite.sh RUN_DIR
@@ -32,7 +32,12 @@ main() {
     else
       echo "[bytelite $i/$n] $ds seed $s: training, started $(date -u +%H:%M:%S) UTC"
       mkdir -p "$(dirname "$out")"
-      nice -n 10 "$bin" train --config "configs/byteqrnn_$ds.json" --train "$train" \
+      config=$(awk -F'\t' -v d="$ds" '$1 == d {print $2}' bench/peers/recipes.tsv)
+      [ -f "$config" ] || {
+        echo "train_bytelite.sh: expected the $ds recipe in bench/peers/recipes.tsv, found '$config'" >&2
+        exit 1
+      }
+      nice -n 10 "$bin" train --config "$config" --train "$train" \
         --valid "$valid" --out "$out" --threads 1 --seed "$s" --quiet
       trained=$((trained + 1))
       el=$(( $(date +%s) - t0 ))
