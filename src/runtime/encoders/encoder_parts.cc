@@ -11,75 +11,64 @@ int64_t byte_front(const OpContext& c, const ClassifierNet& m, bool position, co
   const Isa isa = c.isa;
   Profile* prof = c.profile;
   const int64_t F = m.embedding_size;
-  // On an optimized path with no trace: embedding -> bottleneck [-> GBST conv] from the tables
-  // (ops.h ByteTables, the same integers), the reference path runs the ops themselves.
+  const int64_t Bn = m.has_bottleneck ? m.bottleneck.w.n : F;
+  // On an optimized path with no trace, embedding -> bottleneck [-> GBST conv] come from the
+  // tables (ops.h ByteTables: the same integers); the reference path runs the ops themselves.
   const ByteTables& tb = m.byte_tables;
-  if (isa != Isa::kReference && c.trace == nullptr && !tb.rows.empty() && !position) {
-    const int64_t D = tb.dim;
-    int8_t* xb = grow(b, T * D);
+  const bool tables = isa != Isa::kReference && c.trace == nullptr && !tb.rows.empty();
+  int8_t* xb = nullptr;  // the bottleneck output (or the embedding), in b
+  if (tables) {
+    xb = grow(b, T * Bn);
+    OpTimer tm(prof, Op::kEmbedding);
+    embedding(tb.rows.data(), Bn, ids, T, xb);
+  } else {
+    // Embedding: rows of the table, already quantized with the embedding output params.
+    int8_t* x = grow(a, T * F);
     {
       OpTimer tm(prof, Op::kEmbedding);
-      embedding(tb.rows.data(), D, ids, T, xb);
+      embedding(m.embedding, F, ids, T, x);
     }
-    const int64_t tg = (T + m.gbst.downsample_rate - 1) / m.gbst.downsample_rate;
-    if (!tb.taps.empty()) return gbst_ids(c, m.gbst, tb, ids, T, grow(a, tg * D));
-    if (m.word_projection) {
-      int8_t* y = grow(a, T * D);
-      word_sum(c, m, ids, T, xb, y);
+    c.tap(taps::kEmbedding, x, T, F, m.embedding_q);
+    if (position) {
+      // + position embedding of positions 0..T-1, then layer norm
+      int8_t* xn = grow(b, T * F);
+      {
+        OpTimer tm(prof, Op::kAdd);
+        add(isa, x, m.embedding_q, m.position, m.position_q, T * F, m.embedding_norm.in, x);
+      }
+      {
+        OpTimer tm(prof, Op::kLayerNorm);
+        layer_norm(isa, m.embedding_norm, x, T, F, xn);
+      }
       std::swap(a, b);
+      x = a.data();
+      c.tap(taps::kEmbeddingNorm, x, T, F, m.embedding_norm.out);
+    }
+    if (m.has_bottleneck) {
+      // Bottleneck: dense F -> Bn (ByteQRNN: ReLU, batch norm folded).
+      xb = grow(b, T * Bn);
+      {
+        OpTimer tm(prof, Op::kDense);
+        dense(c, m.bottleneck, x, T, F, xb);
+      }
+      c.tap(taps::kBottleneck, xb, T, Bn, m.bottleneck.out);
+    } else {
+      std::swap(a, b);  // the GBST input lives in b
       xb = b.data();
     }
-    return gbst(c, m.gbst, xb, T, grow(a, tg * D));
-  }
-  // Embedding: rows of the table, already quantized with the embedding output params.
-  int8_t* x = grow(a, T * F);
-  {
-    OpTimer tm(prof, Op::kEmbedding);
-    embedding(m.embedding, F, ids, T, x);
-  }
-  c.tap(taps::kEmbedding, x, T, F, m.embedding_q);
-  if (position) {
-    // + position embedding of positions 0..T-1, then layer norm
-    int8_t* xn = grow(b, T * F);
-    {
-      OpTimer tm(prof, Op::kAdd);
-      add(isa, x, m.embedding_q, m.position, m.position_q, T * F, m.embedding_norm.in, x);
-    }
-    {
-      OpTimer tm(prof, Op::kLayerNorm);
-      layer_norm(isa, m.embedding_norm, x, T, F, xn);
-    }
-    std::swap(a, b);
-    x = a.data();
-    c.tap(taps::kEmbeddingNorm, x, T, F, m.embedding_norm.out);
-  }
-
-  // Bottleneck: dense F -> Bn (ByteQRNN: ReLU, batch norm folded).
-  const int64_t Bn = m.has_bottleneck ? m.bottleneck.w.n : F;
-  int8_t* xb = x;
-  if (m.has_bottleneck) {
-    xb = grow(b, T * Bn);
-    {
-      OpTimer tm(prof, Op::kDense);
-      dense(c, m.bottleneck, x, T, F, xb);
-    }
-    c.tap(taps::kBottleneck, xb, T, Bn, m.bottleneck.out);
-    if (m.word_projection) {
-      // + each byte's word vector (qrnn_proj.cc); the sum, in a, becomes the GBST input in b
-      int8_t* y = grow(a, T * Bn);
-      word_sum(c, m, ids, T, xb, y);
-      std::swap(a, b);
-      xb = b.data();
-    }
-  } else {
-    std::swap(a, b);  // the GBST input lives in b
-    xb = b.data();
   }
 
   // GBST: [T, Bn] -> [T', Bn].
   const int64_t tg = (T + m.gbst.downsample_rate - 1) / m.gbst.downsample_rate;
-  int8_t* h = grow(a, tg * Bn);
-  return gbst(c, m.gbst, xb, T, h);
+  if (tables && !tb.taps.empty()) return gbst_ids(c, m.gbst, tb, ids, T, grow(a, tg * Bn));
+  if (m.word_projection) {
+    // + each byte's word vector (qrnn_proj.cc); the sum, in a, becomes the GBST input in b
+    int8_t* y = grow(a, T * Bn);
+    word_sum(c, m, ids, T, xb, y);
+    std::swap(a, b);
+    xb = b.data();
+  }
+  return gbst(c, m.gbst, xb, T, grow(a, tg * Bn));
 }
 
 ClassifierEncoding qrnn_stack(const OpContext& c, const ClassifierNet& m, int64_t L, int64_t C,
