@@ -29,8 +29,8 @@ __attribute__((target("avx2"))) void softmax_quotients_avx2(const uint32_t* e, c
                                                             int64_t n, int8_t* p) {
   softmax_quotients_body(e, den, n, p);
 }
-__attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512dq,prefer-vector-width=512"))) void
-softmax_quotients_avx512(const uint32_t* e, const double* den, int64_t n, int8_t* p) {
+__attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512dq"))) void softmax_quotients_avx512(
+    const uint32_t* e, const double* den, int64_t n, int8_t* p) {
   softmax_quotients_body(e, den, n, p);
 }
 #endif
