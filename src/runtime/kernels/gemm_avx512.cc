@@ -177,20 +177,11 @@ BYTELITE_AVX512 void tap_sums_requant_avx512(const int32_t* tab, int64_t rows, i
                                              const int32_t* ids, int64_t T, int64_t pad_row,
                                              const RequantParams& p, int8_t* y) {
   for (int64_t t = 0; t < T; ++t) {
-    const int32_t* row[16];
-    const int64_t kk = k < 16 ? k : 16;
-    for (int64_t j = 0; j < kk; ++j) {
-      const int64_t pos = t - k + 1 + j;
-      row[j] = tab + (j * rows + (pos < 0 ? pad_row : ids[pos])) * n;
-    }
     for (int64_t j0 = 0; j0 < n; j0 += 16) {
       const __mmask16 m = lane_mask(n - j0);
       __m512i v = _mm512_setzero_si512();
-      for (int64_t j = 0; j < kk; ++j)
-        v = _mm512_add_epi32(v, _mm512_maskz_loadu_epi32(m, row[j] + j0));
-      for (int64_t j = kk; j < k; ++j) {  // windows wider than 16 (not used by the models)
-        const int64_t pos = t - k + 1 + j;
-        const int32_t* r = tab + (j * rows + (pos < 0 ? pad_row : ids[pos])) * n;
+      for (int64_t j = 0; j < k; ++j) {
+        const int32_t* r = tap_row(tab, rows, k, n, ids, t, j, pad_row);
         v = _mm512_add_epi32(v, _mm512_maskz_loadu_epi32(m, r + j0));
       }
       requant_store16(v, p, j0, m, y + t * n);

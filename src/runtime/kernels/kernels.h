@@ -124,6 +124,12 @@ void gemm_requant_s8(Isa isa, const int8_t* x, int64_t rows, int64_t ldx, const 
 /// path gives the bytes of the reference (the sums, then requantize_ref): the AVX-512 path
 /// requantizes from registers as the VNNI GEMM's epilogue does, the AVX2 path sums 8 lanes at a
 /// time into acc (scratch) and runs requantize_avx2.
+/// The table row that tap j of position t reads (tap_sums_requant's indexing, shared by paths).
+inline const int32_t* tap_row(const int32_t* tab, int64_t rows, int64_t k, int64_t n,
+                              const int32_t* ids, int64_t t, int64_t j, int64_t pad_row) {
+  const int64_t pos = t - k + 1 + j;
+  return tab + (j * rows + (pos < 0 ? pad_row : ids[pos])) * n;
+}
 void tap_sums_requant_ref(const int32_t* tab, int64_t rows, int64_t k, int64_t n,
                           const int32_t* ids, int64_t T, int64_t pad_row, const RequantParams& p,
                           int8_t* y, std::vector<int32_t>& acc);

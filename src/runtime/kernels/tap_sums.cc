@@ -8,17 +8,6 @@
 
 namespace bytelite::rt {
 
-namespace {
-
-// The row that tap j of position t reads.
-inline const int32_t* tap_row(const int32_t* tab, int64_t rows, int64_t k, int64_t n,
-                              const int32_t* ids, int64_t t, int64_t j, int64_t pad_row) {
-  const int64_t pos = t - k + 1 + j;
-  return tab + (j * rows + (pos < 0 ? pad_row : ids[pos])) * n;
-}
-
-}  // namespace
-
 void tap_sums_requant_ref(const int32_t* tab, int64_t rows, int64_t k, int64_t n,
                           const int32_t* ids, int64_t T, int64_t pad_row, const RequantParams& p,
                           int8_t* y, std::vector<int32_t>& acc) {
