@@ -271,6 +271,11 @@ std::vector<OpCase> dense_cases() {
     for (const auto& sh : std::vector<std::array<int64_t, 4>>{
              {148, 64, 64, 64}, {148, 320, 64, 64}, {74, 192, 192, 64}, {74, 384, 192, 128}})
       v.push_back(gemm_case(sh[0], sh[1], sh[2], sh[3], false, r, true));
+    // the main job's width-32 QRNN gates (configs/byteqrnn_w32_distill_olid.json; 73 positions,
+    // 3 S = 96 channels per direction: six 16-channel blocks) and its block scores (n = 1)
+    for (const auto& sh : std::vector<std::array<int64_t, 4>>{
+             {73, 96, 96, 32}, {73, 192, 96, 64}, {146, 32, 1, 32}, {37, 32, 1, 32}})
+      v.push_back(gemm_case(sh[0], sh[1], sh[2], sh[3], false, r, true));
   }
   // the requantization after each GEMM (odd and OLID QRNN gate shapes)
   v.push_back(requantize_case(3, 5, 7));
@@ -290,6 +295,10 @@ std::vector<OpCase> dense_cases() {
                             {7, 31, 7, false},
                             {9, 33, 19, true},
                             {2, 129, 1, false},
+                            // one channel (the GBST block scores: gemm_n1 on the VNNI path), 16
+                            // rows at a time, k within and beyond one 64-byte load
+                            {305, 32, 1, false},
+                            {37, 130, 1, true},
                             {11, 96, 17, false},
                             {148, 64, 64, true},
                             // the AVX2 fused epilogue's last block: 8, 8 + 8, 8 + 9 channels

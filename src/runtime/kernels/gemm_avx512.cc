@@ -28,32 +28,102 @@ BYTELITE_AVX512 inline __mmask16 lane_mask(int64_t remaining) {
                          : static_cast<__mmask16>((1u << remaining) - 1u);
 }
 
-// Requantizes 16 int32 accumulators (channels j0..j0+15 of one row) as requantize_ref does,
-// in 64-bit lanes: v = acc m0 + (B + 2^(s-1)), q = clamp(zp + (v >> s), lo, hi) with an
-// arithmetic shift (floor) and the clamp in int64, then stores the channels below n.
-BYTELITE_AVX512 inline void requant_store16(__m512i acc, const RequantParams& p, int64_t j0,
-                                            __mmask16 m, int8_t* y) {
-  const __m512i m0 = _mm512_loadu_si512(p.m0_16.data() + j0);
-  const int64_t* b = p.bias_16.data() + j0;
-  const int64_t* sh = p.shift_16.data() + j0;
+// Requantizes 16 int32 values as requantize_ref does, in 64-bit lanes: v = acc m0 + (B +
+// 2^(s-1)), q = clamp(zp + (v >> s), lo, hi) with an arithmetic shift (floor) and the clamp in
+// int64. m0 holds each lane's multiplier; be / bo the (B + 2^(s-1)) of the even lanes (0, 2, ..,
+// 14) and of the odd lanes, se / so their shifts. Returns the 16 int8 results in lane order.
+BYTELITE_AVX512 inline __m128i requant16(__m512i acc, __m512i m0, __m512i be, __m512i bo,
+                                         __m512i se, __m512i so, const RequantParams& p) {
   const __m512i zp = _mm512_set1_epi64(p.zp);
   const __m512i lo = _mm512_set1_epi64(p.lo);
   const __m512i hi = _mm512_set1_epi64(p.hi);
-  // even channels (64-bit lane i holds channel 2i), odd channels (lane i: channel 2i + 1). The
+  // even lanes (64-bit lane i holds lane 2i), odd lanes (64-bit lane i: lane 2i + 1). The
   // zero-masked forms (mask 0xFF: every lane) avoid GCC 12's -Wmaybe-uninitialized on the
   // unmasked intrinsics' undefined pass-through operand; they compute the same values.
   const __mmask8 all = 0xFF;
-  __m512i ve = _mm512_add_epi64(_mm512_maskz_mul_epi32(all, acc, m0), _mm512_loadu_si512(b));
+  __m512i ve = _mm512_add_epi64(_mm512_maskz_mul_epi32(all, acc, m0), be);
   __m512i vo = _mm512_add_epi64(_mm512_maskz_mul_epi32(all, _mm512_maskz_srli_epi64(all, acc, 32),
                                                        _mm512_maskz_srli_epi64(all, m0, 32)),
-                                _mm512_loadu_si512(b + 8));
-  ve = _mm512_add_epi64(_mm512_maskz_srav_epi64(all, ve, _mm512_loadu_si512(sh)), zp);
-  vo = _mm512_add_epi64(_mm512_maskz_srav_epi64(all, vo, _mm512_loadu_si512(sh + 8)), zp);
+                                bo);
+  ve = _mm512_add_epi64(_mm512_maskz_srav_epi64(all, ve, se), zp);
+  vo = _mm512_add_epi64(_mm512_maskz_srav_epi64(all, vo, so), zp);
   ve = _mm512_maskz_min_epi64(all, _mm512_maskz_max_epi64(all, ve, lo), hi);
   vo = _mm512_maskz_min_epi64(all, _mm512_maskz_max_epi64(all, vo, lo), hi);
-  const __m128i qe = _mm512_maskz_cvtepi64_epi8(all, ve);  // 8 bytes: channels 0, 2, ..., 14
-  const __m128i qo = _mm512_maskz_cvtepi64_epi8(all, vo);  // channels 1, 3, ..., 15
-  _mm_mask_storeu_epi8(y + j0, m, _mm_unpacklo_epi8(qe, qo));
+  const __m128i qe = _mm512_maskz_cvtepi64_epi8(all, ve);  // 8 bytes: lanes 0, 2, ..., 14
+  const __m128i qo = _mm512_maskz_cvtepi64_epi8(all, vo);  // lanes 1, 3, ..., 15
+  return _mm_unpacklo_epi8(qe, qo);
+}
+
+// Requantizes 16 int32 accumulators (channels j0..j0+15 of one row) with each channel's
+// parameters (the m0_16 / bias_16 / shift_16 layout) and stores the channels below n.
+BYTELITE_AVX512 inline void requant_store16(__m512i acc, const RequantParams& p, int64_t j0,
+                                            __mmask16 m, int8_t* y) {
+  const int64_t* b = p.bias_16.data() + j0;
+  const int64_t* sh = p.shift_16.data() + j0;
+  _mm_mask_storeu_epi8(
+      y + j0, m,
+      requant16(acc, _mm512_loadu_si512(p.m0_16.data() + j0), _mm512_loadu_si512(b),
+                _mm512_loadu_si512(b + 8), _mm512_loadu_si512(sh), _mm512_loadu_si512(sh + 8), p));
+}
+
+// The k loop of the micro-kernel: R rows (1..4) x NB blocks of 16 channels (1..6) of int32
+// sums, x + 128 (xu) against the packed weights of the NB blocks starting at wb (block stride
+// groups * 64 bytes), written to sums [R][NB][16]. The accumulators are named variables, not
+// an array: GCC 12 at -O3 keeps a __m512i array of this size in memory, copying or spilling
+// accumulators in every iteration (about 0.6 of the VNNI peak at the main job's shapes); named
+// ones stay in registers (R x NB + NB + 1 <= 31 of the 32 zmm registers). Unused ones (r >= R,
+// b >= NB) are never read or written and are removed by the compiler.
+template <int R, int NB>
+BYTELITE_AVX512 inline void dot_block(const uint8_t* xu, int64_t ldx, const int8_t* wb,
+                                      int64_t groups, int32_t* sums) {
+  static_assert(R >= 1 && R <= 4 && NB >= 1 && NB <= 6, "dot_block: R in 1..4, NB in 1..6");
+  const __m512i z = _mm512_setzero_si512();
+  __m512i c00 = z, c01 = z, c02 = z, c03 = z, c04 = z, c05 = z;
+  __m512i c10 = z, c11 = z, c12 = z, c13 = z, c14 = z, c15 = z;
+  __m512i c20 = z, c21 = z, c22 = z, c23 = z, c24 = z, c25 = z;
+  __m512i c30 = z, c31 = z, c32 = z, c33 = z, c34 = z, c35 = z;
+  const int64_t bs = groups * 64;  // bytes between blocks
+  for (int64_t g = 0; g < groups; ++g) {
+    const int8_t* wg = wb + g * 64;
+    const __m512i w0 = _mm512_loadu_si512(wg);
+    const __m512i w1 = NB > 1 ? _mm512_loadu_si512(wg + bs) : z;
+    const __m512i w2 = NB > 2 ? _mm512_loadu_si512(wg + 2 * bs) : z;
+    const __m512i w3 = NB > 3 ? _mm512_loadu_si512(wg + 3 * bs) : z;
+    const __m512i w4 = NB > 4 ? _mm512_loadu_si512(wg + 4 * bs) : z;
+    const __m512i w5 = NB > 5 ? _mm512_loadu_si512(wg + 5 * bs) : z;
+#define BYTELITE_DOT_ROW(r)                                               \
+  if constexpr (R > (r)) {                                                \
+    int32_t x4;                                                           \
+    std::memcpy(&x4, xu + (r)*ldx + 4 * g, 4);                            \
+    const __m512i xb = _mm512_set1_epi32(x4);                             \
+    c##r##0 = _mm512_dpbusd_epi32(c##r##0, xb, w0);                       \
+    if constexpr (NB > 1) c##r##1 = _mm512_dpbusd_epi32(c##r##1, xb, w1); \
+    if constexpr (NB > 2) c##r##2 = _mm512_dpbusd_epi32(c##r##2, xb, w2); \
+    if constexpr (NB > 3) c##r##3 = _mm512_dpbusd_epi32(c##r##3, xb, w3); \
+    if constexpr (NB > 4) c##r##4 = _mm512_dpbusd_epi32(c##r##4, xb, w4); \
+    if constexpr (NB > 5) c##r##5 = _mm512_dpbusd_epi32(c##r##5, xb, w5); \
+  }
+    BYTELITE_DOT_ROW(0)
+    BYTELITE_DOT_ROW(1)
+    BYTELITE_DOT_ROW(2)
+    BYTELITE_DOT_ROW(3)
+#undef BYTELITE_DOT_ROW
+  }
+#define BYTELITE_DOT_STORE(r, b) \
+  if constexpr (R > (r) && NB > (b)) _mm512_storeu_si512(sums + ((r)*NB + (b)) * 16, c##r##b);
+#define BYTELITE_DOT_STORE_ROW(r) \
+  BYTELITE_DOT_STORE(r, 0)        \
+  BYTELITE_DOT_STORE(r, 1)        \
+  BYTELITE_DOT_STORE(r, 2)        \
+  BYTELITE_DOT_STORE(r, 3)        \
+  BYTELITE_DOT_STORE(r, 4)        \
+  BYTELITE_DOT_STORE(r, 5)
+  BYTELITE_DOT_STORE_ROW(0)
+  BYTELITE_DOT_STORE_ROW(1)
+  BYTELITE_DOT_STORE_ROW(2)
+  BYTELITE_DOT_STORE_ROW(3)
+#undef BYTELITE_DOT_STORE_ROW
+#undef BYTELITE_DOT_STORE
 }
 
 // R rows x NB blocks of 16 output channels, starting at channel block `blk`. Without rq: int32
@@ -62,27 +132,14 @@ template <int R, int NB>
 BYTELITE_AVX512 inline void micro(const uint8_t* xu, int64_t ldx, const int8_t* wv,
                                   const int32_t* corr128, int64_t groups, int64_t blk, int64_t n,
                                   int32_t* acc, const RequantParams* rq, int8_t* y) {
-  __m512i c[R][NB];
-  for (int r = 0; r < R; ++r)
-    for (int b = 0; b < NB; ++b) c[r][b] = _mm512_setzero_si512();
-  const int8_t* wb = wv + blk * groups * 64;
-  for (int64_t g = 0; g < groups; ++g) {
-    __m512i w[NB];
-    for (int b = 0; b < NB; ++b)
-      w[b] = _mm512_loadu_si512(wb + (static_cast<int64_t>(b) * groups + g) * 64);
-    for (int r = 0; r < R; ++r) {
-      int32_t x4;
-      std::memcpy(&x4, xu + r * ldx + 4 * g, 4);
-      const __m512i xb = _mm512_set1_epi32(x4);
-      for (int b = 0; b < NB; ++b) c[r][b] = _mm512_dpbusd_epi32(c[r][b], xb, w[b]);
-    }
-  }
+  alignas(64) int32_t sums[R * NB * 16];
+  dot_block<R, NB>(xu, ldx, wv + blk * groups * 64, groups, sums);
   for (int b = 0; b < NB; ++b) {
     const int64_t j0 = (blk + b) * 16;
     const __mmask16 m = lane_mask(n - j0);
     const __m512i corr = _mm512_loadu_si512(corr128 + j0);  // 128 Σw
     for (int r = 0; r < R; ++r) {
-      const __m512i v = _mm512_sub_epi32(c[r][b], corr);
+      const __m512i v = _mm512_sub_epi32(_mm512_load_si512(sums + (r * NB + b) * 16), corr);
       if (rq != nullptr) {
         requant_store16(v, *rq, j0, m, y + r * n);
       } else {
@@ -98,9 +155,17 @@ BYTELITE_AVX512 void rows_block(const uint8_t* xu, int64_t ldx, const PackedMatr
   const int64_t groups = w.kp4 / 4;
   const int64_t blocks = w.np16 / 16;
   int64_t blk = 0;
-  for (; blk + 4 <= blocks; blk += 4)
+  // 4 blocks at a time; a last 5 or 6 in one pass, so that 96 channels (3 S at S = 32: the main
+  // job's QRNN gates) read each row of x once instead of twice.
+  for (; blocks - blk > 6 || blocks - blk == 4; blk += 4)
     micro<R, 4>(xu, ldx, w.wvnni.data(), w.corr.data(), groups, blk, w.n, acc, rq, y);
   switch (blocks - blk) {
+    case 6:
+      micro<R, 6>(xu, ldx, w.wvnni.data(), w.corr.data(), groups, blk, w.n, acc, rq, y);
+      break;
+    case 5:
+      micro<R, 5>(xu, ldx, w.wvnni.data(), w.corr.data(), groups, blk, w.n, acc, rq, y);
+      break;
     case 3:
       micro<R, 3>(xu, ldx, w.wvnni.data(), w.corr.data(), groups, blk, w.n, acc, rq, y);
       break;
@@ -125,11 +190,67 @@ BYTELITE_AVX512 void to_unsigned(const int8_t* src, int64_t count, uint8_t* dst)
   for (; i < count; ++i) dst[i] = static_cast<uint8_t>(src[i] ^ 0x80);
 }
 
+// The sum of the 16 int32 lanes (wrapping, as int32 sums do; the GEMM's sums never wrap).
+BYTELITE_AVX512 inline int32_t hsum16(__m512i a) {
+  const __m256i h = _mm256_add_epi32(_mm512_maskz_extracti64x4_epi64(0xF, a, 0),
+                                     _mm512_maskz_extracti64x4_epi64(0xF, a, 1));
+  __m128i q = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+  q = _mm_add_epi32(q, _mm_shuffle_epi32(q, 0x4E));
+  q = _mm_add_epi32(q, _mm_shuffle_epi32(q, 0xB1));
+  return _mm_cvtsi128_si32(q);
+}
+
+// One output channel (n = 1: the GBST block scores, attention logits): each row's dot product
+// as one vpdpbusd per 64 bytes of k and a horizontal sum, 16 rows' sums requantized together
+// with channel 0's parameters in every lane. The same integers as the general kernel: x + 128
+// against w, minus 128 Σw; bytes past k are loaded as 0 in both x and w (x then reads 0x80,
+// times a weight of 0).
+BYTELITE_AVX512 void gemm_n1(const int8_t* x, int64_t rows, int64_t ldx, const PackedMatrix& w,
+                             int32_t* acc, const RequantParams* rq, int8_t* y) {
+  const int64_t k = w.k;
+  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+  const __m512i corr = _mm512_set1_epi32(w.corr[0]);
+  auto kmask = [](int64_t left) {
+    return left >= 64 ? ~__mmask64{0} : ((__mmask64{1} << left) - 1);
+  };
+  const __m512i w0 = _mm512_maskz_loadu_epi8(kmask(k), w.w);  // the first 64 weights
+  alignas(64) int32_t sums[16];
+  for (int64_t r0 = 0; r0 < rows; r0 += 16) {
+    const int64_t nr = rows - r0 < 16 ? rows - r0 : 16;
+    for (int64_t i = 0; i < nr; ++i) {
+      const int8_t* xr = x + (r0 + i) * ldx;
+      __m512i a =
+          _mm512_dpbusd_epi32(_mm512_setzero_si512(),
+                              _mm512_xor_si512(_mm512_maskz_loadu_epi8(kmask(k), xr), flip), w0);
+      for (int64_t k0 = 64; k0 < k; k0 += 64) {
+        const __mmask64 m = kmask(k - k0);
+        a = _mm512_dpbusd_epi32(a, _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, xr + k0), flip),
+                                _mm512_maskz_loadu_epi8(m, w.w + k0));
+      }
+      sums[i] = hsum16(a);
+    }
+    const __mmask16 m = lane_mask(nr);
+    const __m512i v = _mm512_sub_epi32(_mm512_maskz_load_epi32(m, sums), corr);
+    if (rq != nullptr) {
+      const __m512i b = _mm512_set1_epi64(rq->bias_16[0]);
+      const __m512i sh = _mm512_set1_epi64(rq->shift_16[0]);
+      _mm_mask_storeu_epi8(y + r0, m,
+                           requant16(v, _mm512_set1_epi32(rq->m0_16[0]), b, b, sh, sh, *rq));
+    } else {
+      _mm512_mask_storeu_epi32(acc + r0, m, v);
+    }
+  }
+}
+
 // Both entry points: int32 accumulators (rq == nullptr) or requantized int8 outputs.
 BYTELITE_AVX512 void gemm_vnni(const int8_t* x, int64_t rows, int64_t ldx, const PackedMatrix& w,
                                int32_t* acc, const RequantParams* rq, int8_t* y,
                                KernelScratch& scratch) {
   if (rows <= 0 || w.n <= 0) return;
+  if (w.n == 1) {
+    gemm_n1(x, rows, ldx, w, acc, rq, y);
+    return;
+  }
   // x + 128 as bytes over the span the rows cover; each row reads kp4 >= k bytes, and the
   // padded weights are 0 beyond k, so the extra bytes never change a sum.
   const int64_t span = (rows - 1) * ldx + w.k;

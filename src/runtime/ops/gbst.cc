@@ -187,20 +187,22 @@ int64_t gbst_after_conv(const OpContext& c, const GbstLayer& g, const int8_t* xc
   const int64_t W = g.max_block_width;
   c.tap(taps::kGbstConv, xc, T, D, g.conv.out);
 
-  // 2. candidates (block means, params of the conv output) and one score per block.
+  // 2. candidates (block means, params of the conv output), stacked [Σ_b ceil(T / b), D], then
+  // one score per block, all widths in one dense call.
   std::array<int64_t, 17> cand_off{}, score_off{};
   const auto [cand_total, score_total] = block_offsets(T, D, W, cand_off, score_off);
   int8_t* cands = grow(s.buf2, cand_total);
   int8_t* scores = grow(s.buf4, score_total);
   for (int64_t b = 1; b <= W; ++b) {
-    const int64_t tb = (T + b - 1) / b;
     {
       OpTimer tm(prof, Op::kBlockMean);
       block_mean(c.isa, xc, T, D, b, g.conv.out, cands + cand_off[b], s.fsum);
     }
-    c.tap(taps::gbst_candidates(b), cands + cand_off[b], tb, D, g.conv.out);
+    c.tap(taps::gbst_candidates(b), cands + cand_off[b], (T + b - 1) / b, D, g.conv.out);
+  }
+  {
     OpTimer tm(prof, Op::kBlockScore);
-    dense(c, g.score, cands + cand_off[b], tb, D, scores + score_off[b]);
+    dense(c, g.score, cands, score_total, D, scores);
   }
 
   // 3. softmax over the widths at each position (upsampled block scores).
