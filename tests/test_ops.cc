@@ -621,7 +621,7 @@ std::vector<OpCase> pool_cases(bool max_concat) {
   std::vector<OpCase> v;
   uint32_t seed = max_concat ? 100 : 90;
   for (const auto& sh_ :
-       std::vector<std::pair<int64_t, int64_t>>{{1, 5}, {9, 16}, {40, 33}, {74, 128}}) {
+       std::vector<std::pair<int64_t, int64_t>>{{1, 5}, {9, 16}, {40, 33}, {73, 64}, {74, 128}}) {
     const int64_t T = sh_.first;
     const int64_t D = sh_.second;
     Rng r(seed++);

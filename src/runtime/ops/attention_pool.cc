@@ -8,6 +8,52 @@
 
 namespace bytelite::rt {
 
+namespace {
+
+// acc [D] = Σ_t (alpha_t + 128) (x_tc - zx), in int32 (exact: see attention_pool). The AVX2 and
+// AVX-512 clones vectorize the channel loop (the baseline x86-64 build has no 32-bit vector
+// multiply); integer sums, so every path gives the same values.
+inline __attribute__((always_inline)) void weighted_sum_body(const int8_t* alpha, const int8_t* x,
+                                                             int64_t T, int64_t D, int32_t zx,
+                                                             int32_t* __restrict acc) {
+  for (int64_t ch = 0; ch < D; ++ch) acc[ch] = 0;
+  for (int64_t t = 0; t < T; ++t) {
+    const int32_t a = alpha[t] + 128;
+    if (a == 0) continue;
+    const int8_t* __restrict xt = x + t * D;
+    for (int64_t ch = 0; ch < D; ++ch) acc[ch] += a * (xt[ch] - zx);
+  }
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("avx2"))) void weighted_sum_avx2(const int8_t* alpha, const int8_t* x,
+                                                       int64_t T, int64_t D, int32_t zx,
+                                                       int32_t* acc) {
+  weighted_sum_body(alpha, x, T, D, zx, acc);
+}
+__attribute__((target("avx2,avx512f,avx512bw,avx512vl"))) void weighted_sum_avx512(
+    const int8_t* alpha, const int8_t* x, int64_t T, int64_t D, int32_t zx, int32_t* acc) {
+  weighted_sum_body(alpha, x, T, D, zx, acc);
+}
+#endif
+
+void weighted_sum(Isa isa, const int8_t* alpha, const int8_t* x, int64_t T, int64_t D, int32_t zx,
+                  int32_t* acc) {
+#if defined(__x86_64__) || defined(__i386__)
+  if (isa == Isa::kAvx512Vnni && isa_supported(Isa::kAvx512Vnni)) {
+    weighted_sum_avx512(alpha, x, T, D, zx, acc);
+    return;
+  }
+  if (isa != Isa::kReference && isa_supported(Isa::kAvx2)) {
+    weighted_sum_avx2(alpha, x, T, D, zx, acc);
+    return;
+  }
+#endif
+  weighted_sum_body(alpha, x, T, D, zx, acc);
+}
+
+}  // namespace
+
 void attention_pool(const OpContext& c, const AttentionPoolLayer& p, const int8_t* x, int64_t T,
                     int64_t D, int8_t* y) {
   OpScratch& s = c.scratch;
@@ -31,13 +77,7 @@ void attention_pool(const OpContext& c, const AttentionPoolLayer& p, const int8_
   const int32_t zx = p.score.in.zero_point;
   if (static_cast<int64_t>(s.acc.size()) < D) s.acc.resize(D);
   int32_t* acc = s.acc.data();
-  for (int64_t ch = 0; ch < D; ++ch) acc[ch] = 0;
-  for (int64_t t = 0; t < T; ++t) {
-    const int32_t a = alpha[t] + 128;
-    if (a == 0) continue;
-    const int8_t* xt = x + t * D;
-    for (int64_t ch = 0; ch < D; ++ch) acc[ch] += a * (xt[ch] - zx);
-  }
+  weighted_sum(c.isa, alpha, x, T, D, zx, acc);
   requantize(c.isa, acc, 1, p.sum_rq, y);
 }
 

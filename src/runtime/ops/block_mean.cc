@@ -90,7 +90,13 @@ __attribute__((target("avx2,avx512f,avx512bw,avx512vl"))) void block_mean_avx512
   for (int64_t b = 0; b < blocks; ++b) {
     const int64_t t0 = b * width;
     const int64_t t1 = std::min(T, t0 + width);
-    const __m512 cnt = _mm512_set1_ps(static_cast<float>(t1 - t0));
+    const int64_t count = t1 - t0;
+    const __m512 cnt = _mm512_set1_ps(static_cast<float>(count));
+    // Division by a power of two (counts 1, 2, 4: the widths 2 and 4 and the downsampling by 2)
+    // is multiplication by its exact reciprocal: both are the correctly rounded a / cnt, so the
+    // same bits; the multiplication avoids the division's latency. Other counts divide.
+    const bool pow2 = (count & (count - 1)) == 0;
+    const __m512 rcp = _mm512_set1_ps(1.0f / static_cast<float>(count));
     for (int64_t c0 = 0; c0 < C; c0 += 16) {
       const int64_t left = C - c0;
       const auto m = static_cast<__mmask16>(left >= 16 ? 0xFFFF : (1u << left) - 1u);
@@ -100,8 +106,8 @@ __attribute__((target("avx2,avx512f,avx512bw,avx512vl"))) void block_mean_avx512
         const __m512 v = _mm512_mul_ps(_mm512_maskz_cvtepi32_ps(all, _mm512_sub_epi32(xi, zp)), s);
         acc = _mm512_add_ps(acc, v);
       }
-      const __m512 r =
-          _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(_mm512_div_ps(acc, cnt), inv), magic), magic);
+      const __m512 mean = pow2 ? _mm512_mul_ps(acc, rcp) : _mm512_div_ps(acc, cnt);
+      const __m512 r = _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(mean, inv), magic), magic);
       __m512i qi = _mm512_add_epi32(zp, _mm512_maskz_cvtps_epi32(all, r));
       qi = _mm512_maskz_min_epi32(all, _mm512_maskz_max_epi32(all, qi, lo), hi);
       _mm_mask_storeu_epi8(y + b * C + c0, m, _mm512_maskz_cvtepi32_epi8(all, qi));
