@@ -453,7 +453,13 @@ std::vector<OpCase> gbst_cases() {
                             {13, 12, 3, 5, 2},
                             {37, 33, 4, 5, 2},
                             {8, 7, 2, 3, 3},
-                            {148, 64, 4, 5, 2}}) {
+                            {148, 64, 4, 5, 2},
+                            // the main job (width 32); more than 4 widths: the fused VNNI mixture
+                            // takes 4 widths per vpdpbusd, the last group padded
+                            {146, 32, 4, 5, 2},
+                            {40, 20, 6, 3, 2},
+                            {50, 32, 8, 5, 2},
+                            {35, 17, 16, 4, 4}}) {
     Rng r(seed++);
     auto st = std::make_shared<Storage>();
     const QParams in = qp(0.05f, -4);

@@ -10,6 +10,8 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
+
+#include "runtime/kernels/requantize_avx512_inl.h"
 #endif
 
 namespace bytelite::rt {
@@ -142,6 +144,60 @@ __attribute__((target("avx2,avx512f,avx512bw,avx512vl"))) void mix_accumulate_av
 }
 #endif
 
+#if defined(__x86_64__) || defined(__i386__)
+// Step 4 on the AVX-512 VNNI path with VBMI, requantized in registers: with P_tb = p_tb + 128 in
+// 0..255, acc = Σ_b cand_b[t / b] P_tb - z_c Σ_b P_tb, the same integers as mix_accumulate
+// (exact int32 arithmetic). Four widths at a time are one vpdpbusd: the candidate rows of the
+// four widths (16 channels each) are interleaved by one byte permute into [c_1, c_2, c_3, c_4]
+// per channel and multiplied by the four P_tb bytes broadcast to every channel; widths past W
+// get P = 0. The sums are requantized with the mixture's parameters by requantize_avx512's
+// code (requantize_avx512_inl.h) and stored as int8, never as an int32 buffer.
+__attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512vnni,avx512vbmi"))) void
+mix_requant_vnni(const GbstLayer& g, const int8_t* cands, const std::array<int64_t, 17>& cand_off,
+                 const int8_t* probs, int64_t T, int64_t D, int8_t* y) {
+  const int64_t W = g.max_block_width;
+  const int64_t groups = (W + 3) / 4;
+  const int32_t zc = g.conv.out.zero_point;
+  // byte 4 ch + i of the interleaved vector <- byte 16 i + ch of [row_1 | row_2 | row_3 | row_4]
+  alignas(64) uint8_t order[64];
+  for (int ch = 0; ch < 16; ++ch)
+    for (int i = 0; i < 4; ++i) order[4 * ch + i] = static_cast<uint8_t>(16 * i + ch);
+  const __m512i idx = _mm512_load_si512(order);
+  std::array<const int8_t*, 17> row{};
+  std::array<int64_t, 17> in{};
+  for (int64_t b = 1; b <= W; ++b) row[b] = cands + cand_off[b];
+  for (int64_t t = 0; t < T; ++t) {
+    alignas(16) uint8_t P[16] = {};
+    int32_t sum_p = 0;
+    for (int64_t b = 0; b < W; ++b) {
+      P[b] = static_cast<uint8_t>(probs[t * W + b] + 128);
+      sum_p += P[b];
+    }
+    const __m512i zsum = _mm512_set1_epi32(zc * sum_p);
+    for (int64_t c0 = 0; c0 < D; c0 += 16) {
+      const int64_t left = D - c0;
+      const auto m = static_cast<__mmask16>(left >= 16 ? 0xFFFF : (1u << left) - 1u);
+      __m512i a = _mm512_setzero_si512();
+      for (int64_t gi = 0; gi < groups; ++gi) {
+        const int64_t b0 = 4 * gi + 1;  // widths b0..b0+3 (past W: width 1's row, P = 0)
+        auto at = [&](int64_t b) { return (b <= W ? row[b] : row[1]) + c0; };
+        __m512i v = _mm512_zextsi128_si512(_mm_maskz_loadu_epi8(m, at(b0)));
+        v = _mm512_inserti32x4(v, _mm_maskz_loadu_epi8(m, at(b0 + 1)), 1);
+        v = _mm512_inserti32x4(v, _mm_maskz_loadu_epi8(m, at(b0 + 2)), 2);
+        v = _mm512_inserti32x4(v, _mm_maskz_loadu_epi8(m, at(b0 + 3)), 3);
+        int32_t p4;
+        std::memcpy(&p4, P + 4 * gi, 4);
+        a = _mm512_dpbusd_epi32(a, _mm512_set1_epi32(p4),
+                                _mm512_maskz_permutexvar_epi8(~__mmask64{0}, idx, v));
+      }
+      avx512::requant_store16(_mm512_sub_epi32(a, zsum), g.mix_rq, c0, m, y + t * D);
+    }
+    for (int64_t b = 1; b <= W; ++b)
+      if (++in[b] == b) in[b] = 0, row[b] += D;
+  }
+}
+#endif
+
 void mix_accumulate(Isa isa, const GbstLayer& g, const int8_t* cands,
                     const std::array<int64_t, 17>& cand_off, const int8_t* probs, int64_t T,
                     int64_t D, int32_t* acc) {
@@ -156,6 +212,24 @@ void mix_accumulate(Isa isa, const GbstLayer& g, const int8_t* cands,
   }
 #endif
   mix_accumulate_body(g, cands, cand_off, probs, T, D, acc);
+}
+
+// Step 4 with its requantization: y [T, D] = requantize(mix_accumulate(...), g.mix_rq). The VNNI
+// path with VBMI fuses both (mix_requant_vnni); the others accumulate into acc, then requantize.
+void mix_requant(Isa isa, const GbstLayer& g, const int8_t* cands,
+                 const std::array<int64_t, 17>& cand_off, const int8_t* probs, int64_t T, int64_t D,
+                 std::vector<int32_t>& acc, int8_t* y) {
+#if defined(__x86_64__) || defined(__i386__)
+  static const bool vbmi = __builtin_cpu_supports("avx512vbmi");
+  if (isa == Isa::kAvx512Vnni && isa_supported(Isa::kAvx512Vnni) && vbmi &&
+      !g.mix_rq.m0_16.empty() && g.max_block_width <= 16) {
+    mix_requant_vnni(g, cands, cand_off, probs, T, D, y);
+    return;
+  }
+#endif
+  int32_t* a = grow(acc, T * D);
+  mix_accumulate(isa, g, cands, cand_off, probs, T, D, a);
+  requantize(isa, a, T, g.mix_rq, y);
 }
 
 // Offsets of the candidates ([ceil(T / w), D] for w = 1..W) and of the block scores in one
@@ -219,9 +293,7 @@ int64_t gbst_after_conv(const OpContext& c, const GbstLayer& g, const int8_t* xc
   int8_t* mix = grow(s.buf3, T * D);
   {
     OpTimer tm(prof, Op::kGbstMix);
-    int32_t* acc = grow(s.acc, T * D);
-    mix_accumulate(c.isa, g, cands, cand_off, probs, T, D, acc);
-    requantize(c.isa, acc, T, g.mix_rq, mix);
+    mix_requant(c.isa, g, cands, cand_off, probs, T, D, s.acc, mix);
   }
   c.tap(taps::kGbstMix, mix, T, D, g.mix);
 
@@ -355,9 +427,8 @@ int64_t gbst_batch(const OpContext& c, const GbstLayer& g, const int8_t* x, cons
     dense(c, g.score, cands, cand_rows, D, scores);
   }
 
-  // 3.-4. per sequence: softmax over the widths, mixture accumulators; one requantization.
+  // 3.-4. per sequence: softmax over the widths, the mixture and its requantization.
   int8_t* mix = grow(s.buf3, total_in * D);
-  int32_t* acc = grow(s.acc, total_in * D);
   for (int64_t i = 0; i < N; ++i) {
     const int64_t T = lens[i];
     block_offsets(T, D, W, cand_off, score_off);
@@ -368,12 +439,8 @@ int64_t gbst_batch(const OpContext& c, const GbstLayer& g, const int8_t* x, cons
       width_softmax(c.isa, c.scratch, g, scores + off[4 * i + 2], score_off, T, up, probs);
     }
     OpTimer tm(prof, Op::kGbstMix);
-    mix_accumulate(c.isa, g, cands + off[4 * i + 2] * D, cand_off, probs, T, D,
-                   acc + off[4 * i] * D);
-  }
-  {
-    OpTimer tm(prof, Op::kGbstMix);
-    requantize(c.isa, acc, total_in, g.mix_rq, mix);
+    mix_requant(c.isa, g, cands + off[4 * i + 2] * D, cand_off, probs, T, D, s.acc,
+                mix + off[4 * i] * D);
   }
 
   // 5. downsampling per sequence.

@@ -1,0 +1,56 @@
+// The AVX-512 requantization of 16 int32 lanes, shared by the VNNI GEMM's fused epilogue
+// (gemm_avx512.cc), requantize_avx512, the table sums of the GBST convolution and the GBST
+// mixture (ops/gbst.cc), so that all compute the same integers as requantize_ref by the same
+// instructions. Include only where the including functions carry an AVX-512 target attribute
+// (x86 only); these functions carry their own.
+#pragma once
+
+#include <immintrin.h>
+
+#include "runtime/kernels/kernels.h"
+
+#define BYTELITE_AVX512_RQ __attribute__((target("avx2,avx512f,avx512bw,avx512vl"), always_inline))
+
+namespace bytelite::rt::avx512 {
+
+// Requantizes 16 int32 values as requantize_ref does, in 64-bit lanes: v = acc m0 + (B +
+// 2^(s-1)), q = clamp(zp + (v >> s), lo, hi) with an arithmetic shift (floor) and the clamp in
+// int64. m0 holds each lane's multiplier; be / bo the (B + 2^(s-1)) of the even lanes (0, 2, ..,
+// 14) and of the odd lanes, se / so their shifts. Returns the 16 int8 results in lane order.
+BYTELITE_AVX512_RQ inline __m128i requant16(__m512i acc, __m512i m0, __m512i be, __m512i bo,
+                                            __m512i se, __m512i so, const RequantParams& p) {
+  const __m512i zp = _mm512_set1_epi64(p.zp);
+  const __m512i lo = _mm512_set1_epi64(p.lo);
+  const __m512i hi = _mm512_set1_epi64(p.hi);
+  // even lanes (64-bit lane i holds lane 2i), odd lanes (64-bit lane i: lane 2i + 1). The
+  // zero-masked forms (mask 0xFF: every lane) avoid GCC 12's -Wmaybe-uninitialized on the
+  // unmasked intrinsics' undefined pass-through operand; they compute the same values.
+  const __mmask8 all = 0xFF;
+  __m512i ve = _mm512_add_epi64(_mm512_maskz_mul_epi32(all, acc, m0), be);
+  __m512i vo = _mm512_add_epi64(_mm512_maskz_mul_epi32(all, _mm512_maskz_srli_epi64(all, acc, 32),
+                                                       _mm512_maskz_srli_epi64(all, m0, 32)),
+                                bo);
+  ve = _mm512_add_epi64(_mm512_maskz_srav_epi64(all, ve, se), zp);
+  vo = _mm512_add_epi64(_mm512_maskz_srav_epi64(all, vo, so), zp);
+  ve = _mm512_maskz_min_epi64(all, _mm512_maskz_max_epi64(all, ve, lo), hi);
+  vo = _mm512_maskz_min_epi64(all, _mm512_maskz_max_epi64(all, vo, lo), hi);
+  const __m128i qe = _mm512_maskz_cvtepi64_epi8(all, ve);  // 8 bytes: lanes 0, 2, ..., 14
+  const __m128i qo = _mm512_maskz_cvtepi64_epi8(all, vo);  // lanes 1, 3, ..., 15
+  return _mm_unpacklo_epi8(qe, qo);
+}
+
+// Requantizes 16 int32 accumulators (channels j0..j0+15 of one row) with each channel's
+// parameters (the m0_16 / bias_16 / shift_16 layout) and stores the channels below n.
+BYTELITE_AVX512_RQ inline void requant_store16(__m512i acc, const RequantParams& p, int64_t j0,
+                                               __mmask16 m, int8_t* y) {
+  const int64_t* b = p.bias_16.data() + j0;
+  const int64_t* sh = p.shift_16.data() + j0;
+  _mm_mask_storeu_epi8(
+      y + j0, m,
+      requant16(acc, _mm512_loadu_si512(p.m0_16.data() + j0), _mm512_loadu_si512(b),
+                _mm512_loadu_si512(b + 8), _mm512_loadu_si512(sh), _mm512_loadu_si512(sh + 8), p));
+}
+
+}  // namespace bytelite::rt::avx512
+
+#undef BYTELITE_AVX512_RQ
