@@ -269,8 +269,9 @@ BYTELITE_AVX512 void tap_sums_requant_avx512(const int32_t* tab, int64_t rows, i
       const __mmask16 m = lane_mask(n - j0);
       __m512i v = _mm512_setzero_si512();
       for (int64_t j = 0; j < k; ++j) {
-        const int32_t* r = tap_row(tab, rows, k, n, ids, t, j, pad_row);
-        v = _mm512_add_epi32(v, _mm512_maskz_loadu_epi32(m, r + j0));
+        const int32_t* r = tap_row(tab, rows, k, n, ids, t, j, pad_row) + j0;
+        v = _mm512_add_epi32(v,
+                             m == 0xFFFF ? _mm512_loadu_si512(r) : _mm512_maskz_loadu_epi32(m, r));
       }
       requant_store16(v, p, j0, m, y + t * n);
     }

@@ -8,6 +8,8 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
+
+#include "runtime/kernels/requantize_avx512_inl.h"
 #endif
 
 namespace bytelite::rt {
@@ -110,7 +112,7 @@ __attribute__((target("avx2,avx512f,avx512bw,avx512vl"))) void block_mean_avx512
       const __m512 r = _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(mean, inv), magic), magic);
       __m512i qi = _mm512_add_epi32(zp, _mm512_maskz_cvtps_epi32(all, r));
       qi = _mm512_maskz_min_epi32(all, _mm512_maskz_max_epi32(all, qi, lo), hi);
-      _mm_mask_storeu_epi8(y + b * C + c0, m, _mm512_maskz_cvtepi32_epi8(all, qi));
+      avx512::store16(y + b * C + c0, m, _mm512_maskz_cvtepi32_epi8(all, qi));
     }
   }
 }

@@ -167,11 +167,14 @@ mix_requant_vnni(const GbstLayer& g, const int8_t* cands, const std::array<int64
   std::array<int64_t, 17> in{};
   for (int64_t b = 1; b <= W; ++b) row[b] = cands + cand_off[b];
   for (int64_t t = 0; t < T; ++t) {
-    alignas(16) uint8_t P[16] = {};
+    // P_tb packed 4 to a word, built in registers (bytes stored one by one and read back as a
+    // word would stall on store forwarding at every position)
+    std::array<uint32_t, 4> p4{};
     int32_t sum_p = 0;
     for (int64_t b = 0; b < W; ++b) {
-      P[b] = static_cast<uint8_t>(probs[t * W + b] + 128);
-      sum_p += P[b];
+      const uint32_t pb = static_cast<uint8_t>(probs[t * W + b] + 128);
+      p4[b / 4] |= pb << (8 * (b % 4));
+      sum_p += static_cast<int32_t>(pb);
     }
     const __m512i zsum = _mm512_set1_epi32(zc * sum_p);
     for (int64_t c0 = 0; c0 < D; c0 += 16) {
@@ -180,14 +183,18 @@ mix_requant_vnni(const GbstLayer& g, const int8_t* cands, const std::array<int64
       __m512i a = _mm512_setzero_si512();
       for (int64_t gi = 0; gi < groups; ++gi) {
         const int64_t b0 = 4 * gi + 1;  // widths b0..b0+3 (past W: width 1's row, P = 0)
-        auto at = [&](int64_t b) { return (b <= W ? row[b] : row[1]) + c0; };
-        __m512i v = _mm512_zextsi128_si512(_mm_maskz_loadu_epi8(m, at(b0)));
-        v = _mm512_inserti32x4(v, _mm_maskz_loadu_epi8(m, at(b0 + 1)), 1);
-        v = _mm512_inserti32x4(v, _mm_maskz_loadu_epi8(m, at(b0 + 2)), 2);
-        v = _mm512_inserti32x4(v, _mm_maskz_loadu_epi8(m, at(b0 + 3)), 3);
-        int32_t p4;
-        std::memcpy(&p4, P + 4 * gi, 4);
-        a = _mm512_dpbusd_epi32(a, _mm512_set1_epi32(p4),
+        // 16 bytes of each width's row (plain loads when all 16 channels are there)
+        __m128i q[4];
+        for (int i = 0; i < 4; ++i) {
+          const int8_t* r = (b0 + i <= W ? row[b0 + i] : row[1]) + c0;
+          q[i] = m == 0xFFFF ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(r))
+                             : _mm_maskz_loadu_epi8(m, r);
+        }
+        __m512i v = _mm512_zextsi128_si512(q[0]);
+        v = _mm512_inserti32x4(v, q[1], 1);
+        v = _mm512_inserti32x4(v, q[2], 2);
+        v = _mm512_inserti32x4(v, q[3], 3);
+        a = _mm512_dpbusd_epi32(a, _mm512_set1_epi32(static_cast<int32_t>(p4[gi])),
                                 _mm512_maskz_permutexvar_epi8(~__mmask64{0}, idx, v));
       }
       avx512::requant_store16(_mm512_sub_epi32(a, zsum), g.mix_rq, c0, m, y + t * D);
