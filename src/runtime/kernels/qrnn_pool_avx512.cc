@@ -35,45 +35,192 @@ BYTELITE_AVX512VBMI inline Table64 load_table(const std::array<int8_t, 256>& t) 
   return r;
 }
 
-// table[g + 128] for 64 int8 gates: index = g + 128 = g ^ 0x80; bits 0-6 pick an entry of the
-// lower (bit 7 clear) or upper half, each half being two registers (bit 6).
+// table[g + 128] for 64 int8 gates: index = g + 128 = g ^ 0x80; its bits 0-6 (those of g) pick
+// an entry of the lower (index bit 7 clear: g < 0) or upper half (g >= 0), each half being two
+// registers (bit 6). vpermi2b reads only bits 0-6, so g itself is the permute index, and g's
+// sign bit picks the lower half.
 BYTELITE_AVX512VBMI inline __m512i lookup(const Table64& t, __m512i g) {
-  const __m512i idx = _mm512_xor_si512(g, _mm512_set1_epi8(static_cast<char>(0x80)));
-  const __m512i lo = _mm512_permutex2var_epi8(t.q[0], idx, t.q[1]);
-  const __m512i hi = _mm512_permutex2var_epi8(t.q[2], idx, t.q[3]);
-  return _mm512_mask_blend_epi8(_mm512_movepi8_mask(idx), lo, hi);
+  const __m512i lo = _mm512_permutex2var_epi8(t.q[0], g, t.q[1]);
+  const __m512i hi = _mm512_permutex2var_epi8(t.q[2], g, t.q[3]);
+  return _mm512_mask_blend_epi8(_mm512_movepi8_mask(g), hi, lo);
 }
 
-// round(n / 255) for |n| <= 255 * 128 through float, as the AVX2 kernel (exact: see there).
+// round(n / 255) (round_div255) in int32 lanes holding n in [-255 * 128, 255 * 127], in integer
+// arithmetic: a = n + 32767 = n + 127 + 255 * 128 is in [127, 65152], so the lane's high 16 bits
+// are zero, and floor(a / 255) = floor((n + 127) / 255) + 128 = round_div255(n) + 128 (n + 127
+// over 255 rounds half away from zero: 255 is odd, there are no ties). floor(a / 255) for
+// 0 <= a < 2^16 is (a * 0x8081) >> 23 (0x8081 = ceil(2^23 / 255); the error 127 a / (255 2^23)
+// stays below the 1/255 gap to the next integer for a < 66052): vpmulhuw gives (a * 0x8081)
+// >> 16 in the low 16 bits (0 in the high ones), then >> 7. Checked against round_div255 on every
+// n of the range (via the op harness's all-pairs cases and by hand, see docs/runtime.md).
 BYTELITE_AVX512VBMI inline __m512i round_div255_v(__m512i n) {
-  const __m512 q = _mm512_mul_ps(_mm512_cvtepi32_ps(n), _mm512_set1_ps(1.0f / 255.0f));
-  return _mm512_cvttps_epi32(
-      _mm512_roundscale_ps(q, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  const __m512i a = _mm512_add_epi32(n, _mm512_set1_epi32(32767));
+  const __m512i q =
+      _mm512_srli_epi32(_mm512_mulhi_epu16(a, _mm512_set1_epi16(static_cast<short>(0x8081))), 7);
+  return _mm512_sub_epi32(q, _mm512_set1_epi32(128));
 }
 
-// 16 channels (lanes) of one step: z, f, o are the looked-up table values as int32.
-BYTELITE_AVX512VBMI inline void step16(__m512i z, __m512i f, __m512i o, float* state, __mmask16 m,
-                                       int8_t* y) {
-  const __m512i k128 = _mm512_set1_epi32(128);
+// One position of 16 channels (lanes): z the tanh value (int32), fx = f + 128 and ox = o + 128
+// (0..255, int32), h the state (in, out). Returns y (int32 in [-128, 127]). The products
+// (127 - f) z = (255 - fx) z and q_h (o + 128) are exact in vpmaddwd: one factor is in [0, 255]
+// with a zero high half, the other a sign-extended int16, so the high halves' product is 0 and
+// the low halves' product is the int32 product. The float steps are qrnn_step's, in its order:
+// m = fl((f + 128) s255), c~ = fl(c s127), h = fl(fl(m h) + c~); q_h = clamp(rne(fl(h
+// fl(1/s127))), -128, 127), clamping before rounding (the same: both bounds are integers and
+// both functions are monotone), rounding in the conversion (embedded round-to-nearest-even).
+BYTELITE_AVX512VBMI inline __m512i step16(__m512i z, __m512i fx, __m512i ox, __m512& h) {
   const __m512i c =
-      round_div255_v(_mm512_mullo_epi32(_mm512_sub_epi32(_mm512_set1_epi32(127), f), z));
-  const __m512 mf =
-      _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(f, k128)), _mm512_set1_ps(unit_scale()));
+      round_div255_v(_mm512_madd_epi16(_mm512_sub_epi32(_mm512_set1_epi32(255), fx), z));
+  const __m512 m = _mm512_mul_ps(_mm512_cvtepi32_ps(fx), _mm512_set1_ps(unit_scale()));
   const __m512 cf = _mm512_mul_ps(_mm512_cvtepi32_ps(c), _mm512_set1_ps(signed_unit_scale()));
-  const __m512 h = _mm512_add_ps(_mm512_mul_ps(mf, _mm512_maskz_loadu_ps(m, state)), cf);
-  _mm512_mask_storeu_ps(state, m, h);
-  __m512 r = _mm512_roundscale_ps(_mm512_mul_ps(h, _mm512_set1_ps(1.0f / signed_unit_scale())),
-                                  _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  r = _mm512_min_ps(_mm512_max_ps(r, _mm512_set1_ps(-128.0f)), _mm512_set1_ps(127.0f));
+  h = _mm512_add_ps(_mm512_mul_ps(m, h), cf);
+  __m512 x = _mm512_mul_ps(h, _mm512_set1_ps(1.0f / signed_unit_scale()));
+  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-128.0f)), _mm512_set1_ps(127.0f));
+  const __m512i qh = _mm512_cvt_roundps_epi32(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  return round_div255_v(_mm512_madd_epi16(qh, ox));
+}
+
+// round_div255 in 32 int16 lanes holding n in [-255 * 128, 255 * 127]: round_div255_v's
+// arithmetic on the 16-bit lanes themselves (n + 32767 wraps to the unsigned value a).
+BYTELITE_AVX512VBMI inline __m512i round_div255_w(__m512i n) {
+  const __m512i a = _mm512_add_epi16(n, _mm512_set1_epi16(32767));
   const __m512i q =
-      round_div255_v(_mm512_mullo_epi32(_mm512_cvttps_epi32(r), _mm512_add_epi32(o, k128)));
-  _mm_mask_storeu_epi8(y, m, _mm512_maskz_cvtepi32_epi8(0xFFFF, q));
+      _mm512_srli_epi16(_mm512_mulhi_epu16(a, _mm512_set1_epi16(static_cast<short>(0x8081))), 7);
+  return _mm512_sub_epi16(q, _mm512_set1_epi16(128));
+}
+
+// One position of 32 channels: z, fx = f + 128, ox = o + 128 as 32 bytes; h0, h1 the state of
+// channels 0-15 and 16-31. Returns y as 32 bytes. The integer steps run in 32 int16 lanes (both
+// products fit: |(127 - f) z| and |q_h (o + 128)| <= 255 * 128), the float steps as in step16.
+BYTELITE_AVX512VBMI inline __m256i pos32(__m256i z, __m256i fx, __m256i ox, __m512& h0,
+                                         __m512& h1) {
+  const __m512i f16 = _mm512_cvtepu8_epi16(fx);
+  const __m512i c16 = round_div255_w(
+      _mm512_mullo_epi16(_mm512_sub_epi16(_mm512_set1_epi16(255), f16), _mm512_cvtepi8_epi16(z)));
+  const __m512 s255 = _mm512_set1_ps(unit_scale());
+  const __m512 s127 = _mm512_set1_ps(signed_unit_scale());
+  const __m512 inv127 = _mm512_set1_ps(1.0f / signed_unit_scale());
+  const __m512 lo = _mm512_set1_ps(-128.0f), hi = _mm512_set1_ps(127.0f);
+  const __m512 m0 =
+      _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm256_castsi256_si128(fx))), s255);
+  const __m512 m1 = _mm512_mul_ps(
+      _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm256_extracti128_si256(fx, 1))), s255);
+  const __m512 cf0 =
+      _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(_mm512_castsi512_si256(c16))), s127);
+  const __m512 cf1 = _mm512_mul_ps(
+      _mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(_mm512_extracti64x4_epi64(c16, 1))), s127);
+  h0 = _mm512_add_ps(_mm512_mul_ps(m0, h0), cf0);
+  h1 = _mm512_add_ps(_mm512_mul_ps(m1, h1), cf1);
+  const __m512 x0 = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(h0, inv127), lo), hi);
+  const __m512 x1 = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(h1, inv127), lo), hi);
+  const __m512i q0 = _mm512_cvt_roundps_epi32(x0, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m512i q1 = _mm512_cvt_roundps_epi32(x1, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  // the low 16 bits of every int32 lane of q0 then q1, in order
+  const __m512i even =
+      _mm512_set_epi16(62, 60, 58, 56, 54, 52, 50, 48, 46, 44, 42, 40, 38, 36, 34, 32, 30, 28, 26,
+                       24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+  const __m512i qh = _mm512_permutex2var_epi16(q0, even, q1);
+  return _mm512_cvtepi16_epi8(round_div255_w(_mm512_mullo_epi16(qh, _mm512_cvtepu8_epi16(ox))));
+}
+
+// Quarter k (16 bytes) of v as 16 int32 lanes, sign- or zero-extended.
+template <int k>
+BYTELITE_AVX512VBMI inline __m512i quarter_s(__m512i v) {
+  if constexpr (k == 0) return _mm512_cvtepi8_epi32(_mm512_castsi512_si128(v));
+  return _mm512_cvtepi8_epi32(_mm512_extracti32x4_epi32(v, k));
+}
+template <int k>
+BYTELITE_AVX512VBMI inline __m512i quarter_u(__m512i v) {
+  if constexpr (k == 0) return _mm512_cvtepu8_epi32(_mm512_castsi512_si128(v));
+  return _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(v, k));
+}
+
+BYTELITE_AVX512VBMI inline __m256i lo256(__m512i v) { return _mm512_castsi512_si256(v); }
+BYTELITE_AVX512VBMI inline __m256i hi256(__m512i v) { return _mm512_extracti64x4_epi64(v, 1); }
+BYTELITE_AVX512VBMI inline void store32(int8_t* y, __m256i v) {
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(y), v);
+}
+BYTELITE_AVX512VBMI inline void store32(int8_t* y, __m256i v, __mmask32 m) {
+  _mm256_mask_storeu_epi8(y, m, v);
+}
+BYTELITE_AVX512VBMI inline void store16(int8_t* y, __m512i v, __mmask16 m) {
+  _mm_mask_storeu_epi8(y, m, _mm512_cvtepi32_epi8(v));
 }
 
 BYTELITE_AVX512VBMI inline __mmask16 mask16(int64_t remaining) {
   return remaining >= 16 ? static_cast<__mmask16>(0xFFFF)
-                         : (remaining <= 0 ? static_cast<__mmask16>(0)
-                                           : static_cast<__mmask16>((1u << remaining) - 1u));
+                         : static_cast<__mmask16>((1u << remaining) - 1u);
+}
+
+// Channels [j0, j0 + n) (0 < n <= 64, G = ceil(n / 16) groups of 16) over every position, the
+// state in registers. sigx is the sigmoid table + 128 (f + 128 and o + 128 as bytes).
+template <int G>
+BYTELITE_AVX512VBMI void block(const int8_t* g, int64_t T, int64_t S, bool reverse,
+                               const Table64& tanh, const Table64& sigx, int8_t* y, int64_t ldy,
+                               float* state, int64_t j0, int64_t n) {
+  const __mmask64 m64 = n >= 64 ? ~__mmask64{0} : ((__mmask64{1} << n) - 1);
+  const __mmask16 last = mask16(n - 16 * (G - 1));  // the last group's channels
+  const __mmask32 last32 = 0xFFFFu | (static_cast<__mmask32>(last) << 16);  // G even: last pair
+  __m512 h0 = _mm512_setzero_ps(), h1 = h0, h2 = h0, h3 = h0;
+  const int64_t step = reverse ? -3 * S : 3 * S;
+  const int64_t ystep = reverse ? -ldy : ldy;
+  const int8_t* gt = g + (reverse ? (T - 1) * 3 * S : 0) + j0;
+  int8_t* yt = y + (reverse ? (T - 1) * ldy : 0) + j0;
+  for (int64_t i = 0; i < T; ++i, gt += step, yt += ystep) {
+    const __m512i z8 = lookup(tanh, _mm512_maskz_loadu_epi8(m64, gt));
+    const __m512i f8 = lookup(sigx, _mm512_maskz_loadu_epi8(m64, gt + S));
+    const __m512i o8 = lookup(sigx, _mm512_maskz_loadu_epi8(m64, gt + 2 * S));
+    if constexpr (G == 1) {
+      store16(yt, step16(quarter_s<0>(z8), quarter_u<0>(f8), quarter_u<0>(o8), h0), last);
+    } else {  // channels 0-31 of the block
+      const __m256i r = pos32(lo256(z8), lo256(f8), lo256(o8), h0, h1);
+      if constexpr (G == 2) {
+        store32(yt, r, last32);
+      } else {
+        store32(yt, r);
+      }
+    }
+    if constexpr (G == 3) {
+      store16(yt + 32, step16(quarter_s<2>(z8), quarter_u<2>(f8), quarter_u<2>(o8), h2), last);
+    }
+    if constexpr (G == 4) {
+      store32(yt + 32, pos32(hi256(z8), hi256(f8), hi256(o8), h2, h3), last32);
+    }
+  }
+  _mm512_mask_storeu_ps(state + j0, G == 1 ? last : 0xFFFF, h0);
+  if constexpr (G > 1) _mm512_mask_storeu_ps(state + j0 + 16, G == 2 ? last : 0xFFFF, h1);
+  if constexpr (G > 2) _mm512_mask_storeu_ps(state + j0 + 32, G == 3 ? last : 0xFFFF, h2);
+  if constexpr (G > 3) _mm512_mask_storeu_ps(state + j0 + 48, last, h3);
+}
+
+// S = 32: F and O of a position are 64 contiguous bytes (one sigmoid lookup), and Z of two
+// consecutive positions share one tanh lookup: 3 lookups per 2 positions instead of 6.
+BYTELITE_AVX512VBMI void block32(const int8_t* g, int64_t T, bool reverse, const Table64& tanh,
+                                 const Table64& sigx, int8_t* y, int64_t ldy, float* state) {
+  __m512 h0 = _mm512_setzero_ps(), h1 = h0;
+  const int64_t step = reverse ? -96 : 96;
+  const int64_t ystep = reverse ? -ldy : ldy;
+  const int8_t* gt = g + (reverse ? (T - 1) * 96 : 0);
+  int8_t* yt = y + (reverse ? (T - 1) * ldy : 0);
+  int64_t i = 0;
+  for (; i + 2 <= T; i += 2, gt += 2 * step, yt += 2 * ystep) {
+    const __m512i zz = lookup(
+        tanh, _mm512_inserti64x4(
+                  _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(gt))),
+                  _mm256_loadu_si256(reinterpret_cast<const __m256i*>(gt + step)), 1));
+    const __m512i fo0 = lookup(sigx, _mm512_loadu_si512(gt + 32));
+    const __m512i fo1 = lookup(sigx, _mm512_loadu_si512(gt + step + 32));
+    store32(yt, pos32(lo256(zz), lo256(fo0), hi256(fo0), h0, h1));
+    store32(yt + ystep, pos32(hi256(zz), lo256(fo1), hi256(fo1), h0, h1));
+  }
+  if (i < T) {  // odd T: the last position alone
+    const __m512i zz = lookup(
+        tanh, _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(gt))));
+    const __m512i fo = lookup(sigx, _mm512_loadu_si512(gt + 32));
+    store32(yt, pos32(lo256(zz), lo256(fo), hi256(fo), h0, h1));
+  }
+  _mm512_storeu_ps(state, h0);
+  _mm512_storeu_ps(state + 16, h1);
 }
 
 }  // namespace
@@ -85,32 +232,33 @@ bool qrnn_pool_avx512_supported() {
 BYTELITE_AVX512VBMI void qrnn_pool_avx512(const int8_t* g, int64_t T, int64_t S, bool reverse,
                                           const QrnnTables& tab, int8_t* y, int64_t ldy,
                                           float* state) {
-  for (int64_t j = 0; j < S; ++j) state[j] = 0.0f;
-  const Table64 tanh = load_table(tab.tanh);
-  const Table64 sig = load_table(tab.sigmoid);
-  for (int64_t i = 0; i < T; ++i) {
-    const int64_t t = reverse ? T - 1 - i : i;
-    const int8_t* gt = g + t * 3 * S;
-    int8_t* yt = y + t * ldy;
-    for (int64_t j = 0; j < S; j += 64) {
-      const int64_t left = S - j;
-      const __mmask64 m64 = left >= 64 ? ~__mmask64{0} : ((__mmask64{1} << left) - 1);
-      const __m512i z8 = lookup(tanh, _mm512_maskz_loadu_epi8(m64, gt + j));
-      const __m512i f8 = lookup(sig, _mm512_maskz_loadu_epi8(m64, gt + S + j));
-      const __m512i o8 = lookup(sig, _mm512_maskz_loadu_epi8(m64, gt + 2 * S + j));
-      // four groups of 16 lanes (unrolled: the extract index is an immediate)
-#define BYTELITE_QRNN_GROUP(k)                                                           \
-  if (left > 16 * (k)) {                                                                 \
-    step16(_mm512_cvtepi8_epi32(_mm512_extracti32x4_epi32(z8, k)),                       \
-           _mm512_cvtepi8_epi32(_mm512_extracti32x4_epi32(f8, k)),                       \
-           _mm512_cvtepi8_epi32(_mm512_extracti32x4_epi32(o8, k)), state + j + 16 * (k), \
-           mask16(left - 16 * (k)), yt + j + 16 * (k));                                  \
+  if (T <= 0) {
+    for (int64_t j = 0; j < S; ++j) state[j] = 0.0f;
+    return;
   }
-      BYTELITE_QRNN_GROUP(0)
-      BYTELITE_QRNN_GROUP(1)
-      BYTELITE_QRNN_GROUP(2)
-      BYTELITE_QRNN_GROUP(3)
-#undef BYTELITE_QRNN_GROUP
+  const Table64 tanh = load_table(tab.tanh);
+  std::array<int8_t, 256> sigx;  // sigmoid + 128 as uint8 (the same bits as sigmoid ^ 0x80)
+  for (int i = 0; i < 256; ++i) sigx[i] = static_cast<int8_t>(tab.sigmoid[i] ^ 0x80);
+  const Table64 sig = load_table(sigx);
+  if (S == 32) {
+    block32(g, T, reverse, tanh, sig, y, ldy, state);
+    return;
+  }
+  for (int64_t j0 = 0; j0 < S; j0 += 64) {
+    const int64_t n = S - j0 < 64 ? S - j0 : 64;
+    switch ((n + 15) / 16) {
+      case 1:
+        block<1>(g, T, S, reverse, tanh, sig, y, ldy, state, j0, n);
+        break;
+      case 2:
+        block<2>(g, T, S, reverse, tanh, sig, y, ldy, state, j0, n);
+        break;
+      case 3:
+        block<3>(g, T, S, reverse, tanh, sig, y, ldy, state, j0, n);
+        break;
+      default:
+        block<4>(g, T, S, reverse, tanh, sig, y, ldy, state, j0, n);
+        break;
     }
   }
 }
