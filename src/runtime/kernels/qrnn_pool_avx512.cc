@@ -1,11 +1,15 @@
-// AVX-512 fused QRNN kernel: the same values as qrnn_pool_ref (qrnn_pool.cc), 64 channels of
-// gates at a time. The gate tables are looked up with byte permutes (AVX-512 VBMI
-// vpermi2b: a 256-entry int8 table is four 64-byte registers, two two-register permutes and a
-// blend on the index's top bit give 64 lookups), instead of the AVX2 kernel's three 8-lane
-// gathers per 8 channels; the arithmetic then runs in 16-lane int32 / float vectors exactly as
-// in the AVX2 kernel (single-precision multiplications and additions, each rounded, no FMA:
-// the runtime is built with -ffp-contract=off). Used on the avx512vnni path when the CPU also
-// has AVX-512 VBMI (qrnn_pool_avx512_supported); otherwise that path uses the AVX2 kernel.
+// AVX-512 fused QRNN kernel: the same values as qrnn_pool_ref (qrnn_pool.cc). The gate tables
+// are looked up with byte permutes (AVX-512 VBMI vpermi2b: a 256-entry int8 table is four 64-byte
+// registers, two two-register permutes and a blend on the gate's sign bit give 64 lookups),
+// instead of the AVX2 kernel's three 8-lane gathers per 8 channels. The channels run in blocks of
+// up to 64 over every position, the block's state in registers (only h_t = m_t h_{t-1} + c~_t is
+// a recurrence). The integer steps (c = round((127 - f) z / 255), y = round(q_h (o + 128) / 255))
+// run in 32 int16 lanes with exact integer division (round_div255_w); the float steps in 16-lane
+// vectors exactly as qrnn_step (single-precision multiplications and additions, each rounded, no
+// FMA: the runtime is built with -ffp-contract=off). At S = 32 (the main job's width-32 model) a
+// position's F and O are one 64-byte lookup and two positions share one Z lookup. Used on the
+// avx512vnni path when the CPU also has AVX-512 VBMI (qrnn_pool_avx512_supported); otherwise that
+// path uses the AVX2 kernel.
 #include "runtime/kernels/kernels.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -89,38 +93,46 @@ BYTELITE_AVX512VBMI inline __m512i round_div255_w(__m512i n) {
   return _mm512_sub_epi16(q, _mm512_set1_epi16(128));
 }
 
-// One position of 32 channels: z, fx = f + 128, ox = o + 128 as 32 bytes; h0, h1 the state of
-// channels 0-15 and 16-31. Returns y as 32 bytes. The integer steps run in 32 int16 lanes (both
-// products fit: |(127 - f) z| and |q_h (o + 128)| <= 255 * 128), the float steps as in step16.
+// One position of 32 channels: z, fx = f + 128, ox = o + 128 as 32 bytes; h0, h1 the state.
+// Returns y as 32 bytes. The integer steps run in 32 int16 lanes (both products fit: |(127 - f)
+// z| and |q_h (o + 128)| <= 255 * 128), the float steps as in step16. The words are widened to
+// int32 lanes by in-lane unpacks, so h0 holds channels 0-3, 8-11, 16-19, 24-27 and h1 channels
+// 4-7, 12-15, 20-23, 28-31 (state32 stores them in order); vpackssdw of the two q_h vectors
+// gives the channels back in order (the values are in [-128, 127]: no saturation).
 BYTELITE_AVX512VBMI inline __m256i pos32(__m256i z, __m256i fx, __m256i ox, __m512& h0,
                                          __m512& h1) {
   const __m512i f16 = _mm512_cvtepu8_epi16(fx);
   const __m512i c16 = round_div255_w(
       _mm512_mullo_epi16(_mm512_sub_epi16(_mm512_set1_epi16(255), f16), _mm512_cvtepi8_epi16(z)));
+  const __m512i sign = _mm512_srai_epi16(c16, 15);
+  const __m512i zero = _mm512_setzero_si512();
   const __m512 s255 = _mm512_set1_ps(unit_scale());
   const __m512 s127 = _mm512_set1_ps(signed_unit_scale());
   const __m512 inv127 = _mm512_set1_ps(1.0f / signed_unit_scale());
   const __m512 lo = _mm512_set1_ps(-128.0f), hi = _mm512_set1_ps(127.0f);
-  const __m512 m0 =
-      _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm256_castsi256_si128(fx))), s255);
-  const __m512 m1 = _mm512_mul_ps(
-      _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm256_extracti128_si256(fx, 1))), s255);
-  const __m512 cf0 =
-      _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(_mm512_castsi512_si256(c16))), s127);
-  const __m512 cf1 = _mm512_mul_ps(
-      _mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(_mm512_extracti64x4_epi64(c16, 1))), s127);
+  const __m512 m0 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_unpacklo_epi16(f16, zero)), s255);
+  const __m512 m1 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_unpackhi_epi16(f16, zero)), s255);
+  const __m512 cf0 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_unpacklo_epi16(c16, sign)), s127);
+  const __m512 cf1 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_unpackhi_epi16(c16, sign)), s127);
   h0 = _mm512_add_ps(_mm512_mul_ps(m0, h0), cf0);
   h1 = _mm512_add_ps(_mm512_mul_ps(m1, h1), cf1);
   const __m512 x0 = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(h0, inv127), lo), hi);
   const __m512 x1 = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(h1, inv127), lo), hi);
   const __m512i q0 = _mm512_cvt_roundps_epi32(x0, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   const __m512i q1 = _mm512_cvt_roundps_epi32(x1, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  // the low 16 bits of every int32 lane of q0 then q1, in order
-  const __m512i even =
-      _mm512_set_epi16(62, 60, 58, 56, 54, 52, 50, 48, 46, 44, 42, 40, 38, 36, 34, 32, 30, 28, 26,
-                       24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-  const __m512i qh = _mm512_permutex2var_epi16(q0, even, q1);
+  const __m512i qh = _mm512_packs_epi32(q0, q1);
   return _mm512_cvtepi16_epi8(round_div255_w(_mm512_mullo_epi16(qh, _mm512_cvtepu8_epi16(ox))));
+}
+
+// Stores pos32's state (h0, h1) as channels 0-31 in order; m masks channels 16-31.
+BYTELITE_AVX512VBMI inline void state32(float* state, __m512 h0, __m512 h1, __mmask16 m) {
+  // output channel i: 128-bit block b = i / 4 of the pair comes from h0 (b even) or h1 (b odd),
+  // that register's block b / 2 (channels 0-15) or 2 + b / 2 (channels 16-31)
+  const __m512i first = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
+  const __m512i second =
+      _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
+  _mm512_storeu_ps(state, _mm512_permutex2var_ps(h0, first, h1));
+  _mm512_mask_storeu_ps(state + 16, m, _mm512_permutex2var_ps(h0, second, h1));
 }
 
 // Quarter k (16 bytes) of v as 16 int32 lanes, sign- or zero-extended.
@@ -187,10 +199,10 @@ BYTELITE_AVX512VBMI void block(const int8_t* g, int64_t T, int64_t S, bool rever
       store32(yt + 32, pos32(hi256(z8), hi256(f8), hi256(o8), h2, h3), last32);
     }
   }
-  _mm512_mask_storeu_ps(state + j0, G == 1 ? last : 0xFFFF, h0);
-  if constexpr (G > 1) _mm512_mask_storeu_ps(state + j0 + 16, G == 2 ? last : 0xFFFF, h1);
-  if constexpr (G > 2) _mm512_mask_storeu_ps(state + j0 + 32, G == 3 ? last : 0xFFFF, h2);
-  if constexpr (G > 3) _mm512_mask_storeu_ps(state + j0 + 48, last, h3);
+  if constexpr (G == 1) _mm512_mask_storeu_ps(state + j0, last, h0);
+  if constexpr (G >= 2) state32(state + j0, h0, h1, G == 2 ? last : 0xFFFF);
+  if constexpr (G == 3) _mm512_mask_storeu_ps(state + j0 + 32, last, h2);
+  if constexpr (G == 4) state32(state + j0 + 32, h2, h3, last);
 }
 
 // S = 32: F and O of a position are 64 contiguous bytes (one sigmoid lookup), and Z of two
@@ -219,8 +231,7 @@ BYTELITE_AVX512VBMI void block32(const int8_t* g, int64_t T, bool reverse, const
     const __m512i fo = lookup(sigx, _mm512_loadu_si512(gt + 32));
     store32(yt, pos32(lo256(zz), lo256(fo), hi256(fo), h0, h1));
   }
-  _mm512_storeu_ps(state, h0);
-  _mm512_storeu_ps(state + 16, h1);
+  state32(state, h0, h1, 0xFFFF);
 }
 
 }  // namespace
@@ -237,9 +248,8 @@ BYTELITE_AVX512VBMI void qrnn_pool_avx512(const int8_t* g, int64_t T, int64_t S,
     return;
   }
   const Table64 tanh = load_table(tab.tanh);
-  std::array<int8_t, 256> sigx;  // sigmoid + 128 as uint8 (the same bits as sigmoid ^ 0x80)
-  for (int i = 0; i < 256; ++i) sigx[i] = static_cast<int8_t>(tab.sigmoid[i] ^ 0x80);
-  const Table64 sig = load_table(sigx);
+  Table64 sig = load_table(tab.sigmoid);  // as sigmoid + 128 (uint8): the sign bit flipped
+  for (__m512i& q : sig.q) q = _mm512_xor_si512(q, _mm512_set1_epi8(static_cast<char>(0x80)));
   if (S == 32) {
     block32(g, T, reverse, tanh, sig, y, ldy, state);
     return;
