@@ -514,6 +514,12 @@ std::vector<OpCase> qrnn_cases() {
   // the fused kernel (formerly QrnnPool.OptimizedPathsAreBitIdenticalToReference): variant 0 has
   // identity tables and gates that give every (gate F, gate Z) pair (T = 256), variants 1 and 2
   // random tables (T = 97); S = 256, 13, 1; both directions. Plus the OLID shape (T 74, S 64).
+  // Variant 3: identity tables, every (gate F, gate Z) pair once over the T x S channels read
+  // flat (T = 65536 / S; the S = 32 path of the AVX-512 kernel, which looks Z up for two
+  // positions at once, and S = 96, a 64- and a 32-channel block). Variant 4: extreme tables and
+  // gates (table entries in {-128, -127, 126, 127}, gates mostly -128 or 127). The main job's
+  // shape (T 73, S 32, odd T: the last position of a pair alone) and odd S around the 16-, 32-
+  // and 64-channel blocks, both directions.
   struct S {
     int64_t T, S;
     int variant;
@@ -526,21 +532,56 @@ std::vector<OpCase> qrnn_cases() {
         shapes.push_back({variant == 0 ? 256 : 97, st, variant, reverse,
                           (variant == 0 && st == 256 && !reverse) || (variant == 1 && st == 13)});
   shapes.push_back({74, 64, 1, false, true});
+  for (bool reverse : {false, true}) {
+    shapes.push_back({73, 32, 1, reverse, true});  // the main job's shape (width 32)
+    for (int64_t T : {int64_t{1}, int64_t{2}, int64_t{72}})
+      shapes.push_back({T, 32, 2, reverse, false});
+    for (int64_t st :
+         {int64_t{17}, int64_t{31}, int64_t{33}, int64_t{48}, int64_t{65}, int64_t{96}})
+      shapes.push_back({73, st, 1, reverse, !reverse && (st == 48 || st == 96)});
+    shapes.push_back({65536 / 32, 32, 3, reverse, false});
+    shapes.push_back({(65536 + 95) / 96, 96, 3, reverse, false});
+    for (int64_t st : {int64_t{32}, int64_t{17}, int64_t{64}})
+      shapes.push_back({97, st, 4, reverse, false});
+  }
   for (const S& s : shapes) {
     Rng r(seed++);
-    const bool identity = s.variant == 0;
+    const bool identity = s.variant == 0 || s.variant == 3;
     auto tab = std::make_shared<QrnnTables>(random_tables(r, identity));
+    if (s.variant == 4) {
+      const int8_t ext[4] = {-128, -127, 126, 127};
+      for (int i = 0; i < 256; ++i) {
+        tab->tanh32[i] = tab->tanh[i] = ext[r.uniform(0, 3)];
+        tab->sigmoid32[i] = tab->sigmoid[i] = ext[r.uniform(0, 3)];
+      }
+    }
+    // variant 4 gates: -128 or 127, one in 8 uniform
+    auto gate = [&r](int variant) {
+      if (variant == 4 && r.uniform(0, 7) != 0)
+        return static_cast<int8_t>(r.uniform(0, 1) ? 127 : -128);
+      return static_cast<int8_t>(r.uniform(-128, 127));
+    };
     auto g = std::make_shared<std::vector<int8_t>>(static_cast<size_t>(s.T * 3 * s.S));
     for (int64_t t = 0; t < s.T; ++t) {
       for (int64_t j = 0; j < s.S; ++j) {
         int8_t* gt = g->data() + t * 3 * s.S;
-        gt[j] = static_cast<int8_t>(identity ? (t + j) % 256 - 128 : r.uniform(-128, 127));
-        gt[s.S + j] = static_cast<int8_t>(identity ? j % 256 - 128 : r.uniform(-128, 127));
-        gt[2 * s.S + j] = static_cast<int8_t>(r.uniform(-128, 127));
+        const int64_t e = (t * s.S + j) % 65536;  // variant 3: the pair (e / 256, e % 256)
+        if (s.variant == 0) {
+          gt[j] = static_cast<int8_t>((t + j) % 256 - 128);
+          gt[s.S + j] = static_cast<int8_t>(j % 256 - 128);
+        } else if (s.variant == 3) {
+          gt[j] = static_cast<int8_t>(e % 256 - 128);
+          gt[s.S + j] = static_cast<int8_t>(e / 256 - 128);
+        } else {
+          gt[j] = gate(s.variant);
+          gt[s.S + j] = gate(s.variant);
+        }
+        gt[2 * s.S + j] = gate(s.variant);
       }
     }
-    OpCase oc{dims_str("T S", {s.T, s.S}) + (identity ? " identity tables" : "") +
-                  (s.reverse ? " reverse" : ""),
+    static const char* const kVariant[5] = {" identity tables", "", "",
+                                            " identity tables, all pairs", " extreme"};
+    OpCase oc{dims_str("T S", {s.T, s.S}) + kVariant[s.variant] + (s.reverse ? " reverse" : ""),
               {s.T, s.S},
               s.T * s.S,
               [=](const OpContext& c, uint8_t* o) {
