@@ -33,6 +33,10 @@ namespace bytelite::cli {
 
 namespace {
 constexpr size_t kJobLines = 256;  // lines per pipeline job
+// A written job is reused for a later one (its strings keep their capacity, so the hot path
+// allocates nothing per line), except for strings grown past these sizes, which are freed.
+constexpr size_t kKeepLineBytes = 1 << 12;
+constexpr size_t kKeepOutBytes = 1 << 20;
 
 // One job of the pipeline: consecutive input lines and, once classified, their output lines.
 struct Job {
@@ -55,6 +59,7 @@ void predict_model(const PredictArgs& a) {
   const std::vector<float> thresholds =
       override_thresholds(info.thresholds, a.threshold, info.multilabel, info.labels.size());
   const size_t C = info.labels.size();
+  const PredictionFormatter formatter(info.labels, info.multilabel, thresholds, a.top_k);
   LineReader reader(a.input);
   std::unique_ptr<AtomicFileWriter> file;
   if (!a.output.empty() && a.output != "-") file = std::make_unique<AtomicFileWriter>(a.output);
@@ -69,6 +74,7 @@ void predict_model(const PredictArgs& a) {
   std::condition_variable cv_todo, cv_done, cv_space;
   std::deque<Job*> todo;
   std::map<size_t, std::unique_ptr<Job>> jobs;  // in flight, by sequence number
+  std::vector<std::unique_ptr<Job>> spare;      // written, for reuse
   bool input_done = false, failed = false;
   std::exception_ptr error;
   size_t next_seq = 0;
@@ -83,7 +89,6 @@ void predict_model(const PredictArgs& a) {
   auto work = [&]() {
     try {
       std::vector<float> probs;
-      std::vector<Prediction> preds;
       for (;;) {
         Job* job = nullptr;
         {
@@ -93,18 +98,12 @@ void predict_model(const PredictArgs& a) {
           job = todo.front();
           todo.pop_front();
         }
+        // Only this thread touches the job until it is marked done.
         const size_t n = job->lines.size();
-        preds.resize(n);
-        clf.classify_texts(job->lines.data(), n, preds.data(), a.batch_size);
         probs.resize(n * C);
-        for (size_t i = 0; i < n; ++i)
-          std::copy(preds[i].probabilities.begin(), preds[i].probabilities.end(),
-                    probs.begin() + static_cast<std::ptrdiff_t>(i * C));
-        std::string out =
-            format_predictions(probs.data(), n, info.labels, info.multilabel, thresholds, a.top_k);
+        clf.classify_probabilities(job->lines.data(), n, probs.data(), a.batch_size);
+        formatter.append(probs.data(), n, job->out);
         std::lock_guard<std::mutex> lock(mu);
-        job->out = std::move(out);
-        job->lines = {};
         job->done = true;
         cv_done.notify_all();
       }
@@ -135,6 +134,13 @@ void predict_model(const PredictArgs& a) {
         } else {
           std::fwrite(job->out.data(), 1, job->out.size(), stdout);
         }
+        for (std::string& line : job->lines)
+          if (line.capacity() > kKeepLineBytes) std::string().swap(line);
+        if (job->out.capacity() > kKeepOutBytes) std::string().swap(job->out);
+        job->out.clear();
+        job->done = false;
+        std::lock_guard<std::mutex> lock(mu);
+        spare.push_back(std::move(job));
       }
     } catch (...) {
       fail(std::current_exception());
@@ -145,7 +151,15 @@ void predict_model(const PredictArgs& a) {
   std::thread writer(write);
   try {
     for (;;) {
-      auto job = std::make_unique<Job>();
+      std::unique_ptr<Job> job;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        if (!spare.empty()) {
+          job = std::move(spare.back());
+          spare.pop_back();
+        }
+      }
+      if (!job) job = std::make_unique<Job>();
       if (!reader.next(job->lines, kJobLines)) break;
       std::unique_lock<std::mutex> lock(mu);
       cv_space.wait(lock, [&] { return failed || jobs.size() < max_jobs; });

@@ -44,33 +44,41 @@ class LineReader {
   LineReader& operator=(const LineReader&) = delete;
 
   /// Replaces `lines` with the next at most max_lines lines; false (and `lines` empty) at the
-  /// end of the input. Throws InputError on a read error.
+  /// end of the input. The strings already in `lines` are reused (assigned, keeping their
+  /// capacity), so a caller that passes the same vector again allocates nothing per line once
+  /// its strings have grown. Throws InputError on a read error.
   bool next(std::vector<std::string>& lines, size_t max_lines) {
-    lines.clear();
-    while (lines.size() < max_lines) {
+    size_t count = 0;
+    while (count < max_lines) {
       const size_t nl = buf_.find('\n', pos_);
       if (nl != std::string::npos) {
-        push(lines, nl);
+        set(lines, count++, nl);
         pos_ = nl + 1;
         continue;
       }
       if (eof_) {
         if (pos_ < buf_.size()) {  // last line without '\n'
-          push(lines, buf_.size());
+          set(lines, count++, buf_.size());
           pos_ = buf_.size();
         }
         break;
       }
       fill();
     }
-    return !lines.empty();
+    lines.resize(count);
+    return count > 0;
   }
 
  private:
-  void push(std::vector<std::string>& lines, size_t end) {
+  // lines[i] = the line from pos_ to `end` (a trailing '\r' removed).
+  void set(std::vector<std::string>& lines, size_t i, size_t end) {
     size_t e = end;
     if (e > pos_ && buf_[e - 1] == '\r') --e;
-    lines.emplace_back(buf_, pos_, e - pos_);
+    if (i < lines.size()) {
+      lines[i].assign(buf_, pos_, e - pos_);
+    } else {
+      lines.emplace_back(buf_, pos_, e - pos_);
+    }
   }
   void fill() {
     buf_.erase(0, pos_);
