@@ -16,6 +16,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bytelite/classifier.h"
@@ -360,7 +361,8 @@ TEST_P(GoldenClassifier, BatchedInferenceEqualsOneTextAtATime) {
       clf.classify_texts(texts.data(), texts.size(), got.data(), batch);
       const size_t C = model->info().labels.size();
       std::vector<float> probs(texts.size() * C, -1.0f);
-      clf.classify_probabilities(texts.data(), texts.size(), probs.data(), batch);
+      const std::vector<std::string_view> views(texts.begin(), texts.end());
+      clf.classify_probabilities(views.data(), views.size(), probs.data(), batch);
       for (size_t i = 0; i < texts.size(); ++i) {
         ASSERT_EQ(join_floats(got[i].probabilities), join_floats(want[i].probabilities))
             << "batch " << batch << " text " << i;
@@ -377,7 +379,8 @@ TEST_P(GoldenClassifier, BatchedInferenceEqualsOneTextAtATime) {
   std::vector<Prediction> one(1);
   std::vector<float> probs(model->info().labels.size());
   EXPECT_THROW(clf.classify_texts(texts.data(), 1, one.data(), 0), InvalidArgument);
-  EXPECT_THROW(clf.classify_probabilities(texts.data(), 1, probs.data(), 0), InvalidArgument);
+  const std::string_view view = texts[0];
+  EXPECT_THROW(clf.classify_probabilities(&view, 1, probs.data(), 0), InvalidArgument);
   EXPECT_TRUE(clf.classify_batch({}, 2, 4).empty());
 }
 

@@ -33,15 +33,12 @@ namespace bytelite::cli {
 
 namespace {
 constexpr size_t kJobLines = 256;  // lines per pipeline job
-// A written job is reused for a later one (its strings keep their capacity, so the hot path
-// allocates nothing per line), except for strings grown past these sizes, which are freed.
-constexpr size_t kKeepLineBytes = 1 << 12;
-constexpr size_t kKeepOutBytes = 1 << 20;
 
-// One job of the pipeline: consecutive input lines and, once classified, their output lines.
+// One job of the pipeline: consecutive input lines and, once classified, their output lines
+// (one buffer each: nothing is allocated per line).
 struct Job {
   size_t seq = 0;
-  std::vector<std::string> lines;
+  LineBlock in;
   std::string out;
   bool done = false;
 };
@@ -74,7 +71,6 @@ void predict_model(const PredictArgs& a) {
   std::condition_variable cv_todo, cv_done, cv_space;
   std::deque<Job*> todo;
   std::map<size_t, std::unique_ptr<Job>> jobs;  // in flight, by sequence number
-  std::vector<std::unique_ptr<Job>> spare;      // written, for reuse
   bool input_done = false, failed = false;
   std::exception_ptr error;
   size_t next_seq = 0;
@@ -99,9 +95,10 @@ void predict_model(const PredictArgs& a) {
           todo.pop_front();
         }
         // Only this thread touches the job until it is marked done.
-        const size_t n = job->lines.size();
+        const size_t n = job->in.lines.size();
         probs.resize(n * C);
-        clf.classify_probabilities(job->lines.data(), n, probs.data(), a.batch_size);
+        clf.classify_probabilities(job->in.lines.data(), n, probs.data(), a.batch_size);
+        job->in = LineBlock();  // free the input while the job waits for the writer
         formatter.append(probs.data(), n, job->out);
         std::lock_guard<std::mutex> lock(mu);
         job->done = true;
@@ -134,13 +131,6 @@ void predict_model(const PredictArgs& a) {
         } else {
           std::fwrite(job->out.data(), 1, job->out.size(), stdout);
         }
-        for (std::string& line : job->lines)
-          if (line.capacity() > kKeepLineBytes) std::string().swap(line);
-        if (job->out.capacity() > kKeepOutBytes) std::string().swap(job->out);
-        job->out.clear();
-        job->done = false;
-        std::lock_guard<std::mutex> lock(mu);
-        spare.push_back(std::move(job));
       }
     } catch (...) {
       fail(std::current_exception());
@@ -151,16 +141,8 @@ void predict_model(const PredictArgs& a) {
   std::thread writer(write);
   try {
     for (;;) {
-      std::unique_ptr<Job> job;
-      {
-        std::lock_guard<std::mutex> lock(mu);
-        if (!spare.empty()) {
-          job = std::move(spare.back());
-          spare.pop_back();
-        }
-      }
-      if (!job) job = std::make_unique<Job>();
-      if (!reader.next(job->lines, kJobLines)) break;
+      auto job = std::make_unique<Job>();
+      if (!reader.next(job->in, kJobLines)) break;
       std::unique_lock<std::mutex> lock(mu);
       cv_space.wait(lock, [&] { return failed || jobs.size() < max_jobs; });
       if (failed) break;

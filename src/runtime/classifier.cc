@@ -26,7 +26,8 @@ struct BatchBuffers {
   std::vector<int32_t> ids;
   std::vector<int64_t> lens;
   std::vector<int8_t> logits;
-  std::vector<float> probabilities;  // classify_texts: [n, C]
+  std::vector<float> probabilities;     // classify_texts: [batch, C]
+  std::vector<std::string_view> views;  // classify_texts: the batch's texts
 };
 BatchBuffers& thread_batch_buffers() {
   thread_local BatchBuffers b;
@@ -133,8 +134,8 @@ Prediction Classifier::classify(std::string_view text) const {
   return pred;
 }
 
-void Classifier::classify_probabilities(const std::string* texts, size_t n, float* probabilities,
-                                        int batch_size) const {
+void Classifier::classify_probabilities(const std::string_view* texts, size_t n,
+                                        float* probabilities, int batch_size) const {
   if (batch_size < 1) {
     throw InvalidArgument("classify_probabilities: expected a batch size >= 1, found " +
                           std::to_string(batch_size));
@@ -175,10 +176,12 @@ void Classifier::classify_texts(const std::string* texts, size_t n, Prediction* 
   const size_t C = static_cast<size_t>(model_->impl().net.head.w.n);
   const size_t bs = static_cast<size_t>(batch_size);
   std::vector<float>& probs = thread_batch_buffers().probabilities;
+  std::vector<std::string_view>& views = thread_batch_buffers().views;
   for (size_t lo = 0; lo < n; lo += bs) {
     const size_t m = std::min(bs, n - lo);
     probs.resize(m * C);
-    classify_probabilities(texts + lo, m, probs.data(), batch_size);
+    views.assign(texts + lo, texts + lo + m);
+    classify_probabilities(views.data(), m, probs.data(), batch_size);
     for (size_t i = 0; i < m; ++i) {
       Prediction& p = out[lo + i];
       p.probabilities.assign(probs.begin() + static_cast<std::ptrdiff_t>(i * C),
