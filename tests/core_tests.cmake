@@ -19,3 +19,5 @@ add_test(NAME pareto_table_fronts_and_rows
 # its weight against a brute-force macro-F1, the USE lite embedding cache checks); no node needed.
 add_test(NAME build_teacher_ensemble
   COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_build_teacher.py)
+# predict's JSONL writer (src/cli/predict_format.h) against nlohmann's dump of the same object.
+bytelite_test(test_predict_format SOURCES test_predict_format.cc LIBS bytelite_core)

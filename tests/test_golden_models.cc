@@ -16,6 +16,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bytelite/classifier.h"
@@ -354,10 +355,32 @@ TEST_P(GoldenClassifier, BatchedInferenceEqualsOneTextAtATime) {
           ASSERT_EQ(got[i].labels, want[i].labels);
         }
       }
+      // classify_texts over all texts at once (several passes of `batch`), and
+      // classify_probabilities (the probabilities alone, [n, C]), on reused outputs.
+      std::vector<Prediction> got(texts.size(), want.back());
+      clf.classify_texts(texts.data(), texts.size(), got.data(), batch);
+      const size_t C = model->info().labels.size();
+      std::vector<float> probs(texts.size() * C, -1.0f);
+      const std::vector<std::string_view> views(texts.begin(), texts.end());
+      clf.classify_probabilities(views.data(), views.size(), probs.data(), batch);
+      for (size_t i = 0; i < texts.size(); ++i) {
+        ASSERT_EQ(join_floats(got[i].probabilities), join_floats(want[i].probabilities))
+            << "batch " << batch << " text " << i;
+        ASSERT_EQ(got[i].labels, want[i].labels);
+        ASSERT_EQ(
+            join_floats(std::vector<float>(probs.begin() + i * C, probs.begin() + (i + 1) * C)),
+            join_floats(want[i].probabilities))
+            << "batch " << batch << " text " << i;
+      }
     }
   }
   Classifier clf(model);
   EXPECT_THROW(clf.classify_batch(texts, 1, 0), InvalidArgument);
+  std::vector<Prediction> one(1);
+  std::vector<float> probs(model->info().labels.size());
+  EXPECT_THROW(clf.classify_texts(texts.data(), 1, one.data(), 0), InvalidArgument);
+  const std::string_view view = texts[0];
+  EXPECT_THROW(clf.classify_probabilities(&view, 1, probs.data(), 0), InvalidArgument);
   EXPECT_TRUE(clf.classify_batch({}, 2, 4).empty());
 }
 

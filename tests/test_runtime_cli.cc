@@ -547,11 +547,13 @@ TEST(RuntimeCliLines, LineReaderMatchesSplitLines) {
     if (trial == 5) input += "\n";
     write_file(dir + "/in.txt", input);
     cli::LineReader reader(dir + "/in.txt");
-    std::vector<std::string> got, chunk;
+    std::vector<std::string> got;
+    cli::LineBlock chunk;  // reused, as predict does
     while (reader.next(chunk, 1000)) {
-      ASSERT_LE(chunk.size(), 1000u);
-      got.insert(got.end(), chunk.begin(), chunk.end());
+      ASSERT_LE(chunk.lines.size(), 1000u);
+      got.insert(got.end(), chunk.lines.begin(), chunk.lines.end());
     }
+    EXPECT_TRUE(chunk.lines.empty());
     EXPECT_TRUE(got == cli::split_lines(input)) << "trial " << trial;
   }
   EXPECT_THROW(cli::LineReader reader(dir + "/nope.txt"), InputError);

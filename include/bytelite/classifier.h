@@ -74,6 +74,13 @@ class Classifier {
   /// passes of at most batch_size (>= 1) texts. Thread-safe.
   void classify_texts(const std::string* texts, size_t n, Prediction* out,
                       int batch_size = kDefaultBatchSize) const;
+  /// classify_texts without the decision rule, for callers that only need the probabilities
+  /// (the `predict` CLI applies its own thresholds), on views of the texts: probabilities[i * C +
+  /// l] (C = info().labels.size(), so the buffer holds n * C floats) =
+  /// classify(texts[i]).probabilities[l], bit for bit; nothing is allocated per text once the
+  /// thread's buffers have grown. batch_size >= 1 (InvalidArgument otherwise). Thread-safe.
+  void classify_probabilities(const std::string_view* texts, size_t n, float* probabilities,
+                              int batch_size = kDefaultBatchSize) const;
 
   /// The decision rule of Prediction::labels applied to given probabilities and thresholds
   /// (empty thresholds: argmax, or 0.5 per label for multi-label models).

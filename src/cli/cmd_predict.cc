@@ -34,10 +34,11 @@ namespace bytelite::cli {
 namespace {
 constexpr size_t kJobLines = 256;  // lines per pipeline job
 
-// One job of the pipeline: consecutive input lines and, once classified, their output lines.
+// One job of the pipeline: consecutive input lines and, once classified, their output lines
+// (one buffer each: nothing is allocated per line).
 struct Job {
   size_t seq = 0;
-  std::vector<std::string> lines;
+  LineBlock in;
   std::string out;
   bool done = false;
 };
@@ -55,6 +56,7 @@ void predict_model(const PredictArgs& a) {
   const std::vector<float> thresholds =
       override_thresholds(info.thresholds, a.threshold, info.multilabel, info.labels.size());
   const size_t C = info.labels.size();
+  const PredictionFormatter formatter(info.labels, info.multilabel, thresholds, a.top_k);
   LineReader reader(a.input);
   std::unique_ptr<AtomicFileWriter> file;
   if (!a.output.empty() && a.output != "-") file = std::make_unique<AtomicFileWriter>(a.output);
@@ -83,7 +85,6 @@ void predict_model(const PredictArgs& a) {
   auto work = [&]() {
     try {
       std::vector<float> probs;
-      std::vector<Prediction> preds;
       for (;;) {
         Job* job = nullptr;
         {
@@ -93,18 +94,13 @@ void predict_model(const PredictArgs& a) {
           job = todo.front();
           todo.pop_front();
         }
-        const size_t n = job->lines.size();
-        preds.resize(n);
-        clf.classify_texts(job->lines.data(), n, preds.data(), a.batch_size);
+        // Only this thread touches the job until it is marked done.
+        const size_t n = job->in.lines.size();
         probs.resize(n * C);
-        for (size_t i = 0; i < n; ++i)
-          std::copy(preds[i].probabilities.begin(), preds[i].probabilities.end(),
-                    probs.begin() + static_cast<std::ptrdiff_t>(i * C));
-        std::string out =
-            format_predictions(probs.data(), n, info.labels, info.multilabel, thresholds, a.top_k);
+        clf.classify_probabilities(job->in.lines.data(), n, probs.data(), a.batch_size);
+        job->in = LineBlock();  // free the input while the job waits for the writer
+        formatter.append(probs.data(), n, job->out);
         std::lock_guard<std::mutex> lock(mu);
-        job->out = std::move(out);
-        job->lines = {};
         job->done = true;
         cv_done.notify_all();
       }
@@ -146,7 +142,7 @@ void predict_model(const PredictArgs& a) {
   try {
     for (;;) {
       auto job = std::make_unique<Job>();
-      if (!reader.next(job->lines, kJobLines)) break;
+      if (!reader.next(job->in, kJobLines)) break;
       std::unique_lock<std::mutex> lock(mu);
       cv_space.wait(lock, [&] { return failed || jobs.size() < max_jobs; });
       if (failed) break;

@@ -10,11 +10,20 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/errors.h"
 
 namespace bytelite::cli {
+
+/// Consecutive lines of the input: lines[i] views bytes (the lines back to back, so a block
+/// takes a few allocations, not one per line), valid until the block is passed to
+/// LineReader::next again, changed or moved (a short `bytes` moves by copy).
+struct LineBlock {
+  std::string bytes;
+  std::vector<std::string_view> lines;
+};
 
 class LineReader {
  public:
@@ -43,34 +52,43 @@ class LineReader {
   LineReader(const LineReader&) = delete;
   LineReader& operator=(const LineReader&) = delete;
 
-  /// Replaces `lines` with the next at most max_lines lines; false (and `lines` empty) at the
-  /// end of the input. Throws InputError on a read error.
-  bool next(std::vector<std::string>& lines, size_t max_lines) {
-    lines.clear();
-    while (lines.size() < max_lines) {
+  /// Replaces `block` with the next at most max_lines lines; false (and no lines) at the end of
+  /// the input. Throws InputError on a read error.
+  bool next(LineBlock& block, size_t max_lines) {
+    block.bytes.clear();
+    block.lines.clear();
+    ends_.clear();
+    while (ends_.size() < max_lines) {
       const size_t nl = buf_.find('\n', pos_);
       if (nl != std::string::npos) {
-        push(lines, nl);
+        add(block, nl);
         pos_ = nl + 1;
         continue;
       }
       if (eof_) {
         if (pos_ < buf_.size()) {  // last line without '\n'
-          push(lines, buf_.size());
+          add(block, buf_.size());
           pos_ = buf_.size();
         }
         break;
       }
       fill();
     }
-    return !lines.empty();
+    size_t begin = 0;
+    for (size_t end : ends_) {
+      block.lines.emplace_back(block.bytes.data() + begin, end - begin);
+      begin = end;
+    }
+    return !block.lines.empty();
   }
 
  private:
-  void push(std::vector<std::string>& lines, size_t end) {
+  // Appends the line from pos_ to `end` (a trailing '\r' removed) to block.bytes.
+  void add(LineBlock& block, size_t end) {
     size_t e = end;
     if (e > pos_ && buf_[e - 1] == '\r') --e;
-    lines.emplace_back(buf_, pos_, e - pos_);
+    block.bytes.append(buf_, pos_, e - pos_);
+    ends_.push_back(block.bytes.size());
   }
   void fill() {
     buf_.erase(0, pos_);
@@ -94,6 +112,7 @@ class LineReader {
   bool own_ = false, eof_ = false;
   std::string buf_;
   size_t pos_ = 0;
+  std::vector<size_t> ends_;  // next(): the end of each line in block.bytes
 };
 
 }  // namespace bytelite::cli

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstddef>
 #include <thread>
 
 #include "bytelite/byte_tokenizer.h"
@@ -25,6 +26,8 @@ struct BatchBuffers {
   std::vector<int32_t> ids;
   std::vector<int64_t> lens;
   std::vector<int8_t> logits;
+  std::vector<float> probabilities;     // classify_texts: [batch, C]
+  std::vector<std::string_view> views;  // classify_texts: the batch's texts
 };
 BatchBuffers& thread_batch_buffers() {
   thread_local BatchBuffers b;
@@ -131,10 +134,10 @@ Prediction Classifier::classify(std::string_view text) const {
   return pred;
 }
 
-void Classifier::classify_texts(const std::string* texts, size_t n, Prediction* out,
-                                int batch_size) const {
+void Classifier::classify_probabilities(const std::string_view* texts, size_t n,
+                                        float* probabilities, int batch_size) const {
   if (batch_size < 1) {
-    throw InvalidArgument("classify_texts: expected a batch size >= 1, found " +
+    throw InvalidArgument("classify_probabilities: expected a batch size >= 1, found " +
                           std::to_string(batch_size));
   }
   const auto& net = model_->impl().net;
@@ -157,10 +160,32 @@ void Classifier::classify_texts(const std::string* texts, size_t n, Prediction* 
     rt::classifier_forward_batch(rt::OpContext{to_rt(isa_), ws.ops}, net, b.ids.data(),
                                  b.lens.data(), m, ws, b.logits.data());
     for (int64_t i = 0; i < m; ++i) {
-      Prediction& p = out[lo + static_cast<size_t>(i)];
-      p.probabilities.resize(static_cast<size_t>(C));
       rt::probabilities(b.logits.data() + i * C, C, net.multilabel, net.output_exp.data(),
-                        net.output_sigmoid.data(), p.probabilities.data());
+                        net.output_sigmoid.data(),
+                        probabilities + (static_cast<int64_t>(lo) + i) * C);
+    }
+  }
+}
+
+void Classifier::classify_texts(const std::string* texts, size_t n, Prediction* out,
+                                int batch_size) const {
+  if (batch_size < 1) {
+    throw InvalidArgument("classify_texts: expected a batch size >= 1, found " +
+                          std::to_string(batch_size));
+  }
+  const size_t C = static_cast<size_t>(model_->impl().net.head.w.n);
+  const size_t bs = static_cast<size_t>(batch_size);
+  std::vector<float>& probs = thread_batch_buffers().probabilities;
+  std::vector<std::string_view>& views = thread_batch_buffers().views;
+  for (size_t lo = 0; lo < n; lo += bs) {
+    const size_t m = std::min(bs, n - lo);
+    probs.resize(m * C);
+    views.assign(texts + lo, texts + lo + m);
+    classify_probabilities(views.data(), m, probs.data(), batch_size);
+    for (size_t i = 0; i < m; ++i) {
+      Prediction& p = out[lo + i];
+      p.probabilities.assign(probs.begin() + static_cast<std::ptrdiff_t>(i * C),
+                             probs.begin() + static_cast<std::ptrdiff_t>((i + 1) * C));
       p.labels = decide(p.probabilities, info().thresholds);
     }
   }
