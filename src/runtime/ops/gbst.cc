@@ -163,6 +163,50 @@ mix_requant_vnni(const GbstLayer& g, const int8_t* cands, const std::array<int64
   for (int ch = 0; ch < 16; ++ch)
     for (int i = 0; i < 4; ++i) order[4 * ch + i] = static_cast<uint8_t>(16 * i + ch);
   const __m512i idx = _mm512_load_si512(order);
+  if (W <= 4) {
+    // Up to 4 widths (the shipped configs): the four rows of position t are computed, not
+    // carried in arrays through memory (block t / b; widths past W read width 1's row, P = 0).
+    const int8_t* c1 = cands + cand_off[1];
+    const int8_t* c2 = W >= 2 ? cands + cand_off[2] : c1;
+    const int8_t* c3 = W >= 3 ? cands + cand_off[3] : c1;
+    const int8_t* c4 = W >= 4 ? cands + cand_off[4] : c1;
+    for (int64_t t = 0; t < T; ++t) {
+      uint32_t p4 = 0;
+      int32_t sum_p = 0;
+      for (int64_t b = 0; b < W; ++b) {
+        const uint32_t pb = static_cast<uint8_t>(probs[t * W + b] + 128);
+        p4 |= pb << (8 * b);
+        sum_p += static_cast<int32_t>(pb);
+      }
+      const __m512i pv = _mm512_set1_epi32(static_cast<int32_t>(p4));
+      const __m512i zsum = _mm512_set1_epi32(zc * sum_p);
+      const int8_t* r1 = c1 + t * D;
+      const int8_t* r2 = c2 + (W >= 2 ? t / 2 : t) * D;
+      const int8_t* r3 = c3 + (W >= 3 ? t / 3 : t) * D;
+      const int8_t* r4 = c4 + (W >= 4 ? t / 4 : t) * D;
+      for (int64_t c0 = 0; c0 < D; c0 += 16) {
+        const int64_t left = D - c0;
+        __m512i v;
+        if (left >= 16) {
+          v = _mm512_zextsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(r1 + c0)));
+          v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(r2 + c0)), 1);
+          v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(r3 + c0)), 2);
+          v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(r4 + c0)), 3);
+        } else {
+          const auto m = static_cast<__mmask16>((1u << left) - 1u);
+          v = _mm512_zextsi128_si512(_mm_maskz_loadu_epi8(m, r1 + c0));
+          v = _mm512_inserti32x4(v, _mm_maskz_loadu_epi8(m, r2 + c0), 1);
+          v = _mm512_inserti32x4(v, _mm_maskz_loadu_epi8(m, r3 + c0), 2);
+          v = _mm512_inserti32x4(v, _mm_maskz_loadu_epi8(m, r4 + c0), 3);
+        }
+        const __m512i a = _mm512_dpbusd_epi32(
+            _mm512_setzero_si512(), pv, _mm512_maskz_permutexvar_epi8(~__mmask64{0}, idx, v));
+        const auto m = static_cast<__mmask16>(left >= 16 ? 0xFFFF : (1u << left) - 1u);
+        avx512::requant_store16(_mm512_sub_epi32(a, zsum), g.mix_rq, c0, m, y + t * D);
+      }
+    }
+    return;
+  }
   std::array<const int8_t*, 17> row{};
   std::array<int64_t, 17> in{};
   for (int64_t b = 1; b <= W; ++b) row[b] = cands + cand_off[b];
