@@ -25,8 +25,11 @@
 namespace bytelite::rt {
 namespace {
 
+using avx512::load_rq16;
+using avx512::load_rq_out;
 using avx512::requant16;
 using avx512::requant_store16;
+using avx512::store16;
 
 BYTELITE_AVX512 inline __mmask16 lane_mask(int64_t remaining) {
   return remaining >= 16 ? static_cast<__mmask16>(0xFFFF)
@@ -101,17 +104,28 @@ BYTELITE_AVX512 inline void micro(const uint8_t* xu, int64_t ldx, const int8_t* 
                                   int32_t* acc, const RequantParams* rq, int8_t* y) {
   alignas(64) int32_t sums[R * NB * 16];
   dot_block<R, NB>(xu, ldx, wv + blk * groups * 64, groups, sums);
+  if (rq != nullptr) {
+    // the parameters of a block in registers for its R rows (see Rq16)
+    const avx512::RqOut out = load_rq_out(*rq);
+    for (int b = 0; b < NB; ++b) {
+      const int64_t j0 = (blk + b) * 16;
+      const __mmask16 m = lane_mask(n - j0);
+      const __m512i corr = _mm512_loadu_si512(corr128 + j0);  // 128 Σw
+      const avx512::Rq16 p = load_rq16(*rq, j0);
+      for (int r = 0; r < R; ++r) {
+        const __m512i v = _mm512_sub_epi32(_mm512_load_si512(sums + (r * NB + b) * 16), corr);
+        store16(y + r * n + j0, m, requant16(v, p, out));
+      }
+    }
+    return;
+  }
   for (int b = 0; b < NB; ++b) {
     const int64_t j0 = (blk + b) * 16;
     const __mmask16 m = lane_mask(n - j0);
     const __m512i corr = _mm512_loadu_si512(corr128 + j0);  // 128 Σw
     for (int r = 0; r < R; ++r) {
       const __m512i v = _mm512_sub_epi32(_mm512_load_si512(sums + (r * NB + b) * 16), corr);
-      if (rq != nullptr) {
-        requant_store16(v, *rq, j0, m, y + r * n);
-      } else {
-        _mm512_mask_storeu_epi32(acc + r * n + j0, m, v);
-      }
+      _mm512_mask_storeu_epi32(acc + r * n + j0, m, v);
     }
   }
 }
@@ -199,10 +213,13 @@ BYTELITE_AVX512 void gemm_n1(const int8_t* x, int64_t rows, int64_t ldx, const P
     const __mmask16 m = lane_mask(nr);
     const __m512i v = _mm512_sub_epi32(_mm512_maskz_load_epi32(m, sums), corr);
     if (rq != nullptr) {
-      const __m512i b = _mm512_set1_epi64(rq->bias_16[0]);
-      const __m512i sh = _mm512_set1_epi64(rq->shift_16[0]);
-      _mm_mask_storeu_epi8(y + r0, m,
-                           requant16(v, _mm512_set1_epi32(rq->m0_16[0]), b, b, sh, sh, *rq));
+      // channel 0's parameters in every lane
+      avx512::Rq16 p;
+      p.m0 = _mm512_set1_epi32(rq->m0_16[0]);
+      p.m0_odd = _mm512_set1_epi64(rq->m0_16[0]);
+      p.be = p.bo = _mm512_set1_epi64(rq->bias_16[0]);
+      p.se = p.so = _mm512_set1_epi64(rq->shift_16[0]);
+      store16(y + r0, m, requant16(v, p, load_rq_out(*rq)));
     } else {
       _mm512_mask_storeu_epi32(acc + r0, m, v);
     }
@@ -264,16 +281,19 @@ BYTELITE_AVX512 void requantize_avx512(const int32_t* acc, int64_t rows, const R
 BYTELITE_AVX512 void tap_sums_requant_avx512(const int32_t* tab, int64_t rows, int64_t k, int64_t n,
                                              const int32_t* ids, int64_t T, int64_t pad_row,
                                              const RequantParams& p, int8_t* y) {
-  for (int64_t t = 0; t < T; ++t) {
-    for (int64_t j0 = 0; j0 < n; j0 += 16) {
-      const __mmask16 m = lane_mask(n - j0);
+  // channel blocks outside, so that a block's requantization parameters stay in registers
+  const avx512::RqOut out = load_rq_out(p);
+  for (int64_t j0 = 0; j0 < n; j0 += 16) {
+    const __mmask16 m = lane_mask(n - j0);
+    const avx512::Rq16 rq = load_rq16(p, j0);
+    for (int64_t t = 0; t < T; ++t) {
       __m512i v = _mm512_setzero_si512();
       for (int64_t j = 0; j < k; ++j) {
         const int32_t* r = tap_row(tab, rows, k, n, ids, t, j, pad_row) + j0;
         v = _mm512_add_epi32(v,
                              m == 0xFFFF ? _mm512_loadu_si512(r) : _mm512_maskz_loadu_epi32(m, r));
       }
-      requant_store16(v, p, j0, m, y + t * n);
+      store16(y + t * n + j0, m, requant16(v, rq, out));
     }
   }
 }

@@ -170,39 +170,42 @@ mix_requant_vnni(const GbstLayer& g, const int8_t* cands, const std::array<int64
     const int8_t* c2 = W >= 2 ? cands + cand_off[2] : c1;
     const int8_t* c3 = W >= 3 ? cands + cand_off[3] : c1;
     const int8_t* c4 = W >= 4 ? cands + cand_off[4] : c1;
-    for (int64_t t = 0; t < T; ++t) {
-      uint32_t p4 = 0;
-      int32_t sum_p = 0;
-      for (int64_t b = 0; b < W; ++b) {
-        const uint32_t pb = static_cast<uint8_t>(probs[t * W + b] + 128);
-        p4 |= pb << (8 * b);
-        sum_p += static_cast<int32_t>(pb);
-      }
-      const __m512i pv = _mm512_set1_epi32(static_cast<int32_t>(p4));
-      const __m512i zsum = _mm512_set1_epi32(zc * sum_p);
-      const int8_t* r1 = c1 + t * D;
-      const int8_t* r2 = c2 + (W >= 2 ? t / 2 : t) * D;
-      const int8_t* r3 = c3 + (W >= 3 ? t / 3 : t) * D;
-      const int8_t* r4 = c4 + (W >= 4 ? t / 4 : t) * D;
-      for (int64_t c0 = 0; c0 < D; c0 += 16) {
-        const int64_t left = D - c0;
-        __m512i v;
-        if (left >= 16) {
-          v = _mm512_zextsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(r1 + c0)));
-          v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(r2 + c0)), 1);
-          v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(r3 + c0)), 2);
-          v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(r4 + c0)), 3);
-        } else {
-          const auto m = static_cast<__mmask16>((1u << left) - 1u);
-          v = _mm512_zextsi128_si512(_mm_maskz_loadu_epi8(m, r1 + c0));
-          v = _mm512_inserti32x4(v, _mm_maskz_loadu_epi8(m, r2 + c0), 1);
-          v = _mm512_inserti32x4(v, _mm_maskz_loadu_epi8(m, r3 + c0), 2);
-          v = _mm512_inserti32x4(v, _mm_maskz_loadu_epi8(m, r4 + c0), 3);
+    // channel blocks outside (a block's requantization parameters stay in registers)
+    const avx512::RqOut out = avx512::load_rq_out(g.mix_rq);
+    for (int64_t c0 = 0; c0 < D; c0 += 16) {
+      const int64_t left = D - c0;
+      const auto m = static_cast<__mmask16>(left >= 16 ? 0xFFFF : (1u << left) - 1u);
+      const avx512::Rq16 rq = avx512::load_rq16(g.mix_rq, c0);
+      for (int64_t t = 0; t < T; ++t) {
+        uint32_t p4 = 0;
+        int32_t sum_p = 0;
+        for (int64_t b = 0; b < W; ++b) {
+          const uint32_t pb = static_cast<uint8_t>(probs[t * W + b] + 128);
+          p4 |= pb << (8 * b);
+          sum_p += static_cast<int32_t>(pb);
         }
-        const __m512i a = _mm512_dpbusd_epi32(
-            _mm512_setzero_si512(), pv, _mm512_maskz_permutexvar_epi8(~__mmask64{0}, idx, v));
-        const auto m = static_cast<__mmask16>(left >= 16 ? 0xFFFF : (1u << left) - 1u);
-        avx512::requant_store16(_mm512_sub_epi32(a, zsum), g.mix_rq, c0, m, y + t * D);
+        const int8_t* r1 = c1 + t * D + c0;
+        const int8_t* r2 = c2 + (W >= 2 ? t / 2 : t) * D + c0;
+        const int8_t* r3 = c3 + (W >= 3 ? t / 3 : t) * D + c0;
+        const int8_t* r4 = c4 + (W >= 4 ? t / 4 : t) * D + c0;
+        __m512i v;
+        if (m == 0xFFFF) {
+          v = _mm512_zextsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(r1)));
+          v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(r2)), 1);
+          v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(r3)), 2);
+          v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(r4)), 3);
+        } else {
+          v = _mm512_zextsi128_si512(_mm_maskz_loadu_epi8(m, r1));
+          v = _mm512_inserti32x4(v, _mm_maskz_loadu_epi8(m, r2), 1);
+          v = _mm512_inserti32x4(v, _mm_maskz_loadu_epi8(m, r3), 2);
+          v = _mm512_inserti32x4(v, _mm_maskz_loadu_epi8(m, r4), 3);
+        }
+        const __m512i a =
+            _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi32(static_cast<int32_t>(p4)),
+                                _mm512_maskz_permutexvar_epi8(~__mmask64{0}, idx, v));
+        avx512::store16(
+            y + t * D + c0, m,
+            avx512::requant16(_mm512_sub_epi32(a, _mm512_set1_epi32(zc * sum_p)), rq, out));
       }
     }
     return;
