@@ -58,13 +58,14 @@ void softmax_quotients(Isa isa, const uint32_t* e, const double* den, int64_t n,
 void width_softmax(Isa isa, OpScratch& s, const GbstLayer& g, const int8_t* scores,
                    const std::array<int64_t, 17>& score_off, int64_t T, int8_t* up, int8_t* probs) {
   const int64_t W = g.max_block_width;
-  // upsampling: position t reads block t / b of width b (counted, not divided)
+  // upsampling: position t reads block t / b of width b (block by block, not divided)
   for (int64_t b = 1; b <= W; ++b) {
     const int8_t* sb = scores + score_off[b];
-    int64_t blk = 0, in = 0;
-    for (int64_t t = 0; t < T; ++t) {
-      up[t * W + b - 1] = sb[blk];
-      if (++in == b) in = 0, ++blk;
+    int8_t* ub = up + b - 1;
+    for (int64_t t0 = 0, blk = 0; t0 < T; t0 += b, ++blk) {
+      const int8_t v = sb[blk];
+      const int64_t t1 = std::min(T, t0 + b);
+      for (int64_t t = t0; t < t1; ++t) ub[t * W] = v;
     }
   }
   if (isa == Isa::kReference) {
