@@ -16,6 +16,10 @@ int64_t byte_front(const OpContext& c, const ClassifierNet& m, bool position, co
   // tables (ops.h ByteTables: the same integers); the reference path runs the ops themselves.
   const ByteTables& tb = m.byte_tables;
   const bool tables = isa != Isa::kReference && c.trace == nullptr && !tb.rows.empty();
+  // GBST: [T, Bn] -> [T', Bn].
+  const int64_t tg = (T + m.gbst.downsample_rate - 1) / m.gbst.downsample_rate;
+  // With the GBST convolution's table too, the byte ids are all GBST needs: no bottleneck rows.
+  if (tables && !tb.taps.empty()) return gbst_ids(c, m.gbst, tb, ids, T, grow(a, tg * Bn));
   int8_t* xb = nullptr;  // the bottleneck output (or the embedding), in b
   if (tables) {
     xb = grow(b, T * Bn);
@@ -58,9 +62,6 @@ int64_t byte_front(const OpContext& c, const ClassifierNet& m, bool position, co
     }
   }
 
-  // GBST: [T, Bn] -> [T', Bn].
-  const int64_t tg = (T + m.gbst.downsample_rate - 1) / m.gbst.downsample_rate;
-  if (tables && !tb.taps.empty()) return gbst_ids(c, m.gbst, tb, ids, T, grow(a, tg * Bn));
   if (m.word_projection) {
     // + each byte's word vector (qrnn_proj.cc); the sum, in a, becomes the GBST input in b
     int8_t* y = grow(a, T * Bn);
