@@ -277,6 +277,11 @@ BYTELITE_AVX512 void requantize_avx512(const int32_t* acc, int64_t rows, const R
   }
 }
 
+// 16 int32 values from p (the lanes of m; a plain load when all 16 are there).
+static BYTELITE_AVX512 inline __m512i load16(const int32_t* p, __mmask16 m) {
+  return m == 0xFFFF ? _mm512_loadu_si512(p) : _mm512_maskz_loadu_epi32(m, p);
+}
+
 // kernels.h tap_sums_requant: k row loads per 16 channels, summed in registers, requantized there.
 BYTELITE_AVX512 void tap_sums_requant_avx512(const int32_t* tab, int64_t rows, int64_t k, int64_t n,
                                              const int32_t* ids, int64_t T, int64_t pad_row,
@@ -286,13 +291,34 @@ BYTELITE_AVX512 void tap_sums_requant_avx512(const int32_t* tab, int64_t rows, i
   for (int64_t j0 = 0; j0 < n; j0 += 16) {
     const __mmask16 m = lane_mask(n - j0);
     const avx512::Rq16 rq = load_rq16(p, j0);
-    for (int64_t t = 0; t < T; ++t) {
+    // the first k - 1 positions read the padding row for the taps before the text
+    const int64_t tp = T < k - 1 ? T : k - 1;
+    for (int64_t t = 0; t < tp; ++t) {
       __m512i v = _mm512_setzero_si512();
-      for (int64_t j = 0; j < k; ++j) {
-        const int32_t* r = tap_row(tab, rows, k, n, ids, t, j, pad_row) + j0;
-        v = _mm512_add_epi32(v,
-                             m == 0xFFFF ? _mm512_loadu_si512(r) : _mm512_maskz_loadu_epi32(m, r));
+      for (int64_t j = 0; j < k; ++j)
+        v = _mm512_add_epi32(v, load16(tap_row(tab, rows, k, n, ids, t, j, pad_row) + j0, m));
+      store16(y + t * n + j0, m, requant16(v, rq, out));
+    }
+    // then tap j of position t is row ids[t - k + 1 + j] of table j (the GBST's kernel 5 unrolled)
+    const int64_t stride = rows * n;  // between the taps' tables
+    const int32_t* tj0 = tab + j0;
+    if (k == 5) {
+      for (int64_t t = tp; t < T; ++t) {
+        const int32_t* id = ids + t - 4;
+        __m512i v = load16(tj0 + id[0] * n, m);
+        v = _mm512_add_epi32(v, load16(tj0 + stride + id[1] * n, m));
+        v = _mm512_add_epi32(v, load16(tj0 + 2 * stride + id[2] * n, m));
+        v = _mm512_add_epi32(v, load16(tj0 + 3 * stride + id[3] * n, m));
+        v = _mm512_add_epi32(v, load16(tj0 + 4 * stride + id[4] * n, m));
+        store16(y + t * n + j0, m, requant16(v, rq, out));
       }
+      continue;
+    }
+    for (int64_t t = tp; t < T; ++t) {
+      const int32_t* id = ids + t - k + 1;
+      __m512i v = _mm512_setzero_si512();
+      for (int64_t j = 0; j < k; ++j)
+        v = _mm512_add_epi32(v, load16(tj0 + j * stride + id[j] * n, m));
       store16(y + t * n + j0, m, requant16(v, rq, out));
     }
   }
