@@ -140,25 +140,13 @@ BYTELITE_AVX512 void rows_block(const uint8_t* xu, int64_t ldx, const PackedMatr
   // job's QRNN gates) read each row of x once instead of twice.
   for (; blocks - blk > 6 || blocks - blk == 4; blk += 4)
     micro<R, 4>(xu, ldx, w.wvnni.data(), w.corr.data(), groups, blk, w.n, acc, rq, y);
-  switch (blocks - blk) {
-    case 6:
-      micro<R, 6>(xu, ldx, w.wvnni.data(), w.corr.data(), groups, blk, w.n, acc, rq, y);
-      break;
-    case 5:
-      micro<R, 5>(xu, ldx, w.wvnni.data(), w.corr.data(), groups, blk, w.n, acc, rq, y);
-      break;
-    case 3:
-      micro<R, 3>(xu, ldx, w.wvnni.data(), w.corr.data(), groups, blk, w.n, acc, rq, y);
-      break;
-    case 2:
-      micro<R, 2>(xu, ldx, w.wvnni.data(), w.corr.data(), groups, blk, w.n, acc, rq, y);
-      break;
-    case 1:
-      micro<R, 1>(xu, ldx, w.wvnni.data(), w.corr.data(), groups, blk, w.n, acc, rq, y);
-      break;
-    default:
-      break;
-  }
+  // the last 1..6 blocks: one pass of that width
+  using Pass = void (*)(const uint8_t*, int64_t, const int8_t*, const int32_t*, int64_t, int64_t,
+                        int64_t, int32_t*, const RequantParams*, int8_t*);
+  static constexpr Pass kLast[7] = {nullptr,     micro<R, 1>, micro<R, 2>, micro<R, 3>,
+                                    micro<R, 4>, micro<R, 5>, micro<R, 6>};
+  if (blk < blocks)
+    kLast[blocks - blk](xu, ldx, w.wvnni.data(), w.corr.data(), groups, blk, w.n, acc, rq, y);
 }
 
 BYTELITE_AVX512 void to_unsigned(const int8_t* src, int64_t count, uint8_t* dst) {
