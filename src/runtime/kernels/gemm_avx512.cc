@@ -3,10 +3,11 @@
 // vpdpbusds, not used). x is made unsigned as x + 128 (a flip of the sign bit) and the result
 // corrected by 128 Σ_i w_ji, so the integers equal gemm_s8_ref's. Weights are packed at load
 // time as [16-channel block][4-byte group of k][16 channels][4 bytes]; the micro-kernel keeps
-// 4 rows x 64 channels of accumulators in registers and broadcasts 4 bytes of x per row. The
-// dense layers requantize in the epilogue (gemm_requant_s8): the accumulators go from registers
-// to int8 outputs (64-bit products, arithmetic shifts and the clamp in 64-bit lanes), never
-// through an int32 buffer.
+// up to 4 rows x 96 channels (6 blocks) of accumulators in registers over the whole k loop and
+// broadcasts 4 bytes of x per row. The dense layers requantize in the epilogue (gemm_requant_s8):
+// each micro-kernel's sums go through a small stack tile to int8 outputs (64-bit products,
+// arithmetic shifts and the clamp in 64-bit lanes; requantize_avx512_inl.h), never through a
+// rows x n int32 buffer.
 //
 // Only functions with the target attribute use AVX-512; best_isa() selects this path only when
 // cpuid reports AVX-512 F/BW/VL/VNNI.
@@ -28,7 +29,6 @@ namespace {
 using avx512::load_rq16;
 using avx512::load_rq_out;
 using avx512::requant16;
-using avx512::requant_store16;
 using avx512::store16;
 
 BYTELITE_AVX512 inline __mmask16 lane_mask(int64_t remaining) {
@@ -253,21 +253,23 @@ BYTELITE_AVX512 void gemm_vnni(const int8_t* x, int64_t rows, int64_t ldx, const
 
 }  // namespace
 
-// kernels.h requantize on the AVX-512 path: requant_store16 over each row's channels.
-BYTELITE_AVX512 void requantize_avx512(const int32_t* acc, int64_t rows, const RequantParams& p,
-                                       int8_t* y) {
-  const int64_t n = p.n;
-  for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t j0 = 0; j0 < n; j0 += 16) {
-      const __mmask16 m = lane_mask(n - j0);
-      requant_store16(_mm512_maskz_loadu_epi32(m, acc + r * n + j0), p, j0, m, y + r * n);
-    }
-  }
-}
-
 // 16 int32 values from p (the lanes of m; a plain load when all 16 are there).
 static BYTELITE_AVX512 inline __m512i load16(const int32_t* p, __mmask16 m) {
   return m == 0xFFFF ? _mm512_loadu_si512(p) : _mm512_maskz_loadu_epi32(m, p);
+}
+
+// kernels.h requantize on the AVX-512 path: channel blocks outside (a block's parameters in
+// registers, see Rq16), every row's 16 channels inside.
+BYTELITE_AVX512 void requantize_avx512(const int32_t* acc, int64_t rows, const RequantParams& p,
+                                       int8_t* y) {
+  const int64_t n = p.n;
+  const avx512::RqOut out = load_rq_out(p);
+  for (int64_t j0 = 0; j0 < n; j0 += 16) {
+    const __mmask16 m = lane_mask(n - j0);
+    const avx512::Rq16 rq = load_rq16(p, j0);
+    for (int64_t r = 0; r < rows; ++r)
+      store16(y + r * n + j0, m, requant16(load16(acc + r * n + j0, m), rq, out));
+  }
 }
 
 // kernels.h tap_sums_requant: k row loads per 16 channels, summed in registers, requantized there.

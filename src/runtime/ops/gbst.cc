@@ -146,6 +146,22 @@ __attribute__((target("avx2,avx512f,avx512bw,avx512vl"))) void mix_accumulate_av
 #endif
 
 #if defined(__x86_64__) || defined(__i386__)
+// The bytes c0..c0+15 (the lanes of m) of four candidate rows, interleaved per channel into
+// [r[0][ch], r[1][ch], r[2][ch], r[3][ch]] by one byte permute (idx: mix_requant_vnni), as the
+// signed operand of a vpdpbusd over the four widths.
+__attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512vbmi"), always_inline)) inline __m512i
+interleave4(const int8_t* const (&r)[4], int64_t c0, __mmask16 m, __m512i idx) {
+  __m128i q[4];
+  for (int i = 0; i < 4; ++i)
+    q[i] = m == 0xFFFF ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(r[i] + c0))
+                       : _mm_maskz_loadu_epi8(m, r[i] + c0);
+  __m512i v = _mm512_zextsi128_si512(q[0]);
+  v = _mm512_inserti32x4(v, q[1], 1);
+  v = _mm512_inserti32x4(v, q[2], 2);
+  v = _mm512_inserti32x4(v, q[3], 3);
+  return _mm512_maskz_permutexvar_epi8(~__mmask64{0}, idx, v);
+}
+
 // Step 4 on the AVX-512 VNNI path with VBMI, requantized in registers: with P_tb = p_tb + 128 in
 // 0..255, acc = Σ_b cand_b[t / b] P_tb - z_c Σ_b P_tb, the same integers as mix_accumulate
 // (exact int32 arithmetic). Four widths at a time are one vpdpbusd: the candidate rows of the
@@ -185,25 +201,11 @@ mix_requant_vnni(const GbstLayer& g, const int8_t* cands, const std::array<int64
           p4 |= pb << (8 * b);
           sum_p += static_cast<int32_t>(pb);
         }
-        const int8_t* r1 = c1 + t * D + c0;
-        const int8_t* r2 = c2 + (W >= 2 ? t / 2 : t) * D + c0;
-        const int8_t* r3 = c3 + (W >= 3 ? t / 3 : t) * D + c0;
-        const int8_t* r4 = c4 + (W >= 4 ? t / 4 : t) * D + c0;
-        __m512i v;
-        if (m == 0xFFFF) {
-          v = _mm512_zextsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(r1)));
-          v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(r2)), 1);
-          v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(r3)), 2);
-          v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(r4)), 3);
-        } else {
-          v = _mm512_zextsi128_si512(_mm_maskz_loadu_epi8(m, r1));
-          v = _mm512_inserti32x4(v, _mm_maskz_loadu_epi8(m, r2), 1);
-          v = _mm512_inserti32x4(v, _mm_maskz_loadu_epi8(m, r3), 2);
-          v = _mm512_inserti32x4(v, _mm_maskz_loadu_epi8(m, r4), 3);
-        }
+        const int8_t* const r[4] = {c1 + t * D, c2 + (W >= 2 ? t / 2 : t) * D,
+                                    c3 + (W >= 3 ? t / 3 : t) * D, c4 + (W >= 4 ? t / 4 : t) * D};
         const __m512i a =
             _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi32(static_cast<int32_t>(p4)),
-                                _mm512_maskz_permutexvar_epi8(~__mmask64{0}, idx, v));
+                                interleave4(r, c0, m, idx));
         avx512::store16(
             y + t * D + c0, m,
             avx512::requant16(_mm512_sub_epi32(a, _mm512_set1_epi32(zc * sum_p)), rq, out));
@@ -231,19 +233,11 @@ mix_requant_vnni(const GbstLayer& g, const int8_t* cands, const std::array<int64
       __m512i a = _mm512_setzero_si512();
       for (int64_t gi = 0; gi < groups; ++gi) {
         const int64_t b0 = 4 * gi + 1;  // widths b0..b0+3 (past W: width 1's row, P = 0)
-        // 16 bytes of each width's row (plain loads when all 16 channels are there)
-        __m128i q[4];
-        for (int i = 0; i < 4; ++i) {
-          const int8_t* r = (b0 + i <= W ? row[b0 + i] : row[1]) + c0;
-          q[i] = m == 0xFFFF ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(r))
-                             : _mm_maskz_loadu_epi8(m, r);
-        }
-        __m512i v = _mm512_zextsi128_si512(q[0]);
-        v = _mm512_inserti32x4(v, q[1], 1);
-        v = _mm512_inserti32x4(v, q[2], 2);
-        v = _mm512_inserti32x4(v, q[3], 3);
+        const int8_t* const r[4] = {row[b0], b0 + 1 <= W ? row[b0 + 1] : row[1],
+                                    b0 + 2 <= W ? row[b0 + 2] : row[1],
+                                    b0 + 3 <= W ? row[b0 + 3] : row[1]};
         a = _mm512_dpbusd_epi32(a, _mm512_set1_epi32(static_cast<int32_t>(p4[gi])),
-                                _mm512_maskz_permutexvar_epi8(~__mmask64{0}, idx, v));
+                                interleave4(r, c0, m, idx));
       }
       avx512::requant_store16(_mm512_sub_epi32(a, zsum), g.mix_rq, c0, m, y + t * D);
     }
